@@ -1,0 +1,120 @@
+// Creates the tables and channel queues of shared/infra/resources.ts on the emulators, as CDK does in AWS.
+import {
+  CreateTableCommand,
+  type CreateTableCommandInput,
+  DynamoDBClient,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  CHANNEL_QUEUES,
+  type Channel,
+  queueName,
+  TABLES,
+  type TableDescription,
+  tableName,
+  visibilityTimeoutSeconds,
+} from '../shared/infra/resources.ts';
+
+export interface QueueRef {
+  readonly url: string;
+  readonly dlqUrl: string;
+  readonly name: string;
+  readonly dlqName: string;
+}
+
+export interface ResourceNames {
+  readonly prefix: string;
+  readonly tables: { readonly sessions: string; readonly timeline: string; readonly control: string };
+  readonly queues: Record<Channel, QueueRef>;
+}
+
+export function tableInput(prefix: string, table: TableDescription): CreateTableCommandInput {
+  const attributes = new Map<string, 'S' | 'N'>();
+  const keys = [
+    table.partitionKey,
+    table.sortKey,
+    ...table.indexes.flatMap((i) => [i.partitionKey, i.sortKey]),
+  ];
+  for (const key of keys) if (key) attributes.set(key.name, key.type);
+  return {
+    TableName: tableName(prefix, table),
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [...attributes].map(([AttributeName, AttributeType]) => ({
+      AttributeName,
+      AttributeType,
+    })),
+    KeySchema: [
+      { AttributeName: table.partitionKey.name, KeyType: 'HASH' },
+      ...(table.sortKey ? [{ AttributeName: table.sortKey.name, KeyType: 'RANGE' as const }] : []),
+    ],
+    GlobalSecondaryIndexes: table.indexes.length
+      ? table.indexes.map((index) => ({
+          IndexName: index.indexName,
+          KeySchema: [
+            { AttributeName: index.partitionKey.name, KeyType: 'HASH' as const },
+            ...(index.sortKey ? [{ AttributeName: index.sortKey.name, KeyType: 'RANGE' as const }] : []),
+          ],
+          Projection: { ProjectionType: index.projection },
+        }))
+      : undefined,
+  };
+}
+
+export async function createResources(
+  endpoint: { dynamodb: string; region: string },
+  sqs: SQSClient,
+  prefix: string,
+): Promise<ResourceNames> {
+  const ddb = new DynamoDBClient({
+    endpoint: endpoint.dynamodb,
+    region: endpoint.region,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  try {
+    for (const table of TABLES) {
+      await ddb.send(new CreateTableCommand(tableInput(prefix, table)));
+      if (table.ttlAttribute) {
+        await ddb.send(
+          new UpdateTimeToLiveCommand({
+            TableName: tableName(prefix, table),
+            TimeToLiveSpecification: { AttributeName: table.ttlAttribute, Enabled: true },
+          }),
+        );
+      }
+    }
+  } finally {
+    ddb.destroy();
+  }
+  const queues = {} as Record<Channel, QueueRef>;
+  for (const queue of CHANNEL_QUEUES) {
+    const dlqName = queueName(prefix, queue, true);
+    const name = queueName(prefix, queue);
+    const dlq = await sqs.send(new CreateQueueCommand({ QueueName: dlqName }));
+    const dlqAttrs = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }),
+    );
+    const main = await sqs.send(
+      new CreateQueueCommand({
+        QueueName: name,
+        Attributes: {
+          VisibilityTimeout: String(visibilityTimeoutSeconds(queue)),
+          RedrivePolicy: JSON.stringify({
+            deadLetterTargetArn: dlqAttrs.Attributes?.QueueArn,
+            maxReceiveCount: queue.maxReceiveCount,
+          }),
+        },
+      }),
+    );
+    queues[queue.channel] = { url: main.QueueUrl!, dlqUrl: dlq.QueueUrl!, name, dlqName };
+  }
+  return {
+    prefix,
+    tables: {
+      sessions: tableName(prefix, TABLES[0]),
+      timeline: tableName(prefix, TABLES[1]),
+      control: tableName(prefix, TABLES[2]),
+    },
+    queues,
+  };
+}

@@ -1,0 +1,37 @@
+// AWS SDK clients. In Lambda they use the default chain; locally and in tests they are pointed at the
+// emulators through explicit endpoints (fauxqs answers with QueueUrls on a host that does not resolve,
+// and an explicit endpoint makes the SDK send there regardless of the QueueUrl's host).
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SESClient } from '@aws-sdk/client-ses';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+export interface ClientEndpoints {
+  readonly dynamodb?: string;
+  readonly sqs?: string;
+  readonly ses?: string;
+  readonly region?: string;
+}
+
+/** Emulators accept any credentials; these never leave the machine. */
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+function localOptions(endpoint: string | undefined, region: string | undefined) {
+  if (!endpoint) return region ? { region } : {};
+  return { endpoint, region: region ?? 'us-east-1', credentials: LOCAL_CREDENTIALS, maxAttempts: 3 };
+}
+
+export function createDynamoClient(endpoints: ClientEndpoints = {}): DynamoDBDocumentClient {
+  const client = new DynamoDBClient(localOptions(endpoints.dynamodb, endpoints.region));
+  return DynamoDBDocumentClient.from(client, {
+    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+  });
+}
+
+export function createSqsClient(endpoints: ClientEndpoints = {}): SQSClient {
+  return new SQSClient(localOptions(endpoints.sqs, endpoints.region));
+}
+
+export function createSesClient(endpoints: ClientEndpoints = {}): SESClient {
+  return new SESClient(localOptions(endpoints.ses, endpoints.region));
+}

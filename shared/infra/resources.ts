@@ -1,0 +1,172 @@
+// The one description of the service's tables, channel queues and scheduled jobs.
+// The CDK stack (lib/), the local runtime (local/) and the tests all derive their resources from it,
+// so what runs on a laptop is what deploys.
+
+export type AttributeType = 'S' | 'N';
+
+export interface KeyDescription {
+  readonly name: string;
+  readonly type: AttributeType;
+}
+
+export interface IndexDescription {
+  readonly indexName: string;
+  readonly partitionKey: KeyDescription;
+  readonly sortKey?: KeyDescription;
+  /** `ALL` keeps a due item self-sufficient: one index read gives the claim all it needs. */
+  readonly projection: 'ALL' | 'KEYS_ONLY';
+}
+
+export interface TableDescription {
+  /** Logical id, also the suffix of the physical name (`<prefix>-<id>`). */
+  readonly id: 'sessions' | 'timeline' | 'control';
+  /** The environment variable that carries the table name into a function. */
+  readonly envVar: string;
+  readonly partitionKey: KeyDescription;
+  readonly sortKey?: KeyDescription;
+  readonly indexes: readonly IndexDescription[];
+  /** Attribute holding an epoch-seconds expiry, when the table holds transient items. */
+  readonly ttlAttribute?: string;
+}
+
+export const SESSIONS_TABLE: TableDescription = {
+  id: 'sessions',
+  envVar: 'SESSIONS_TABLE',
+  partitionKey: { name: 'sessionId', type: 'S' },
+  indexes: [
+    {
+      indexName: 'due',
+      partitionKey: { name: 'dueShard', type: 'S' },
+      sortKey: { name: 'nextRetryAt', type: 'S' },
+      projection: 'ALL',
+    },
+    {
+      indexName: 'deadline',
+      partitionKey: { name: 'deadlineShard', type: 'S' },
+      sortKey: { name: 'deadlineAt', type: 'S' },
+      projection: 'ALL',
+    },
+    {
+      indexName: 'byStatus',
+      partitionKey: { name: 'status', type: 'S' },
+      sortKey: { name: 'updatedAt', type: 'S' },
+      projection: 'ALL',
+    },
+  ],
+};
+
+export const TIMELINE_TABLE: TableDescription = {
+  id: 'timeline',
+  envVar: 'TIMELINE_TABLE',
+  partitionKey: { name: 'sessionId', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  indexes: [
+    {
+      indexName: 'byAttempt',
+      partitionKey: { name: 'attemptId', type: 'S' },
+      sortKey: { name: 'sk', type: 'S' },
+      projection: 'ALL',
+    },
+    {
+      // Sparse: only attempts still `queued` carry `outboxShard`, so the sweep finds undispatched
+      // attempts without a scan.
+      indexName: 'outbox',
+      partitionKey: { name: 'outboxShard', type: 'S' },
+      sortKey: { name: 'dispatchAfter', type: 'S' },
+      projection: 'ALL',
+    },
+  ],
+};
+
+export const CONTROL_TABLE: TableDescription = {
+  id: 'control',
+  envVar: 'CONTROL_TABLE',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  indexes: [],
+  ttlAttribute: 'expiresAt',
+};
+
+export const TABLES = [SESSIONS_TABLE, TIMELINE_TABLE, CONTROL_TABLE] as const;
+
+export const CHANNELS = ['email', 'slack', 'sms', 'whatsapp', 'webhook'] as const;
+export type Channel = (typeof CHANNELS)[number];
+
+export interface ChannelQueueDescription {
+  readonly channel: Channel;
+  /** Physical queue name suffix (`<prefix>-<channel>` and `<prefix>-<channel>-dlq`). */
+  readonly queueId: string;
+  readonly envVar: string;
+  readonly dlqEnvVar: string;
+  /** Receives before a message moves to the DLQ. */
+  readonly maxReceiveCount: number;
+  /** Sender Lambda timeout; the queue's visibility timeout is 6 × this (AWS guidance). */
+  readonly senderTimeoutSeconds: number;
+  readonly batchSize: number;
+  readonly maxConcurrency: number;
+}
+
+export const CHANNEL_QUEUES: readonly ChannelQueueDescription[] = CHANNELS.map((channel) => ({
+  channel,
+  queueId: channel,
+  envVar: `QUEUE_URL_${channel.toUpperCase()}`,
+  dlqEnvVar: `DLQ_URL_${channel.toUpperCase()}`,
+  maxReceiveCount: 5,
+  senderTimeoutSeconds: 10,
+  batchSize: 10,
+  maxConcurrency: 5,
+}));
+
+export function visibilityTimeoutSeconds(queue: ChannelQueueDescription): number {
+  return queue.senderTimeoutSeconds * 6;
+}
+
+export const JOBS = ['recovery-sweep', 'timeout-monitor'] as const;
+export type JobName = (typeof JOBS)[number];
+
+export interface JobDescription {
+  readonly name: JobName;
+  /** The handler in functions/ that runs the job. */
+  readonly handler: string;
+  /** Schedule in AWS, in minutes. */
+  readonly rateMinutes: number;
+  /** Schedule in the local runtime, in seconds. */
+  readonly localIntervalSeconds: number;
+  /** How long the job lease lasts; a sweep that outlives it loses the lease to the next one. */
+  readonly leaseSeconds: number;
+  /** A heartbeat older than this means the job is not running. */
+  readonly heartbeatTtlSeconds: number;
+  readonly timeoutSeconds: number;
+}
+
+export const JOB_DESCRIPTIONS: Record<JobName, JobDescription> = {
+  'recovery-sweep': {
+    name: 'recovery-sweep',
+    handler: 'recovery-sweep',
+    rateMinutes: 1,
+    localIntervalSeconds: 5,
+    leaseSeconds: 120,
+    heartbeatTtlSeconds: 180,
+    timeoutSeconds: 120,
+  },
+  'timeout-monitor': {
+    name: 'timeout-monitor',
+    handler: 'timeout-monitor',
+    rateMinutes: 5,
+    localIntervalSeconds: 10,
+    leaseSeconds: 300,
+    heartbeatTtlSeconds: 900,
+    timeoutSeconds: 120,
+  },
+};
+
+/** Shards of the sparse `due` and `deadline` indexes (hash of the session id). */
+export const DEFAULT_SHARDS = 8;
+
+export function tableName(prefix: string, table: TableDescription): string {
+  return `${prefix}-${table.id}`;
+}
+
+export function queueName(prefix: string, queue: ChannelQueueDescription, dlq = false): string {
+  return `${prefix}-${queue.queueId}${dlq ? '-dlq' : ''}`;
+}
