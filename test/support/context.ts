@@ -1,0 +1,51 @@
+// A fresh, isolated set of tables and queues on the shared emulators for one test file (or one test).
+import { randomBytes } from 'node:crypto';
+import { inject } from 'vitest';
+import type { Endpoints } from '../../local/emulators.ts';
+import { createResources, type ResourceNames } from '../../local/resources.ts';
+import { createDynamoClient, createSqsClient } from '../../shared/aws/clients.ts';
+import type { AppContext, Clock } from '../../shared/context.ts';
+
+export interface TestContext {
+  readonly ctx: AppContext;
+  readonly names: ResourceNames;
+  readonly endpoints: Endpoints;
+}
+
+export interface TestContextOptions {
+  readonly clock?: Clock;
+  readonly shards?: number;
+}
+
+/** A clock the test moves by hand. */
+export function manualClock(start = '2026-03-02T10:00:00.000Z') {
+  let now = new Date(start).getTime();
+  const clock: Clock = () => new Date(now);
+  return {
+    clock,
+    set: (iso: string) => {
+      now = new Date(iso).getTime();
+    },
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
+}
+
+export async function createTestContext(options: TestContextOptions = {}): Promise<TestContext> {
+  const endpoints = inject('endpoints');
+  const prefix = `t${randomBytes(4).toString('hex')}`;
+  const sqs = createSqsClient(endpoints);
+  const names = await createResources(endpoints, sqs, prefix);
+  const ctx: AppContext = {
+    ddb: createDynamoClient(endpoints),
+    sqs,
+    tables: names.tables,
+    queues: Object.fromEntries(
+      Object.entries(names.queues).map(([channel, q]) => [channel, { url: q.url, dlqUrl: q.dlqUrl }]),
+    ) as AppContext['queues'],
+    clock: options.clock ?? (() => new Date()),
+    shards: options.shards ?? 4,
+  };
+  return { ctx, names, endpoints };
+}
