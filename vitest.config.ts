@@ -15,5 +15,4 @@ export default defineConfig({
       POWERTOOLS_METRICS_DISABLED: 'true',
     },
   },
-  benchmark: { include: ['test/bench/**/*.bench.ts'] },
 });
