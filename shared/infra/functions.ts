@@ -1,0 +1,185 @@
+// The one description of every Lambda: its entry file, limits, trigger, and the tables, indexes, queues,
+// secrets and settings it may touch. CDK derives functions, triggers, env vars and least-privilege grants
+// from it; the local runtime derives its schedule timers, queue pollers and each handler's env from it.
+import {
+  CHANNEL_QUEUES,
+  CHANNELS,
+  type Channel,
+  JOB_DESCRIPTIONS,
+  type JobName,
+  type TableDescription,
+} from './resources.ts';
+
+export type TableId = TableDescription['id'];
+
+/** `read`: get, query, scan. `readwrite`: also put, update, delete (and so transactions of those). */
+export type DataAccess = 'read' | 'readwrite';
+
+export interface TableGrant {
+  readonly table: TableId;
+  readonly access: DataAccess;
+  /** GSIs the function queries; only these index ARNs are granted. */
+  readonly indexes: readonly string[];
+}
+
+/**
+ * What a function does with a channel's queues. Every grant also puts `QUEUE_URL_<CHANNEL>` and
+ * `DLQ_URL_<CHANNEL>` in its env.
+ * - `send`: SendMessage to the channel queue (fan-out, ops alerts, retry-now, replay target).
+ * - `consume`: the sender's own queue, through its event source mapping (also ChangeMessageVisibility, so a
+ *   `Retry-After` can stretch the message's visibility).
+ * - `inspect`: GetQueueAttributes on queue and DLQ (depths for `/admin/dlq` and `/health/readyz`).
+ * - `replay`: receive and delete on the DLQ; the filtered replay moves messages itself.
+ */
+export type QueueAccess = 'send' | 'consume' | 'inspect' | 'replay';
+
+export interface QueueGrant {
+  readonly channels: readonly Channel[];
+  readonly access: QueueAccess;
+}
+
+/**
+ * Secrets live in Secrets Manager; a function gets the secret's *name* in an env var and reads the value
+ * at runtime (Powertools parameters, cached). Values never pass through CDK, env or logs.
+ */
+export const SECRETS = {
+  /** The Slack incoming-webhook URL, as the secret string. */
+  slackWebhook: { envVar: 'SLACK_WEBHOOK_SECRET_NAME', suffix: 'slack-webhook', channels: ['slack'] },
+  /** Twilio credentials as JSON `{ "accountSid": "...", "authToken": "..." }`, shared by SMS and WhatsApp. */
+  twilio: { envVar: 'TWILIO_SECRET_NAME', suffix: 'twilio', channels: ['sms', 'whatsapp'] },
+  /** The HMAC-SHA256 key the webhook sender signs bodies with, as the secret string. */
+  webhookSigning: { envVar: 'WEBHOOK_SIGNING_SECRET_NAME', suffix: 'webhook-signing', channels: ['webhook'] },
+} as const satisfies Record<string, { envVar: string; suffix: string; channels: readonly Channel[] }>;
+export type SecretId = keyof typeof SECRETS;
+
+/** Non-secret settings passed as env vars. */
+export const SETTINGS = {
+  /** Comma-separated channels that may send; a sender whose channel is absent records `skipped`. */
+  enabledChannels: 'ENABLED_CHANNELS',
+  /** Verified SES identity (address) the email sender sends from. */
+  sesFromAddress: 'SES_FROM_ADDRESS',
+  /** Twilio sender number for SMS, E.164. */
+  smsFromNumber: 'SMS_FROM_NUMBER',
+  /** Twilio WhatsApp sender, E.164 without the `whatsapp:` prefix. */
+  whatsappFromNumber: 'WHATSAPP_FROM_NUMBER',
+  /** Shards of the sparse due/deadline/outbox indexes (see shared/context.ts). */
+  indexShards: 'INDEX_SHARDS',
+  /** The deployment stage (`dev`, `prod`, ...); the local runtime sets `local`. Used in logs and alert texts. */
+  stage: 'STAGE',
+} as const;
+
+export type FunctionTrigger =
+  | { readonly kind: 'schedule'; readonly job: JobName }
+  | { readonly kind: 'queue'; readonly channel: Channel }
+  | { readonly kind: 'api' };
+
+export interface FunctionDescription {
+  /** Logical id; also the suffix of the physical name (`<prefix>-<id>`). */
+  readonly id: string;
+  /** Entry file relative to the repository root; it exports `handler`. */
+  readonly entry: string;
+  readonly timeoutSeconds: number;
+  readonly memoryMb: number;
+  readonly trigger: FunctionTrigger;
+  readonly tables: readonly TableGrant[];
+  readonly queues: readonly QueueGrant[];
+  readonly secrets: readonly SecretId[];
+  /** Needs `ses:SendEmail` from the configured identity. */
+  readonly sendsEmail: boolean;
+  /** Settings (SETTINGS keys) the function reads besides the tables and queues. */
+  readonly settings: readonly (keyof typeof SETTINGS)[];
+}
+
+const ALL_CHANNELS: readonly Channel[] = CHANNELS;
+
+function jobFunction(job: JobName, indexes: { sessions: string[]; timeline: string[] }): FunctionDescription {
+  const description = JOB_DESCRIPTIONS[job];
+  return {
+    id: job,
+    entry: `functions/${description.handler}.ts`,
+    timeoutSeconds: description.timeoutSeconds,
+    // Jobs page through shards and fan out; more memory is more CPU for the SDK's JSON work.
+    memoryMb: 512,
+    trigger: { kind: 'schedule', job },
+    tables: [
+      { table: 'sessions', access: 'readwrite', indexes: indexes.sessions },
+      { table: 'timeline', access: 'readwrite', indexes: indexes.timeline },
+      { table: 'control', access: 'readwrite', indexes: [] },
+    ],
+    // Both jobs publish to every channel queue: the sweep its recovery notifications, both their ops alerts.
+    queues: [{ channels: ALL_CHANNELS, access: 'send' }],
+    secrets: [],
+    sendsEmail: false,
+    settings: ['enabledChannels', 'indexShards', 'stage'],
+  };
+}
+
+function senderFunction(channel: Channel): FunctionDescription {
+  const queue = CHANNEL_QUEUES.find((q) => q.channel === channel);
+  if (!queue) throw new Error(`no channel queue described for ${channel}`);
+  const secrets = (Object.keys(SECRETS) as SecretId[]).filter((id) =>
+    (SECRETS[id].channels as readonly Channel[]).includes(channel),
+  );
+  const settings: (keyof typeof SETTINGS)[] = ['enabledChannels', 'stage'];
+  if (channel === 'email') settings.push('sesFromAddress');
+  if (channel === 'sms') settings.push('smsFromNumber');
+  if (channel === 'whatsapp') settings.push('whatsappFromNumber');
+  return {
+    id: `sender-${channel}`,
+    entry: `functions/sender-${channel}.ts`,
+    timeoutSeconds: queue.senderTimeoutSeconds,
+    memoryMb: 256,
+    trigger: { kind: 'queue', channel },
+    tables: [
+      // Reads the session for the fence check, writes the outcome item for (attemptId, channel).
+      { table: 'sessions', access: 'read', indexes: [] },
+      { table: 'timeline', access: 'readwrite', indexes: [] },
+      // Reads the active retry policy's enabled channels.
+      { table: 'control', access: 'read', indexes: [] },
+    ],
+    queues: [{ channels: [channel], access: 'consume' }],
+    secrets,
+    sendsEmail: channel === 'email',
+    settings,
+  };
+}
+
+export const FUNCTION_DESCRIPTIONS: readonly FunctionDescription[] = [
+  jobFunction('recovery-sweep', { sessions: ['due'], timeline: ['outbox'] }),
+  jobFunction('timeout-monitor', { sessions: ['deadline', 'byStatus'], timeline: [] }),
+  ...CHANNELS.map(senderFunction),
+  {
+    id: 'api',
+    entry: 'functions/api.ts',
+    // Below API Gateway's 29 s integration timeout, so the function's own error reaches the caller as a
+    // problem document instead of a gateway 504.
+    timeoutSeconds: 25,
+    memoryMb: 512,
+    trigger: { kind: 'api' },
+    tables: [
+      { table: 'sessions', access: 'readwrite', indexes: ['due', 'deadline', 'byStatus'] },
+      { table: 'timeline', access: 'readwrite', indexes: ['byAttempt', 'outbox'] },
+      { table: 'control', access: 'readwrite', indexes: [] },
+    ],
+    queues: [
+      // retry-now dispatches through the queues; /admin/dlq reads depths; replay moves DLQ messages back.
+      { channels: ALL_CHANNELS, access: 'send' },
+      { channels: ALL_CHANNELS, access: 'inspect' },
+      { channels: ALL_CHANNELS, access: 'replay' },
+    ],
+    secrets: [],
+    sendsEmail: false,
+    settings: ['enabledChannels', 'indexShards', 'stage'],
+  },
+];
+
+export function functionDescription(id: string): FunctionDescription {
+  const found = FUNCTION_DESCRIPTIONS.find((f) => f.id === id);
+  if (!found) throw new Error(`no function described with id ${id}`);
+  return found;
+}
+
+/** The sender consuming a channel's queue. */
+export function senderFor(channel: Channel): FunctionDescription {
+  return functionDescription(`sender-${channel}`);
+}

@@ -1,0 +1,58 @@
+// Names of the EMF metrics the functions emit and the CloudWatch alarms watch. Emitters and alarms import
+// them from here, so a renamed metric breaks the build instead of silently leaving an alarm on no data.
+//
+// CloudWatch matches a metric by its exact dimension set. Every metric below is emitted with exactly the
+// dimensions listed for its group (Powertools adds `service` from POWERTOOLS_SERVICE_NAME); a function
+// that adds a default dimension would move its metrics away from the alarms.
+
+/** Default EMF namespace; the stack passes the configured one as POWERTOOLS_METRICS_NAMESPACE. */
+export const DEFAULT_METRICS_NAMESPACE = 'SessionRecovery';
+
+/** Value of the `service` dimension: every function runs with POWERTOOLS_SERVICE_NAME set to this. */
+export const SERVICE_NAME = 'session-recovery';
+
+export const DIMENSIONS = {
+  service: 'service',
+  /** A scheduled job's name (`recovery-sweep`, `timeout-monitor`). */
+  job: 'job',
+  /** A channel (`email`, `slack`, ...). */
+  channel: 'channel',
+} as const;
+
+/**
+ * Emitted by every run of a scheduled job, dimensions {service, job}.
+ * `Heartbeat` is 1 per invocation, also when the job is paused or finds its lease held: the alarm on it
+ * proves the schedule fires and the function starts, not that work was done.
+ */
+export const JOB_METRICS = {
+  heartbeat: 'Heartbeat',
+  /** The job state's counter after this run (0 after a success): a gauge, alarmed on Maximum. */
+  consecutiveFailures: 'ConsecutiveFailures',
+  selected: 'Selected',
+  claimed: 'Claimed',
+  dispatched: 'Dispatched',
+  skipped: 'Skipped',
+  errors: 'Errors',
+  durationMs: 'DurationMs',
+} as const;
+
+/** Emitted by the timeout monitor only, dimensions {service, job=timeout-monitor}. */
+export const MONITOR_METRICS = {
+  /** Processing sessions past their deadline found by this run (a gauge). */
+  stuckSessions: 'StuckSessions',
+  timedOut: 'TimedOut',
+} as const;
+
+/** Emitted by the senders, dimensions {service, channel}. */
+export const SENDER_METRICS = {
+  sent: 'Sent',
+  /** Permanent failures and transient ones that will be retried, one per failed send. */
+  failed: 'Failed',
+  /** Disabled or unconfigured channel, no recipient, duplicate or stale message. */
+  skipped: 'SkippedNotifications',
+  sendDurationMs: 'SendDurationMs',
+} as const;
+
+export type JobMetric = (typeof JOB_METRICS)[keyof typeof JOB_METRICS];
+export type MonitorMetric = (typeof MONITOR_METRICS)[keyof typeof MONITOR_METRICS];
+export type SenderMetric = (typeof SENDER_METRICS)[keyof typeof SENDER_METRICS];
