@@ -12,6 +12,7 @@ import {
   SESSIONS_TABLE,
   TIMELINE_TABLE,
 } from './infra/resources.ts';
+import { type Settings, settingsFromEnv } from './settings.ts';
 
 export interface Tables {
   readonly sessions: string;
@@ -34,6 +35,8 @@ export interface AppContext {
   readonly clock: Clock;
   /** Shards of the sparse due/deadline/outbox indexes. */
   readonly shards: number;
+  /** Timeout rules, thresholds, recipients; DEFAULT_SETTINGS when absent. */
+  readonly settings?: Settings;
 }
 
 export const systemClock: Clock = () => new Date();
@@ -72,5 +75,6 @@ export function contextFromEnv(env: NodeJS.ProcessEnv = process.env): AppContext
     queues,
     clock: systemClock,
     shards: shardCount(env),
+    settings: settingsFromEnv(env),
   };
 }

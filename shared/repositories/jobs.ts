@@ -1,0 +1,233 @@
+// Scheduled jobs in the control table: the job lease (one sweep at a time), the job state an operator
+// and the heartbeat alarm read, and one run record per execution.
+//   lease:  pk `lease`, sk <job>      state: pk `job`, sk <job>      run: pk `run#<job>`, sk <startedAt>#<runId>
+import { randomBytes } from 'node:crypto';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import type { AppContext } from '../context.ts';
+import { JOBS, type JobName } from '../infra/resources.ts';
+import { isConditionalCheckFailed } from './dynamo-errors.ts';
+
+export const RUN_RECORD_TTL_DAYS = 90;
+
+export const JobStateSchema = z
+  .object({
+    name: z.enum(JOBS),
+    paused: z.boolean().default(false),
+    pausedBy: z.string().optional(),
+    pausedAt: z.string().optional(),
+    pauseReason: z.string().optional(),
+    lastHeartbeatAt: z.string().optional(),
+    lastSuccessAt: z.string().optional(),
+    lastRunId: z.string().optional(),
+    consecutiveFailures: z.number().int().min(0).default(0),
+    lastError: z.string().optional(),
+  })
+  .passthrough();
+export type JobState = z.infer<typeof JobStateSchema>;
+
+export const RUN_STATUSES = ['succeeded', 'failed', 'skipped'] as const;
+
+export interface RunCounts {
+  selected: number;
+  claimed: number;
+  dispatched: number;
+  redispatched: number;
+  skipped: number;
+  conflicts: number;
+  exhausted: number;
+  invalid: number;
+  errors: number;
+  timedOut: number;
+  longRunning: number;
+  alerts: number;
+}
+
+export function emptyCounts(): RunCounts {
+  return {
+    selected: 0,
+    claimed: 0,
+    dispatched: 0,
+    redispatched: 0,
+    skipped: 0,
+    conflicts: 0,
+    exhausted: 0,
+    invalid: 0,
+    errors: 0,
+    timedOut: 0,
+    longRunning: 0,
+    alerts: 0,
+  };
+}
+
+export interface RunRecord {
+  runId: string;
+  job: JobName;
+  trigger: string;
+  dryRun: boolean;
+  limit: number;
+  status: (typeof RUN_STATUSES)[number];
+  reason?: string;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  counts: RunCounts;
+  channels: string[];
+  /** Sessions a dry run would act on (ids only, at most 100), so an operator can check before a real run. */
+  wouldProcess?: string[];
+  problems: Array<{ sessionId?: string; reason: string }>;
+  error?: string;
+}
+
+export function newRunId(at: Date): string {
+  return `${at.toISOString().replace(/[-:.]/g, '')}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Takes the job lease; false when another execution holds it and it has not expired. */
+export async function acquireJobLease(
+  ctx: AppContext,
+  job: JobName,
+  owner: string,
+  now: Date,
+  leaseSeconds: number,
+): Promise<boolean> {
+  try {
+    await ctx.ddb.send(
+      new PutCommand({
+        TableName: ctx.tables.control,
+        Item: {
+          pk: 'lease',
+          sk: job,
+          owner,
+          acquiredAt: now.toISOString(),
+          leaseUntil: new Date(now.getTime() + leaseSeconds * 1000).toISOString(),
+        },
+        ConditionExpression: 'attribute_not_exists(pk) OR leaseUntil < :now',
+        ExpressionAttributeValues: { ':now': now.toISOString() },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return false;
+    throw error;
+  }
+}
+
+/** Releases the lease only if this execution still owns it (it may have expired and been taken). */
+export async function releaseJobLease(ctx: AppContext, job: JobName, owner: string): Promise<void> {
+  try {
+    await ctx.ddb.send(
+      new DeleteCommand({
+        TableName: ctx.tables.control,
+        Key: { pk: 'lease', sk: job },
+        ConditionExpression: '#owner = :owner',
+        ExpressionAttributeNames: { '#owner': 'owner' },
+        ExpressionAttributeValues: { ':owner': owner },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
+  }
+}
+
+export async function getJobState(ctx: AppContext, job: JobName): Promise<JobState> {
+  const res = await ctx.ddb.send(
+    new GetCommand({ TableName: ctx.tables.control, Key: { pk: 'job', sk: job }, ConsistentRead: true }),
+  );
+  return JobStateSchema.parse({ name: job, ...(res.Item ?? {}) });
+}
+
+/** Records how a run ended on the job state: heartbeat always, success or one more failure. */
+export async function recordJobOutcome(
+  ctx: AppContext,
+  job: JobName,
+  run: Pick<RunRecord, 'runId' | 'status' | 'finishedAt' | 'error'>,
+): Promise<JobState> {
+  const names: Record<string, string> = { '#hb': 'lastHeartbeatAt', '#run': 'lastRunId', '#name': 'name' };
+  const values: Record<string, unknown> = { ':at': run.finishedAt, ':run': run.runId, ':name': job };
+  let expression = 'SET #hb = :at, #run = :run, #name = :name';
+  if (run.status === 'failed') {
+    expression += ', lastError = :err ADD consecutiveFailures :one';
+    values[':err'] = run.error ?? 'unknown error';
+    values[':one'] = 1;
+  } else if (run.status === 'succeeded') {
+    expression += ', lastSuccessAt = :at, consecutiveFailures = :zero';
+    values[':zero'] = 0;
+  }
+  const res = await ctx.ddb.send(
+    new UpdateCommand({
+      TableName: ctx.tables.control,
+      Key: { pk: 'job', sk: job },
+      UpdateExpression: expression,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      ReturnValues: 'ALL_NEW',
+    }),
+  );
+  return JobStateSchema.parse(res.Attributes);
+}
+
+export async function setJobPaused(
+  ctx: AppContext,
+  job: JobName,
+  paused: boolean,
+  audit: { triggeredBy: string; at: Date; reason?: string },
+): Promise<JobState> {
+  const res = await ctx.ddb.send(
+    new UpdateCommand({
+      TableName: ctx.tables.control,
+      Key: { pk: 'job', sk: job },
+      UpdateExpression:
+        'SET paused = :p, pausedBy = :by, pausedAt = :at, pauseReason = :reason, #name = :name',
+      ExpressionAttributeNames: { '#name': 'name' },
+      ExpressionAttributeValues: {
+        ':p': paused,
+        ':by': audit.triggeredBy,
+        ':at': audit.at.toISOString(),
+        ':reason': audit.reason ?? (paused ? 'paused by operator' : 'resumed by operator'),
+        ':name': job,
+      },
+      ReturnValues: 'ALL_NEW',
+    }),
+  );
+  return JobStateSchema.parse(res.Attributes);
+}
+
+export async function putRunRecord(ctx: AppContext, run: RunRecord): Promise<void> {
+  const expiresAt = Math.floor(new Date(run.startedAt).getTime() / 1000) + RUN_RECORD_TTL_DAYS * 86400;
+  await ctx.ddb.send(
+    new PutCommand({
+      TableName: ctx.tables.control,
+      Item: { pk: `run#${run.job}`, sk: `${run.startedAt}#${run.runId}`, expiresAt, ...run },
+    }),
+  );
+}
+
+export interface RunPage {
+  items: RunRecord[];
+  lastKey?: Record<string, unknown>;
+}
+
+/** Run records of one job, newest first. */
+export async function listRuns(
+  ctx: AppContext,
+  job: JobName,
+  limit: number,
+  startKey?: Record<string, unknown>,
+): Promise<RunPage> {
+  const res = await ctx.ddb.send(
+    new QueryCommand({
+      TableName: ctx.tables.control,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': `run#${job}` },
+      ScanIndexForward: false,
+      Limit: limit,
+      ExclusiveStartKey: startKey,
+    }),
+  );
+  const items = (res.Items ?? []).map((item) => {
+    const { pk: _pk, sk: _sk, expiresAt: _exp, ...run } = item;
+    return run as RunRecord;
+  });
+  return { items, lastKey: res.LastEvaluatedKey };
+}

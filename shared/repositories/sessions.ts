@@ -1,0 +1,184 @@
+// Sessions in DynamoDB. Every write goes through `saveSession`: the next state is put only if the
+// stored version is still the one read (every write bumps `version`, so an equal version means an
+// identical item), together with its timeline events in one transaction. The sparse index keys are
+// derived here, in one place, from the state: a session is in `due` exactly when it may be retried
+// and in `deadline` exactly when it is processing.
+import { randomBytes } from 'node:crypto';
+import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { AppContext } from '../context.ts';
+import { ConflictError, NotFoundError } from '../domain/errors.ts';
+import { RETRYABLE_STATUSES, type Session, SessionSchema } from '../domain/session.ts';
+import { transactionCancellation } from './dynamo-errors.ts';
+import { moveStatusGauge } from './stats.ts';
+
+/** FNV-1a: a stable, cheap spread of ids over the index shards. */
+export function shardOf(id: string, shards: number): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) {
+    hash ^= id.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return String((hash >>> 0) % shards);
+}
+
+export function isRetryEligible(s: Session): boolean {
+  return (
+    RETRYABLE_STATUSES.includes(s.status) &&
+    !s.automation?.paused &&
+    s.nextRetryAt !== undefined &&
+    s.retryCount < (s.maxRetries ?? 0)
+  );
+}
+
+/** The session with its sparse-index keys set or removed to match its state. */
+export function withIndexKeys(s: Session, shards: number): Session {
+  const next: Session = { ...s };
+  if (isRetryEligible(next)) next.dueShard = shardOf(next.sessionId, shards);
+  else delete next.dueShard;
+  // A session that can never be retried again has no next retry; a paused one keeps it for resume.
+  if (!RETRYABLE_STATUSES.includes(next.status)) delete next.nextRetryAt;
+  if (next.status === 'processing' && next.deadlineAt) next.deadlineShard = shardOf(next.sessionId, shards);
+  else delete next.deadlineShard;
+  return next;
+}
+
+export interface TimelineEvent {
+  readonly type: string;
+  readonly at: string;
+  readonly [field: string]: unknown;
+}
+
+/** A timeline item: time-ordered sort key, random suffix so two events in one millisecond both stay. */
+export function timelineItem(sessionId: string, event: TimelineEvent): Record<string, unknown> {
+  return { sessionId, sk: `${event.at}#${event.type}#${randomBytes(4).toString('hex')}`, ...event };
+}
+
+export async function getSession(ctx: AppContext, sessionId: string): Promise<Session | undefined> {
+  const res = await ctx.ddb.send(
+    new GetCommand({ TableName: ctx.tables.sessions, Key: { sessionId }, ConsistentRead: true }),
+  );
+  return res.Item ? SessionSchema.parse(res.Item) : undefined;
+}
+
+export async function requireSession(ctx: AppContext, sessionId: string): Promise<Session> {
+  const s = await getSession(ctx, sessionId);
+  if (!s) throw new NotFoundError('session', sessionId);
+  return s;
+}
+
+type TransactItem = NonNullable<
+  ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']
+>[number];
+
+export interface SaveSessionInput {
+  /** The state read before; absent for a new session. */
+  readonly previous?: Session;
+  /** The state to store; `version` and `updatedAt` are set here. */
+  readonly next: Session;
+  readonly events?: readonly TimelineEvent[];
+  /** Extra transaction items (an attempt outbox item) that must commit with the session or not at all. */
+  readonly extraItems?: readonly TransactItem[];
+  /** Extra condition on the stored session (ANDed with the version check). */
+  readonly condition?: {
+    expression: string;
+    values: Record<string, unknown>;
+    names?: Record<string, string>;
+  };
+}
+
+/**
+ * Conditionally writes the next state of a session with its timeline events, atomically.
+ * Throws ConflictError (carrying the stored item) when the version moved or a condition failed.
+ */
+export async function saveSession(ctx: AppContext, input: SaveSessionInput): Promise<Session> {
+  const now = ctx.clock().toISOString();
+  const next = withIndexKeys(
+    { ...input.next, version: (input.previous?.version ?? -1) + 1, updatedAt: now },
+    ctx.shards,
+  );
+  const base: { expression: string; values: Record<string, unknown>; names: Record<string, string> } =
+    input.previous
+      ? {
+          expression: '#version = :seen',
+          values: { ':seen': input.previous.version },
+          names: { '#version': 'version' },
+        }
+      : { expression: 'attribute_not_exists(sessionId)', values: {}, names: {} };
+  const extra = input.condition;
+  const names = { ...base.names, ...(extra?.names ?? {}) };
+  const values = { ...base.values, ...(extra?.values ?? {}) };
+  const items: TransactItem[] = [
+    {
+      Put: {
+        TableName: ctx.tables.sessions,
+        Item: next,
+        ConditionExpression: extra ? `(${base.expression}) AND (${extra.expression})` : base.expression,
+        ExpressionAttributeNames: Object.keys(names).length ? names : undefined,
+        ExpressionAttributeValues: Object.keys(values).length ? values : undefined,
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+    },
+    ...(input.events ?? []).map(
+      (event): TransactItem => ({
+        Put: { TableName: ctx.tables.timeline, Item: timelineItem(next.sessionId, event) },
+      }),
+    ),
+    ...(input.extraItems ?? []),
+  ];
+  try {
+    await ctx.ddb.send(new TransactWriteCommand({ TransactItems: items }));
+  } catch (error) {
+    const cancelled = transactionCancellation(error);
+    if (cancelled) {
+      const code = cancelled.codes.find((c) => c !== 'None') ?? 'unknown';
+      throw new ConflictError(
+        `session ${next.sessionId} changed since it was read (${code})`,
+        cancelled.items[0],
+        {
+          cause: error,
+        },
+      );
+    }
+    throw error;
+  }
+  await moveStatusGauge(ctx, input.previous?.status, next.status);
+  return next;
+}
+
+export interface IndexPage<T> {
+  readonly items: T[];
+  readonly lastKey?: Record<string, unknown>;
+}
+
+/** Reads one shard of a sparse index for items whose sort key is ≤ `upTo`, oldest first. */
+export async function queryShard(
+  ctx: AppContext,
+  input: {
+    table: string;
+    index: string;
+    shardAttr: string;
+    sortAttr: string;
+    shard: string;
+    upTo: string;
+    limit: number;
+    startKey?: Record<string, unknown>;
+  },
+): Promise<IndexPage<Record<string, unknown>>> {
+  const res = await ctx.ddb.send(
+    new QueryCommand({
+      TableName: input.table,
+      IndexName: input.index,
+      KeyConditionExpression: '#shard = :shard AND #sort <= :upTo',
+      ExpressionAttributeNames: { '#shard': input.shardAttr, '#sort': input.sortAttr },
+      ExpressionAttributeValues: { ':shard': input.shard, ':upTo': input.upTo },
+      Limit: input.limit,
+      ExclusiveStartKey: input.startKey,
+    }),
+  );
+  return { items: res.Items ?? [], lastKey: res.LastEvaluatedKey };
+}
+
+/** Shard numbers in an order that starts at a random one, so parallel sweepers spread out. */
+export function shardOrder(shards: number, start = Math.floor(Math.random() * shards)): string[] {
+  return Array.from({ length: shards }, (_, i) => String((start + i) % shards));
+}

@@ -1,0 +1,109 @@
+// Counters for /retry/stats and /health/sessions, kept up to date as things happen so that reading
+// them costs the same at a thousand sessions or ten million: no Scan anywhere.
+//
+// Daily counters per org: pk `stats#<orgId>#<yyyy-mm-dd>`, sk `<key>#<shard>`.
+// Status gauges (how many sessions are in each status now): pk `gauge#status`, sk `<status>#<shard>`.
+// Each counter is spread over a few shard items so a busy day never makes one item hot. They are
+// updated after the business write commits (best effort): a crash in between under-counts by one,
+// which stats can tolerate and the run records and timeline never do.
+import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { AppContext } from '../context.ts';
+import { DEFAULT_ORG } from '../domain/retry-policy.ts';
+import type { SessionStatus } from '../domain/session.ts';
+import { logger } from '../observability/logger.ts';
+
+export const COUNTER_SHARDS = 4;
+
+function day(at: Date): string {
+  return at.toISOString().slice(0, 10);
+}
+
+function shard(): number {
+  return Math.floor(Math.random() * COUNTER_SHARDS);
+}
+
+async function add(ctx: AppContext, pk: string, key: string, delta: number): Promise<void> {
+  await ctx.ddb.send(
+    new UpdateCommand({
+      TableName: ctx.tables.control,
+      Key: { pk, sk: `${key}#${shard()}` },
+      UpdateExpression: 'ADD #count :delta',
+      ExpressionAttributeNames: { '#count': 'count' },
+      ExpressionAttributeValues: { ':delta': delta },
+    }),
+  );
+}
+
+export interface StatsInput {
+  readonly orgId?: string;
+  readonly at: Date;
+  /** e.g. `{ attempts: 1 }`, `{ recovered: 1 }`, `{ 'channel.email.sent': 1 }`. */
+  readonly counts: Record<string, number>;
+}
+
+/** Adds to today's counters. Never throws: a lost increment must not fail the business write before it. */
+export async function recordStats(ctx: AppContext, input: StatsInput): Promise<void> {
+  const pk = `stats#${input.orgId ?? DEFAULT_ORG}#${day(input.at)}`;
+  const results = await Promise.allSettled(
+    Object.entries(input.counts)
+      .filter(([, delta]) => delta !== 0)
+      .map(([key, delta]) => add(ctx, pk, key, delta)),
+  );
+  for (const r of results) {
+    if (r.status === 'rejected') logger.warn('stats counter update failed', { error: String(r.reason) });
+  }
+}
+
+/** Moves one session between status gauges (from undefined on registration). Never throws. */
+export async function moveStatusGauge(
+  ctx: AppContext,
+  from: SessionStatus | undefined,
+  to: SessionStatus,
+): Promise<void> {
+  if (from === to) return;
+  const ops = [add(ctx, 'gauge#status', to, 1)];
+  if (from) ops.push(add(ctx, 'gauge#status', from, -1));
+  const results = await Promise.allSettled(ops);
+  for (const r of results) {
+    if (r.status === 'rejected') logger.warn('status gauge update failed', { error: String(r.reason) });
+  }
+}
+
+async function sumPartition(ctx: AppContext, pk: string, into: Record<string, number>): Promise<void> {
+  let cursor: Record<string, unknown> | undefined;
+  do {
+    const page = await ctx.ddb.send(
+      new QueryCommand({
+        TableName: ctx.tables.control,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': pk },
+        ExclusiveStartKey: cursor,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      const key = String(item.sk).replace(/#\d+$/, '');
+      into[key] = (into[key] ?? 0) + Number(item.count ?? 0);
+    }
+    cursor = page.LastEvaluatedKey;
+  } while (cursor);
+}
+
+/** Sums the daily counters of an org between two dates (inclusive, at most 366 days). */
+export async function readStats(
+  ctx: AppContext,
+  input: { orgId?: string; from: Date; to: Date },
+): Promise<Record<string, number>> {
+  const totals: Record<string, number> = {};
+  const start = new Date(`${day(input.from)}T00:00:00.000Z`).getTime();
+  const end = new Date(`${day(input.to)}T00:00:00.000Z`).getTime();
+  const days: string[] = [];
+  for (let t = start; t <= end && days.length < 366; t += 86_400_000) days.push(day(new Date(t)));
+  for (const d of days) await sumPartition(ctx, `stats#${input.orgId ?? DEFAULT_ORG}#${d}`, totals);
+  return totals;
+}
+
+export async function readStatusGauges(ctx: AppContext): Promise<Partial<Record<SessionStatus, number>>> {
+  const totals: Record<string, number> = {};
+  await sumPartition(ctx, 'gauge#status', totals);
+  return totals as Partial<Record<SessionStatus, number>>;
+}

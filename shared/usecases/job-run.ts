@@ -1,0 +1,145 @@
+// The life of one scheduled-job execution, shared by the sweep and the monitor: kill switch, job lease,
+// run record, job state (heartbeat, last success, consecutive failures) and run metrics.
+import type { AppContext } from '../context.ts';
+import { JOB_DESCRIPTIONS, type JobName } from '../infra/resources.ts';
+import { logger } from '../observability/logger.ts';
+import {
+  acquireJobLease,
+  emptyCounts,
+  getJobState,
+  newRunId,
+  putRunRecord,
+  type RunCounts,
+  type RunRecord,
+  recordJobOutcome,
+  releaseJobLease,
+} from '../repositories/jobs.ts';
+import { emitRunMetrics } from './run-metrics.ts';
+
+export interface JobRunOptions {
+  readonly trigger: string;
+  readonly dryRun?: boolean;
+  readonly limit?: number;
+  /** Run without the job lease, as parallel shard sweepers or a run that outlived its lease do. */
+  readonly bypassJobLease?: boolean;
+}
+
+export interface RunContext {
+  readonly runId: string;
+  readonly started: Date;
+  readonly dryRun: boolean;
+  readonly limit: number;
+  readonly counts: RunCounts;
+  readonly problems: RunRecord['problems'];
+  readonly channels: Set<string>;
+  readonly wouldProcess: string[];
+}
+
+/** Thrown by a fault hook to stop a run the way a killed process would: no cleanup, no run record. */
+export class SimulatedCrash extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SimulatedCrash';
+  }
+}
+
+export type RunBody = (run: RunContext) => Promise<{ failed?: string } | undefined>;
+
+export async function runJob(
+  ctx: AppContext,
+  job: JobName,
+  options: JobRunOptions & { defaultLimit: number },
+  body: RunBody,
+): Promise<RunRecord> {
+  const started = ctx.clock();
+  const run: RunContext = {
+    runId: newRunId(started),
+    started,
+    dryRun: options.dryRun ?? false,
+    limit: Math.max(1, Math.min(options.limit ?? options.defaultLimit, options.defaultLimit)),
+    counts: emptyCounts(),
+    problems: [],
+    channels: new Set(),
+    wouldProcess: [],
+  };
+
+  const finish = async (status: RunRecord['status'], detail: { reason?: string; error?: string } = {}) => {
+    const finished = ctx.clock();
+    const record: RunRecord = {
+      runId: run.runId,
+      job,
+      trigger: options.trigger,
+      dryRun: run.dryRun,
+      limit: run.limit,
+      status,
+      ...(detail.reason ? { reason: detail.reason } : {}),
+      ...(detail.error ? { error: detail.error } : {}),
+      startedAt: started.toISOString(),
+      finishedAt: finished.toISOString(),
+      durationMs: finished.getTime() - started.getTime(),
+      counts: run.counts,
+      channels: [...run.channels].sort(),
+      ...(run.dryRun ? { wouldProcess: run.wouldProcess.slice(0, 100) } : {}),
+      problems: run.problems.slice(0, 50),
+    };
+    await putRunRecord(ctx, record);
+    // A dry run changes nothing but its own run record: not even the heartbeat.
+    if (!run.dryRun) {
+      const state = await recordJobOutcome(ctx, job, record);
+      emitRunMetrics(record, state.consecutiveFailures);
+    }
+    return record;
+  };
+
+  const state = await getJobState(ctx, job);
+  if (state.paused && !run.dryRun) {
+    return finish('skipped', {
+      reason: `job paused by ${state.pausedBy ?? 'operator'}: ${state.pauseReason ?? ''}`.trim(),
+    });
+  }
+  const leased =
+    run.dryRun ||
+    options.bypassJobLease ||
+    (await acquireJobLease(ctx, job, run.runId, started, JOB_DESCRIPTIONS[job].leaseSeconds));
+  if (!leased) return finish('skipped', { reason: 'another execution holds the job lease' });
+
+  let crashed = false;
+  try {
+    const outcome = await body(run);
+    return await finish(outcome?.failed ? 'failed' : 'succeeded', { error: outcome?.failed });
+  } catch (error) {
+    if (error instanceof SimulatedCrash) {
+      crashed = true;
+      throw error;
+    }
+    logger.error('run failed', { job, runId: run.runId, error });
+    return await finish('failed', { error: error instanceof Error ? error.message : String(error) });
+  } finally {
+    // A crashed process releases nothing: its lease must expire, as in production.
+    if (!crashed && leased && !run.dryRun && !options.bypassJobLease) {
+      await releaseJobLease(ctx, job, run.runId).catch(() => {});
+    }
+  }
+}
+
+/** Runs `fn` over items with bounded concurrency; the first thrown error stops every worker, then rethrows. */
+export async function forEachLimited<T>(
+  items: readonly T[],
+  concurrency: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const workers = Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+    while (!failure && next < items.length) {
+      const item = items[next++] as T;
+      try {
+        await fn(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  });
+  await Promise.all(workers);
+  if (failure) throw failure.error;
+}

@@ -1,0 +1,214 @@
+// The recovery sweep: job lease → re-dispatch stale outbox items → query each `due` shard for
+// `nextRetryAt <= now` → claim → publish → dispatched → run record and job state. Its cost follows the
+// number of due sessions, never the table size.
+import type { AppContext } from '../context.ts';
+import { ConflictError } from '../domain/errors.ts';
+import { type Session, SessionSchema } from '../domain/session.ts';
+import { logger } from '../observability/logger.ts';
+import {
+  findStaleOutbox,
+  markDispatched,
+  publishMessages,
+  storedMessages,
+  takeOverOutboxItem,
+} from '../repositories/attempts.ts';
+import type { RunRecord } from '../repositories/jobs.ts';
+import { policyCache } from '../repositories/policies.ts';
+import { queryShard, shardOrder } from '../repositories/sessions.ts';
+import { settingsOf } from '../settings.ts';
+import { type Claimed, claimAttempt, unclaimableReason } from './claim-attempt.ts';
+import { forEachLimited, type JobRunOptions, type RunContext, runJob } from './job-run.ts';
+
+export { SimulatedCrash } from './job-run.ts';
+
+const JOB = 'recovery-sweep';
+
+/** What a person following the live log sees. */
+export type SweepEvent =
+  | {
+      type: 'claimed';
+      sessionId: string;
+      number: number;
+      maxRetries: number;
+      channels: string[];
+      nextRetryAt?: string;
+      final: boolean;
+    }
+  | { type: 'redispatched'; sessionId: string; attemptId: string; number: number }
+  | { type: 'conflict'; sessionId: string; reason: string }
+  | { type: 'invalid'; sessionId?: string; reason: string }
+  | { type: 'error'; sessionId?: string; reason: string };
+
+/** Test-only crash points (test/ and the soak pass them; production callers never do). */
+export interface SweepFaults {
+  /** After the claim transaction committed, before publishing. Throw SimulatedCrash to crash there. */
+  afterClaim?(claimed: Claimed): void | Promise<void>;
+  /** After publishing, before the attempt is marked dispatched. */
+  afterPublish?(claimed: Claimed): void | Promise<void>;
+}
+
+export interface SweepOptions extends JobRunOptions {
+  readonly onEvent?: (event: SweepEvent) => void;
+  readonly faults?: SweepFaults;
+  /** Only these shards (parallel sweepers each taking some); all, from a random one, when absent. */
+  readonly shards?: readonly string[];
+}
+
+function schemaProblem(error: { issues: Array<{ path: PropertyKey[]; message: string }> }): string {
+  return error.issues.map((i) => `${i.path.join('.') || '(item)'}: ${i.message}`).join('; ');
+}
+
+/** Due sessions, shard by shard, up to `limit`; items that fail the schema are reported, not claimed. */
+async function selectDue(
+  ctx: AppContext,
+  run: RunContext,
+  shards: readonly string[],
+  onInvalid: (sessionId: string | undefined, reason: string) => void,
+): Promise<Session[]> {
+  const due: Session[] = [];
+  for (const shard of shards) {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await queryShard(ctx, {
+        table: ctx.tables.sessions,
+        index: 'due',
+        shardAttr: 'dueShard',
+        sortAttr: 'nextRetryAt',
+        shard,
+        upTo: run.started.toISOString(),
+        limit: Math.min(run.limit - due.length, 500),
+        startKey,
+      });
+      for (const item of page.items) {
+        const parsed = SessionSchema.safeParse(item);
+        if (parsed.success) due.push(parsed.data);
+        else {
+          const id = typeof item.sessionId === 'string' ? item.sessionId : undefined;
+          onInvalid(id, `session item fails the schema: ${schemaProblem(parsed.error)}`);
+        }
+      }
+      startKey = page.lastKey;
+    } while (startKey && due.length < run.limit);
+    if (due.length >= run.limit) break;
+  }
+  return due;
+}
+
+export async function runRecoverySweep(ctx: AppContext, options: SweepOptions): Promise<RunRecord> {
+  const settings = settingsOf(ctx);
+  const emit = options.onEvent ?? (() => {});
+  return runJob(ctx, JOB, { ...options, defaultLimit: settings.sweepLimit }, async (run) => {
+    const { counts, problems } = run;
+    const problem = (sessionId: string | undefined, reason: string) => {
+      problems.push({ ...(sessionId ? { sessionId } : {}), reason });
+    };
+    const shards = options.shards ?? shardOrder(ctx.shards);
+    if (!run.dryRun) await redispatchStale(ctx, run, shards, emit);
+
+    const due = await selectDue(ctx, run, shards, (sessionId, reason) => {
+      counts.invalid++;
+      problem(sessionId, reason);
+      logger.warn('skipping invalid session item', { sessionId, reason, runId: run.runId });
+      emit({ type: 'invalid', sessionId, reason });
+    });
+    counts.selected = due.length;
+    const getPolicy = policyCache(ctx);
+
+    await forEachLimited(due, settings.sweepConcurrency, async (seen) => {
+      if (unclaimableReason(seen, ctx.clock(), 'sweep')) {
+        counts.skipped++;
+        return;
+      }
+      if (run.dryRun) {
+        run.wouldProcess.push(seen.sessionId);
+        return;
+      }
+      let claimed: Claimed;
+      try {
+        const policy = await getPolicy(seen.policyId, seen.orgId);
+        claimed = await claimAttempt(ctx, seen, policy, {
+          owner: run.runId,
+          triggeredBy: `${JOB}/${options.trigger}`,
+          leaseSeconds: settings.dispatchLeaseSeconds,
+          mode: 'sweep',
+        });
+      } catch (error) {
+        if (error instanceof ConflictError) {
+          // Another claimer won, or the session changed (recovered, paused) since it was selected.
+          counts.conflicts++;
+          emit({ type: 'conflict', sessionId: seen.sessionId, reason: error.message });
+          return;
+        }
+        counts.errors++;
+        problem(seen.sessionId, `claim failed: ${String(error)}`);
+        logger.error('claim failed', { sessionId: seen.sessionId, runId: run.runId, error });
+        emit({ type: 'error', sessionId: seen.sessionId, reason: String(error) });
+        return;
+      }
+      counts.claimed++;
+      if (claimed.attempt.final) counts.exhausted++;
+      for (const c of claimed.attempt.channels) run.channels.add(c);
+      emit({
+        type: 'claimed',
+        sessionId: seen.sessionId,
+        number: claimed.attempt.number,
+        maxRetries: claimed.attempt.maxRetries,
+        channels: claimed.attempt.channels,
+        nextRetryAt: claimed.session.nextRetryAt,
+        final: claimed.attempt.final,
+      });
+      await options.faults?.afterClaim?.(claimed);
+      try {
+        await publishMessages(ctx, claimed.attempt.messages);
+        await options.faults?.afterPublish?.(claimed);
+        await markDispatched(ctx, claimed.attempt);
+        counts.dispatched += claimed.attempt.messages.length;
+      } catch (error) {
+        if (error instanceof Error && error.name === 'SimulatedCrash') throw error;
+        // The attempt stays queued in the outbox; the next sweep after its lease re-dispatches it.
+        counts.errors++;
+        problem(seen.sessionId, `dispatch failed, left in outbox: ${String(error)}`);
+        logger.error('dispatch failed; attempt left in outbox', {
+          sessionId: seen.sessionId,
+          runId: run.runId,
+          error,
+        });
+        emit({ type: 'error', sessionId: seen.sessionId, reason: String(error) });
+      }
+    });
+    const nothingWorked = due.length > 0 && counts.claimed === 0 && counts.errors > 0;
+    return nothingWorked ? { failed: problems[0]?.reason ?? 'every claim failed' } : undefined;
+  });
+}
+
+async function redispatchStale(
+  ctx: AppContext,
+  run: RunContext,
+  shards: readonly string[],
+  emit: (e: SweepEvent) => void,
+): Promise<void> {
+  const leaseSeconds = settingsOf(ctx).dispatchLeaseSeconds;
+  for (const shard of shards) {
+    for (const item of await findStaleOutbox(ctx, shard, ctx.clock(), 100)) {
+      const mine = await takeOverOutboxItem(ctx, item, run.runId, leaseSeconds);
+      if (!mine) continue;
+      try {
+        const messages = storedMessages(mine);
+        await publishMessages(ctx, messages);
+        await markDispatched(ctx, mine);
+        run.counts.redispatched++;
+        run.counts.dispatched += messages.length;
+        for (const m of messages) run.channels.add(m.channel);
+        emit({
+          type: 'redispatched',
+          sessionId: mine.sessionId,
+          attemptId: mine.attemptId,
+          number: mine.number,
+        });
+      } catch (error) {
+        run.counts.errors++;
+        run.problems.push({ sessionId: mine.sessionId, reason: `re-dispatch failed: ${String(error)}` });
+      }
+    }
+  }
+}

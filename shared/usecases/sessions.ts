@@ -1,0 +1,404 @@
+// What the product and operators do to a session: register it, report progress, pause, resume, move its
+// next retry, recover a timed-out one, reset stuck ones. Each is one conditional write with its timeline
+// events, through saveSession.
+import { isDeepStrictEqual } from 'node:util';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import type { AppContext } from '../context.ts';
+import { deadlineFor } from '../domain/deadline.ts';
+import { ConflictError, DomainError, VersionMismatchError } from '../domain/errors.ts';
+import { nextAttemptAt, type RetryPolicy } from '../domain/retry-policy.ts';
+import {
+  assertTransition,
+  ContactSchema,
+  RETRYABLE_STATUSES,
+  SESSION_ID,
+  SESSION_STATUSES,
+  type Session,
+  SessionSchema,
+} from '../domain/session.ts';
+import { getActivePolicy, requirePolicy } from '../repositories/policies.ts';
+import { getSession, requireSession, saveSession, type TimelineEvent } from '../repositories/sessions.ts';
+import { recordStats } from '../repositories/stats.ts';
+import { settingsOf, timeoutRuleFor } from '../settings.ts';
+
+export interface Audit {
+  readonly triggeredBy: string;
+  readonly reason?: string;
+}
+
+const iso = z.iso.datetime({ offset: true });
+
+export const RegisterSessionSchema = z
+  .object({
+    sessionId: SESSION_ID,
+    kind: z.string().min(1).max(64),
+    status: z.enum(['active', 'stalled', 'processing']),
+    orgId: z.string().min(1).max(128).optional(),
+    policyId: z.string().min(1).max(128).optional(),
+    contact: ContactSchema.optional(),
+    recoveryUrl: z.url().max(2048).optional(),
+    sizeBytes: z.number().int().min(0).max(1e13).optional(),
+    processingStartedAt: iso.optional(),
+    metadata: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+export type RegisterSessionInput = z.infer<typeof RegisterSessionSchema>;
+
+export const UpdateSessionSchema = z
+  .object({
+    status: z.enum(SESSION_STATUSES).optional(),
+    contact: ContactSchema.optional(),
+    recoveryUrl: z.url().max(2048).optional(),
+    sizeBytes: z.number().int().min(0).max(1e13).optional(),
+    metadata: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+export type UpdateSessionInput = z.infer<typeof UpdateSessionSchema>;
+
+function auditFields(audit: Audit, at: string) {
+  return { triggeredBy: audit.triggeredBy, ...(audit.reason ? { reason: audit.reason } : {}), at };
+}
+
+/** Starts (or restarts) the retry clock of a session entering `stalled`. */
+function enterStalled(s: Session, policy: RetryPolicy, now: Date): Session {
+  // A new stall after the budget was used gives a fresh budget on top of the attempts already made,
+  // so attempt numbers (and their ids) keep counting up and never repeat.
+  const maxRetries =
+    s.retryCount >= (s.maxRetries ?? 0)
+      ? s.retryCount + policy.maxRetries
+      : (s.maxRetries ?? policy.maxRetries);
+  return {
+    ...s,
+    status: 'stalled',
+    policyId: policy.policyId,
+    maxRetries,
+    nextRetryAt: nextAttemptAt(policy, s.sessionId, s.retryCount + 1, now, s.contact?.timezone).toISOString(),
+  };
+}
+
+function enterProcessing(ctx: AppContext, s: Session, startedAt: Date): Session {
+  const rule = timeoutRuleFor(settingsOf(ctx), s.kind);
+  return {
+    ...s,
+    status: 'processing',
+    processingStartedAt: startedAt.toISOString(),
+    ...deadlineFor(rule, startedAt, s.sizeBytes),
+  };
+}
+
+async function policyFor(ctx: AppContext, s: Pick<Session, 'policyId' | 'orgId'>): Promise<RetryPolicy> {
+  return s.policyId ? requirePolicy(ctx, s.policyId) : getActivePolicy(ctx, s.orgId);
+}
+
+/** Registers a session; the same registration again is a no-op (`created: false`). */
+export async function registerSession(
+  ctx: AppContext,
+  input: RegisterSessionInput,
+  audit: Audit,
+): Promise<{ session: Session; created: boolean }> {
+  const existing = await getSession(ctx, input.sessionId);
+  if (existing) {
+    const same = (Object.keys(input) as Array<keyof RegisterSessionInput>).every(
+      (k) => k === 'status' || k === 'processingStartedAt' || isDeepStrictEqual(existing[k], input[k]),
+    );
+    if (same) return { session: existing, created: false };
+    throw new ConflictError(`session ${input.sessionId} already exists with other content`, existing);
+  }
+  const now = ctx.clock();
+  const at = now.toISOString();
+  const policy = await policyFor(ctx, input);
+  let session: Session = SessionSchema.parse({
+    ...input,
+    policyId: policy.policyId,
+    maxRetries: policy.maxRetries,
+    retryCount: 0,
+    version: 0,
+    createdAt: at,
+    updatedAt: at,
+  });
+  if (input.status === 'stalled') session = enterStalled(session, policy, now);
+  if (input.status === 'processing') {
+    session = enterProcessing(
+      ctx,
+      session,
+      input.processingStartedAt ? new Date(input.processingStartedAt) : now,
+    );
+  }
+  const saved = await saveSession(ctx, {
+    next: session,
+    events: [{ type: 'registered', status: session.status, ...auditFields(audit, at) }],
+  });
+  await recordStats(ctx, { orgId: saved.orgId, at: now, counts: { sessions: 1 } });
+  return { session: saved, created: true };
+}
+
+function checkIfMatch(s: Session, ifMatch: number | undefined): void {
+  if (ifMatch !== undefined && ifMatch !== s.version) throw new VersionMismatchError(ifMatch, s.version);
+}
+
+/** The product reporting progress. `recovered`/`completed`/`cancelled` end automation. */
+export async function updateSession(
+  ctx: AppContext,
+  sessionId: string,
+  patch: UpdateSessionInput,
+  audit: Audit,
+  ifMatch?: number,
+): Promise<Session> {
+  const current = await requireSession(ctx, sessionId);
+  checkIfMatch(current, ifMatch);
+  const now = ctx.clock();
+  const at = now.toISOString();
+  let next: Session = { ...current };
+  if (patch.contact) next.contact = { ...current.contact, ...patch.contact };
+  if (patch.recoveryUrl) next.recoveryUrl = patch.recoveryUrl;
+  if (patch.metadata) next.metadata = { ...current.metadata, ...patch.metadata };
+  if (patch.sizeBytes !== undefined) next.sizeBytes = patch.sizeBytes;
+  const events: TimelineEvent[] = [];
+  const to = patch.status;
+  if (to && to !== current.status) {
+    assertTransition(current.status, to);
+    if (to === 'stalled') next = enterStalled(next, await policyFor(ctx, next), now);
+    else if (to === 'processing') next = enterProcessing(ctx, next, now);
+    else next.status = to;
+    events.push({ type: 'status_changed', from: current.status, to, ...auditFields(audit, at) });
+  } else if (
+    patch.sizeBytes !== undefined &&
+    current.status === 'processing' &&
+    current.processingStartedAt
+  ) {
+    // A session that grew while processing gets the deadline its new size earns.
+    next = {
+      ...next,
+      ...deadlineFor(
+        timeoutRuleFor(settingsOf(ctx), next.kind),
+        new Date(current.processingStartedAt),
+        next.sizeBytes,
+      ),
+    };
+  }
+  const saved = await saveSession(ctx, { previous: current, next, events });
+  if (to === 'recovered' && current.status !== 'recovered') {
+    await recordStats(ctx, {
+      orgId: saved.orgId,
+      at: now,
+      counts: { recovered: 1, [`recoveredAfter.${saved.retryCount}`]: 1 },
+    });
+  }
+  return saved;
+}
+
+export async function setSessionPaused(
+  ctx: AppContext,
+  sessionId: string,
+  paused: boolean,
+  audit: Audit,
+  ifMatch?: number,
+): Promise<Session> {
+  const current = await requireSession(ctx, sessionId);
+  checkIfMatch(current, ifMatch);
+  const at = ctx.clock().toISOString();
+  const next: Session = {
+    ...current,
+    automation: {
+      ...current.automation,
+      paused,
+      triggeredBy: audit.triggeredBy,
+      triggeredAt: at,
+      reason: audit.reason,
+    },
+  };
+  return saveSession(ctx, {
+    previous: current,
+    next,
+    events: [{ type: paused ? 'paused' : 'resumed', ...auditFields(audit, at) }],
+  });
+}
+
+export const RegenerateSchema = z
+  .object({
+    overrideNextRetryAt: iso.optional(),
+    automated: z.boolean().optional(),
+    reason: z.string().max(500).optional(),
+  })
+  .strict();
+
+/** Moves the next retry to `overrideNextRetryAt` (now when absent); `automated: false` also pauses. */
+export async function overrideNextRetry(
+  ctx: AppContext,
+  sessionId: string,
+  input: z.infer<typeof RegenerateSchema>,
+  audit: Audit,
+  ifMatch?: number,
+): Promise<Session> {
+  const current = await requireSession(ctx, sessionId);
+  checkIfMatch(current, ifMatch);
+  const now = ctx.clock();
+  const at = now.toISOString();
+  const when = input.overrideNextRetryAt ? new Date(input.overrideNextRetryAt).toISOString() : at;
+  let next: Session = { ...current };
+  if (current.status === 'exhausted') {
+    assertTransition('exhausted', 'stalled');
+    next = enterStalled(next, await policyFor(ctx, next), now);
+  } else if (!RETRYABLE_STATUSES.includes(current.status)) {
+    throw new DomainError('illegal_transition', `a ${current.status} session has no retries to move`);
+  }
+  next = {
+    ...next,
+    nextRetryAt: when,
+    automation: {
+      ...current.automation,
+      paused: input.automated === false ? true : (current.automation?.paused ?? false),
+      overrideNextRetryAt: when,
+      triggeredBy: audit.triggeredBy,
+      triggeredAt: at,
+      reason: input.reason ?? audit.reason,
+    },
+  };
+  return saveSession(ctx, {
+    previous: current,
+    next,
+    events: [
+      {
+        type: 'override',
+        overrideNextRetryAt: when,
+        automated: input.automated ?? true,
+        ...auditFields(audit, at),
+      },
+    ],
+  });
+}
+
+/** processing → timed_out keeping every attribute; the monitor and reset-stuck both end here. */
+export async function timeOutSession(
+  ctx: AppContext,
+  seen: Session,
+  input: { error: string; eventType: 'timed_out' | 'reset'; audit: Audit },
+): Promise<Session> {
+  const at = ctx.clock().toISOString();
+  const next: Session = {
+    ...seen,
+    status: 'timed_out',
+    previousStatus: seen.status,
+    timedOutAt: at,
+    error: input.error,
+  };
+  return saveSession(ctx, {
+    previous: seen,
+    next,
+    condition: {
+      expression: '#status = :processing',
+      names: { '#status': 'status' },
+      values: { ':processing': 'processing' },
+    },
+    events: [
+      {
+        type: input.eventType,
+        error: input.error,
+        deadlineAt: seen.deadlineAt,
+        ...auditFields(input.audit, at),
+      },
+    ],
+  });
+}
+
+/** An operator sends a timed-out session back to processing with a fresh deadline. */
+export async function recoverTimedOut(
+  ctx: AppContext,
+  sessionId: string,
+  audit: Audit,
+  ifMatch?: number,
+): Promise<Session> {
+  const current = await requireSession(ctx, sessionId);
+  checkIfMatch(current, ifMatch);
+  assertTransition(current.status, 'processing');
+  if (current.status !== 'timed_out') {
+    throw new DomainError(
+      'illegal_transition',
+      `only a timed_out session can be recovered, this one is ${current.status}`,
+    );
+  }
+  const now = ctx.clock();
+  const next = enterProcessing(ctx, { ...current }, now);
+  return saveSession(ctx, {
+    previous: current,
+    next,
+    events: [
+      {
+        type: 'recovered_by_operator',
+        from: 'timed_out',
+        deadlineAt: next.deadlineAt,
+        ...auditFields(audit, now.toISOString()),
+      },
+    ],
+  });
+}
+
+export interface StuckMatch {
+  readonly sessionId: string;
+  readonly minutesStuck: number;
+}
+
+/** Processing sessions started more than `olderThanMinutes` ago, through the status index (no scan). */
+export async function findStuckSessions(
+  ctx: AppContext,
+  olderThanMinutes: number,
+  max = 1000,
+): Promise<Array<{ session: Session; minutesStuck: number }>> {
+  const now = ctx.clock();
+  const cutoff = new Date(now.getTime() - olderThanMinutes * 60_000).toISOString();
+  const out: Array<{ session: Session; minutesStuck: number }> = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await ctx.ddb.send(
+      new QueryCommand({
+        TableName: ctx.tables.sessions,
+        IndexName: 'byStatus',
+        KeyConditionExpression: '#status = :processing',
+        FilterExpression: 'processingStartedAt < :cutoff',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':processing': 'processing', ':cutoff': cutoff },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      const parsed = SessionSchema.safeParse(item);
+      if (!parsed.success || !parsed.data.processingStartedAt) continue;
+      const minutes = Math.floor(
+        (now.getTime() - new Date(parsed.data.processingStartedAt).getTime()) / 60_000,
+      );
+      out.push({ session: parsed.data, minutesStuck: minutes });
+    }
+    startKey = page.LastEvaluatedKey;
+  } while (startKey && out.length < max);
+  return out.slice(0, max);
+}
+
+/** Emergency reset: dry run unless told otherwise; lists what it matched either way. */
+export async function resetStuckSessions(
+  ctx: AppContext,
+  input: { olderThanMinutes: number; dryRun: boolean },
+  audit: Audit,
+): Promise<{ dryRun: boolean; matched: StuckMatch[]; changed: number }> {
+  const stuck = await findStuckSessions(ctx, input.olderThanMinutes);
+  let changed = 0;
+  if (!input.dryRun) {
+    for (const { session, minutesStuck } of stuck) {
+      try {
+        await timeOutSession(ctx, session, {
+          error: `reset by operator after ${minutesStuck} min in processing`,
+          eventType: 'reset',
+          audit,
+        });
+        changed++;
+      } catch (error) {
+        if (!(error instanceof ConflictError)) throw error;
+      }
+    }
+  }
+  return {
+    dryRun: input.dryRun,
+    matched: stuck.map(({ session, minutesStuck }) => ({ sessionId: session.sessionId, minutesStuck })),
+    changed,
+  };
+}

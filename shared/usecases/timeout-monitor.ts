@@ -1,0 +1,156 @@
+// The timeout monitor: query the sparse `deadline` index for processing sessions near or past their
+// deadline, time out those past it (keeping every attribute), count those running long, and send one
+// aggregated ops alert per run — never one per session.
+import type { AppContext } from '../context.ts';
+import { ConflictError } from '../domain/errors.ts';
+import { type Session, SessionSchema } from '../domain/session.ts';
+import { CHANNELS } from '../infra/resources.ts';
+import type { OpsAlertMessage } from '../messages.ts';
+import { logger } from '../observability/logger.ts';
+import { publishMessages } from '../repositories/attempts.ts';
+import type { RunRecord } from '../repositories/jobs.ts';
+import { queryShard, shardOrder } from '../repositories/sessions.ts';
+import { type Settings, settingsOf } from '../settings.ts';
+import { type JobRunOptions, runJob } from './job-run.ts';
+import { timeOutSession } from './sessions.ts';
+
+const JOB = 'timeout-monitor';
+
+export type MonitorEvent =
+  | { type: 'timed_out'; sessionId: string; minutesProcessing: number; deadlineAt: string }
+  | { type: 'long_running'; sessionId: string; minutesProcessing: number }
+  | { type: 'alert'; summary: string; messages: number };
+
+export interface MonitorOptions extends JobRunOptions {
+  readonly onEvent?: (event: MonitorEvent) => void;
+}
+
+/** How far past `now` a deadline can be while its session already runs long (warnAt ≤ now). */
+function warnWindowMs(settings: Settings): number {
+  const widest = Math.max(
+    ...Object.values(settings.timeoutRules).map((r) => r.maxMinutes - r.warnMinutes),
+    0,
+  );
+  return widest * 60_000;
+}
+
+function minutesSince(iso: string | undefined, now: Date): number {
+  return iso ? Math.floor((now.getTime() - new Date(iso).getTime()) / 60_000) : 0;
+}
+
+export function opsAlertMessages(
+  settings: Settings,
+  alert: Pick<OpsAlertMessage, 'alertId' | 'source' | 'severity' | 'summary' | 'data' | 'createdAt'>,
+): OpsAlertMessage[] {
+  const out: OpsAlertMessage[] = [];
+  for (const channel of CHANNELS) {
+    for (const recipient of settings.opsRecipients[channel] ?? []) {
+      out.push({ v: 1, type: 'ops_alert', templateId: 'ops_alert', channel, recipient, ...alert });
+    }
+  }
+  return out;
+}
+
+export async function runTimeoutMonitor(ctx: AppContext, options: MonitorOptions): Promise<RunRecord> {
+  const settings = settingsOf(ctx);
+  const emit = options.onEvent ?? (() => {});
+  return runJob(ctx, JOB, { ...options, defaultLimit: 1000 }, async (run) => {
+    const now = run.started;
+    const horizon = new Date(now.getTime() + warnWindowMs(settings)).toISOString();
+    const candidates: Session[] = [];
+    for (const shard of shardOrder(ctx.shards, 0)) {
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const page = await queryShard(ctx, {
+          table: ctx.tables.sessions,
+          index: 'deadline',
+          shardAttr: 'deadlineShard',
+          sortAttr: 'deadlineAt',
+          shard,
+          upTo: horizon,
+          limit: 500,
+          startKey,
+        });
+        for (const item of page.items) {
+          const parsed = SessionSchema.safeParse(item);
+          if (parsed.success) candidates.push(parsed.data);
+          else {
+            run.counts.invalid++;
+            const reason = `session item fails the schema: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
+            run.problems.push({ sessionId: String(item.sessionId ?? ''), reason });
+            logger.warn('skipping invalid session item', { sessionId: item.sessionId, reason });
+          }
+        }
+        startKey = page.lastKey;
+      } while (startKey && candidates.length < run.limit);
+    }
+    run.counts.selected = candidates.length;
+    const timedOut: string[] = [];
+    for (const s of candidates) {
+      if (s.status !== 'processing') {
+        run.counts.skipped++;
+        continue;
+      }
+      const minutes = minutesSince(s.processingStartedAt, now);
+      if (s.warnAt && s.warnAt <= now.toISOString()) {
+        run.counts.longRunning++;
+        emit({ type: 'long_running', sessionId: s.sessionId, minutesProcessing: minutes });
+      }
+      if (!s.deadlineAt || s.deadlineAt > now.toISOString()) continue;
+      if (run.dryRun) {
+        run.wouldProcess.push(s.sessionId);
+        continue;
+      }
+      try {
+        await timeOutSession(ctx, s, {
+          error: `processing exceeded its deadline (${s.deadlineAt}) after ${minutes} min`,
+          eventType: 'timed_out',
+          audit: { triggeredBy: `${JOB}/${options.trigger}` },
+        });
+        run.counts.timedOut++;
+        timedOut.push(s.sessionId);
+        emit({
+          type: 'timed_out',
+          sessionId: s.sessionId,
+          minutesProcessing: minutes,
+          deadlineAt: s.deadlineAt,
+        });
+      } catch (error) {
+        if (error instanceof ConflictError) run.counts.conflicts++;
+        else {
+          run.counts.errors++;
+          run.problems.push({ sessionId: s.sessionId, reason: String(error) });
+        }
+      }
+    }
+    const tooManyLong = run.counts.longRunning > settings.maxLongRunning;
+    if (!run.dryRun && (timedOut.length > 0 || tooManyLong)) {
+      const summary = [
+        timedOut.length ? `${timedOut.length} session(s) timed out` : undefined,
+        `${run.counts.longRunning} running long (threshold ${settings.maxLongRunning})`,
+      ]
+        .filter(Boolean)
+        .join('; ');
+      const messages = opsAlertMessages(settings, {
+        alertId: run.runId,
+        source: JOB,
+        severity: tooManyLong || timedOut.length > settings.maxLongRunning ? 'critical' : 'warning',
+        summary,
+        data: {
+          runId: run.runId,
+          timedOut: timedOut.slice(0, 25),
+          timedOutCount: timedOut.length,
+          longRunning: run.counts.longRunning,
+        },
+        createdAt: now.toISOString(),
+      });
+      if (messages.length) {
+        await publishMessages(ctx, messages);
+        for (const m of messages) run.channels.add(m.channel);
+      }
+      run.counts.alerts = messages.length;
+      emit({ type: 'alert', summary, messages: messages.length });
+    }
+    return undefined;
+  });
+}
