@@ -12,7 +12,7 @@ import {
 
 export type TableId = TableDescription['id'];
 
-/** `read`: get, query, scan. `readwrite`: also put, update, delete (and so transactions of those). */
+/** `read`: get and query (no scan: every read path is a key or index query). `readwrite`: also put, update, delete (and so transactions of those). */
 export type DataAccess = 'read' | 'readwrite';
 
 export interface TableGrant {

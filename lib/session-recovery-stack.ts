@@ -1,0 +1,285 @@
+// The whole service in one stack, derived from the two descriptions in shared/infra: tables and channel
+// queues from resources.ts, functions with their triggers and grants from functions.ts. Nothing here names a
+// table, index, queue or env var by hand, so the stack cannot drift from the local runtime.
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import {
+  FUNCTION_DESCRIPTIONS,
+  type FunctionDescription,
+  SECRETS,
+  SETTINGS,
+  type TableId,
+} from '../shared/infra/functions.ts';
+import {
+  CHANNEL_QUEUES,
+  type Channel,
+  JOB_DESCRIPTIONS,
+  JOBS,
+  type JobName,
+  queueName,
+  TABLES,
+  tableName,
+} from '../shared/infra/resources.ts';
+import { type Config, resourcePrefix, secretName } from './config.ts';
+import { AdminApi, type ApiRoute } from './constructs/admin-api.ts';
+import { ChannelSender } from './constructs/channel-sender.ts';
+import { Operations, RunbookIds } from './constructs/operations.ts';
+import { ScheduledJob } from './constructs/scheduled-job.ts';
+import { ServiceFunction } from './constructs/service-function.ts';
+import { ServiceTable } from './constructs/service-table.ts';
+import { type Acknowledgement, acknowledgeNagFindings } from './nag.ts';
+
+export interface SessionRecoveryStackProps extends StackProps {
+  readonly config: Config;
+  /**
+   * The admin API's route table (shared/api/routes.ts).
+   * @default - no API
+   */
+  readonly routes?: readonly ApiRoute[];
+}
+
+/** Placeholder code for template tests (`bundling: stub`); it is never deployed by `cdk deploy`. */
+const STUB_CODE =
+  'exports.handler = async () => { throw new Error("stub: synthesized with bundling=stub"); };';
+
+export class SessionRecoveryStack extends Stack {
+  public readonly config: Config;
+  public readonly prefix: string;
+  public readonly tables: Record<TableId, ServiceTable>;
+  public readonly senders: Record<Channel, ChannelSender>;
+  /** Every function by its description id. */
+  public readonly functions: Record<string, ServiceFunction>;
+  public readonly jobs: Record<JobName, ScheduledJob>;
+  public readonly operations: Operations;
+  public readonly api?: AdminApi;
+  /** The cdk-nag findings this stack accepts, each with its resource and reason (lib/nag.ts). */
+  public readonly nagAcknowledgements: readonly Acknowledgement[];
+
+  constructor(scope: Construct, id: string, props: SessionRecoveryStackProps) {
+    super(scope, id, {
+      description: `session-recovery (${props.config.stage}): recovery sweeps, timeout monitoring, notifications`,
+      ...props,
+    });
+    const { config } = props;
+    this.config = config;
+    this.prefix = resourcePrefix(config);
+    Tags.of(this).add('service', 'session-recovery');
+    Tags.of(this).add('stage', config.stage);
+
+    const removalPolicy = config.removalPolicy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+    this.tables = {} as Record<TableId, ServiceTable>;
+    for (const description of TABLES) {
+      this.tables[description.id] = new ServiceTable(this, `${capitalize(description.id)}Table`, {
+        description,
+        tableName: tableName(this.prefix, description),
+        removalPolicy,
+      });
+    }
+
+    this.operations = new Operations(this, 'Operations', {
+      prefix: this.prefix,
+      namespace: config.metricsNamespace,
+      onCallEmails: config.onCallEmails,
+      onCallHttpsUrls: config.onCallHttpsUrls,
+    });
+
+    const common = {
+      logRetention: config.logRetentionDays as logs.RetentionDays,
+      logRemovalPolicy: removalPolicy,
+      logLevel: config.logLevel,
+      metricsNamespace: config.metricsNamespace,
+    };
+    const codeFor = () => (config.bundling === 'stub' ? lambda.Code.fromInline(STUB_CODE) : undefined);
+
+    this.functions = {};
+    this.senders = {} as Record<Channel, ChannelSender>;
+    for (const description of FUNCTION_DESCRIPTIONS) {
+      const functionName = `${this.prefix}-${description.id}`;
+      const { trigger } = description;
+      if (trigger.kind === 'queue') {
+        const queue = CHANNEL_QUEUES.find((q) => q.channel === trigger.channel);
+        if (!queue) throw new Error(`no channel queue for ${trigger.channel}`);
+        if (queue.senderTimeoutSeconds !== description.timeoutSeconds)
+          throw new Error(`${description.id}: timeout differs from its queue's senderTimeoutSeconds`);
+        const alarm = this.operations.alarmIdentity(
+          RunbookIds.channelDlq(trigger.channel),
+          `${trigger.channel} notifications reached the dead-letter queue.`,
+        );
+        const sender = new ChannelSender(this, `${capitalize(trigger.channel)}Channel`, {
+          description: queue,
+          queueName: queueName(this.prefix, queue),
+          entry: description.entry,
+          code: codeFor(),
+          memorySize: description.memoryMb,
+          functionName,
+          dlqAlarmName: alarm.alarmName,
+          dlqAlarmDescription: alarm.alarmDescription,
+          ...common,
+        });
+        this.senders[trigger.channel] = sender;
+        this.functions[description.id] = sender.fn;
+      } else {
+        this.functions[description.id] = new ServiceFunction(this, pascal(description.id), {
+          entry: description.entry,
+          code: codeFor(),
+          timeout: Duration.seconds(description.timeoutSeconds),
+          memorySize: description.memoryMb,
+          functionName,
+          description: trigger.kind === 'api' ? 'Admin API' : `Scheduled job ${trigger.job}`,
+          ...common,
+        });
+      }
+    }
+    for (const description of FUNCTION_DESCRIPTIONS) this.bind(description);
+
+    this.jobs = {} as Record<JobName, ScheduledJob>;
+    for (const job of JOBS) {
+      const jobDescription = JOB_DESCRIPTIONS[job];
+      const fn = this.functionFor({ kind: 'schedule', job });
+      const rate = Duration.minutes(
+        job === 'recovery-sweep' ? config.sweepRateMinutes : config.monitorRateMinutes,
+      );
+      const dlqAlarm = this.operations.alarmIdentity(
+        RunbookIds.jobDlq(job),
+        `Scheduled ${job} invocations failed or could not be delivered.`,
+      );
+      const scheduled = new ScheduledJob(this, `${pascal(job)}Schedule`, {
+        fn,
+        rate,
+        enabled: job === 'recovery-sweep' ? config.sweepScheduleEnabled : config.monitorScheduleEnabled,
+        retryAttempts: config.scheduleRetryAttempts,
+        asyncRetryAttempts: config.jobAsyncRetryAttempts,
+        ruleName: `${this.prefix}-${job}`,
+        description: `Runs ${job} every ${rate.toMinutes()} min`,
+        deadLetterQueueName: `${this.prefix}-${job}-dlq`,
+        dlqAlarmName: dlqAlarm.alarmName,
+        dlqAlarmDescription: dlqAlarm.alarmDescription,
+      });
+      this.jobs[job] = scheduled;
+      this.operations.watchJob(
+        {
+          job,
+          rate,
+          heartbeatTtl: Duration.seconds(Math.max(jobDescription.heartbeatTtlSeconds, rate.toSeconds())),
+        },
+        scheduled.dlqAlarm,
+        fn,
+      );
+    }
+    this.operations.watchStuckSessions(
+      Duration.minutes(config.monitorRateMinutes),
+      config.alarmStuckSessionsThreshold,
+    );
+
+    for (const queue of CHANNEL_QUEUES) {
+      const sender = this.senders[queue.channel];
+      this.operations.watchChannel(queue.channel, sender.deadLetterQueue, sender.dlqAlarm, {
+        senderErrorRatePercent: config.alarmSenderErrorRatePercent,
+        senderMinSends: config.alarmSenderMinSends,
+      });
+    }
+    this.operations.watchFunctions(Object.values(this.functions));
+
+    if (props.routes) {
+      this.api = new AdminApi(this, 'AdminApi', {
+        handler: this.functionFor({ kind: 'api' }),
+        routes: props.routes,
+        stageName: config.stage,
+        restApiName: `${this.prefix}-admin`,
+        throttlingRateLimit: config.apiThrottleRateLimit,
+        throttlingBurstLimit: config.apiThrottleBurstLimit,
+        waf: config.apiWaf,
+        cloudWatchRole: config.apiCloudWatchRole,
+        ...common,
+      });
+      this.operations.watchApi(this.api, config.alarmApi5xxRatePercent);
+    }
+    this.operations.addAlarmStatus();
+
+    this.nagAcknowledgements = acknowledgeNagFindings(this);
+    this.addOutputs();
+  }
+
+  /** Applies a description's tables, queues, secrets and settings to its function. */
+  private bind(description: FunctionDescription): void {
+    const fn = this.functions[description.id];
+    if (!fn) throw new Error(`function ${description.id} was not created`);
+    const { config } = this;
+    for (const grant of description.tables)
+      fn.bindTable({ table: this.tables[grant.table], access: grant.access, indexes: grant.indexes });
+    for (const grant of description.queues) {
+      for (const channel of grant.channels) {
+        const sender = this.senders[channel];
+        const queue = sender.description;
+        fn.bindQueue({
+          queue: sender.queue,
+          deadLetterQueue: sender.deadLetterQueue,
+          envVar: queue.envVar,
+          dlqEnvVar: queue.dlqEnvVar,
+          access: grant.access,
+        });
+      }
+    }
+    // Credentials of a disabled channel are neither named nor readable: enabling it is a deploy. A sender
+    // reads only its own channel's credentials (SMS and WhatsApp share the Twilio secret).
+    const { trigger } = description;
+    const mayUse = (channel: Channel) =>
+      config.enabledChannels.includes(channel) && (trigger.kind !== 'queue' || trigger.channel === channel);
+    for (const secret of description.secrets) {
+      if (!SECRETS[secret].channels.some(mayUse)) continue;
+      fn.bindSecret({ envVar: SECRETS[secret].envVar, secretName: secretName(config, secret) });
+    }
+    if (description.sendsEmail && config.enabledChannels.includes('email') && config.sesFromAddress)
+      fn.bindEmailIdentity(SETTINGS.sesFromAddress, config.sesFromAddress);
+
+    const settingValues: Partial<Record<keyof typeof SETTINGS, string | undefined>> = {
+      enabledChannels: config.enabledChannels.join(','),
+      smsFromNumber: config.smsFromNumber,
+      whatsappFromNumber: config.whatsappFromNumber,
+      indexShards: String(config.indexShards),
+      stage: config.stage,
+    };
+    for (const setting of description.settings) {
+      const value = settingValues[setting];
+      if (value !== undefined) fn.addEnvironment(SETTINGS[setting], value);
+    }
+  }
+
+  private functionFor(trigger: FunctionDescription['trigger']): ServiceFunction {
+    const description = FUNCTION_DESCRIPTIONS.find(
+      (d) => JSON.stringify(d.trigger) === JSON.stringify(trigger),
+    );
+    const fn = description && this.functions[description.id];
+    if (!fn) throw new Error(`no function with trigger ${JSON.stringify(trigger)}`);
+    return fn;
+  }
+
+  private addOutputs(): void {
+    for (const table of Object.values(this.tables))
+      new CfnOutput(this, `${capitalize(table.description.id)}TableName`, { value: table.table.tableName });
+    for (const sender of Object.values(this.senders)) {
+      const name = capitalize(sender.description.channel);
+      new CfnOutput(this, `${name}QueueUrl`, { value: sender.queue.queueUrl });
+      new CfnOutput(this, `${name}DeadLetterQueueUrl`, { value: sender.deadLetterQueue.queueUrl });
+    }
+    new CfnOutput(this, 'OnCallTopicArn', { value: this.operations.topic.topicArn });
+    new CfnOutput(this, 'DashboardName', { value: this.prefix });
+    if (this.api) {
+      new CfnOutput(this, 'ApiUrl', { value: this.api.api.url });
+      new CfnOutput(this, 'ApiReadPolicyArn', { value: this.api.readPolicy.managedPolicyArn });
+      new CfnOutput(this, 'ApiOperatorPolicyArn', { value: this.api.operatorPolicy.managedPolicyArn });
+    }
+  }
+}
+
+function capitalize(word: string): string {
+  return word.charAt(0).toUpperCase() + word.slice(1);
+}
+
+/** `recovery-sweep` → `RecoverySweep`, for construct ids. */
+function pascal(id: string): string {
+  return id.split('-').map(capitalize).join('');
+}
