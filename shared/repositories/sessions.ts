@@ -9,7 +9,7 @@ import type { AppContext } from '../context.ts';
 import { ConflictError, NotFoundError } from '../domain/errors.ts';
 import { RETRYABLE_STATUSES, type Session, SessionSchema } from '../domain/session.ts';
 import { transactionCancellation } from './dynamo-errors.ts';
-import { moveStatusGauge } from './stats.ts';
+import { moveStatusGauge, type StatsBuffer } from './stats.ts';
 
 /** FNV-1a: a stable, cheap spread of ids over the index shards. */
 export function shardOf(id: string, shards: number): string {
@@ -84,6 +84,8 @@ export interface SaveSessionInput {
     values: Record<string, unknown>;
     names?: Record<string, string>;
   };
+  /** Buffer the status-gauge move (a sweep flushes once per run) instead of writing it now. */
+  readonly stats?: StatsBuffer;
 }
 
 /**
@@ -141,7 +143,8 @@ export async function saveSession(ctx: AppContext, input: SaveSessionInput): Pro
     }
     throw error;
   }
-  await moveStatusGauge(ctx, input.previous?.status, next.status);
+  if (input.stats) input.stats.move(input.previous?.status, next.status);
+  else await moveStatusGauge(ctx, input.previous?.status, next.status);
   return next;
 }
 
@@ -178,7 +181,15 @@ export async function queryShard(
   return { items: res.Items ?? [], lastKey: res.LastEvaluatedKey };
 }
 
-/** Shard numbers in an order that starts at a random one, so parallel sweepers spread out. */
-export function shardOrder(shards: number, start = Math.floor(Math.random() * shards)): string[] {
-  return Array.from({ length: shards }, (_, i) => String((start + i) % shards));
+/**
+ * Shard numbers in a random order per caller: parallel sweepers spread out, and two that meet on a shard
+ * do not keep meeting on the next one (as they would with a shared rotation).
+ */
+export function shardOrder(shards: number, random: () => number = Math.random): string[] {
+  const order = Array.from({ length: shards }, (_, i) => String(i));
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return order;
 }

@@ -14,7 +14,7 @@ import {
   publishMessages,
 } from '../repositories/attempts.ts';
 import { saveSession } from '../repositories/sessions.ts';
-import { recordStats } from '../repositories/stats.ts';
+import { recordStats, type StatsBuffer } from '../repositories/stats.ts';
 
 export interface ClaimOptions {
   /** Who is claiming: a run id, or the API caller. */
@@ -25,6 +25,8 @@ export interface ClaimOptions {
   /** `sweep` requires the retry to be due; `retry-now` makes it due now. */
   readonly mode: 'sweep' | 'retry-now';
   readonly reason?: string;
+  /** Where counters go; written immediately when absent. */
+  readonly stats?: StatsBuffer;
 }
 
 export interface Claimed {
@@ -135,6 +137,7 @@ export async function claimAttempt(
   const session = await saveSession(ctx, {
     previous: seen,
     next,
+    stats: options.stats,
     condition: {
       expression:
         '#status IN (:stalled, :recovering) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)',
@@ -151,7 +154,9 @@ export async function claimAttempt(
       },
     ],
   });
-  await recordStats(ctx, { orgId: seen.orgId, at: now, counts: { attempts: 1, exhausted: final ? 1 : 0 } });
+  const counts = { orgId: seen.orgId, at: now, counts: { attempts: 1, exhausted: final ? 1 : 0 } };
+  if (options.stats) options.stats.add(counts);
+  else await recordStats(ctx, counts);
   return { session, attempt };
 }
 

@@ -15,6 +15,7 @@ import {
 import type { RunRecord } from '../repositories/jobs.ts';
 import { policyCache } from '../repositories/policies.ts';
 import { queryShard, shardOrder } from '../repositories/sessions.ts';
+import { StatsBuffer } from '../repositories/stats.ts';
 import { settingsOf } from '../settings.ts';
 import { type Claimed, claimAttempt, unclaimableReason } from './claim-attempt.ts';
 import { forEachLimited, type JobRunOptions, type RunContext, runJob } from './job-run.ts';
@@ -58,14 +59,19 @@ function schemaProblem(error: { issues: Array<{ path: PropertyKey[]; message: st
   return error.issues.map((i) => `${i.path.join('.') || '(item)'}: ${i.message}`).join('; ');
 }
 
-/** Due sessions, shard by shard, up to `limit`; items that fail the schema are reported, not claimed. */
-async function selectDue(
+/**
+ * Walks the `due` index shard by shard, a page at a time, handing each page to `onPage` before reading
+ * the next. Claiming as it goes means a sweeper that reaches a shard another sweeper has just swept sees
+ * those sessions as no longer due, instead of trying claims that are bound to conflict.
+ */
+async function walkDue(
   ctx: AppContext,
   run: RunContext,
   shards: readonly string[],
   onInvalid: (sessionId: string | undefined, reason: string) => void,
-): Promise<Session[]> {
-  const due: Session[] = [];
+  onPage: (sessions: Session[]) => Promise<void>,
+): Promise<number> {
+  let selected = 0;
   for (const shard of shards) {
     let startKey: Record<string, unknown> | undefined;
     do {
@@ -76,22 +82,25 @@ async function selectDue(
         sortAttr: 'nextRetryAt',
         shard,
         upTo: run.started.toISOString(),
-        limit: Math.min(run.limit - due.length, 500),
+        limit: Math.min(run.limit - selected, 100),
         startKey,
       });
+      const sessions: Session[] = [];
       for (const item of page.items) {
         const parsed = SessionSchema.safeParse(item);
-        if (parsed.success) due.push(parsed.data);
+        if (parsed.success) sessions.push(parsed.data);
         else {
           const id = typeof item.sessionId === 'string' ? item.sessionId : undefined;
           onInvalid(id, `session item fails the schema: ${schemaProblem(parsed.error)}`);
         }
       }
+      selected += sessions.length;
+      await onPage(sessions);
       startKey = page.lastKey;
-    } while (startKey && due.length < run.limit);
-    if (due.length >= run.limit) break;
+    } while (startKey && selected < run.limit);
+    if (selected >= run.limit) break;
   }
-  return due;
+  return selected;
 }
 
 export async function runRecoverySweep(ctx: AppContext, options: SweepOptions): Promise<RunRecord> {
@@ -102,23 +111,19 @@ export async function runRecoverySweep(ctx: AppContext, options: SweepOptions): 
     const problem = (sessionId: string | undefined, reason: string) => {
       problems.push({ ...(sessionId ? { sessionId } : {}), reason });
     };
+    const stats = new StatsBuffer();
     const shards = options.shards ?? shardOrder(ctx.shards);
     if (!run.dryRun) await redispatchStale(ctx, run, shards, emit);
-
-    const due = await selectDue(ctx, run, shards, (sessionId, reason) => {
-      counts.invalid++;
-      problem(sessionId, reason);
-      logger.warn('skipping invalid session item', { sessionId, reason, runId: run.runId });
-      emit({ type: 'invalid', sessionId, reason });
-    });
-    counts.selected = due.length;
     const getPolicy = policyCache(ctx);
+    // With a zero delay a claimed session can be due again within the same run: one attempt per run.
+    const seenThisRun = new Set<string>();
 
-    await forEachLimited(due, settings.sweepConcurrency, async (seen) => {
-      if (unclaimableReason(seen, ctx.clock(), 'sweep')) {
+    const claimOne = async (seen: Session) => {
+      if (seenThisRun.has(seen.sessionId) || unclaimableReason(seen, ctx.clock(), 'sweep')) {
         counts.skipped++;
         return;
       }
+      seenThisRun.add(seen.sessionId);
       if (run.dryRun) {
         run.wouldProcess.push(seen.sessionId);
         return;
@@ -131,6 +136,7 @@ export async function runRecoverySweep(ctx: AppContext, options: SweepOptions): 
           triggeredBy: `${JOB}/${options.trigger}`,
           leaseSeconds: settings.dispatchLeaseSeconds,
           mode: 'sweep',
+          stats,
         });
       } catch (error) {
         if (error instanceof ConflictError) {
@@ -175,8 +181,25 @@ export async function runRecoverySweep(ctx: AppContext, options: SweepOptions): 
         });
         emit({ type: 'error', sessionId: seen.sessionId, reason: String(error) });
       }
-    });
-    const nothingWorked = due.length > 0 && counts.claimed === 0 && counts.errors > 0;
+    };
+
+    try {
+      counts.selected = await walkDue(
+        ctx,
+        run,
+        shards,
+        (sessionId, reason) => {
+          counts.invalid++;
+          problem(sessionId, reason);
+          logger.warn('skipping invalid session item', { sessionId, reason, runId: run.runId });
+          emit({ type: 'invalid', sessionId, reason });
+        },
+        (page) => forEachLimited(page, settings.sweepConcurrency, claimOne),
+      );
+    } finally {
+      await stats.flush(ctx);
+    }
+    const nothingWorked = counts.selected > 0 && counts.claimed === 0 && counts.errors > 0;
     return nothingWorked ? { failed: problems[0]?.reason ?? 'every claim failed' } : undefined;
   });
 }

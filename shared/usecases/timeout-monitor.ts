@@ -58,7 +58,7 @@ export async function runTimeoutMonitor(ctx: AppContext, options: MonitorOptions
     const now = run.started;
     const horizon = new Date(now.getTime() + warnWindowMs(settings)).toISOString();
     const candidates: Session[] = [];
-    for (const shard of shardOrder(ctx.shards, 0)) {
+    for (const shard of shardOrder(ctx.shards)) {
       let startKey: Record<string, unknown> | undefined;
       do {
         const page = await queryShard(ctx, {
