@@ -1,0 +1,38 @@
+// The two ways a provider call can fail, as the sender needs to tell them apart: try again later
+// (network, timeout, 5xx, 429) or never (the provider refused this message for good).
+
+export interface TransientProviderErrorOptions {
+  /** From the provider's `Retry-After`, in seconds from now; the sender stretches the message's visibility. */
+  readonly retryAfterSeconds?: number;
+  /** HTTP status, when the provider answered at all. */
+  readonly status?: number;
+  readonly cause?: unknown;
+}
+
+/** Worth another try: the sender fails the record so SQS redelivers it (and, in the end, dead-letters it). */
+export class TransientProviderError extends Error {
+  readonly retryAfterSeconds?: number;
+  readonly status?: number;
+
+  constructor(message: string, options: TransientProviderErrorOptions = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'TransientProviderError';
+    this.retryAfterSeconds = options.retryAfterSeconds;
+    this.status = options.status;
+  }
+}
+
+/** The provider refused this message for a reason a retry cannot fix; the outcome becomes `failed`. */
+export class PermanentProviderError extends Error {
+  readonly status?: number;
+
+  constructor(
+    /** The provider's own words (code and message), stored on the outcome item for operators. */
+    readonly reason: string,
+    options: { readonly status?: number; readonly cause?: unknown } = {},
+  ) {
+    super(reason, { cause: options.cause });
+    this.name = 'PermanentProviderError';
+    this.status = options.status;
+  }
+}
