@@ -1,0 +1,335 @@
+// Notification outcome items: one per attempt × channel (or ops alert × channel × recipient) in the
+// timeline table, written with conditions so that a notification is sent at most once per lease.
+//
+// States: (none) → sending (lease) → sent | failed;  (none) → skipped;  sending (lease expired or
+// released) → sending (new lease) or skipped. sent, failed and skipped are final: every later write is
+// refused by its condition, which is how duplicates, re-dispatches and DLQ replays are recognised.
+// A `sending` item without `sendingUntil` is between tries: a transient error released it, so the next
+// delivery of the message takes it at once.
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import * as z from 'zod';
+import type { AppContext } from '../context.ts';
+import { CHANNELS } from '../infra/resources.ts';
+import { type ChannelMessage, outcomeSortKey } from '../messages.ts';
+
+export const OUTCOME_STATUSES = ['sending', 'sent', 'failed', 'skipped'] as const;
+export type OutcomeStatus = (typeof OUTCOME_STATUSES)[number];
+export const FINAL_STATUSES: readonly OutcomeStatus[] = ['sent', 'failed', 'skipped'];
+
+const iso = z.iso.datetime({ offset: true });
+
+export const OutcomeItemSchema = z.looseObject({
+  sessionId: z.string(),
+  sk: z.string(),
+  type: z.literal('notification'),
+  status: z.enum(OUTCOME_STATUSES),
+  channel: z.enum(CHANNELS),
+  /** When the item reached its current status. */
+  at: iso,
+  createdAt: iso,
+  updatedAt: iso,
+  attemptId: z.string().optional(),
+  alertId: z.string().optional(),
+  number: z.number().optional(),
+  fence: z.number().optional(),
+  recipient: z.string().optional(),
+  templateId: z.string().optional(),
+  provider: z.string().optional(),
+  providerMessageId: z.string().optional(),
+  /** Why a send failed for good (the provider's words). */
+  error: z.string().optional(),
+  /** Why nothing was sent (`channel_disabled`, `stale_fence`, `no_recipient`, `recovered`, …). */
+  reason: z.string().optional(),
+  /** The last transient error, kept while the message is retried. */
+  lastError: z.string().optional(),
+  /** Lease of the sender working on it; absent when nobody is. */
+  sendingUntil: iso.optional(),
+  /** Deliveries that took the lease (1 on the first try). */
+  tries: z.number().optional(),
+});
+export type OutcomeItem = z.infer<typeof OutcomeItemSchema>;
+
+export interface OutcomeKey {
+  readonly sessionId: string;
+  readonly sk: string;
+}
+
+/** Recovery outcomes sit right after their attempt on the session's timeline; ops alerts under `ops#<alertId>`. */
+export function outcomeKey(message: ChannelMessage): OutcomeKey {
+  if (message.type === 'recovery') {
+    return {
+      sessionId: message.sessionId,
+      sk: outcomeSortKey(message.attemptAt, message.number, message.channel),
+    };
+  }
+  return {
+    sessionId: `ops#${message.alertId}`,
+    sk: `notification#${message.channel}#${message.recipient ?? 'none'}`,
+  };
+}
+
+/** The attributes that describe the notification; written by whichever write creates the item. */
+function identity(message: ChannelMessage): Record<string, unknown> {
+  const common = {
+    type: 'notification',
+    channel: message.channel,
+    templateId: message.templateId,
+    recipient: message.recipient,
+  };
+  return message.type === 'recovery'
+    ? { ...common, attemptId: message.attemptId, number: message.number, fence: message.fence }
+    : { ...common, alertId: message.alertId, severity: message.severity, source: message.source };
+}
+
+/** The item is free to take: it does not exist, or its `sending` holder is gone (lease expired or released). */
+const FREE =
+  'attribute_not_exists(sk) OR (#status = :sending AND (attribute_not_exists(sendingUntil) OR sendingUntil < :now))';
+
+export type ClaimResult =
+  | { readonly claimed: true }
+  | { readonly claimed: false; readonly current: OutcomeItem };
+
+export class OutcomeConflictError extends Error {
+  constructor(
+    message: string,
+    readonly current: Record<string, unknown> | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'OutcomeConflictError';
+  }
+}
+
+function isConditionalCheckFailed(
+  error: unknown,
+): error is Error & { Item?: Record<string, AttributeValue> } {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
+
+function existingFrom(error: Error & { Item?: Record<string, AttributeValue> }): OutcomeItem {
+  const raw = error.Item ? unmarshall(error.Item) : undefined;
+  const parsed = OutcomeItemSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new OutcomeConflictError('the outcome item refused the write but is not a readable outcome', raw, {
+      cause: error,
+    });
+  }
+  return parsed.data;
+}
+
+/** Builds `SET a = :a, …` for the identity attributes (names escaped: `number` and `type` are reserved). */
+function setIdentity(
+  message: ChannelMessage,
+  names: Record<string, string>,
+  values: Record<string, unknown>,
+): string[] {
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(identity(message))) {
+    if (value === undefined) continue;
+    names[`#i_${key}`] = key;
+    values[`:i_${key}`] = value;
+    parts.push(`#i_${key} = :i_${key}`);
+  }
+  return parts;
+}
+
+async function writeFree(
+  ctx: AppContext,
+  message: ChannelMessage,
+  now: Date,
+  status: 'sending' | 'skipped',
+  extra: { set: string[]; remove: string[]; add?: string; values: Record<string, unknown> },
+): Promise<ClaimResult> {
+  const t = now.toISOString();
+  const names: Record<string, string> = { '#status': 'status', '#at': 'at' };
+  const values: Record<string, unknown> = {
+    ':sending': 'sending',
+    ':now': t,
+    ':status': status,
+    ...extra.values,
+  };
+  const set = [
+    ...setIdentity(message, names, values),
+    '#status = :status',
+    '#at = :now',
+    'updatedAt = :now',
+    'createdAt = if_not_exists(createdAt, :now)',
+    ...extra.set,
+  ];
+  const expression = [
+    `SET ${set.join(', ')}`,
+    extra.remove.length ? `REMOVE ${extra.remove.join(', ')}` : '',
+    extra.add ? `ADD ${extra.add}` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+  try {
+    await ctx.ddb.send(
+      new UpdateCommand({
+        TableName: ctx.tables.timeline,
+        Key: outcomeKey(message),
+        UpdateExpression: expression,
+        ConditionExpression: FREE,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+    return { claimed: true };
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return { claimed: false, current: existingFrom(error) };
+    throw error;
+  }
+}
+
+/** Takes the lease to send: `sending` until `now + leaseSeconds`. */
+export function claimOutcome(
+  ctx: AppContext,
+  message: ChannelMessage,
+  input: { readonly now: Date; readonly leaseSeconds: number },
+): Promise<ClaimResult> {
+  const until = new Date(input.now.getTime() + input.leaseSeconds * 1000).toISOString();
+  return writeFree(ctx, message, input.now, 'sending', {
+    set: ['sendingUntil = :until'],
+    remove: [],
+    add: 'tries :one',
+    values: { ':until': until, ':one': 1 },
+  });
+}
+
+/** Records that nothing will be sent, and why; final. Same condition as a claim, so it never overwrites a send. */
+export function skipOutcome(
+  ctx: AppContext,
+  message: ChannelMessage,
+  input: { readonly now: Date; readonly reason: string },
+): Promise<ClaimResult> {
+  return writeFree(ctx, message, input.now, 'skipped', {
+    set: ['reason = :reason'],
+    remove: ['sendingUntil'],
+    values: { ':reason': input.reason },
+  });
+}
+
+export type Completion =
+  | { readonly status: 'sent'; readonly provider: string; readonly providerMessageId: string }
+  | { readonly status: 'failed'; readonly provider: string; readonly error: string };
+
+/**
+ * `sending` → `sent` | `failed`. False when the item is no longer `sending`: another sender, which took
+ * over after this one's lease expired, finished first; its outcome stands.
+ */
+export async function completeOutcome(
+  ctx: AppContext,
+  message: ChannelMessage,
+  input: Completion & { readonly now: Date },
+): Promise<boolean> {
+  const values: Record<string, unknown> = {
+    ':sending': 'sending',
+    ':status': input.status,
+    ':now': input.now.toISOString(),
+    ':provider': input.provider,
+  };
+  const set = ['#status = :status', '#at = :now', 'updatedAt = :now', 'provider = :provider'];
+  if (input.status === 'sent') {
+    values[':pmid'] = input.providerMessageId;
+    set.push('providerMessageId = :pmid');
+  } else {
+    values[':error'] = input.error;
+    set.push('#error = :error');
+  }
+  try {
+    await ctx.ddb.send(
+      new UpdateCommand({
+        TableName: ctx.tables.timeline,
+        Key: outcomeKey(message),
+        UpdateExpression: `SET ${set.join(', ')} REMOVE sendingUntil`,
+        ConditionExpression: '#status = :sending',
+        ExpressionAttributeNames: {
+          '#status': 'status',
+          '#at': 'at',
+          ...(input.status === 'failed' ? { '#error': 'error' } : {}),
+        },
+        ExpressionAttributeValues: values,
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return false;
+    throw error;
+  }
+}
+
+/**
+ * After a transient error: stays `sending` with the error noted and the lease dropped, so the next
+ * delivery of the message (SQS retry, DLQ replay) takes it at once. False when it is no longer `sending`.
+ */
+export async function releaseOutcome(
+  ctx: AppContext,
+  message: ChannelMessage,
+  input: { readonly now: Date; readonly error: string },
+): Promise<boolean> {
+  try {
+    await ctx.ddb.send(
+      new UpdateCommand({
+        TableName: ctx.tables.timeline,
+        Key: outcomeKey(message),
+        UpdateExpression: 'SET lastError = :error, updatedAt = :now REMOVE sendingUntil',
+        ConditionExpression: '#status = :sending',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':sending': 'sending',
+          ':now': input.now.toISOString(),
+          ':error': input.error,
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return false;
+    throw error;
+  }
+}
+
+export async function getOutcome(ctx: AppContext, key: OutcomeKey): Promise<OutcomeItem | undefined> {
+  const out = await ctx.ddb.send(
+    new GetCommand({ TableName: ctx.tables.timeline, Key: key, ConsistentRead: true }),
+  );
+  return out.Item ? OutcomeItemSchema.parse(out.Item) : undefined;
+}
+
+/** Every outcome of an attempt, through the `byAttempt` index (eventually consistent). */
+export async function listAttemptOutcomes(ctx: AppContext, attemptId: string): Promise<OutcomeItem[]> {
+  const items: OutcomeItem[] = [];
+  let cursor: Record<string, unknown> | undefined;
+  do {
+    const page = await ctx.ddb.send(
+      new QueryCommand({
+        TableName: ctx.tables.timeline,
+        IndexName: 'byAttempt',
+        KeyConditionExpression: 'attemptId = :a',
+        FilterExpression: '#type = :notification',
+        ExpressionAttributeNames: { '#type': 'type' },
+        ExpressionAttributeValues: { ':a': attemptId, ':notification': 'notification' },
+        ExclusiveStartKey: cursor,
+      }),
+    );
+    for (const item of page.Items ?? []) items.push(OutcomeItemSchema.parse(item));
+    cursor = page.LastEvaluatedKey;
+  } while (cursor);
+  return items;
+}
+
+/** Every outcome of one ops alert (one per channel × recipient). */
+export async function listOpsAlertOutcomes(ctx: AppContext, alertId: string): Promise<OutcomeItem[]> {
+  const out = await ctx.ddb.send(
+    new QueryCommand({
+      TableName: ctx.tables.timeline,
+      KeyConditionExpression: 'sessionId = :p AND begins_with(sk, :n)',
+      ExpressionAttributeValues: { ':p': `ops#${alertId}`, ':n': 'notification#' },
+      ConsistentRead: true,
+    }),
+  );
+  return (out.Items ?? []).map((item) => OutcomeItemSchema.parse(item));
+}

@@ -1,0 +1,259 @@
+// Which channels may send, and with what credentials. A channel is enabled when it is listed in
+// ENABLED_CHANNELS *and* its settings and credentials are present and valid; otherwise the sender records
+// `skipped` with the reason and never fails (so a misconfigured channel does not fill a DLQ).
+//
+// Environment (all optional; secrets by *name* in AWS, by value locally):
+//   ENABLED_CHANNELS              comma-separated: email,slack,sms,whatsapp,webhook
+//   email     SES_FROM_ADDRESS (verified identity), SES_CONFIGURATION_SET, SES_ENDPOINT (local emulator)
+//   slack     SLACK_WEBHOOK_SECRET_NAME (secret string = webhook URL) | SLACK_WEBHOOK_URL (local)
+//   sms       SMS_FROM_NUMBER (E.164) + Twilio credentials
+//   whatsapp  WHATSAPP_FROM_NUMBER (E.164, no `whatsapp:`) + Twilio credentials
+//             TWILIO_SECRET_NAME (secret JSON {"accountSid","authToken"}) | TWILIO_ACCOUNT_SID + TWILIO_AUTH_TOKEN (local)
+//             TWILIO_API_BASE_URL (local receiver; default the Twilio API)
+//   webhook   WEBHOOK_SIGNING_SECRET_NAME (secret string) | WEBHOOK_SIGNING_SECRET (local, ≥ 16 chars)
+//             WEBHOOK_ALLOW_HTTP=true (local receivers only; https is required otherwise)
+//   PROVIDER_TIMEOUT_MS (default 5000), SECRETS_MAX_AGE_SECONDS (cache, default 300), STAGE
+// Locally these come from the environment or an untracked `.env` (see loadLocalEnvFile).
+import { existsSync } from 'node:fs';
+import * as z from 'zod';
+import { optionalEnv } from '../env.ts';
+import type { Channel } from '../infra/resources.ts';
+
+export const DEFAULT_PROVIDER_TIMEOUT_MS = 5000;
+export const DEFAULT_SECRETS_MAX_AGE_SECONDS = 300;
+
+interface Common {
+  readonly timeoutMs: number;
+}
+
+export type EnabledChannelConfig =
+  | (Common & {
+      readonly channel: 'email';
+      readonly fromAddress: string;
+      readonly configurationSetName?: string;
+      readonly sesEndpoint?: string;
+      readonly region?: string;
+    })
+  | (Common & { readonly channel: 'slack'; readonly webhookUrl: string })
+  | (Common & {
+      readonly channel: 'sms' | 'whatsapp';
+      readonly accountSid: string;
+      readonly authToken: string;
+      readonly from: string;
+      readonly apiBaseUrl?: string;
+    })
+  | (Common & { readonly channel: 'webhook'; readonly signingSecret: string; readonly allowHttp: boolean });
+
+export type ChannelConfig =
+  | ({ readonly enabled: true } & EnabledChannelConfig)
+  | { readonly enabled: false; readonly channel: Channel; readonly reason: string };
+
+/** Resolves a channel's configuration; called per message, cheap after the first call (secrets cached). */
+export type ChannelConfigSource = (channel: Channel) => Promise<ChannelConfig>;
+
+/** Reads a secret's string value by name; undefined when the secret does not exist. */
+export type SecretReader = (name: string) => Promise<string | undefined>;
+
+const E164 = z.string().regex(/^\+[1-9]\d{6,14}$/, 'E.164, e.g. +14155550100');
+const HttpUrl = z.url({ protocol: /^https?$/ });
+const TwilioSecretSchema = z.object({
+  accountSid: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'AC followed by 32 hex digits'),
+  authToken: z.string().min(16),
+});
+
+function disabled(channel: Channel, reason: string): ChannelConfig {
+  return { enabled: false, channel, reason };
+}
+
+function firstIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  return issue ? `${issue.path.join('.') || 'value'}: ${issue.message}` : 'invalid';
+}
+
+export function enabledChannels(env: NodeJS.ProcessEnv): Set<string> {
+  return new Set(
+    (optionalEnv('ENABLED_CHANNELS', env) ?? '')
+      .split(',')
+      .map((c) => c.trim().toLowerCase())
+      .filter(Boolean),
+  );
+}
+
+function timeoutOf(env: NodeJS.ProcessEnv): number {
+  const parsed = z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(60_000)
+    .safeParse(optionalEnv('PROVIDER_TIMEOUT_MS', env) ?? DEFAULT_PROVIDER_TIMEOUT_MS);
+  if (!parsed.success) throw new Error(`PROVIDER_TIMEOUT_MS: ${firstIssue(parsed.error)}`);
+  return parsed.data;
+}
+
+/** A secret from its *_SECRET_NAME, else the local value from env; `undefined` with the reason when neither. */
+async function secretOrEnv(
+  env: NodeJS.ProcessEnv,
+  readSecret: SecretReader,
+  nameVar: string,
+  localVar: string,
+): Promise<{ value: string } | { missing: string }> {
+  const secretName = optionalEnv(nameVar, env);
+  if (secretName) {
+    const value = await readSecret(secretName);
+    return value === undefined ? { missing: `secret ${secretName} (${nameVar}) does not exist` } : { value };
+  }
+  const local = optionalEnv(localVar, env);
+  return local === undefined ? { missing: `neither ${nameVar} nor ${localVar} is set` } : { value: local };
+}
+
+async function twilioCredentials(
+  env: NodeJS.ProcessEnv,
+  readSecret: SecretReader,
+): Promise<{ accountSid: string; authToken: string } | { missing: string }> {
+  const secretName = optionalEnv('TWILIO_SECRET_NAME', env);
+  let candidate: unknown;
+  if (secretName) {
+    const raw = await readSecret(secretName);
+    if (raw === undefined) return { missing: `secret ${secretName} (TWILIO_SECRET_NAME) does not exist` };
+    try {
+      candidate = JSON.parse(raw);
+    } catch {
+      return { missing: `secret ${secretName} is not JSON {"accountSid","authToken"}` };
+    }
+  } else {
+    const accountSid = optionalEnv('TWILIO_ACCOUNT_SID', env);
+    const authToken = optionalEnv('TWILIO_AUTH_TOKEN', env);
+    if (!accountSid || !authToken) {
+      return { missing: 'neither TWILIO_SECRET_NAME nor TWILIO_ACCOUNT_SID + TWILIO_AUTH_TOKEN is set' };
+    }
+    candidate = { accountSid, authToken };
+  }
+  const parsed = TwilioSecretSchema.safeParse(candidate);
+  // Never echo the value: only which field is wrong.
+  return parsed.success
+    ? parsed.data
+    : { missing: `Twilio credentials invalid (${firstIssue(parsed.error)})` };
+}
+
+/** Resolves one channel's configuration from env (and secrets). Throws only when a secret read fails. */
+export async function resolveChannelConfig(
+  channel: Channel,
+  env: NodeJS.ProcessEnv,
+  readSecret: SecretReader,
+): Promise<ChannelConfig> {
+  if (!enabledChannels(env).has(channel)) return disabled(channel, 'channel_disabled');
+  const timeoutMs = timeoutOf(env);
+  const unconfigured = (why: string) => disabled(channel, `channel_unconfigured: ${why}`);
+  switch (channel) {
+    case 'email': {
+      const from = z.email().safeParse(optionalEnv('SES_FROM_ADDRESS', env));
+      if (!from.success) return unconfigured('SES_FROM_ADDRESS must be a verified sender address');
+      return {
+        enabled: true,
+        channel,
+        timeoutMs,
+        fromAddress: from.data,
+        configurationSetName: optionalEnv('SES_CONFIGURATION_SET', env),
+        sesEndpoint: optionalEnv('SES_ENDPOINT', env),
+        region: optionalEnv('AWS_REGION', env),
+      };
+    }
+    case 'slack': {
+      const secret = await secretOrEnv(env, readSecret, 'SLACK_WEBHOOK_SECRET_NAME', 'SLACK_WEBHOOK_URL');
+      if ('missing' in secret) return unconfigured(secret.missing);
+      const url = HttpUrl.safeParse(secret.value.trim());
+      if (!url.success) return unconfigured('the Slack webhook is not an http(s) URL');
+      return { enabled: true, channel, timeoutMs, webhookUrl: url.data };
+    }
+    case 'sms':
+    case 'whatsapp': {
+      const fromVar = channel === 'sms' ? 'SMS_FROM_NUMBER' : 'WHATSAPP_FROM_NUMBER';
+      const from = E164.safeParse(optionalEnv(fromVar, env)?.replace(/^whatsapp:/, ''));
+      if (!from.success) return unconfigured(`${fromVar} must be an E.164 number`);
+      const credentials = await twilioCredentials(env, readSecret);
+      if ('missing' in credentials) return unconfigured(credentials.missing);
+      const base = optionalEnv('TWILIO_API_BASE_URL', env);
+      if (base !== undefined && !HttpUrl.safeParse(base).success)
+        return unconfigured('TWILIO_API_BASE_URL is not a URL');
+      return { enabled: true, channel, timeoutMs, ...credentials, from: from.data, apiBaseUrl: base };
+    }
+    case 'webhook': {
+      const secret = await secretOrEnv(
+        env,
+        readSecret,
+        'WEBHOOK_SIGNING_SECRET_NAME',
+        'WEBHOOK_SIGNING_SECRET',
+      );
+      if ('missing' in secret) return unconfigured(secret.missing);
+      if (secret.value.length < 16)
+        return unconfigured('the webhook signing secret is shorter than 16 characters');
+      return {
+        enabled: true,
+        channel,
+        timeoutMs,
+        signingSecret: secret.value,
+        allowHttp: optionalEnv('WEBHOOK_ALLOW_HTTP', env) === 'true',
+      };
+    }
+  }
+}
+
+/** A SecretReader over Secrets Manager through Powertools parameters, cached for `maxAgeSeconds`. */
+export function powertoolsSecretReader(maxAgeSeconds: number): SecretReader {
+  return async (name) => {
+    const { getSecret } = await import('@aws-lambda-powertools/parameters/secrets');
+    try {
+      const value = await getSecret(name, { maxAge: maxAgeSeconds });
+      if (value === undefined) return undefined;
+      return typeof value === 'string' ? value : new TextDecoder().decode(value);
+    } catch (error) {
+      // A secret that does not exist is a configuration gap (skip); any other failure is worth a retry.
+      if (
+        error instanceof Error &&
+        error.cause instanceof Error &&
+        error.cause.name === 'ResourceNotFoundException'
+      ) {
+        return undefined;
+      }
+      throw error;
+    }
+  };
+}
+
+/** The source a deployed sender uses: env once, secrets through Powertools' cache. */
+export function channelConfigFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  readSecret: SecretReader = powertoolsSecretReader(secretsMaxAge(env)),
+): ChannelConfigSource {
+  return (channel) => resolveChannelConfig(channel, env, readSecret);
+}
+
+function secretsMaxAge(env: NodeJS.ProcessEnv): number {
+  const raw = optionalEnv('SECRETS_MAX_AGE_SECONDS', env);
+  const parsed = z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(86_400)
+    .safeParse(raw ?? DEFAULT_SECRETS_MAX_AGE_SECONDS);
+  if (!parsed.success) throw new Error(`SECRETS_MAX_AGE_SECONDS: ${firstIssue(parsed.error)}`);
+  return parsed.data;
+}
+
+/** A fixed configuration (tests, benchmarks): channels absent from `configs` are disabled. */
+export function staticChannelConfig(configs: Partial<Record<Channel, ChannelConfig>>): ChannelConfigSource {
+  return async (channel) => configs[channel] ?? disabled(channel, 'channel_disabled');
+}
+
+/**
+ * Loads an untracked `.env` into process.env for the local runtime (existing variables win). Node's own
+ * loader (20.12+) when present; nothing happens without the file.
+ */
+export function loadLocalEnvFile(path = '.env'): boolean {
+  if (!existsSync(path)) return false;
+  const loader = (process as { loadEnvFile?: (path: string) => void }).loadEnvFile;
+  if (!loader)
+    throw new Error(`this Node has no process.loadEnvFile; export the variables of ${path} instead`);
+  loader(path);
+  return true;
+}

@@ -1,0 +1,246 @@
+// The delivery use case: one channel message → at most one provider call per lease, and exactly one
+// final outcome item. Runs the same in Lambda, in the local runtime and in tests (collaborators are
+// arguments). The protocol, in order:
+//   1. channel disabled/unconfigured → `skipped` (reason)          — no session read, no provider
+//   2. recovery message: consistent session read; missing → `skipped session_not_found`;
+//      fence < attemptFence → `skipped stale_fence` (logged as stale); recovered/completed/cancelled → `skipped <status>`
+//   3. no recipient → `skipped no_recipient`
+//   4. claim the outcome `sending` with a lease (conditional); already final → duplicate, nothing done;
+//      held by a live lease → retry after the lease (RetryableDeliveryError, kind in_flight)
+//   5. render + provider call
+//      ok → `sent` (+ session lastNotifiedAt) · permanent → `failed` (reason) · anything else → lease
+//      released (`sending`, lastError) and RetryableDeliveryError (kind transient) so SQS redelivers it.
+// Skips (1–3) are written with the claim's condition, so they never overwrite a send either.
+// The window the design cannot close: a crash after the provider accepted and before step 5 is recorded
+// leaves `sending` with a lease; once it expires the next delivery sends again (at most two sends).
+import type { AppContext, Clock } from '../context.ts';
+import { CHANNEL_QUEUES } from '../infra/resources.ts';
+import type { ChannelMessage } from '../messages.ts';
+import { logger as defaultLogger } from '../observability/logger.ts';
+import { PermanentProviderError, TransientProviderError } from '../providers/errors.ts';
+import {
+  claimOutcome,
+  completeOutcome,
+  type OutcomeItem,
+  type OutcomeStatus,
+  releaseOutcome,
+  skipOutcome,
+} from '../repositories/outcomes.ts';
+import { recordStats } from '../repositories/stats.ts';
+import { type RenderContext, renderNotification } from '../templates/render.ts';
+import type { ChannelConfigSource } from './config.ts';
+import type { ProviderSource } from './providers.ts';
+import { markSessionNotified, readSessionForDelivery } from './session-access.ts';
+
+type LogFn = (message: string, ...extra: Record<string, unknown>[]) => void;
+export interface DeliveryLogger {
+  readonly info: LogFn;
+  readonly warn: LogFn;
+  readonly error: LogFn;
+}
+
+export interface DeliveryDeps {
+  readonly ctx: AppContext;
+  readonly clock: Clock;
+  readonly config: ChannelConfigSource;
+  readonly providers: ProviderSource;
+  /** How long a claim owns the send. Default: the sender's timeout + 5 s (below the queue's visibility). */
+  readonly leaseSeconds?: number;
+  /** Deployment stage, shown in ops alerts. */
+  readonly stage?: string;
+  readonly log?: DeliveryLogger;
+}
+
+export type DeliveryResult =
+  | {
+      readonly status: 'sent';
+      readonly provider: string;
+      readonly providerMessageId: string;
+      readonly durationMs: number;
+    }
+  | {
+      readonly status: 'failed';
+      readonly provider: string;
+      readonly error: string;
+      readonly durationMs: number;
+    }
+  | { readonly status: 'skipped'; readonly reason: string }
+  /** The outcome was already final: a duplicate delivery, a re-dispatch or a DLQ replay. */
+  | { readonly status: 'duplicate'; readonly current: OutcomeStatus };
+
+/** The record must come back later: a transient provider error, or another sender holds the lease. */
+export class RetryableDeliveryError extends Error {
+  constructor(
+    message: string,
+    readonly kind: 'transient' | 'in_flight',
+    readonly retryAfterSeconds?: number,
+    readonly durationMs?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'RetryableDeliveryError';
+  }
+}
+
+/** Sessions that need no more reminders. */
+const DONE_STATUSES = new Set(['recovered', 'completed', 'cancelled']);
+
+export function defaultLeaseSeconds(channel: ChannelMessage['channel']): number {
+  const queue = CHANNEL_QUEUES.find((q) => q.channel === channel);
+  return (queue?.senderTimeoutSeconds ?? 10) + 5;
+}
+
+function logKeys(message: ChannelMessage): Record<string, unknown> {
+  return message.type === 'recovery'
+    ? {
+        channel: message.channel,
+        sessionId: message.sessionId,
+        attemptId: message.attemptId,
+        attemptNumber: message.number,
+        fence: message.fence,
+      }
+    : { channel: message.channel, alertId: message.alertId, recipient: message.recipient };
+}
+
+function orgOf(message: ChannelMessage): string | undefined {
+  const orgId = message.data.orgId;
+  return typeof orgId === 'string' && orgId.length > 0 ? orgId : undefined;
+}
+
+export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage): Promise<DeliveryResult> {
+  const { ctx, clock } = deps;
+  const log = deps.log ?? defaultLogger;
+  const keys = logKeys(message);
+  let orgId = orgOf(message);
+
+  const count = async (status: 'sent' | 'failed' | 'skipped', at: Date) =>
+    recordStats(ctx, { orgId, at, counts: { [`channel.${message.channel}.${status}`]: 1 } });
+
+  /** A final outcome already exists, or another sender is on it right now. */
+  const alreadyTaken = (current: OutcomeItem, now: Date): DeliveryResult => {
+    if (current.status === 'sending' && current.sendingUntil) {
+      const left = Math.max(1, Math.ceil((Date.parse(current.sendingUntil) - now.getTime()) / 1000));
+      log.info('another delivery holds this notification; retrying after its lease', {
+        ...keys,
+        retryAfterSeconds: left,
+      });
+      throw new RetryableDeliveryError(
+        `another delivery holds the lease until ${current.sendingUntil}`,
+        'in_flight',
+        left,
+      );
+    }
+    log.info('duplicate delivery ignored: the notification is already final', {
+      ...keys,
+      status: current.status,
+    });
+    return { status: 'duplicate', current: current.status };
+  };
+
+  const skip = async (reason: string): Promise<DeliveryResult> => {
+    const now = clock();
+    const written = await skipOutcome(ctx, message, { now, reason });
+    if (!written.claimed) return alreadyTaken(written.current, now);
+    log.info('notification skipped', { ...keys, reason });
+    await count('skipped', now);
+    return { status: 'skipped', reason };
+  };
+
+  const config = await deps.config(message.channel);
+  if (!config.enabled) return skip(config.reason);
+
+  let renderContext: RenderContext = { stage: deps.stage };
+  if (message.type === 'recovery') {
+    const session = await readSessionForDelivery(ctx, message.sessionId);
+    if (!session) return skip('session_not_found');
+    orgId = session.orgId ?? orgId;
+    if (session.attemptFence !== undefined && message.fence < session.attemptFence) {
+      log.warn('stale message dropped: a newer attempt fenced this one', {
+        ...keys,
+        attemptFence: session.attemptFence,
+      });
+      return skip('stale_fence');
+    }
+    if (DONE_STATUSES.has(session.status)) return skip(session.status);
+    renderContext = {
+      stage: deps.stage,
+      recoveryUrl: session.recoveryUrl,
+      name: session.contact?.name,
+      kind: session.kind,
+    };
+  }
+  if (!message.recipient) return skip('no_recipient');
+
+  const claimedAt = clock();
+  const claim = await claimOutcome(ctx, message, {
+    now: claimedAt,
+    leaseSeconds: deps.leaseSeconds ?? defaultLeaseSeconds(message.channel),
+  });
+  if (!claim.claimed) return alreadyTaken(claim.current, claimedAt);
+
+  const provider = deps.providers(config);
+  const started = performance.now();
+  let providerMessageId: string;
+  try {
+    const rendered = renderNotification(message, message.channel, renderContext);
+    ({ providerMessageId } = await provider.send(message, rendered));
+  } catch (error) {
+    const durationMs = performance.now() - started;
+    const now = clock();
+    if (error instanceof PermanentProviderError) {
+      const recorded = await completeOutcome(ctx, message, {
+        now,
+        status: 'failed',
+        provider: provider.name,
+        error: error.reason,
+      });
+      log.warn('notification failed for good', { ...keys, provider: provider.name, error: error.reason });
+      if (recorded) await count('failed', now);
+      return { status: 'failed', provider: provider.name, error: error.reason, durationMs };
+    }
+    const description = error instanceof Error ? error.message : String(error);
+    try {
+      await releaseOutcome(ctx, message, { now, error: description });
+    } catch (releaseError) {
+      // The lease then simply runs out; the next delivery after it takes over.
+      log.error('could not release the outcome after a transient error', {
+        ...keys,
+        error: String(releaseError),
+      });
+    }
+    const retryAfterSeconds = error instanceof TransientProviderError ? error.retryAfterSeconds : undefined;
+    log.warn('transient send error; the message will be retried', {
+      ...keys,
+      provider: provider.name,
+      error: description,
+      retryAfterSeconds,
+    });
+    throw new RetryableDeliveryError(description, 'transient', retryAfterSeconds, durationMs, {
+      cause: error,
+    });
+  }
+
+  const durationMs = performance.now() - started;
+  const sentAt = clock();
+  const recorded = await completeOutcome(ctx, message, {
+    now: sentAt,
+    status: 'sent',
+    provider: provider.name,
+    providerMessageId,
+  });
+  if (!recorded) {
+    // Only after a lease expired mid-send: a second sender took over and finished first; its outcome stands.
+    log.warn('sent, but another delivery had already recorded the outcome', { ...keys, providerMessageId });
+  }
+  if (message.type === 'recovery') {
+    try {
+      await markSessionNotified(ctx, message.sessionId, sentAt);
+    } catch (error) {
+      // The send is recorded; a missed stamp must not turn into a retry (and a second message).
+      log.error('could not stamp lastNotifiedAt on the session', { ...keys, error: String(error) });
+    }
+  }
+  log.info('notification sent', { ...keys, provider: provider.name, providerMessageId, durationMs });
+  if (recorded) await count('sent', sentAt);
+  return { status: 'sent', provider: provider.name, providerMessageId, durationMs };
+}

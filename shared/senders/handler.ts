@@ -1,0 +1,212 @@
+// The SQS-triggered sender Lambda for one channel: Powertools BatchProcessor with partial batch responses,
+// so one bad record never fails its batch-mates. Per record: parse the body against the message contract
+// (a bad one is logged with the validation error and failed, so it reaches the DLQ after maxReceiveCount),
+// deliver it, and on a retryable error stretch that record's visibility to the provider's Retry-After
+// before failing it. Sender metrics are published once per invocation, dimension `channel`.
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import * as z from 'zod';
+import { type AppContext, type Clock, contextFromEnv } from '../context.ts';
+import { optionalEnv } from '../env.ts';
+import { DIMENSIONS, SENDER_METRICS } from '../infra/metrics.ts';
+import type { Channel } from '../infra/resources.ts';
+import { type ChannelMessage, ChannelMessageSchema } from '../messages.ts';
+import { logger } from '../observability/logger.ts';
+import { metrics } from '../observability/metrics.ts';
+import { type ChannelConfigSource, channelConfigFromEnv } from './config.ts';
+import {
+  type DeliveryDeps,
+  type DeliveryLogger,
+  type DeliveryResult,
+  deliverMessage,
+  RetryableDeliveryError,
+} from './deliver.ts';
+import { cachedProviders, type ProviderSource } from './providers.ts';
+
+/** SQS caps a message's visibility at 12 hours. */
+const MAX_VISIBILITY_SECONDS = 43_200;
+
+export class InvalidChannelMessageError extends Error {
+  constructor(
+    message: string,
+    readonly issues: unknown,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'InvalidChannelMessageError';
+  }
+}
+
+export interface SenderHandlerOptions {
+  /** Defaults to the deployed function's context from env, built once at cold start. */
+  readonly ctx?: AppContext;
+  readonly config?: ChannelConfigSource;
+  readonly providers?: ProviderSource;
+  readonly clock?: Clock;
+  readonly leaseSeconds?: number;
+  readonly stage?: string;
+  readonly log?: DeliveryLogger;
+  /** Called after each record with what happened to it (the local runtime's console, tests, benchmarks). */
+  readonly onResult?: (result: RecordResult) => void;
+}
+
+export type RecordResult =
+  | { readonly messageId: string; readonly outcome: DeliveryResult }
+  | { readonly messageId: string; readonly error: Error };
+
+export type SenderHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
+
+const RecordSchema = z.looseObject({
+  messageId: z.string().min(1),
+  receiptHandle: z.string().min(1),
+  body: z.string(),
+  attributes: z.looseObject({ ApproximateReceiveCount: z.string().optional() }).optional(),
+});
+
+const EventSchema = z.looseObject({ Records: z.array(z.unknown()) });
+
+function parseBody(record: z.infer<typeof RecordSchema>, channel: Channel): ChannelMessage {
+  let json: unknown;
+  try {
+    json = JSON.parse(record.body);
+  } catch (error) {
+    throw new InvalidChannelMessageError('the message body is not JSON', [{ message: String(error) }], {
+      cause: error,
+    });
+  }
+  const parsed = ChannelMessageSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new InvalidChannelMessageError(
+      'the message does not match the channel message contract',
+      parsed.error.issues,
+    );
+  }
+  if (parsed.data.channel !== channel) {
+    throw new InvalidChannelMessageError(`a ${parsed.data.channel} message reached the ${channel} queue`, [
+      { path: ['channel'], message: `expected ${channel}` },
+    ]);
+  }
+  return parsed.data;
+}
+
+interface Tally {
+  sent: number;
+  failed: number;
+  skipped: number;
+  durations: number[];
+}
+
+function publishMetrics(channel: Channel, tally: Tally): void {
+  // Synchronous from first add to publish: in a process that hosts several senders (the local runtime)
+  // no other handler can slip its metrics under this channel's dimension.
+  metrics.addDimension(DIMENSIONS.channel, channel);
+  metrics.addMetric(SENDER_METRICS.sent, MetricUnit.Count, tally.sent);
+  metrics.addMetric(SENDER_METRICS.failed, MetricUnit.Count, tally.failed);
+  metrics.addMetric(SENDER_METRICS.skipped, MetricUnit.Count, tally.skipped);
+  for (const ms of tally.durations)
+    metrics.addMetric(SENDER_METRICS.sendDurationMs, MetricUnit.Milliseconds, ms);
+  metrics.publishStoredMetrics();
+}
+
+export function createSenderHandler(channel: Channel, options: SenderHandlerOptions = {}): SenderHandler {
+  const ctx = options.ctx ?? contextFromEnv();
+  const clock = options.clock ?? ctx.clock;
+  const deps: DeliveryDeps = {
+    ctx,
+    clock,
+    config: options.config ?? channelConfigFromEnv(),
+    providers: options.providers ?? cachedProviders(clock),
+    leaseSeconds: options.leaseSeconds,
+    stage: options.stage ?? optionalEnv('STAGE'),
+    log: options.log,
+  };
+  const log = options.log ?? logger;
+  const queueUrl = ctx.queues[channel]?.url;
+
+  async function delayRedelivery(record: SQSRecord, seconds: number): Promise<void> {
+    if (!queueUrl) return;
+    const visibility = Math.min(MAX_VISIBILITY_SECONDS, Math.max(0, Math.ceil(seconds)));
+    try {
+      await ctx.sqs.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: queueUrl,
+          ReceiptHandle: record.receiptHandle,
+          VisibilityTimeout: visibility,
+        }),
+      );
+    } catch (error) {
+      // The record still fails; it just comes back after the queue's own visibility timeout instead.
+      log.warn('could not delay the redelivery', {
+        channel,
+        messageId: record.messageId,
+        error: String(error),
+      });
+    }
+  }
+
+  return async (event, context) => {
+    const envelope = EventSchema.safeParse(event);
+    if (!envelope.success) throw new InvalidChannelMessageError('not an SQS event', envelope.error.issues);
+    const tally: Tally = { sent: 0, failed: 0, skipped: 0, durations: [] };
+
+    const handleRecord = async (raw: SQSRecord): Promise<void> => {
+      const record = RecordSchema.safeParse(raw);
+      if (!record.success) throw new InvalidChannelMessageError('not an SQS record', record.error.issues);
+      const messageId = record.data.messageId;
+      let message: ChannelMessage;
+      try {
+        message = parseBody(record.data, channel);
+      } catch (error) {
+        const invalid = error as InvalidChannelMessageError;
+        log.error('invalid channel message rejected', {
+          channel,
+          messageId,
+          receiveCount: record.data.attributes?.ApproximateReceiveCount,
+          error: invalid.message,
+          issues: invalid.issues,
+        });
+        options.onResult?.({ messageId, error: invalid });
+        throw error;
+      }
+      try {
+        const outcome = await deliverMessage(deps, message);
+        if (outcome.status === 'sent') tally.sent += 1;
+        else if (outcome.status === 'failed') tally.failed += 1;
+        else tally.skipped += 1;
+        if ('durationMs' in outcome) tally.durations.push(Math.round(outcome.durationMs * 100) / 100);
+        options.onResult?.({ messageId, outcome });
+      } catch (error) {
+        if (error instanceof RetryableDeliveryError) {
+          if (error.kind === 'transient') {
+            tally.failed += 1;
+            if (error.durationMs !== undefined)
+              tally.durations.push(Math.round(error.durationMs * 100) / 100);
+          }
+          if (error.retryAfterSeconds !== undefined) await delayRedelivery(raw, error.retryAfterSeconds);
+        } else {
+          log.error('delivery error; the message will be retried', {
+            channel,
+            messageId,
+            error: String(error),
+          });
+        }
+        options.onResult?.({ messageId, error: error instanceof Error ? error : new Error(String(error)) });
+        throw error;
+      }
+    };
+
+    // A processor per invocation: it keeps per-batch state, and the local runtime may run invocations
+    // of several handlers at once in one process.
+    const processor = new BatchProcessor(EventType.SQS);
+    const response = await processPartialResponse(event, handleRecord, processor, {
+      context,
+      // A batch whose every record failed is still answered per record, not by throwing: same effect on
+      // the queue, and the visibility each record got is kept.
+      throwOnFullBatchFailure: false,
+    });
+    publishMetrics(channel, tally);
+    return response as SQSBatchResponse;
+  };
+}

@@ -1,0 +1,60 @@
+// The two session accesses a sender makes: a consistent read before sending (fence, status, freshest
+// contact and link) and the `lastNotifiedAt` stamp after a send.
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import * as z from 'zod';
+import type { AppContext } from '../context.ts';
+import { SESSION_STATUSES } from '../domain/session.ts';
+
+/** Only what the sender needs; the rest of the item is not its business (and may be newer than this code). */
+const SessionViewSchema = z.looseObject({
+  sessionId: z.string(),
+  status: z.enum(SESSION_STATUSES),
+  kind: z.string().optional().catch(undefined),
+  orgId: z.string().optional().catch(undefined),
+  attemptFence: z.number().optional(),
+  recoveryUrl: z.string().optional().catch(undefined),
+  contact: z.looseObject({ name: z.string().optional() }).optional().catch(undefined),
+});
+export type SessionView = z.infer<typeof SessionViewSchema>;
+
+export async function readSessionForDelivery(
+  ctx: AppContext,
+  sessionId: string,
+): Promise<SessionView | undefined> {
+  const out = await ctx.ddb.send(
+    new GetCommand({
+      TableName: ctx.tables.sessions,
+      Key: { sessionId },
+      // A claim that just moved the fence must be seen: an eventually consistent read could miss it.
+      ConsistentRead: true,
+      ProjectionExpression: 'sessionId, #status, kind, orgId, attemptFence, recoveryUrl, contact',
+      ExpressionAttributeNames: { '#status': 'status' },
+    }),
+  );
+  return out.Item ? SessionViewSchema.parse(out.Item) : undefined;
+}
+
+/**
+ * Stamps the session after a send. Bumps `version` like every session write; never moves `lastNotifiedAt`
+ * back, and does nothing to a session that was deleted meanwhile. Returns whether it wrote.
+ */
+export async function markSessionNotified(ctx: AppContext, sessionId: string, at: Date): Promise<boolean> {
+  const t = at.toISOString();
+  try {
+    await ctx.ddb.send(
+      new UpdateCommand({
+        TableName: ctx.tables.sessions,
+        Key: { sessionId },
+        UpdateExpression: 'SET lastNotifiedAt = :t, updatedAt = :t, #version = #version + :one',
+        ConditionExpression:
+          'attribute_exists(sessionId) AND (attribute_not_exists(lastNotifiedAt) OR lastNotifiedAt < :t)',
+        ExpressionAttributeNames: { '#version': 'version' },
+        ExpressionAttributeValues: { ':t': t, ':one': 1 },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
+    throw error;
+  }
+}
