@@ -1,0 +1,129 @@
+// Messages, sessions and sender wiring for the sender tests: a recovery message as the sweep builds it,
+// a session item in the state a claim leaves it, and channel configs pointing at the local receivers.
+import { randomBytes } from 'node:crypto';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { LocalReceivers } from '../../../local/receivers.ts';
+import type { AppContext } from '../../../shared/context.ts';
+import type { Channel } from '../../../shared/infra/resources.ts';
+import type { OpsAlertMessage, RecoveryMessage } from '../../../shared/messages.ts';
+import type { ChannelConfig } from '../../../shared/senders/config.ts';
+
+export const ATTEMPT_AT = '2026-03-02T10:00:00.000Z';
+
+export function uniqueId(prefix: string): string {
+  return `${prefix}-${randomBytes(5).toString('hex')}`;
+}
+
+export function recoveryMessage(overrides: Partial<RecoveryMessage> = {}): RecoveryMessage {
+  const sessionId = overrides.sessionId ?? uniqueId('s');
+  return {
+    v: 1,
+    type: 'recovery',
+    attemptId: `${sessionId}#1`,
+    sessionId,
+    number: 1,
+    maxRetries: 3,
+    fence: 2,
+    attemptAt: ATTEMPT_AT,
+    channel: 'email',
+    recipient: `${sessionId}@example.com`,
+    templateId: 'recovery_attempt',
+    data: { kind: 'checkout', recoveryUrl: `https://shop.example.com/recover/${sessionId}`, name: 'Ada' },
+    createdAt: ATTEMPT_AT,
+    ...overrides,
+  };
+}
+
+export function opsAlertMessage(overrides: Partial<OpsAlertMessage> = {}): OpsAlertMessage {
+  return {
+    v: 1,
+    type: 'ops_alert',
+    alertId: uniqueId('run'),
+    source: 'timeout-monitor',
+    severity: 'warning',
+    channel: 'slack',
+    recipient: '#ops',
+    templateId: 'ops_alert',
+    summary: '4 sessions run past their deadline',
+    data: { longRunning: 4 },
+    createdAt: ATTEMPT_AT,
+    ...overrides,
+  };
+}
+
+/** A session as the claim of attempt 1 leaves it: version 2, attemptFence 2. */
+export async function putSession(
+  ctx: AppContext,
+  sessionId: string,
+  overrides: Record<string, unknown> = {},
+): Promise<void> {
+  await ctx.ddb.send(
+    new PutCommand({
+      TableName: ctx.tables.sessions,
+      Item: {
+        sessionId,
+        kind: 'checkout',
+        status: 'recovering',
+        retryCount: 1,
+        maxRetries: 3,
+        attemptFence: 2,
+        version: 2,
+        contact: { email: `${sessionId}@example.com`, name: 'Ada' },
+        recoveryUrl: `https://shop.example.com/recover/${sessionId}`,
+        createdAt: '2026-03-01T00:00:00.000Z',
+        updatedAt: ATTEMPT_AT,
+        ...overrides,
+      },
+    }),
+  );
+}
+
+/** Every channel enabled, HTTP channels pointed at the receivers, email at the SES emulator. */
+export function receiverConfigs(
+  receivers: LocalReceivers,
+  sesEndpoint: string,
+  timeoutMs = 2000,
+): Record<Channel, ChannelConfig> {
+  const env = receivers.env;
+  const twilio = {
+    accountSid: env.TWILIO_ACCOUNT_SID ?? '',
+    authToken: env.TWILIO_AUTH_TOKEN ?? '',
+    apiBaseUrl: env.TWILIO_API_BASE_URL,
+    from: '+15005550006',
+    timeoutMs,
+  };
+  return {
+    email: {
+      enabled: true,
+      channel: 'email',
+      fromAddress: 'recovery@example.com',
+      sesEndpoint,
+      region: 'us-east-1',
+      timeoutMs,
+    },
+    slack: { enabled: true, channel: 'slack', webhookUrl: receivers.urls.slack, timeoutMs },
+    sms: { enabled: true, channel: 'sms', ...twilio },
+    whatsapp: { enabled: true, channel: 'whatsapp', ...twilio },
+    webhook: {
+      enabled: true,
+      channel: 'webhook',
+      signingSecret: env.WEBHOOK_SIGNING_SECRET ?? '',
+      allowHttp: true,
+      timeoutMs,
+    },
+  };
+}
+
+export function recipientFor(channel: Channel, receivers: LocalReceivers, id: string): string {
+  switch (channel) {
+    case 'email':
+      return `${id}@example.com`;
+    case 'slack':
+      return '#recovery';
+    case 'sms':
+    case 'whatsapp':
+      return '+14155550100';
+    case 'webhook':
+      return receivers.urls.webhook;
+  }
+}
