@@ -1,0 +1,176 @@
+// The OpenAPI 3.1 document of the admin API, generated from the route table and the very zod schemas that
+// validate requests (zod's own JSON Schema output, draft 2020-12, which is OpenAPI 3.1's dialect), so the
+// document cannot describe an API other than the one that runs.
+import { z } from 'zod';
+import { ROUTES, type RouteSpec } from './routes.ts';
+import { NAMED_SCHEMAS } from './schemas.ts';
+
+type JsonObject = Record<string, unknown>;
+
+const ERROR_DESCRIPTIONS: Record<number, string> = {
+  400: 'The request failed validation: every bad field is listed in `errors`',
+  404: 'Unknown id, or nothing at this path',
+  409: 'State conflict, or the If-Match version is stale',
+  413: 'The body is larger than 64 KiB',
+  415: 'The body is not JSON',
+  500: 'A failure on the service side (never caused by input); quote the x-request-id',
+};
+
+function capitalized(id: string): string {
+  return id.charAt(0).toUpperCase() + id.slice(1);
+}
+
+function clean(schema: JsonObject): JsonObject {
+  // `$id` would be a URI with a fragment (not allowed) and `$schema` is implied by the document's dialect.
+  const { $schema: _schema, $id: _id, ...rest } = schema;
+  return rest;
+}
+
+function componentRef(name: string): JsonObject {
+  return { $ref: `#/components/schemas/${name}` };
+}
+
+/** Each zod schema given a name, per direction: requests are described as accepted, responses as sent. */
+function components(routes: readonly RouteSpec[]) {
+  const input = z.registry<{ id: string }>();
+  const output = z.registry<{ id: string }>();
+  const names = { input: new Map<z.ZodType, string>(), output: new Map<z.ZodType, string>() };
+  for (const [name, schema] of NAMED_SCHEMAS) {
+    output.add(schema, { id: name });
+    names.output.set(schema, name);
+  }
+  for (const route of routes) {
+    if (route.body && !names.input.has(route.body)) {
+      const name = `${capitalized(route.id)}Request`;
+      input.add(route.body, { id: name });
+      names.input.set(route.body, name);
+    }
+    for (const [i, response] of route.responses.entries()) {
+      if (names.output.has(response.schema)) continue;
+      const name = `${capitalized(route.id)}Response${i === 0 ? '' : response.status}`;
+      output.add(response.schema, { id: name });
+      names.output.set(response.schema, name);
+    }
+  }
+  const uri = (id: string) => `#/components/schemas/${id}`;
+  const generated = {
+    ...z.toJSONSchema(input, { io: 'input', uri, unrepresentable: 'any' }).schemas,
+    ...z.toJSONSchema(output, { io: 'output', uri, unrepresentable: 'any' }).schemas,
+  };
+  const schemas: Record<string, JsonObject> = {};
+  for (const [name, schema] of Object.entries(generated)) schemas[name] = clean(schema as JsonObject);
+  return { schemas, names };
+}
+
+function parameterSchema(schema: z.ZodType): JsonObject {
+  return clean(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonObject);
+}
+
+function objectShape(schema: z.ZodType | undefined): Record<string, z.ZodType> {
+  return schema instanceof z.ZodObject ? (schema.shape as Record<string, z.ZodType>) : {};
+}
+
+function parameters(route: RouteSpec): JsonObject[] {
+  const out: JsonObject[] = [];
+  for (const [name, schema] of Object.entries(objectShape(route.params))) {
+    out.push({ name, in: 'path', required: true, schema: parameterSchema(schema) });
+  }
+  for (const [name, schema] of Object.entries(objectShape(route.query))) {
+    const description = z.globalRegistry.get(schema)?.description;
+    out.push({
+      name,
+      in: 'query',
+      required: !schema.safeParse(undefined).success,
+      schema: parameterSchema(schema),
+      ...(description ? { description } : {}),
+    });
+  }
+  if (route.ifMatch) {
+    out.push({
+      name: 'If-Match',
+      in: 'header',
+      required: false,
+      description: 'The ETag of the session as read; a stale one is answered 409 and nothing is written.',
+      schema: { type: 'string' },
+    });
+  }
+  return out;
+}
+
+function operation(route: RouteSpec, names: ReturnType<typeof components>['names']): JsonObject {
+  const responses: JsonObject = {};
+  for (const r of route.responses) {
+    const name = names.output.get(r.schema);
+    responses[String(r.status)] = {
+      description: r.description,
+      ...(route.etag
+        ? { headers: { ETag: { description: 'The session version', schema: { type: 'string' } } } }
+        : {}),
+      content: { 'application/json': { schema: name ? componentRef(name) : {} } },
+    };
+  }
+  for (const status of [...route.errors, 500]) {
+    responses[String(status)] = {
+      description: ERROR_DESCRIPTIONS[status] ?? 'Error',
+      content: { 'application/problem+json': { schema: componentRef('Problem') } },
+    };
+  }
+  const bodyName = route.body ? names.input.get(route.body) : undefined;
+  return {
+    operationId: route.id,
+    summary: route.summary,
+    tags: [route.tag],
+    'x-access': route.access,
+    parameters: parameters(route),
+    ...(bodyName
+      ? {
+          requestBody: {
+            required: route.body ? !route.body.safeParse(undefined).success : false,
+            content: { 'application/json': { schema: componentRef(bodyName) } },
+          },
+        }
+      : {}),
+    responses,
+  };
+}
+
+export function buildOpenApiDocument(routes: readonly RouteSpec[] = ROUTES): JsonObject {
+  const { schemas, names } = components(routes);
+  const paths: Record<string, JsonObject> = {};
+  for (const route of routes) {
+    const item = paths[route.path] ?? {};
+    item[route.method.toLowerCase()] = operation(route, names);
+    paths[route.path] = item;
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'session-recovery admin API',
+      version: '1.0.0',
+      description:
+        'Sessions, timelines, retry policies, stats, jobs, runs, dead letters and health. Every route is signed with SigV4 (API Gateway AWS_IAM); errors are RFC 9457 problem documents.',
+    },
+    tags: [...new Set(routes.map((r) => r.tag))].map((name) => ({ name })),
+    security: [{ sigv4: [] }],
+    paths,
+    components: {
+      schemas,
+      securitySchemes: {
+        sigv4: {
+          type: 'apiKey',
+          name: 'Authorization',
+          in: 'header',
+          description: 'AWS Signature Version 4 (API Gateway AWS_IAM authorization)',
+        },
+      },
+    },
+  };
+}
+
+let cached: JsonObject | undefined;
+
+/** The document of the route table, built once per process. */
+export function openApiDocument(): JsonObject {
+  cached ??= buildOpenApiDocument();
+  return cached;
+}

@@ -1,0 +1,96 @@
+// RFC 9457 problem documents, and the one place where a domain error becomes an HTTP status.
+import type { z } from 'zod';
+import { DomainError, type DomainErrorCode } from '../domain/errors.ts';
+
+export interface FieldError {
+  readonly path: string;
+  readonly message: string;
+}
+
+export interface Problem {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail: string;
+  readonly errors: FieldError[];
+  readonly instance?: string;
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  404: 'Not Found',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+/** Problem type URIs: stable identifiers a client can branch on (relative to the API, per RFC 9457 §3.1.1). */
+const TYPES: Record<string, string> = {
+  validation: '/problems/validation',
+  not_found: '/problems/not-found',
+  route_not_found: '/problems/route-not-found',
+  conflict: '/problems/conflict',
+  illegal_transition: '/problems/illegal-transition',
+  version_mismatch: '/problems/version-mismatch',
+  job_busy: '/problems/job-busy',
+  too_large: '/problems/body-too-large',
+  media_type: '/problems/unsupported-media-type',
+  internal: '/problems/internal',
+};
+
+export function problem(
+  status: number,
+  kind: keyof typeof TYPES,
+  detail: string,
+  errors: FieldError[] = [],
+): Problem {
+  return { type: TYPES[kind] ?? 'about:blank', title: TITLES[status] ?? 'Error', status, detail, errors };
+}
+
+/** Domain error code → HTTP status. The only such mapping in the service. */
+export const STATUS_OF_DOMAIN_ERROR: Record<DomainErrorCode, number> = {
+  not_found: 404,
+  conflict: 409,
+  illegal_transition: 409,
+  version_mismatch: 409,
+  validation: 400,
+  job_busy: 409,
+};
+
+export function problemFromDomainError(error: DomainError): Problem {
+  // A validation refusal from a use case concerns the request as a whole: say so in the field list too.
+  const errors = error.code === 'validation' ? [{ path: 'request', message: error.message }] : [];
+  return problem(STATUS_OF_DOMAIN_ERROR[error.code], error.code, error.message, errors);
+}
+
+/** Thrown by request parsing and bindings when the request itself is at fault. */
+export class HttpProblem extends Error {
+  constructor(readonly problem: Problem) {
+    super(problem.detail);
+    this.name = 'HttpProblem';
+  }
+}
+
+function joinPath(location: string, path: readonly PropertyKey[]): string {
+  return [location, ...path.map((p) => String(p))].filter((p) => p !== '').join('.');
+}
+
+/** Every issue of a failed parse as one field error each; unknown keys are listed one by one. */
+export function fieldErrors(location: string, error: z.ZodError): FieldError[] {
+  const out: FieldError[] = [];
+  for (const issue of error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys)
+        out.push({ path: joinPath(location, [...issue.path, key]), message: 'unknown field' });
+    } else {
+      out.push({ path: joinPath(location, issue.path), message: issue.message });
+    }
+  }
+  return out;
+}
+
+export function isDomainError(error: unknown): error is DomainError {
+  return error instanceof DomainError;
+}

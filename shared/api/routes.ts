@@ -1,0 +1,434 @@
+// The admin API's route table: method, path, access level, schemas and statuses of every route. The Lambda
+// router, the local HTTP server, the OpenAPI document and the CDK REST API (one method per entry, IAM
+// policies by `access`) are all built from it. Deliberately free of use cases and the AWS SDK: the CDK
+// app imports it. Use cases are bound to route ids in ./bindings.ts.
+import type { z } from 'zod';
+import * as S from './schemas.ts';
+
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+export type Access = 'read' | 'write';
+export type ErrorStatus = 400 | 404 | 409 | 413 | 415;
+
+export interface ResponseSpec {
+  readonly status: number;
+  readonly description: string;
+  readonly schema: z.ZodType;
+}
+
+export interface RouteSpec {
+  /** Stable id, the OpenAPI operationId, and the key of the use-case binding. */
+  readonly id: string;
+  readonly method: HttpMethod;
+  /** Full path including `/v1`, with `{param}` placeholders. */
+  readonly path: string;
+  readonly access: Access;
+  readonly tag: string;
+  readonly summary: string;
+  readonly params?: z.ZodObject;
+  readonly query: z.ZodType<Record<string, unknown>>;
+  /** Present when the route takes a JSON body; absent routes refuse any body. */
+  readonly body?: z.ZodType;
+  /** Success responses (and readiness's 503, which is a report, not a problem). */
+  readonly responses: readonly [ResponseSpec, ...ResponseSpec[]];
+  /** Problem statuses the route can answer with besides 5xx-never. */
+  readonly errors: readonly ErrorStatus[];
+  /** Reads answer with an ETag (the session version). */
+  readonly etag?: boolean;
+  /** Writes honour If-Match (409 when stale). */
+  readonly ifMatch?: boolean;
+}
+
+function route<const R extends RouteSpec>(spec: R): R {
+  return spec;
+}
+
+const sessionErrors = [400, 404, 409, 413, 415] as const;
+const bodyErrors = [400, 413, 415] as const;
+
+/** Every route, keyed by id. */
+export const ROUTE = {
+  registerSession: route({
+    id: 'registerSession',
+    method: 'POST',
+    path: '/v1/sessions',
+    access: 'write',
+    tag: 'sessions',
+    summary: 'Register a session (idempotent on sessionId: the same content again answers 200)',
+    query: S.NoQuery,
+    body: S.RegisterSessionBody,
+    responses: [
+      { status: 201, description: 'Registered', schema: S.SessionView },
+      { status: 200, description: 'Already registered with the same content', schema: S.SessionView },
+    ],
+    errors: [400, 409, 413, 415],
+    etag: true,
+  }),
+  listSessions: route({
+    id: 'listSessions',
+    method: 'GET',
+    path: '/v1/sessions',
+    access: 'read',
+    tag: 'sessions',
+    summary: 'List sessions, by status and kind, most recently updated first within a status',
+    query: S.ListSessionsQuery,
+    responses: [{ status: 200, description: 'A page of sessions', schema: S.SessionPage }],
+    errors: [400],
+  }),
+  getSession: route({
+    id: 'getSession',
+    method: 'GET',
+    path: '/v1/sessions/{id}',
+    access: 'read',
+    tag: 'sessions',
+    summary: 'A session with its recovery state; the ETag is its version',
+    params: S.SessionIdParams,
+    query: S.NoQuery,
+    responses: [{ status: 200, description: 'The session', schema: S.SessionView }],
+    errors: [400, 404],
+    etag: true,
+  }),
+  updateSession: route({
+    id: 'updateSession',
+    method: 'PATCH',
+    path: '/v1/sessions/{id}',
+    access: 'write',
+    tag: 'sessions',
+    summary:
+      'Report progress: recovered/completed/cancelled end automation, processing starts the deadline clock',
+    params: S.SessionIdParams,
+    query: S.NoQuery,
+    body: S.UpdateSessionBody,
+    responses: [{ status: 200, description: 'The session', schema: S.SessionView }],
+    errors: sessionErrors,
+    etag: true,
+    ifMatch: true,
+  }),
+  getTimeline: route({
+    id: 'getTimeline',
+    method: 'GET',
+    path: '/v1/sessions/{id}/timeline',
+    access: 'read',
+    tag: 'sessions',
+    summary: 'The events of a session, oldest first',
+    params: S.SessionIdParams,
+    query: S.PageQuery,
+    responses: [{ status: 200, description: 'A page of events', schema: S.TimelinePage }],
+    errors: [400, 404],
+  }),
+  regenerateSession: route({
+    id: 'regenerateSession',
+    method: 'POST',
+    path: '/v1/sessions/{id}/regenerate',
+    access: 'write',
+    tag: 'sessions',
+    summary: 'Move the next retry (to now by default); an exhausted session gets a fresh budget',
+    params: S.SessionIdParams,
+    query: S.NoQuery,
+    body: S.RegenerateBody,
+    responses: [{ status: 200, description: 'The session', schema: S.SessionView }],
+    errors: sessionErrors,
+    etag: true,
+    ifMatch: true,
+  }),
+  retryNow: route({
+    id: 'retryNow',
+    method: 'POST',
+    path: '/v1/sessions/{id}/retry-now',
+    access: 'write',
+    tag: 'sessions',
+    summary: 'Make an attempt now, through the same claim as the sweep',
+    params: S.SessionIdParams,
+    query: S.NoQuery,
+    body: S.ReasonBody,
+    responses: [{ status: 202, description: 'The attempt is made', schema: S.RetryNowResponse }],
+    errors: sessionErrors,
+    ifMatch: true,
+  }),
+  pauseSession: route({
+    id: 'pauseSession',
+    method: 'POST',
+    path: '/v1/sessions/{id}/pause',
+    access: 'write',
+    tag: 'sessions',
+    summary: 'Pause the automation of a session',
+    params: S.SessionIdParams,
+    query: S.NoQuery,
+    body: S.ReasonBody,
+    responses: [{ status: 200, description: 'The session', schema: S.SessionView }],
+    errors: sessionErrors,
+    etag: true,
+    ifMatch: true,
+  }),
+  resumeSession: route({
+    id: 'resumeSession',
+    method: 'POST',
+    path: '/v1/sessions/{id}/resume',
+    access: 'write',
+    tag: 'sessions',
+    summary: 'Resume the automation of a session',
+    params: S.SessionIdParams,
+    query: S.NoQuery,
+    body: S.ReasonBody,
+    responses: [{ status: 200, description: 'The session', schema: S.SessionView }],
+    errors: sessionErrors,
+    etag: true,
+    ifMatch: true,
+  }),
+  recoverSession: route({
+    id: 'recoverSession',
+    method: 'POST',
+    path: '/v1/sessions/{id}/recover',
+    access: 'write',
+    tag: 'sessions',
+    summary: 'Send a timed_out session back to processing with a new deadline',
+    params: S.SessionIdParams,
+    query: S.NoQuery,
+    body: S.ReasonBody,
+    responses: [{ status: 200, description: 'The session', schema: S.SessionView }],
+    errors: sessionErrors,
+    etag: true,
+    ifMatch: true,
+  }),
+  resetStuckSessions: route({
+    id: 'resetStuckSessions',
+    method: 'POST',
+    path: '/v1/sessions/reset-stuck',
+    access: 'write',
+    tag: 'sessions',
+    summary: 'Time out sessions processing for longer than olderThanMinutes (a dry run unless dryRun: false)',
+    query: S.NoQuery,
+    body: S.ResetStuckBody,
+    responses: [{ status: 200, description: 'What matched, and what changed', schema: S.ResetStuckResponse }],
+    errors: bodyErrors,
+  }),
+  createPolicy: route({
+    id: 'createPolicy',
+    method: 'POST',
+    path: '/v1/retry/policies',
+    access: 'write',
+    tag: 'policies',
+    summary: 'Create a retry policy (active by default: it replaces the org’s active policy)',
+    query: S.NoQuery,
+    body: S.CreatePolicyBody,
+    responses: [{ status: 201, description: 'The policy', schema: S.PolicyView }],
+    errors: bodyErrors,
+  }),
+  listPolicies: route({
+    id: 'listPolicies',
+    method: 'GET',
+    path: '/v1/retry/policies',
+    access: 'read',
+    tag: 'policies',
+    summary: 'List retry policies',
+    query: S.ListPoliciesQuery,
+    responses: [{ status: 200, description: 'A page of policies', schema: S.PolicyPage }],
+    errors: [400],
+  }),
+  getActivePolicy: route({
+    id: 'getActivePolicy',
+    method: 'GET',
+    path: '/v1/retry/policies/active',
+    access: 'read',
+    tag: 'policies',
+    summary: 'The active policy of an org (the default policy when none is active)',
+    query: S.OrgQuery,
+    responses: [{ status: 200, description: 'The policy', schema: S.PolicyView }],
+    errors: [400],
+  }),
+  getPolicy: route({
+    id: 'getPolicy',
+    method: 'GET',
+    path: '/v1/retry/policies/{id}',
+    access: 'read',
+    tag: 'policies',
+    summary: 'A retry policy',
+    params: S.PolicyIdParams,
+    query: S.NoQuery,
+    responses: [{ status: 200, description: 'The policy', schema: S.PolicyView }],
+    errors: [400, 404],
+  }),
+  deactivatePolicy: route({
+    id: 'deactivatePolicy',
+    method: 'DELETE',
+    path: '/v1/retry/policies/{id}',
+    access: 'write',
+    tag: 'policies',
+    summary: 'Deactivate a retry policy (policies are never deleted)',
+    params: S.PolicyIdParams,
+    query: S.NoQuery,
+    responses: [{ status: 200, description: 'The policy, active: false', schema: S.PolicyView }],
+    errors: [400, 404],
+  }),
+  previewPolicy: route({
+    id: 'previewPolicy',
+    method: 'GET',
+    path: '/v1/retry/policies/{id}/preview',
+    access: 'read',
+    tag: 'policies',
+    summary: 'The attempts the sweep will make under this policy, with their times and channels',
+    params: S.PolicyIdParams,
+    query: S.PreviewQuery,
+    responses: [{ status: 200, description: 'The schedule', schema: S.PreviewResponse }],
+    errors: [400, 404],
+  }),
+  getStats: route({
+    id: 'getStats',
+    method: 'GET',
+    path: '/v1/retry/stats',
+    access: 'read',
+    tag: 'policies',
+    summary: 'Recovery counters of an org over whole UTC days',
+    query: S.StatsQuery,
+    responses: [{ status: 200, description: 'The counters', schema: S.StatsResponse }],
+    errors: [400],
+  }),
+  listAttemptNotifications: route({
+    id: 'listAttemptNotifications',
+    method: 'GET',
+    path: '/v1/attempts/{attemptId}/notifications',
+    access: 'read',
+    tag: 'sessions',
+    summary: 'The notification outcomes of one attempt, one per channel',
+    params: S.AttemptIdParams,
+    query: S.PageQuery,
+    responses: [{ status: 200, description: 'A page of outcomes', schema: S.OutcomePage }],
+    errors: [400, 404],
+  }),
+  getJobsStatus: route({
+    id: 'getJobsStatus',
+    method: 'GET',
+    path: '/v1/admin/jobs/status',
+    access: 'read',
+    tag: 'admin',
+    summary: 'State of every scheduled job: paused, heartbeat, last success, failures',
+    query: S.NoQuery,
+    responses: [{ status: 200, description: 'The jobs', schema: S.JobsStatusResponse }],
+    errors: [400],
+  }),
+  runJob: route({
+    id: 'runJob',
+    method: 'POST',
+    path: '/v1/admin/jobs/{job}/run',
+    access: 'write',
+    tag: 'admin',
+    summary: 'Run a job once now; a dry run selects exactly as a real run and changes nothing',
+    params: S.JobParams,
+    query: S.NoQuery,
+    body: S.RunJobBody,
+    responses: [{ status: 200, description: 'The run record', schema: S.RunRecordView }],
+    errors: [400, 404, 413, 415],
+  }),
+  listRuns: route({
+    id: 'listRuns',
+    method: 'GET',
+    path: '/v1/admin/runs',
+    access: 'read',
+    tag: 'admin',
+    summary: 'Run records, newest first',
+    query: S.ListRunsQuery,
+    responses: [{ status: 200, description: 'A page of run records', schema: S.RunPage }],
+    errors: [400],
+  }),
+  pauseJob: route({
+    id: 'pauseJob',
+    method: 'POST',
+    path: '/v1/admin/jobs/{job}/pause',
+    access: 'write',
+    tag: 'admin',
+    summary: 'Kill switch: the job skips its runs until resumed',
+    params: S.JobParams,
+    query: S.NoQuery,
+    body: S.ReasonBody,
+    responses: [{ status: 200, description: 'The job state', schema: S.JobStateView }],
+    errors: [400, 404, 413, 415],
+  }),
+  resumeJob: route({
+    id: 'resumeJob',
+    method: 'POST',
+    path: '/v1/admin/jobs/{job}/resume',
+    access: 'write',
+    tag: 'admin',
+    summary: 'Resume a paused job',
+    params: S.JobParams,
+    query: S.NoQuery,
+    body: S.ReasonBody,
+    responses: [{ status: 200, description: 'The job state', schema: S.JobStateView }],
+    errors: [400, 404, 413, 415],
+  }),
+  listDlqs: route({
+    id: 'listDlqs',
+    method: 'GET',
+    path: '/v1/admin/dlq',
+    access: 'read',
+    tag: 'admin',
+    summary: 'Depth of every channel’s dead-letter queue',
+    query: S.NoQuery,
+    responses: [{ status: 200, description: 'The queues', schema: S.DlqResponse }],
+    errors: [400],
+  }),
+  replayDlq: route({
+    id: 'replayDlq',
+    method: 'POST',
+    path: '/v1/admin/dlq/{channel}/replay',
+    access: 'write',
+    tag: 'admin',
+    summary: 'Move matching dead letters back to the channel queue (a dry run unless dryRun: false)',
+    params: S.ChannelParams,
+    query: S.NoQuery,
+    body: S.ReplayBody,
+    responses: [{ status: 200, description: 'What matched and what moved', schema: S.ReplayResponse }],
+    errors: [400, 404, 413, 415],
+  }),
+  readyz: route({
+    id: 'readyz',
+    method: 'GET',
+    path: '/v1/health/readyz',
+    access: 'read',
+    tag: 'health',
+    summary: 'Readiness: tables, dead-letter queues, job heartbeats',
+    query: S.NoQuery,
+    responses: [
+      { status: 200, description: 'Ready (ok or degraded)', schema: S.ReadyResponse },
+      { status: 503, description: 'A component is in error', schema: S.ReadyResponse },
+    ],
+    errors: [400],
+  }),
+  sessionsHealth: route({
+    id: 'sessionsHealth',
+    method: 'GET',
+    path: '/v1/health/sessions',
+    access: 'read',
+    tag: 'health',
+    summary: 'Session counts against the long-running and timeout thresholds',
+    query: S.NoQuery,
+    responses: [{ status: 200, description: 'Session health', schema: S.SessionsHealthResponse }],
+    errors: [400],
+  }),
+  stuckSessions: route({
+    id: 'stuckSessions',
+    method: 'GET',
+    path: '/v1/health/sessions/stuck',
+    access: 'read',
+    tag: 'health',
+    summary: 'Sessions still processing past their deadline',
+    query: S.NoQuery,
+    responses: [{ status: 200, description: 'Stuck sessions', schema: S.StuckSessionsResponse }],
+    errors: [400],
+  }),
+  openApi: route({
+    id: 'openApi',
+    method: 'GET',
+    path: '/v1/openapi.json',
+    access: 'read',
+    tag: 'meta',
+    summary: 'This API as an OpenAPI 3.1 document',
+    query: S.NoQuery,
+    responses: [{ status: 200, description: 'The OpenAPI document', schema: S.OpenApiResponse }],
+    errors: [400],
+  }),
+} as const satisfies Record<string, RouteSpec>;
+
+export type RouteId = keyof typeof ROUTE;
+
+/** The route table as a list, in declaration order (what CDK and the OpenAPI document iterate). */
+export const ROUTES: readonly RouteSpec[] = Object.values(ROUTE);

@@ -1,0 +1,131 @@
+// What an operator does with the scheduled jobs, from the admin API or the ops CLI: read their state, run
+// one now (dry run or real, through the same runJob life as the schedule), pause and resume them (the kill
+// switch), and read their run records.
+import { z } from 'zod';
+import type { AppContext } from '../context.ts';
+import { JOB_DESCRIPTIONS, JOBS, type JobName } from '../infra/resources.ts';
+import { getJobState, type JobState, listRuns, type RunRecord, setJobPaused } from '../repositories/jobs.ts';
+import { runRecoverySweep } from './recovery-sweep.ts';
+import { runTimeoutMonitor } from './timeout-monitor.ts';
+
+export interface JobStatus {
+  name: JobName;
+  paused: boolean;
+  pausedBy: string | null;
+  pausedAt: string | null;
+  pauseReason: string | null;
+  lastHeartbeatAt: string | null;
+  lastSuccessAt: string | null;
+  consecutiveFailures: number;
+  lastError: string | null;
+  heartbeatTtlSeconds: number;
+  /** Seconds since the last heartbeat; null when the job never ran. */
+  heartbeatAgeSeconds: number | null;
+}
+
+export function jobStatusOf(state: JobState, now: Date): JobStatus {
+  const heartbeat = state.lastHeartbeatAt ? new Date(state.lastHeartbeatAt).getTime() : undefined;
+  return {
+    name: state.name,
+    paused: state.paused,
+    pausedBy: state.pausedBy ?? null,
+    pausedAt: state.pausedAt ?? null,
+    pauseReason: state.pauseReason ?? null,
+    lastHeartbeatAt: state.lastHeartbeatAt ?? null,
+    lastSuccessAt: state.lastSuccessAt ?? null,
+    consecutiveFailures: state.consecutiveFailures,
+    lastError: state.lastError ?? null,
+    heartbeatTtlSeconds: JOB_DESCRIPTIONS[state.name].heartbeatTtlSeconds,
+    heartbeatAgeSeconds:
+      heartbeat === undefined || Number.isNaN(heartbeat)
+        ? null
+        : Math.max(0, Math.floor((now.getTime() - heartbeat) / 1000)),
+  };
+}
+
+export async function getJobsStatus(ctx: AppContext): Promise<JobStatus[]> {
+  const now = ctx.clock();
+  const states = await Promise.all(JOBS.map((job) => getJobState(ctx, job)));
+  return states.map((s) => jobStatusOf(s, now));
+}
+
+export async function setJobPausedBy(
+  ctx: AppContext,
+  job: JobName,
+  paused: boolean,
+  audit: { triggeredBy: string; reason?: string },
+): Promise<JobStatus> {
+  const state = await setJobPaused(ctx, job, paused, { ...audit, at: ctx.clock() });
+  return jobStatusOf(state, ctx.clock());
+}
+
+export const pauseJob = (ctx: AppContext, job: JobName, audit: { triggeredBy: string; reason?: string }) =>
+  setJobPausedBy(ctx, job, true, audit);
+export const resumeJob = (ctx: AppContext, job: JobName, audit: { triggeredBy: string; reason?: string }) =>
+  setJobPausedBy(ctx, job, false, audit);
+
+/**
+ * Runs a job once now. It takes the job lease like a scheduled run, so a run already in progress makes
+ * this one a `skipped` record instead of a second sweep; a paused job is skipped unless it is a dry run.
+ */
+export async function runJobNow(
+  ctx: AppContext,
+  job: JobName,
+  input: { dryRun: boolean; limit?: number; triggeredBy: string },
+): Promise<RunRecord> {
+  const options = { trigger: `manual:${input.triggeredBy}`, dryRun: input.dryRun, limit: input.limit };
+  return job === 'recovery-sweep' ? runRecoverySweep(ctx, options) : runTimeoutMonitor(ctx, options);
+}
+
+// Run records across jobs, newest first. Each job's partition is read from where the previous page
+// stopped in it; the merged page takes the newest `limit`, and each job's position moves past what it gave.
+
+const RunSortKey = z.string().regex(/^[\x20-\x7e]{1,200}$/);
+
+/** Per job: `null` when exhausted, a sort key to continue after, or absent to start from the newest. */
+export const RunsPosition = z
+  .object({
+    'recovery-sweep': RunSortKey.nullable().optional(),
+    'timeout-monitor': RunSortKey.nullable().optional(),
+  })
+  .strict();
+export type RunsPosition = z.infer<typeof RunsPosition>;
+
+function runSortKey(run: RunRecord): string {
+  return `${run.startedAt}#${run.runId}`;
+}
+
+export async function listJobRuns(
+  ctx: AppContext,
+  input: { job?: JobName; limit: number; position?: RunsPosition },
+): Promise<{ items: RunRecord[]; next?: RunsPosition }> {
+  const jobs = input.job ? [input.job] : [...JOBS];
+  const position: RunsPosition = { ...(input.position ?? {}) };
+  const pages = await Promise.all(
+    jobs.map(async (job) => {
+      const at = position[job];
+      if (at === null) return { job, items: [] as RunRecord[], more: false };
+      const page = await listRuns(ctx, job, input.limit, at ? { pk: `run#${job}`, sk: at } : undefined);
+      return { job, items: page.items, more: page.lastKey !== undefined };
+    }),
+  );
+  const merged = pages
+    .flatMap((p) => p.items)
+    .sort((a, b) => runSortKey(b).localeCompare(runSortKey(a)))
+    .slice(0, input.limit);
+  const next: RunsPosition = {};
+  let anyLeft = false;
+  for (const page of pages) {
+    const taken = merged.filter((r) => r.job === page.job);
+    const all = taken.length === page.items.length;
+    if (all && !page.more) next[page.job] = null;
+    else {
+      anyLeft = true;
+      const last = taken.at(-1);
+      const previous = position[page.job];
+      if (last) next[page.job] = runSortKey(last);
+      else if (previous) next[page.job] = previous;
+    }
+  }
+  return { items: merged, ...(anyLeft ? { next } : {}) };
+}

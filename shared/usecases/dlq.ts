@@ -1,0 +1,256 @@
+// Filtered replay of a channel's dead letters. SQS's native redrive (StartMessageMoveTask) moves
+// everything and is missing from the emulator, so this moves messages itself: receive from the DLQ, keep
+// every received message invisible until the scan ends (so each is looked at once), send the matching ones
+// to the channel queue and delete them from the DLQ, then make the rest visible again where they were.
+// Dry run by default; bounded in messages, in time and in rate. Senders are idempotent per
+// (attemptId, channel), so a message replayed twice (send succeeded, delete failed) is delivered once.
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  type Message,
+  type MessageAttributeValue,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+} from '@aws-sdk/client-sqs';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { AppContext } from '../context.ts';
+import { DomainError } from '../domain/errors.ts';
+import type { Channel } from '../infra/resources.ts';
+import { logger } from '../observability/logger.ts';
+
+export { listDlqDepths } from './health.ts';
+
+export interface ReplayOptions {
+  readonly dryRun: boolean;
+  /** Matching messages to move (or, dry, to report) at most. */
+  readonly limit: number;
+  readonly sessionId?: string;
+  readonly attemptId?: string;
+  /** Case-insensitive text in the recorded error of the failed delivery (the outcome item). */
+  readonly errorContains?: string;
+  /** Messages sent back per second at most, so a replay cannot flood a provider. @default 50 */
+  readonly ratePerSecond?: number;
+  /** Wall-clock budget; the scan stops when it is spent. @default 15 000 ms (the API function has 25 s) */
+  readonly budgetMs?: number;
+  readonly triggeredBy?: string;
+}
+
+export interface ReplayResult {
+  dryRun: boolean;
+  matched: number;
+  replayed: number;
+  scanned: number;
+  messages: Array<{ messageId: string; sessionId: string | null; attemptId: string | null }>;
+}
+
+/** Every DLQ message received in one replay stays hidden this long, longer than any budget. */
+const HOLD_SECONDS = 120;
+
+interface Received {
+  readonly message: Message & { MessageId: string; ReceiptHandle: string; Body: string };
+  readonly sessionId: string | null;
+  readonly attemptId: string | null;
+}
+
+function fieldOf(body: unknown, key: string): string | null {
+  if (typeof body !== 'object' || body === null) return null;
+  const value = (body as Record<string, unknown>)[key];
+  return typeof value === 'string' ? value : null;
+}
+
+function parseBody(raw: string): unknown {
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The recorded errors of an attempt's outcomes on a channel, read through the byAttempt index (cached). */
+function outcomeErrors(ctx: AppContext, channel: Channel) {
+  const cache = new Map<string, Promise<string>>();
+  return (attemptId: string): Promise<string> => {
+    let hit = cache.get(attemptId);
+    if (!hit) {
+      hit = ctx.ddb
+        .send(
+          new QueryCommand({
+            TableName: ctx.tables.timeline,
+            IndexName: 'byAttempt',
+            KeyConditionExpression: 'attemptId = :id',
+            ExpressionAttributeValues: { ':id': attemptId },
+          }),
+        )
+        .then((res) =>
+          (res.Items ?? [])
+            .filter((i) => i.type === 'notification' && i.channel === channel)
+            .map((i) => [i.error, i.reason].filter((t) => typeof t === 'string').join(' '))
+            .join('\n')
+            .toLowerCase(),
+        );
+      cache.set(attemptId, hit);
+    }
+    return hit;
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** String and binary attributes survive the move; SQS refuses other data types on send. */
+function attributesOf(m: Message): Record<string, MessageAttributeValue> | undefined {
+  const out: Record<string, MessageAttributeValue> = {};
+  for (const [name, value] of Object.entries(m.MessageAttributes ?? {})) {
+    if (value.StringValue !== undefined)
+      out[name] = { DataType: value.DataType, StringValue: value.StringValue };
+    else if (value.BinaryValue !== undefined)
+      out[name] = { DataType: value.DataType, BinaryValue: value.BinaryValue };
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
+export async function replayDlq(
+  ctx: AppContext,
+  channel: Channel,
+  options: ReplayOptions,
+): Promise<ReplayResult> {
+  const urls = ctx.queues[channel];
+  if (!urls?.url || !urls.dlqUrl)
+    throw new DomainError('conflict', `channel ${channel} has no queue and DLQ configured`);
+  const started = Date.now();
+  const budgetMs = options.budgetMs ?? 15_000;
+  const rate = Math.max(1, options.ratePerSecond ?? 50);
+  const maxScanned = Math.min(10_000, Math.max(options.limit * 10, 1000));
+  const errorsOf = outcomeErrors(ctx, channel);
+  const needle = options.errorContains?.toLowerCase();
+
+  const held: Received[] = [];
+  const seen = new Set<string>();
+  const matched: Received[] = [];
+  let replayed = 0;
+  let sentInWindow = 0;
+
+  const matches = async (r: Received): Promise<boolean> => {
+    if (options.sessionId && r.sessionId !== options.sessionId) return false;
+    if (options.attemptId && r.attemptId !== options.attemptId) return false;
+    if (needle) {
+      if (!r.attemptId) return false;
+      return (await errorsOf(r.attemptId)).includes(needle);
+    }
+    return true;
+  };
+
+  const move = async (batch: Received[]): Promise<void> => {
+    // Pace sends: at most `rate` messages per elapsed second since the start.
+    const due = ((sentInWindow + batch.length) / rate) * 1000 - (Date.now() - started);
+    if (due > 0) await sleep(due);
+    const sent = await ctx.sqs
+      .send(
+        new SendMessageBatchCommand({
+          QueueUrl: urls.url,
+          Entries: batch.map((r, i) => ({
+            Id: String(i),
+            MessageBody: r.message.Body,
+            MessageAttributes: attributesOf(r.message),
+          })),
+        }),
+      )
+      .catch((error: unknown) => {
+        held.push(...batch);
+        throw error;
+      });
+    sentInWindow += batch.length;
+    const ok = new Set((sent.Successful ?? []).map((s) => s.Id));
+    const moved = batch.filter((_, i) => ok.has(String(i)));
+    if (moved.length) {
+      await ctx.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: urls.dlqUrl,
+          Entries: moved.map((r, i) => ({ Id: String(i), ReceiptHandle: r.message.ReceiptHandle })),
+        }),
+      );
+    }
+    replayed += moved.length;
+    // What could not be sent stays in the DLQ: released with the rest at the end.
+    for (const r of batch) if (!ok.has(String(batch.indexOf(r)))) held.push(r);
+  };
+
+  try {
+    while (matched.length < options.limit && seen.size < maxScanned && Date.now() - started < budgetMs) {
+      const res = await ctx.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: urls.dlqUrl,
+          MaxNumberOfMessages: 10,
+          // Long polling asks every SQS server, so an empty answer means the DLQ has nothing left visible.
+          WaitTimeSeconds: 1,
+          VisibilityTimeout: HOLD_SECONDS,
+          MessageAttributeNames: ['All'],
+        }),
+      );
+      const messages = (res.Messages ?? []).filter(
+        (m): m is Received['message'] => !!m.MessageId && !!m.ReceiptHandle && m.Body !== undefined,
+      );
+      if (messages.length === 0) break;
+      const toMove: Received[] = [];
+      for (const message of messages) {
+        const body = parseBody(message.Body);
+        const r: Received = {
+          message,
+          sessionId: fieldOf(body, 'sessionId'),
+          attemptId: fieldOf(body, 'attemptId'),
+        };
+        if (seen.has(message.MessageId)) {
+          held.push(r);
+          continue;
+        }
+        seen.add(message.MessageId);
+        if (matched.length < options.limit && (await matches(r))) {
+          matched.push(r);
+          if (options.dryRun) held.push(r);
+          else toMove.push(r);
+        } else held.push(r);
+      }
+      if (toMove.length) await move(toMove);
+    }
+  } finally {
+    // Everything not moved goes back to being visible at once, in the DLQ, as before the replay.
+    for (let i = 0; i < held.length; i += 10) {
+      const chunk = held.slice(i, i + 10);
+      await ctx.sqs
+        .send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: urls.dlqUrl,
+            Entries: chunk.map((r, j) => ({
+              Id: String(j),
+              ReceiptHandle: r.message.ReceiptHandle,
+              VisibilityTimeout: 0,
+            })),
+          }),
+        )
+        .catch((error: unknown) => {
+          // They become visible again on their own after HOLD_SECONDS.
+          logger.warn('could not release DLQ messages after a replay', { channel, error: String(error) });
+        });
+    }
+  }
+  logger.info('dlq replay', {
+    channel,
+    dryRun: options.dryRun,
+    matched: matched.length,
+    replayed,
+    scanned: seen.size,
+    triggeredBy: options.triggeredBy,
+  });
+  return {
+    dryRun: options.dryRun,
+    matched: matched.length,
+    replayed,
+    scanned: seen.size,
+    messages: matched.slice(0, 100).map((r) => ({
+      messageId: r.message.MessageId,
+      sessionId: r.sessionId,
+      attemptId: r.attemptId,
+    })),
+  };
+}

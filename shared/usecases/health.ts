@@ -1,0 +1,293 @@
+// Health for operators and probes. Readiness checks what a request needs (each table answers, the channel
+// DLQs are readable and empty, each job's heartbeat is younger than its TTL). Session health reads the
+// status gauges and the sparse `deadline` index (only processing sessions are in it), never a scan.
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { AppContext } from '../context.ts';
+import { type Session, SessionSchema } from '../domain/session.ts';
+import { CHANNELS, JOBS } from '../infra/resources.ts';
+import { getJobState } from '../repositories/jobs.ts';
+import { shardOrder } from '../repositories/sessions.ts';
+import { readStatusGauges } from '../repositories/stats.ts';
+import { settingsOf, timeoutRuleFor } from '../settings.ts';
+import { jobStatusOf } from './admin-jobs.ts';
+
+export type ComponentStatus = 'ok' | 'degraded' | 'error';
+
+export interface ComponentReport {
+  status: ComponentStatus;
+  [detail: string]: unknown;
+}
+
+export interface Readiness {
+  status: ComponentStatus;
+  components: { database: ComponentReport; queues: ComponentReport; jobs: ComponentReport };
+}
+
+/** A component that does not answer within this is in error: a probe must answer, even about a hang. */
+const CHECK_TIMEOUT_MS = 5000;
+
+function worst(statuses: readonly ComponentStatus[]): ComponentStatus {
+  if (statuses.includes('error')) return 'error';
+  if (statuses.includes('degraded')) return 'degraded';
+  return 'ok';
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+async function withTimeout<T>(work: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${what} did not answer within ${CHECK_TIMEOUT_MS} ms`)),
+      CHECK_TIMEOUT_MS,
+    );
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function checkDatabase(ctx: AppContext): Promise<ComponentReport> {
+  const started = Date.now();
+  // A GetItem of a key that never exists: proves the table answers and this function may read it,
+  // at the price of one read unit (DescribeTable is a control-plane call with a low rate limit).
+  const probes = {
+    sessions: { TableName: ctx.tables.sessions, Key: { sessionId: '__readyz__' } },
+    timeline: { TableName: ctx.tables.timeline, Key: { sessionId: '__readyz__', sk: '__readyz__' } },
+    control: { TableName: ctx.tables.control, Key: { pk: '__readyz__', sk: '__readyz__' } },
+  };
+  const results = await Promise.all(
+    Object.entries(probes).map(async ([table, input]) => {
+      try {
+        await withTimeout(ctx.ddb.send(new GetCommand(input)), `table ${table}`);
+        return [table, 'ok'] as const;
+      } catch (error) {
+        return [table, `error: ${message(error)}`] as const;
+      }
+    }),
+  );
+  const tables = Object.fromEntries(results);
+  return {
+    status: results.every(([, r]) => r === 'ok') ? 'ok' : 'error',
+    tables,
+    latencyMs: Date.now() - started,
+  };
+}
+
+export interface DlqDepth {
+  channel: (typeof CHANNELS)[number];
+  queue: string | null;
+  dlq: string | null;
+  depth: number | null;
+  inFlight: number | null;
+  error?: string;
+}
+
+function queueName(url: string): string | null {
+  return url ? (url.split('/').pop() ?? url) : null;
+}
+
+/** Depth of every channel's DLQ (ApproximateNumberOfMessages: waiting, not in flight). */
+export async function listDlqDepths(ctx: AppContext): Promise<DlqDepth[]> {
+  return Promise.all(
+    CHANNELS.map(async (channel): Promise<DlqDepth> => {
+      const urls = ctx.queues[channel];
+      const base = { channel, queue: queueName(urls?.url ?? ''), dlq: queueName(urls?.dlqUrl ?? '') };
+      if (!urls?.dlqUrl) return { ...base, depth: null, inFlight: null, error: 'no DLQ configured' };
+      try {
+        const res = await withTimeout(
+          ctx.sqs.send(
+            new GetQueueAttributesCommand({
+              QueueUrl: urls.dlqUrl,
+              AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+            }),
+          ),
+          `DLQ of ${channel}`,
+        );
+        return {
+          ...base,
+          depth: Number(res.Attributes?.ApproximateNumberOfMessages ?? 0),
+          inFlight: Number(res.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
+        };
+      } catch (error) {
+        return { ...base, depth: null, inFlight: null, error: message(error) };
+      }
+    }),
+  );
+}
+
+async function checkQueues(ctx: AppContext): Promise<ComponentReport> {
+  const depths = await listDlqDepths(ctx);
+  const status = worst(depths.map((d) => (d.error ? 'error' : (d.depth ?? 0) > 0 ? 'degraded' : 'ok')));
+  return {
+    status,
+    dlqDepths: Object.fromEntries(depths.map((d) => [d.channel, d.error ? `error: ${d.error}` : d.depth])),
+  };
+}
+
+async function checkJobs(ctx: AppContext): Promise<ComponentReport> {
+  const now = ctx.clock();
+  const reports = await Promise.all(
+    JOBS.map(async (job) => {
+      try {
+        const s = jobStatusOf(await withTimeout(getJobState(ctx, job), `job ${job}`), now);
+        // Never ran: a fresh deployment before its first schedule, worth a look but not an outage.
+        const status: ComponentStatus =
+          s.heartbeatAgeSeconds === null
+            ? 'degraded'
+            : s.heartbeatAgeSeconds > s.heartbeatTtlSeconds
+              ? 'error'
+              : s.paused || s.consecutiveFailures > 0
+                ? 'degraded'
+                : 'ok';
+        return [
+          job,
+          {
+            status,
+            paused: s.paused,
+            lastHeartbeatAt: s.lastHeartbeatAt,
+            heartbeatAgeSeconds: s.heartbeatAgeSeconds,
+            heartbeatTtlSeconds: s.heartbeatTtlSeconds,
+            consecutiveFailures: s.consecutiveFailures,
+          },
+        ] as const;
+      } catch (error) {
+        return [job, { status: 'error' as ComponentStatus, error: message(error) }] as const;
+      }
+    }),
+  );
+  return { status: worst(reports.map(([, r]) => r.status)), ...Object.fromEntries(reports) };
+}
+
+export async function checkReadiness(ctx: AppContext): Promise<Readiness> {
+  const [database, queues, jobs] = await Promise.all([checkDatabase(ctx), checkQueues(ctx), checkJobs(ctx)]);
+  return {
+    status: worst([database.status, queues.status, jobs.status]),
+    components: { database, queues, jobs },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+/** Counts (or collects) processing sessions in the `deadline` index with deadlineAt ≤ upTo. */
+async function readDeadlineIndex(
+  ctx: AppContext,
+  input: { upTo: string; warnBefore?: string; collect?: number },
+): Promise<{ count: number; items: Session[] }> {
+  let count = 0;
+  const items: Session[] = [];
+  for (const shard of shardOrder(ctx.shards)) {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const res = await ctx.ddb.send(
+        new QueryCommand({
+          TableName: ctx.tables.sessions,
+          IndexName: 'deadline',
+          KeyConditionExpression: 'deadlineShard = :shard AND deadlineAt <= :upTo',
+          FilterExpression: input.warnBefore ? 'warnAt <= :warn' : undefined,
+          ExpressionAttributeValues: {
+            ':shard': shard,
+            ':upTo': input.upTo,
+            ...(input.warnBefore ? { ':warn': input.warnBefore } : {}),
+          },
+          ...(input.collect ? {} : { Select: 'COUNT' as const }),
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      count += res.Count ?? 0;
+      for (const item of res.Items ?? []) {
+        if (items.length >= (input.collect ?? 0)) break;
+        const parsed = SessionSchema.safeParse(item);
+        if (parsed.success) items.push(parsed.data);
+      }
+      startKey = res.LastEvaluatedKey;
+    } while (startKey);
+  }
+  return { count, items };
+}
+
+export interface SessionsHealth {
+  status: 'healthy' | 'warning' | 'critical';
+  timestamp: string;
+  metrics: {
+    totalSessions: number;
+    processingSessions: number;
+    longRunningSessions: number;
+    stuckSessions: number;
+  };
+  thresholds: { warningMinutes: number; timeoutMinutes: number; maxLongRunning: number };
+}
+
+export async function getSessionsHealth(ctx: AppContext): Promise<SessionsHealth> {
+  const now = ctx.clock();
+  const settings = settingsOf(ctx);
+  const rule = timeoutRuleFor(settings, 'default');
+  // The widest gap between warnAt and deadlineAt over all kinds bounds where running-long sessions sit.
+  const widest = Math.max(
+    ...Object.values(settings.timeoutRules).map((r) => r.maxMinutes - r.warnMinutes),
+    0,
+  );
+  const horizon = new Date(now.getTime() + widest * 60_000).toISOString();
+  const [gauges, longRunning, stuck] = await Promise.all([
+    readStatusGauges(ctx),
+    readDeadlineIndex(ctx, { upTo: horizon, warnBefore: now.toISOString() }),
+    readDeadlineIndex(ctx, { upTo: now.toISOString() }),
+  ]);
+  // Gauges are best-effort counters: a lost decrement must not show a negative count.
+  const total = Object.values(gauges).reduce((sum, n) => sum + Math.max(0, n ?? 0), 0);
+  const status =
+    stuck.count > 0 || longRunning.count > settings.maxLongRunning
+      ? 'critical'
+      : longRunning.count > 0
+        ? 'warning'
+        : 'healthy';
+  return {
+    status,
+    timestamp: now.toISOString(),
+    metrics: {
+      totalSessions: total,
+      processingSessions: Math.max(0, gauges.processing ?? 0),
+      longRunningSessions: longRunning.count,
+      stuckSessions: stuck.count,
+    },
+    thresholds: {
+      warningMinutes: rule.warnMinutes,
+      timeoutMinutes: rule.baseMinutes,
+      maxLongRunning: settings.maxLongRunning,
+    },
+  };
+}
+
+export interface StuckSession {
+  id: string;
+  createdAt: string;
+  processingMinutes: number;
+  sizeBytes: number | null;
+  deadlineAt: string | null;
+}
+
+/** Sessions still processing past their deadline (the monitor has not timed them out yet): at most 100 listed. */
+export async function listStuckSessions(
+  ctx: AppContext,
+): Promise<{ stuckSessions: StuckSession[]; count: number }> {
+  const now = ctx.clock();
+  const { count, items } = await readDeadlineIndex(ctx, { upTo: now.toISOString(), collect: 100 });
+  const stuckSessions = items
+    .filter((s) => s.status === 'processing')
+    .sort((a, b) => (a.deadlineAt ?? '').localeCompare(b.deadlineAt ?? ''))
+    .map((s) => ({
+      id: s.sessionId,
+      createdAt: s.createdAt,
+      processingMinutes: s.processingStartedAt
+        ? Math.max(0, Math.floor((now.getTime() - new Date(s.processingStartedAt).getTime()) / 60_000))
+        : 0,
+      sizeBytes: s.sizeBytes ?? null,
+      deadlineAt: s.deadlineAt ?? null,
+    }));
+  return { stuckSessions, count };
+}

@@ -1,0 +1,14 @@
+// The operator use cases the ops CLI (bin/ops.ts) calls, in one import: the same functions the admin API
+// binds, so the CLI and the API cannot drift apart.
+export {
+  getJobsStatus,
+  type JobStatus,
+  listJobRuns,
+  pauseJob,
+  resumeJob,
+  runJobNow,
+} from './admin-jobs.ts';
+export { listDlqDepths, type ReplayOptions, type ReplayResult, replayDlq } from './dlq.ts';
+export { checkReadiness, getSessionsHealth, listStuckSessions } from './health.ts';
+export { retryNow } from './retry-now.ts';
+export { getRecoveryStats } from './stats.ts';

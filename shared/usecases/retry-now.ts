@@ -1,0 +1,55 @@
+// An operator's "retry now": one attempt made at once through claimAttempt, the same conditional claim the
+// sweep uses, so a sweep racing the operator on the same session can never produce a second attempt.
+import type { AppContext } from '../context.ts';
+import { VersionMismatchError } from '../domain/errors.ts';
+import type { Channel } from '../infra/resources.ts';
+import { logger } from '../observability/logger.ts';
+import { getActivePolicy, requirePolicy } from '../repositories/policies.ts';
+import { requireSession } from '../repositories/sessions.ts';
+import { settingsOf } from '../settings.ts';
+import { claimAttempt, dispatchAttempt } from './claim-attempt.ts';
+import type { Audit } from './sessions.ts';
+
+export interface RetryNowResult {
+  readonly attemptId: string;
+  readonly number: number;
+  readonly channels: Channel[];
+  /** False when publishing failed after the claim: the attempt waits in the outbox for the next sweep. */
+  readonly dispatched: boolean;
+}
+
+export async function retryNow(
+  ctx: AppContext,
+  sessionId: string,
+  audit: Audit & { readonly owner: string },
+  ifMatch?: number,
+): Promise<RetryNowResult> {
+  const seen = await requireSession(ctx, sessionId);
+  if (ifMatch !== undefined && ifMatch !== seen.version)
+    throw new VersionMismatchError(ifMatch, seen.version);
+  const policy = seen.policyId
+    ? await requirePolicy(ctx, seen.policyId)
+    : await getActivePolicy(ctx, seen.orgId);
+  // NotClaimableError (a ConflictError) when the session is not retryable now or another claimer won.
+  const { attempt } = await claimAttempt(ctx, seen, policy, {
+    owner: audit.owner,
+    triggeredBy: audit.triggeredBy,
+    leaseSeconds: settingsOf(ctx).dispatchLeaseSeconds,
+    mode: 'retry-now',
+    reason: audit.reason,
+  });
+  let dispatched = true;
+  try {
+    await dispatchAttempt(ctx, attempt);
+  } catch (error) {
+    // The claim committed with its outbox item: the attempt is not lost, the next sweep publishes it once
+    // the dispatch lease has passed. Telling the caller beats failing a request whose effect happened.
+    dispatched = false;
+    logger.error('retry-now: dispatch failed, attempt left in the outbox', {
+      sessionId,
+      attemptId: attempt.attemptId,
+      error,
+    });
+  }
+  return { attemptId: attempt.attemptId, number: attempt.number, channels: attempt.channels, dispatched };
+}
