@@ -140,7 +140,7 @@ function findRoute(event: ProxyEvent, method: string): Match | { allowed: string
     return { spec: template, params };
   }
   const { byMethod } = matchPath(event.path);
-  return byMethod.get(method) ?? { allowed: [...byMethod.keys()] };
+  return byMethod.get(method) ?? { allowed: [...byMethod.keys()].sort() };
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ export interface ReplayOptions {
   readonly limit: number;
   readonly sessionId?: string;
   readonly attemptId?: string;
-  /** Case-insensitive text in the recorded error of the failed delivery (the outcome item). */
+  /** Case-insensitive text in the recorded error of the delivery (its outcome item: error, lastError, reason). */
   readonly errorContains?: string;
   /** Messages sent back per second at most, so a replay cannot flood a provider. @default 50 */
   readonly ratePerSecond?: number;
@@ -84,7 +84,7 @@ function outcomeErrors(ctx: AppContext, channel: Channel) {
         .then((res) =>
           (res.Items ?? [])
             .filter((i) => i.type === 'notification' && i.channel === channel)
-            .map((i) => [i.error, i.reason].filter((t) => typeof t === 'string').join(' '))
+            .map((i) => [i.error, i.lastError, i.reason].filter((t) => typeof t === 'string').join(' '))
             .join('\n')
             .toLowerCase(),
         );

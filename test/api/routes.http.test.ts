@@ -1,0 +1,691 @@
+// Black-box tests of every route of the admin API over HTTP (local server + emulators): each route's
+// success and each error status it declares. Every answer is also checked against the route table's
+// response schema or the problem schema (support.ts), and the last test asserts that no (route, status)
+// pair of the table went unexercised.
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeCursor } from '../../shared/api/cursor.ts';
+import { ROUTES } from '../../shared/api/routes.ts';
+import { runRecoverySweep } from '../../shared/usecases/recovery-sweep.ts';
+import { manualClock } from '../support/context.ts';
+import { type ApiResponse, body, Coverage, serveTestApi, startTestApi, type TestApi } from './support.ts';
+
+const clock = manualClock('2026-03-02T10:00:00.000Z');
+let api: TestApi;
+
+const BIG = 'x'.repeat(70 * 1024);
+
+type Json = Record<string, unknown>;
+type Page = { items: Json[]; nextCursor: string | null };
+
+function problemPaths(res: ApiResponse): string[] {
+  return (res.body as { errors: Array<{ path: string }> }).errors.map((e) => e.path);
+}
+
+/** 413 (over 64 KiB) and 415 (not JSON) for a route that takes a body. */
+async function expectBodyLimits(method: string, path: string): Promise<void> {
+  const tooBig = await api.call(method, path, { body: { reason: BIG } });
+  expect(tooBig.status).toBe(413);
+  const notJson = await api.call(method, path, {
+    rawBody: 'reason=x',
+    headers: { 'content-type': 'text/plain' },
+  });
+  expect(notJson.status).toBe(415);
+}
+
+function register(sessionId: string, extra: Json = {}) {
+  return api.call('POST', '/v1/sessions', {
+    body: {
+      sessionId,
+      kind: 'checkout',
+      status: 'stalled',
+      contact: { email: `${sessionId}@example.com` },
+      ...extra,
+    },
+  });
+}
+
+beforeAll(async () => {
+  api = await startTestApi({ clock: clock.clock });
+});
+
+afterAll(async () => {
+  await api.stop();
+});
+
+describe('unknown routes', () => {
+  it('answers 404 problem+json for an unknown path and for a method a path does not take', async () => {
+    // Act
+    const unknown = await api.call('GET', '/v1/nope');
+    const wrongMethod = await api.call('DELETE', '/v1/sessions');
+    const trailing = await api.call('GET', '/v1/sessions/');
+    // Assess
+    expect(unknown.status).toBe(404);
+    expect(wrongMethod.status).toBe(404);
+    expect(body(wrongMethod).detail).toContain('GET, POST');
+    expect(trailing.status).toBe(404);
+  });
+});
+
+describe('POST /v1/sessions', () => {
+  it('registers (201 with ETag and Location), then answers 200 to the same content', async () => {
+    // Act
+    const created = await register('reg-1', { metadata: { cart: { items: 2 } } });
+    const again = await register('reg-1', { metadata: { cart: { items: 2 } } });
+    // Assess
+    expect(created.status).toBe(201);
+    expect(created.headers.get('etag')).toBe('"0"');
+    expect(created.headers.get('location')).toBe('/v1/sessions/reg-1');
+    expect(body(created).recoveryState).toMatchObject({ status: 'stalled', retryCount: 0, paused: false });
+    expect(again.status).toBe(200);
+  });
+
+  it('answers 409 to the same id with other content', async () => {
+    // Prepare
+    await register('reg-2');
+    // Act
+    const res = await register('reg-2', { kind: 'upload' });
+    // Assess
+    expect(res.status).toBe(409);
+  });
+
+  it('answers 400 listing every bad field', async () => {
+    // Act
+    const res = await api.call('POST', '/v1/sessions', {
+      body: {
+        sessionId: 'bad id!',
+        status: 'nope',
+        contact: { email: 'x' },
+        metadata: { n: 1e300 },
+        extra: 1,
+      },
+    });
+    // Assess
+    expect(res.status).toBe(400);
+    expect(problemPaths(res)).toEqual(
+      expect.arrayContaining([
+        'body.sessionId',
+        'body.kind',
+        'body.status',
+        'body.contact.email',
+        'body.metadata',
+        'body.extra',
+      ]),
+    );
+  });
+
+  it('answers 400 to JSON that does not parse, an unknown policy, and a repeated query parameter', async () => {
+    // Act
+    const broken = await api.call('POST', '/v1/sessions', {
+      rawBody: '{"sessionId":',
+      headers: { 'content-type': 'application/json' },
+    });
+    const unknownPolicy = await register('reg-3', { policyId: 'pol_missing' });
+    const repeated = await api.call('GET', '/v1/sessions?limit=1&limit=2');
+    // Assess
+    expect(broken.status).toBe(400);
+    expect(unknownPolicy.status).toBe(400);
+    expect(problemPaths(unknownPolicy)).toEqual(['body.policyId']);
+    expect(repeated.status).toBe(400);
+  });
+
+  it('answers 413 over 64 KiB and 415 to a body that is not JSON', async () => {
+    await expectBodyLimits('POST', '/v1/sessions');
+  });
+});
+
+describe('GET /v1/sessions', () => {
+  it('pages through sessions with an opaque cursor and filters by status and kind', async () => {
+    // Prepare
+    for (const id of ['list-1', 'list-2', 'list-3']) await register(id, { kind: 'listing' });
+    // Act
+    const first = await api.call('GET', '/v1/sessions?kind=listing&limit=2');
+    const cursor = body<Page>(first).nextCursor;
+    const second = await api.call('GET', `/v1/sessions?kind=listing&limit=2&cursor=${cursor}`);
+    const byStatus = await api.call('GET', '/v1/sessions?status=stalled&kind=listing');
+    // Assess
+    expect(first.status).toBe(200);
+    expect(body<Page>(first).items).toHaveLength(2);
+    expect(cursor).toEqual(expect.any(String));
+    const ids = [...body<Page>(first).items, ...body<Page>(second).items].map((s) => s.sessionId);
+    expect(ids.sort()).toEqual(['list-1', 'list-2', 'list-3']);
+    expect(body<Page>(byStatus).items).toHaveLength(3);
+  });
+
+  it('answers 400 to a bad limit, an unknown parameter, and a corrupted, forged or foreign cursor', async () => {
+    // Prepare
+    const first = await api.call('GET', '/v1/sessions?kind=listing&limit=1');
+    const cursor = body<Page>(first).nextCursor ?? '';
+    const flipped = cursor.slice(0, -3) + (cursor.at(-3) === 'A' ? 'B' : 'A') + cursor.slice(-2);
+    const forged = encodeCursor('sessions', { kind: 'listing' }, { s: 99 });
+    // Act
+    const answers = await Promise.all([
+      api.call('GET', '/v1/sessions?limit=0'),
+      api.call('GET', '/v1/sessions?limit=101'),
+      api.call('GET', '/v1/sessions?limit=1e1'),
+      api.call('GET', '/v1/sessions?sort=asc'),
+      api.call('GET', `/v1/sessions?kind=listing&cursor=${flipped}`),
+      api.call('GET', `/v1/sessions?kind=listing&cursor=${forged}`),
+      api.call('GET', `/v1/sessions?kind=other&cursor=${cursor}`),
+      api.call('GET', `/v1/timeline?cursor=${cursor}`),
+      api.call('GET', '/v1/sessions?cursor=bm90LWEtY3Vyc29y'),
+    ]);
+    // Assess
+    expect(answers.map((a) => a.status)).toEqual([400, 400, 400, 400, 400, 400, 400, 404, 400]);
+    expect(problemPaths(answers[4]!)).toEqual(['query.cursor']);
+  });
+});
+
+describe('GET /v1/sessions/{id}', () => {
+  it('answers the session with its recovery state and its version as ETag', async () => {
+    // Prepare
+    await register('get-1');
+    // Act
+    const res = await api.call('GET', '/v1/sessions/get-1');
+    // Assess
+    expect(res.status).toBe(200);
+    expect(res.headers.get('etag')).toBe('"0"');
+    expect(body(res)).toMatchObject({
+      sessionId: 'get-1',
+      recoveryState: { status: 'stalled', maxRetries: 3 },
+    });
+    expect(body(res).dueShard).toBeUndefined();
+  });
+
+  it('answers 404 to an unknown or impossible id, 400 to a query parameter it does not take', async () => {
+    // Act
+    const unknown = await api.call('GET', '/v1/sessions/nobody');
+    const impossible = await api.call('GET', '/v1/sessions/bad%20id');
+    const query = await api.call('GET', '/v1/sessions/get-1?verbose=1');
+    // Assess
+    expect(unknown.status).toBe(404);
+    expect(impossible.status).toBe(404);
+    expect(query.status).toBe(400);
+  });
+});
+
+describe('PATCH /v1/sessions/{id}', () => {
+  it('applies progress, honours If-Match, and answers 409 when stale or illegal', async () => {
+    // Prepare
+    await register('patch-1');
+    // Act
+    const changed = await api.call('PATCH', '/v1/sessions/patch-1', {
+      body: { contact: { phone: '+14155550100' } },
+      headers: { 'if-match': '"0"' },
+    });
+    const stale = await api.call('PATCH', '/v1/sessions/patch-1', {
+      body: { status: 'recovered' },
+      headers: { 'if-match': '"0"' },
+    });
+    const completed = await api.call('PATCH', '/v1/sessions/patch-1', { body: { status: 'completed' } });
+    const illegal = await api.call('PATCH', '/v1/sessions/patch-1', { body: { status: 'active' } });
+    // Assess
+    expect(changed.status).toBe(200);
+    expect(changed.headers.get('etag')).toBe('"1"');
+    expect(body(changed).contact).toMatchObject({ email: 'patch-1@example.com', phone: '+14155550100' });
+    expect(stale.status).toBe(409);
+    expect(body(stale).type).toBe('/problems/version-mismatch');
+    expect(completed.status).toBe(200);
+    expect(illegal.status).toBe(409);
+  });
+
+  it('answers 400 to an empty patch, a bad status or a malformed If-Match; 404, 413, 415', async () => {
+    // Prepare
+    await register('patch-2');
+    // Act
+    const empty = await api.call('PATCH', '/v1/sessions/patch-2', { body: {} });
+    const badStatus = await api.call('PATCH', '/v1/sessions/patch-2', {
+      body: { status: 'nope', sizeBytes: -1 },
+    });
+    const badIfMatch = await api.call('PATCH', '/v1/sessions/patch-2', {
+      body: { status: 'recovered' },
+      headers: { 'if-match': 'yesterday' },
+    });
+    const missing = await api.call('PATCH', '/v1/sessions/nobody', { body: { status: 'recovered' } });
+    // Assess
+    expect(empty.status).toBe(400);
+    expect(problemPaths(badStatus)).toEqual(['body.status', 'body.sizeBytes']);
+    expect(problemPaths(badIfMatch)).toEqual(['header.If-Match']);
+    expect(missing.status).toBe(404);
+    await expectBodyLimits('PATCH', '/v1/sessions/patch-2');
+  });
+});
+
+describe('session operations', () => {
+  it('regenerate moves the next retry to the override; 409 for a completed session; 400, 404, 413, 415', async () => {
+    // Prepare
+    await register('regen-1');
+    await register('regen-2');
+    await api.call('PATCH', '/v1/sessions/regen-2', { body: { status: 'completed' } });
+    const at = '2026-03-02T12:00:00.000Z';
+    // Act
+    const moved = await api.call('POST', '/v1/sessions/regen-1/regenerate', {
+      body: { overrideNextRetryAt: at, reason: 'customer asked' },
+    });
+    const conflict = await api.call('POST', '/v1/sessions/regen-2/regenerate', { body: {} });
+    const bad = await api.call('POST', '/v1/sessions/regen-1/regenerate', {
+      body: { overrideNextRetryAt: 'tomorrow', automated: 'no' },
+    });
+    const missing = await api.call('POST', '/v1/sessions/nobody/regenerate', { body: {} });
+    // Assess
+    expect(moved.status).toBe(200);
+    expect(body(moved).recoveryState).toMatchObject({
+      nextRetryAt: at,
+      overrideNextRetryAt: at,
+      triggeredBy: 'local-operator',
+    });
+    expect(conflict.status).toBe(409);
+    expect(problemPaths(bad)).toEqual(['body.overrideNextRetryAt', 'body.automated']);
+    expect(missing.status).toBe(404);
+    await expectBodyLimits('POST', '/v1/sessions/regen-1/regenerate');
+  });
+
+  it('retry-now makes one attempt (202) and refuses a second while it is dispatched (409); 400, 404, 413, 415', async () => {
+    // Prepare
+    await register('now-1');
+    // Act
+    const first = await api.call('POST', '/v1/sessions/now-1/retry-now', {
+      body: { reason: 'on the phone' },
+    });
+    const second = await api.call('POST', '/v1/sessions/now-1/retry-now');
+    const bad = await api.call('POST', '/v1/sessions/now-1/retry-now', { body: { reason: '' } });
+    const missing = await api.call('POST', '/v1/sessions/nobody/retry-now');
+    const timeline = await api.call('GET', '/v1/sessions/now-1/timeline');
+    // Assess
+    expect(first.status).toBe(202);
+    expect(body(first)).toMatchObject({ number: 1, channels: ['email'], dispatched: true });
+    expect(second.status).toBe(409);
+    expect(bad.status).toBe(400);
+    expect(missing.status).toBe(404);
+    const attempts = body<Page>(timeline).items.filter((e) => e.type === 'attempt');
+    expect(attempts).toEqual([
+      expect.objectContaining({
+        attemptId: body(first).attemptId,
+        number: 1,
+        channels: ['email'],
+        state: 'dispatched',
+      }),
+    ]);
+    await expectBodyLimits('POST', '/v1/sessions/now-1/retry-now');
+  });
+
+  it('pause and resume toggle automation; a stale If-Match is 409; 400, 404, 413, 415', async () => {
+    // Prepare
+    await register('pause-1');
+    // Act
+    const paused = await api.call('POST', '/v1/sessions/pause-1/pause', { body: { reason: 'vip' } });
+    const stale = await api.call('POST', '/v1/sessions/pause-1/resume', { headers: { 'if-match': '"0"' } });
+    const resumed = await api.call('POST', '/v1/sessions/pause-1/resume', { headers: { 'if-match': '"1"' } });
+    const staleResume = await api.call('POST', '/v1/sessions/pause-1/pause', {
+      headers: { 'if-match': '"1"' },
+    });
+    const bad = await api.call('POST', '/v1/sessions/pause-1/pause', { body: { why: 'x' } });
+    const badResume = await api.call('POST', '/v1/sessions/pause-1/resume', { body: [] });
+    const missing = await api.call('POST', '/v1/sessions/nobody/pause');
+    const missingResume = await api.call('POST', '/v1/sessions/nobody/resume');
+    // Assess
+    expect(paused.status).toBe(200);
+    expect(body(paused).recoveryState).toMatchObject({ paused: true, triggeredBy: 'local-operator' });
+    expect(stale.status).toBe(409);
+    expect(resumed.status).toBe(200);
+    expect(body(resumed).recoveryState).toMatchObject({ paused: false });
+    expect(staleResume.status).toBe(409);
+    expect([bad.status, badResume.status, missing.status, missingResume.status]).toEqual([
+      400, 400, 404, 404,
+    ]);
+    await expectBodyLimits('POST', '/v1/sessions/pause-1/pause');
+    await expectBodyLimits('POST', '/v1/sessions/pause-1/resume');
+  });
+
+  it('lists stuck sessions, resets them, and recover brings a timed_out one back to processing', async () => {
+    // Prepare: processing for three hours, past its 30-minute deadline.
+    const started = new Date(clock.clock().getTime() - 3 * 3600_000).toISOString();
+    await api.call('POST', '/v1/sessions', {
+      body: {
+        sessionId: 'stuck-1',
+        kind: 'upload',
+        status: 'processing',
+        processingStartedAt: started,
+        sizeBytes: 10,
+      },
+    });
+    // Act
+    const stuck = await api.call('GET', '/v1/health/sessions/stuck');
+    const health = await api.call('GET', '/v1/health/sessions');
+    const dry = await api.call('POST', '/v1/sessions/reset-stuck', { body: { olderThanMinutes: 60 } });
+    const reset = await api.call('POST', '/v1/sessions/reset-stuck', {
+      body: { olderThanMinutes: 60, dryRun: false },
+    });
+    const notTimedOut = await api.call('POST', '/v1/sessions/get-1/recover');
+    const recovered = await api.call('POST', '/v1/sessions/stuck-1/recover', {
+      body: { reason: 'worker restarted' },
+    });
+    const bad = await api.call('POST', '/v1/sessions/stuck-1/recover', { body: { reason: 42 } });
+    const missing = await api.call('POST', '/v1/sessions/nobody/recover');
+    const badReset = await api.call('POST', '/v1/sessions/reset-stuck', { body: { dryRun: 'yes' } });
+    // Assess
+    expect(stuck.status).toBe(200);
+    expect(body(stuck)).toMatchObject({
+      count: 1,
+      stuckSessions: [{ id: 'stuck-1', processingMinutes: 180, sizeBytes: 10 }],
+    });
+    expect(body(health)).toMatchObject({ status: 'critical', metrics: { stuckSessions: 1 } });
+    expect(body(dry)).toEqual({
+      dryRun: true,
+      matched: [{ sessionId: 'stuck-1', minutesStuck: 180 }],
+      changed: 0,
+    });
+    expect(body(reset)).toMatchObject({ dryRun: false, changed: 1 });
+    expect(notTimedOut.status).toBe(409);
+    expect(recovered.status).toBe(200);
+    expect(body(recovered).status).toBe('processing');
+    expect([bad.status, missing.status, badReset.status]).toEqual([400, 404, 400]);
+    expect(problemPaths(badReset)).toEqual(['body.olderThanMinutes', 'body.dryRun']);
+    await expectBodyLimits('POST', '/v1/sessions/stuck-1/recover');
+    await expectBodyLimits('POST', '/v1/sessions/reset-stuck');
+  });
+
+  it('lists the timeline oldest first, page by page; 404 for an unknown session, 400 for a bad limit', async () => {
+    // Prepare
+    await register('tl-1');
+    clock.advance(1000);
+    await api.call('POST', '/v1/sessions/tl-1/pause');
+    clock.advance(1000);
+    await api.call('POST', '/v1/sessions/tl-1/resume');
+    // Act
+    const first = await api.call('GET', '/v1/sessions/tl-1/timeline?limit=2');
+    const rest = await api.call(
+      'GET',
+      `/v1/sessions/tl-1/timeline?limit=2&cursor=${body<Page>(first).nextCursor}`,
+    );
+    const missing = await api.call('GET', '/v1/sessions/nobody/timeline');
+    const bad = await api.call('GET', '/v1/sessions/tl-1/timeline?limit=abc');
+    // Assess
+    const types = [...body<Page>(first).items, ...body<Page>(rest).items].map((e) => e.type);
+    expect(types).toEqual(['registered', 'paused', 'resumed']);
+    expect(missing.status).toBe(404);
+    expect(bad.status).toBe(400);
+  });
+});
+
+describe('retry policies and stats', () => {
+  const policy = {
+    name: 'Gentle',
+    maxRetries: 3,
+    initialDelaySeconds: 600,
+    backoffMultiplier: 2,
+    maxDelaySeconds: 3600,
+    jitter: 'equal',
+    enabledChannels: ['email', 'sms'],
+    orgId: 'acme',
+  };
+
+  it('creates (201), lists with a cursor, reads, reads the active one, deactivates', async () => {
+    // Act
+    const created = await api.call('POST', '/v1/retry/policies', { body: policy });
+    await api.call('POST', '/v1/retry/policies', { body: { ...policy, name: 'Second', active: false } });
+    await api.call('POST', '/v1/retry/policies', { body: { ...policy, name: 'Third', orgId: 'other' } });
+    const id = String(body(created).policyId);
+    const page1 = await api.call('GET', '/v1/retry/policies?orgId=acme&limit=1');
+    const page2 = await api.call(
+      'GET',
+      `/v1/retry/policies?orgId=acme&limit=1&cursor=${body<Page>(page1).nextCursor}`,
+    );
+    const read = await api.call('GET', `/v1/retry/policies/${id}`);
+    const active = await api.call('GET', '/v1/retry/policies/active?orgId=acme');
+    const fallback = await api.call('GET', '/v1/retry/policies/active?orgId=nobody');
+    const deactivated = await api.call('DELETE', `/v1/retry/policies/${id}`);
+    const afterwards = await api.call('GET', '/v1/retry/policies/active?orgId=acme');
+    // Assess
+    expect(created.status).toBe(201);
+    expect(body(created)).toMatchObject({ active: true, triggeredBy: 'local-operator', jitter: 'equal' });
+    const names = [...body<Page>(page1).items, ...body<Page>(page2).items].map((p) => p.name).sort();
+    expect(names).toEqual(['Gentle', 'Second']);
+    expect(body(read).policyId).toBe(id);
+    expect(body(active).policyId).toBe(id);
+    expect(body(fallback).policyId).toBe('default');
+    expect(body(deactivated)).toMatchObject({ policyId: id, active: false });
+    expect(body(afterwards).policyId).toBe('default');
+  });
+
+  it('answers 400 listing bad policy fields, 404 for unknown ids, 413, 415', async () => {
+    // Act
+    const bad = await api.call('POST', '/v1/retry/policies', {
+      body: { ...policy, maxDelaySeconds: 1, enabledChannels: ['email', 'email', 'pigeon'], color: 'red' },
+    });
+    const badList = await api.call('GET', '/v1/retry/policies?limit=-1');
+    const badActive = await api.call('GET', '/v1/retry/policies/active?org=acme');
+    const badGet = await api.call('GET', '/v1/retry/policies/pol_x?x=1');
+    const badDelete = await api.call('DELETE', '/v1/retry/policies/pol_x', { body: { really: true } });
+    const missing = await api.call('GET', '/v1/retry/policies/pol_missing');
+    const missingDelete = await api.call('DELETE', '/v1/retry/policies/pol_missing');
+    // Assess
+    expect(bad.status).toBe(400);
+    expect(problemPaths(bad)).toEqual(expect.arrayContaining(['body.enabledChannels.2', 'body.color']));
+    expect([badList.status, badActive.status, badGet.status, badDelete.status]).toEqual([400, 400, 400, 400]);
+    expect([missing.status, missingDelete.status]).toEqual([404, 404]);
+    await expectBodyLimits('POST', '/v1/retry/policies');
+  });
+
+  it('previews exactly the retries the sweep then makes', async () => {
+    // Prepare
+    const created = await api.call('POST', '/v1/retry/policies', { body: { ...policy, orgId: 'preview' } });
+    const id = String(body(created).policyId);
+    await register('prev-1', { orgId: 'preview' });
+    // Act
+    const preview = await api.call('GET', `/v1/retry/policies/${id}/preview?sessionId=prev-1`);
+    const schedule = body<{ schedule: Array<{ at: string; attempt: number; channels: string[] }> }>(
+      preview,
+    ).schedule;
+    clock.set(schedule[0]!.at);
+    await runRecoverySweep(api.ctx, { trigger: 'test' });
+    const after = await api.call('GET', '/v1/sessions/prev-1');
+    const generic = await api.call('GET', `/v1/retry/policies/${id}/preview?from=2026-03-02T00:00:00Z`);
+    // Assess
+    expect(preview.status).toBe(200);
+    expect(body(preview).basis).toBe('session');
+    expect(schedule.map((s) => s.attempt)).toEqual([1, 2, 3]);
+    expect(schedule[0]!.channels).toEqual(['email', 'sms']);
+    expect(body(after).recoveryState).toMatchObject({ retryCount: 1, nextRetryAt: schedule[1]!.at });
+    expect(body(generic)).toMatchObject({ basis: 'from', sessionId: null });
+  });
+
+  it('preview answers 404 for an unknown policy or session, 400 for a bad date', async () => {
+    // Act
+    const missing = await api.call('GET', '/v1/retry/policies/pol_missing/preview');
+    const missingSession = await api.call('GET', '/v1/retry/policies/default/preview?sessionId=nobody');
+    const bad = await api.call('GET', '/v1/retry/policies/default/preview?from=yesterday');
+    // Assess
+    expect([missing.status, missingSession.status, bad.status]).toEqual([404, 404, 400]);
+  });
+
+  it('reports stats from the counters; 400 when from is after to', async () => {
+    // Act
+    const stats = await api.call('GET', '/v1/retry/stats');
+    const bad = await api.call('GET', '/v1/retry/stats?from=2026-03-05T00:00:00Z&to=2026-03-01T00:00:00Z');
+    const tooLong = await api.call('GET', '/v1/retry/stats?from=2020-01-01T00:00:00Z');
+    // Assess
+    expect(stats.status).toBe(200);
+    expect(body<{ sessions: number; attempts: number }>(stats).sessions).toBeGreaterThan(10);
+    expect(body<{ attempts: number }>(stats).attempts).toBeGreaterThanOrEqual(1);
+    expect(body(stats).byChannel).toMatchObject({ email: { sent: 0, failed: 0, skipped: 0 } });
+    expect(bad.status).toBe(400);
+    expect(problemPaths(bad)).toEqual(['query.from']);
+    expect(tooLong.status).toBe(400);
+  });
+
+  it('lists the notification outcomes of an attempt; 404 for an unknown attempt, 400 for a bad limit', async () => {
+    // Prepare: an attempt, and the outcome a sender would have written for it.
+    await register('out-1');
+    const attempt = await api.call('POST', '/v1/sessions/out-1/retry-now');
+    const attemptId = String(body(attempt).attemptId);
+    const at = clock.clock().toISOString();
+    await api.ctx.ddb.send(
+      new PutCommand({
+        TableName: api.ctx.tables.timeline,
+        Item: {
+          sessionId: 'out-1',
+          sk: `${at}#notification#0001#email`,
+          type: 'notification',
+          attemptId,
+          channel: 'email',
+          status: 'sent',
+          provider: 'ses',
+          providerMessageId: 'm-1',
+          at,
+          createdAt: at,
+          updatedAt: at,
+        },
+      }),
+    );
+    // Act
+    const res = await api.call('GET', `/v1/attempts/${attemptId}/notifications`);
+    const missing = await api.call('GET', '/v1/attempts/att_missing/notifications');
+    const bad = await api.call('GET', `/v1/attempts/${attemptId}/notifications?limit=abc`);
+    // Assess
+    expect(res.status).toBe(200);
+    expect(body<Page>(res).items).toEqual([
+      {
+        attemptId,
+        sessionId: 'out-1',
+        channel: 'email',
+        status: 'sent',
+        provider: 'ses',
+        providerMessageId: 'm-1',
+        error: null,
+        reason: null,
+        createdAt: at,
+        updatedAt: at,
+      },
+    ]);
+    expect([missing.status, bad.status]).toEqual([404, 400]);
+  });
+});
+
+describe('jobs and runs', () => {
+  it('reports job status, runs a dry run that changes nothing, pages the run records', async () => {
+    // Act
+    const status = await api.call('GET', '/v1/admin/jobs/status');
+    const dry = await api.call('POST', '/v1/admin/jobs/recovery-sweep/run', { body: { dryRun: true } });
+    clock.advance(1000);
+    const real = await api.call('POST', '/v1/admin/jobs/timeout-monitor/run', { body: { limit: 10 } });
+    const page1 = await api.call('GET', '/v1/admin/runs?limit=1');
+    const page2 = await api.call('GET', `/v1/admin/runs?limit=1&cursor=${body<Page>(page1).nextCursor}`);
+    const sweepRuns = await api.call('GET', '/v1/admin/runs?job=recovery-sweep');
+    // Assess
+    expect(status.status).toBe(200);
+    expect(body<{ jobs: Json[] }>(status).jobs.map((j) => j.name)).toEqual([
+      'recovery-sweep',
+      'timeout-monitor',
+    ]);
+    expect(body(dry)).toMatchObject({ job: 'recovery-sweep', dryRun: true, status: 'succeeded' });
+    expect(String(body(dry).trigger)).toContain('local-operator');
+    expect(body(real)).toMatchObject({ job: 'timeout-monitor', dryRun: false, limit: 10 });
+    expect(body<Page>(page1).items[0]?.runId).toBe(body(real).runId);
+    expect(body<Page>(page2).items).toHaveLength(1);
+    expect(body<Page>(sweepRuns).items.every((r) => r.job === 'recovery-sweep')).toBe(true);
+  });
+
+  it('pauses (a real run is then skipped) and resumes a job', async () => {
+    // Act
+    const paused = await api.call('POST', '/v1/admin/jobs/recovery-sweep/pause', {
+      body: { reason: 'incident 42' },
+    });
+    const skipped = await api.call('POST', '/v1/admin/jobs/recovery-sweep/run', { body: {} });
+    const resumed = await api.call('POST', '/v1/admin/jobs/recovery-sweep/resume');
+    // Assess
+    expect(body(paused)).toMatchObject({ name: 'recovery-sweep', paused: true, pauseReason: 'incident 42' });
+    expect(body(skipped)).toMatchObject({ status: 'skipped' });
+    expect(body(resumed)).toMatchObject({ paused: false });
+  });
+
+  it('answers 404 for an unknown job, 400 for bad input, 413 and 415', async () => {
+    // Act
+    const answers = await Promise.all([
+      api.call('POST', '/v1/admin/jobs/cleanup/run', { body: {} }),
+      api.call('POST', '/v1/admin/jobs/cleanup/pause'),
+      api.call('POST', '/v1/admin/jobs/cleanup/resume'),
+      api.call('POST', '/v1/admin/jobs/recovery-sweep/run', { body: { limit: 0 } }),
+      api.call('POST', '/v1/admin/jobs/recovery-sweep/pause', { body: { reason: 7 } }),
+      api.call('POST', '/v1/admin/jobs/recovery-sweep/resume', { body: { reason: 7 } }),
+      api.call('GET', '/v1/admin/runs?job=cleanup'),
+      api.call('GET', '/v1/admin/jobs/status?all=1'),
+    ]);
+    // Assess
+    expect(answers.map((a) => a.status)).toEqual([404, 404, 404, 400, 400, 400, 400, 400]);
+    for (const action of ['run', 'pause', 'resume']) {
+      await expectBodyLimits('POST', `/v1/admin/jobs/timeout-monitor/${action}`);
+    }
+  });
+});
+
+describe('dead letters', () => {
+  it('reports DLQ depths and dry-runs a replay; 404 for an unknown channel, 400, 413, 415', async () => {
+    // Prepare
+    await api.ctx.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: api.ctx.queues.email.dlqUrl,
+        MessageBody: JSON.stringify({ sessionId: 'dead-1', attemptId: 'att_dead' }),
+      }),
+    );
+    // Act
+    const depths = await api.call('GET', '/v1/admin/dlq');
+    const dry = await api.call('POST', '/v1/admin/dlq/email/replay', { body: { sessionId: 'dead-1' } });
+    const unknown = await api.call('POST', '/v1/admin/dlq/pigeon/replay', { body: {} });
+    const bad = await api.call('POST', '/v1/admin/dlq/email/replay', {
+      body: { limit: 0, sessionId: 'a b' },
+    });
+    const badQuery = await api.call('GET', '/v1/admin/dlq?channel=email');
+    // Assess
+    expect(body<{ channels: Json[] }>(depths).channels.find((c) => c.channel === 'email')).toMatchObject({
+      depth: 1,
+    });
+    expect(body(dry)).toMatchObject({ dryRun: true, matched: 1, replayed: 0 });
+    expect(unknown.status).toBe(404);
+    expect(problemPaths(bad)).toEqual(['body.limit', 'body.sessionId']);
+    expect(badQuery.status).toBe(400);
+    await expectBodyLimits('POST', '/v1/admin/dlq/email/replay');
+  });
+});
+
+describe('health and the OpenAPI document', () => {
+  it('readyz answers 200 when every component answers, 503 when the database does not', async () => {
+    // Prepare
+    const broken = await serveTestApi(
+      { ...api.ctx, tables: { sessions: 'missing-a', timeline: 'missing-b', control: 'missing-c' } },
+      api.coverage,
+    );
+    // Act
+    const ready = await api.call('GET', '/v1/health/readyz');
+    const down = await broken.call('GET', '/v1/health/readyz');
+    await broken.stop();
+    // Assess
+    expect(ready.status).toBe(200);
+    expect(['ok', 'degraded']).toContain(body(ready).status);
+    expect(body(ready).components).toMatchObject({ database: { status: 'ok' } });
+    expect(down.status).toBe(503);
+    expect(body(down)).toMatchObject({ status: 'error', components: { database: { status: 'error' } } });
+  });
+
+  it('serves the OpenAPI document; every health and meta route refuses unknown parameters', async () => {
+    // Act
+    const doc = await api.call('GET', '/v1/openapi.json');
+    const answers = await Promise.all(
+      ['/v1/health/readyz', '/v1/health/sessions', '/v1/health/sessions/stuck', '/v1/openapi.json'].map((p) =>
+        api.call('GET', `${p}?x=1`),
+      ),
+    );
+    // Assess
+    expect(body(doc).openapi).toBe('3.1.0');
+    expect(answers.map((a) => a.status)).toEqual([400, 400, 400, 400]);
+  });
+});
+
+describe('coverage of the route table', () => {
+  it('exercised every route with its success statuses and each error status it declares', () => {
+    // Assess
+    expect(api.coverage.missing(ROUTES)).toEqual([]);
+    expect(new Coverage().missing(ROUTES).length).toBeGreaterThan(ROUTES.length);
+  });
+});
