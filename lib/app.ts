@@ -38,12 +38,17 @@ export interface CreateAppOptions {
   readonly context?: Record<string, unknown>;
   /** @default - loaded from shared/api/routes.ts */
   readonly routes?: readonly ApiRoute[] | null;
-  /** Register cdk-nag's AwsSolutions checks; synthesis fails on any unacknowledged finding. @default true */
-  readonly nag?: boolean;
+  /**
+   * Run cdk-nag's AwsSolutions checks (synthesis fails on any unacknowledged finding) and CDK's built-in
+   * CloudFormation validation at synth. Template tests turn both off for speed; one test runs them.
+   * @default true
+   */
+  readonly validate?: boolean;
 }
 
 export async function createApp(options: CreateAppOptions = {}) {
-  const app = new App({ context: options.context });
+  const validate = options.validate ?? true;
+  const app = new App({ context: options.context, builtinCloudFormationValidation: validate });
   const context = Object.fromEntries(CONFIG_KEYS.map((key) => [key, app.node.tryGetContext(key)]));
   const config = parseConfig(context);
   const routes = options.routes === null ? undefined : (options.routes ?? (await loadRoutes()));
@@ -55,6 +60,6 @@ export async function createApp(options: CreateAppOptions = {}) {
     // Environment-agnostic unless the CLI resolved credentials: synth works offline.
     env: account && region ? { account, region } : undefined,
   });
-  if (options.nag ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  if (validate) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
   return { app, stack, config };
 }

@@ -1,0 +1,58 @@
+// Deployment configuration: cdk.json defaults parse, `-c` strings are coerced, and a bad or incomplete
+// context fails synth with every problem named.
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig, secretName } from '../../lib/config.ts';
+import { CDK_JSON_CONTEXT } from './synth.ts';
+
+describe('config', () => {
+  it('parses the cdk.json defaults: nothing enabled that needs an operator decision', () => {
+    const config = parseConfig(CDK_JSON_CONTEXT);
+    expect(config).toMatchObject({
+      stage: 'dev',
+      enabledChannels: [],
+      removalPolicy: 'retain',
+      bundling: 'esbuild',
+    });
+  });
+
+  it('coerces `-c key=value` strings: lists, booleans, numbers', () => {
+    const config = parseConfig({
+      ...CDK_JSON_CONTEXT,
+      enabledChannels: 'email, slack',
+      sesFromAddress: 'noreply@example.com',
+      apiWaf: 'true',
+      logRetentionDays: '90',
+      onCallEmails: 'a@example.com,b@example.com',
+    });
+    expect(config).toMatchObject({
+      enabledChannels: ['email', 'slack'],
+      apiWaf: true,
+      logRetentionDays: 90,
+      onCallEmails: ['a@example.com', 'b@example.com'],
+    });
+  });
+
+  it('names every bad key in one error', () => {
+    const attempt = () =>
+      parseConfig({
+        stage: 'Prod!',
+        enabledChannels: 'email,fax',
+        logRetentionDays: 31,
+        onCallHttpsUrls: 'http://x.io',
+      });
+    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow(/stage[\s\S]*logRetentionDays[\s\S]*enabledChannels[\s\S]*onCallHttpsUrls/);
+  });
+
+  it('requires the sender identity of an enabled channel', () => {
+    expect(() => parseConfig({ stage: 'dev', enabledChannels: 'email,sms' })).toThrow(
+      /sesFromAddress[\s\S]*smsFromNumber/,
+    );
+  });
+
+  it('derives secret names from the stage unless configured', () => {
+    const config = parseConfig({ stage: 'prod', twilioSecretName: 'shared/twilio' });
+    expect(secretName(config, 'slackWebhook')).toBe('session-recovery/prod/slack-webhook');
+    expect(secretName(config, 'twilio')).toBe('shared/twilio');
+  });
+});

@@ -1,0 +1,220 @@
+// Every function runs the house defaults, and holds exactly the access its description in
+// shared/infra/functions.ts implies: its own tables and indexes, queues, secrets (by name, only for enabled
+// channels), never a wildcard on a data resource.
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { FUNCTION_DESCRIPTIONS, type FunctionDescription, SECRETS } from '../../shared/infra/functions.ts';
+import { CHANNEL_QUEUES, TABLES } from '../../shared/infra/resources.ts';
+import { ALL_CHANNELS_CONTEXT, type CfnTemplate, props, refOf, resourcesOfType, synth } from './synth.ts';
+
+const enabled = await synth(ALL_CHANNELS_CONTEXT, { routes: null });
+const disabled = await synth({}, { routes: null });
+const { template, json } = enabled;
+
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+}
+
+const list = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+
+/** An ARN expression as one string, references as `<LogicalId>`, so wildcards can be spotted. */
+function flatten(resource: unknown): string {
+  if (typeof resource === 'string') return resource;
+  const ref = refOf(resource);
+  if (ref) return `<${ref}>`;
+  const join = (resource as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+  if (join) return join[1].map(flatten).join(join[0]);
+  return JSON.stringify(resource);
+}
+
+function functionLogicalId(t: CfnTemplate, description: FunctionDescription): string {
+  const found = resourcesOfType(t, 'AWS::Lambda::Function').find(
+    ([, fn]) => props(fn).FunctionName === `session-recovery-dev-${description.id}`,
+  );
+  if (!found) throw new Error(`no function for ${description.id}`);
+  return found[0];
+}
+
+/** Every Allow statement of the function's role, from all policies attached to it. */
+function statementsOf(t: CfnTemplate, description: FunctionDescription): Statement[] {
+  const fn = t.Resources[functionLogicalId(t, description)]!;
+  const role = refOf(props(fn).Role);
+  return resourcesOfType(t, 'AWS::IAM::Policy')
+    .filter(([, p]) => props<{ Roles: unknown[] }>(p).Roles.some((r) => refOf(r) === role))
+    .flatMap(([, p]) => props<{ PolicyDocument: { Statement: Statement[] } }>(p).PolicyDocument.Statement)
+    .filter((s) => s.Effect === 'Allow');
+}
+
+function actionsOn(statements: Statement[], resourcePattern: RegExp): Set<string> {
+  return new Set(
+    statements
+      .filter((s) => list(s.Resource).some((r) => resourcePattern.test(flatten(r))))
+      .flatMap((s) => list(s.Action)),
+  );
+}
+
+const tableLogicalId = (id: string) =>
+  resourcesOfType(json, 'AWS::DynamoDB::Table').find(
+    ([, t]) => props(t).TableName === `session-recovery-dev-${id}`,
+  )![0];
+
+describe('house defaults', () => {
+  it('creates exactly the described functions, with their timeout and memory', () => {
+    template.resourceCountIs('AWS::Lambda::Function', FUNCTION_DESCRIPTIONS.length);
+    for (const d of FUNCTION_DESCRIPTIONS) {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        FunctionName: `session-recovery-dev-${d.id}`,
+        Timeout: d.timeoutSeconds,
+        MemorySize: d.memoryMb,
+      });
+    }
+  });
+
+  it('runs every function on nodejs22.x or newer, arm64, with an explicit JSON log group', () => {
+    for (const [id, fn] of resourcesOfType(json, 'AWS::Lambda::Function')) {
+      const p = props<{ Runtime: string; Architectures: string[]; LoggingConfig: Record<string, unknown> }>(
+        fn,
+      );
+      const major = Number(/^nodejs(\d+)\.x$/.exec(p.Runtime)?.[1]);
+      expect(major, `${id} runtime ${p.Runtime}`).toBeGreaterThanOrEqual(22);
+      expect(p.Architectures, id).toEqual(['arm64']);
+      expect(p.LoggingConfig.LogFormat, id).toBe('JSON');
+      expect(json.Resources[refOf(p.LoggingConfig.LogGroup) ?? '']?.Type, id).toBe('AWS::Logs::LogGroup');
+    }
+    template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+    template.resourceCountIs('Custom::LogRetention', 0);
+  });
+
+  it('sets source maps and the Powertools environment on every function', () => {
+    template.allResourcesProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          NODE_OPTIONS: '--enable-source-maps',
+          POWERTOOLS_SERVICE_NAME: 'session-recovery',
+          POWERTOOLS_METRICS_NAMESPACE: 'SessionRecovery',
+          POWERTOOLS_LOG_LEVEL: 'INFO',
+        }),
+      },
+    });
+  });
+
+  it('gives each function the env var of every table and queue it is granted, and no other', () => {
+    for (const d of FUNCTION_DESCRIPTIONS) {
+      const fn = json.Resources[functionLogicalId(json, d)]!;
+      const env = props<{ Environment: { Variables: Record<string, unknown> } }>(fn).Environment.Variables;
+      for (const table of TABLES) {
+        const granted = d.tables.some((g) => g.table === table.id);
+        expect(table.envVar in env, `${d.id} ${table.envVar}`).toBe(granted);
+      }
+      for (const queue of CHANNEL_QUEUES) {
+        const granted = d.queues.some((g) => g.channels.includes(queue.channel));
+        expect(queue.envVar in env, `${d.id} ${queue.envVar}`).toBe(granted);
+        expect(queue.dlqEnvVar in env, `${d.id} ${queue.dlqEnvVar}`).toBe(granted);
+      }
+    }
+  });
+});
+
+describe('least privilege', () => {
+  const DATA_SERVICES = /^(dynamodb|sqs|sns|secretsmanager|ssm|ses|kms|s3):/;
+
+  it('never allows a wildcard action, nor a wildcard resource for a data action', () => {
+    const policies = [
+      ...resourcesOfType(json, 'AWS::IAM::Policy'),
+      ...resourcesOfType(disabled.json, 'AWS::IAM::Policy'),
+    ];
+    expect(policies.length).toBeGreaterThan(0);
+    for (const [id, policy] of policies) {
+      const statements = props<{ PolicyDocument: { Statement: Statement[] } }>(policy).PolicyDocument
+        .Statement;
+      for (const s of statements.filter((st) => st.Effect === 'Allow')) {
+        const actions = list(s.Action);
+        for (const action of actions) expect(action, id).not.toMatch(/^\*$|:\*$/);
+        if (!actions.some((a) => DATA_SERVICES.test(a))) continue;
+        for (const resource of list(s.Resource).map(flatten)) {
+          // The one accepted pattern: a Secrets Manager name followed by its 6-character random suffix.
+          const withoutSecretSuffix = resource.replace(/-\?\?\?\?\?\?$/, '');
+          expect(withoutSecretSuffix, `${id}: ${actions.join(',')}`).not.toMatch(/\*|\?/);
+        }
+      }
+    }
+  });
+
+  it('grants each function item access on exactly its tables, writes only where described', () => {
+    for (const d of FUNCTION_DESCRIPTIONS) {
+      const statements = statementsOf(json, d);
+      for (const table of TABLES) {
+        const grant = d.tables.find((g) => g.table === table.id);
+        const actions = actionsOn(statements, new RegExp(`^<${tableLogicalId(table.id)}>$`));
+        expect(actions.has('dynamodb:GetItem'), `${d.id} reads ${table.id}`).toBe(grant !== undefined);
+        expect(actions.has('dynamodb:PutItem'), `${d.id} writes ${table.id}`).toBe(
+          grant?.access === 'readwrite',
+        );
+        expect(actions.has('dynamodb:Scan'), `${d.id} scans ${table.id}`).toBe(false);
+      }
+    }
+  });
+
+  it('grants Query on exactly the indexes each function describes', () => {
+    for (const d of FUNCTION_DESCRIPTIONS) {
+      const granted = statementsOf(json, d)
+        .flatMap((s) => list(s.Resource).map(flatten))
+        .filter((r) => r.includes('/index/'))
+        .map((r) => r.replace(/^<(\w+)>\/index\//, (_, table: string) => `${table}:`))
+        .sort();
+      const expected = d.tables
+        .flatMap((g) => g.indexes.map((index) => `${tableLogicalId(g.table)}:${index}`))
+        .sort();
+      expect(granted, d.id).toEqual(expected);
+    }
+  });
+
+  it('lets a sender read only its own channel credentials, by name, and only the email sender send mail', () => {
+    for (const d of FUNCTION_DESCRIPTIONS) {
+      const statements = statementsOf(json, d);
+      const secretResources = statements
+        .filter((s) => list(s.Action).includes('secretsmanager:GetSecretValue'))
+        .flatMap((s) => list(s.Resource).map(flatten));
+      const expected = d.secrets.map((id) => `:secret:session-recovery/dev/${SECRETS[id].suffix}-??????`);
+      expect(
+        secretResources.map((r) => r.slice(r.indexOf(':secret:'))),
+        d.id,
+      ).toEqual(expected);
+      const fn = json.Resources[functionLogicalId(json, d)]!;
+      const env = props<{ Environment: { Variables: Record<string, unknown> } }>(fn).Environment.Variables;
+      for (const id of d.secrets)
+        expect(env[SECRETS[id].envVar]).toBe(`session-recovery/dev/${SECRETS[id].suffix}`);
+      const sendsMail = statements.some((s) => list(s.Action).some((a) => a.startsWith('ses:')));
+      expect(sendsMail, d.id).toBe(d.sendsEmail);
+    }
+  });
+
+  it('names and grants no credentials at all while no channel is enabled', () => {
+    for (const d of FUNCTION_DESCRIPTIONS) {
+      const actions = statementsOf(disabled.json, d).flatMap((s) => list(s.Action));
+      expect(
+        actions.filter((a) => a.startsWith('secretsmanager:') || a.startsWith('ses:')),
+        d.id,
+      ).toEqual([]);
+    }
+    disabled.template.allResourcesProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.not(Match.objectLike({ SLACK_WEBHOOK_SECRET_NAME: Match.anyValue() })),
+      },
+    });
+  });
+
+  it('lets the sweep send to every channel queue but consume none', () => {
+    const sweep = FUNCTION_DESCRIPTIONS.find((d) => d.id === 'recovery-sweep')!;
+    const actions = new Set(
+      statementsOf(json, sweep)
+        .filter((s) => list(s.Action).some((a) => a.startsWith('sqs:')))
+        .flatMap((s) => list(s.Action)),
+    );
+    expect(actions.has('sqs:SendMessage')).toBe(true);
+    expect(actions.has('sqs:ReceiveMessage')).toBe(false);
+    expect(actions.has('sqs:DeleteMessage')).toBe(false);
+  });
+});
