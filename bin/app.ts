@@ -5,7 +5,7 @@ import { createApp } from '../lib/app.ts';
 import { ConfigError } from '../lib/config.ts';
 
 try {
-  const { app } = await createApp();
+  const { app } = createApp();
   app.synth();
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;

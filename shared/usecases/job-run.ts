@@ -143,3 +143,17 @@ export async function forEachLimited<T>(
   await Promise.all(workers);
   if (failure) throw failure.error;
 }
+
+/** A run record for an invocation that was rejected before it started (a malformed event). */
+export async function recordRejectedRun(ctx: AppContext, job: JobName, reason: string): Promise<RunRecord> {
+  return runJob(
+    ctx,
+    job,
+    { trigger: 'invalid-event', defaultLimit: 1, bypassJobLease: true },
+    async (run) => {
+      run.counts.invalid = 1;
+      run.problems.push({ reason });
+      return { failed: reason };
+    },
+  );
+}

@@ -1,0 +1,248 @@
+// The ops CLI: run a job once, reset stuck sessions, replay a DLQ, pause or resume a job, see status.
+// It calls the same use cases as the Lambdas and the admin API. Destructive work is a dry run unless
+// told `--execute`. It works against any deployment whose table names and queue URLs are in the
+// environment (the same variables CDK gives the functions), or against a running `npm start`.
+import '../local/quiet-env.ts';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { readRunningLocalState } from '../local/local-env.ts';
+import { type AppContext, contextFromEnv } from '../shared/context.ts';
+import { CHANNELS, JOBS, SESSIONS_TABLE } from '../shared/infra/resources.ts';
+import type { RunRecord } from '../shared/repositories/jobs.ts';
+import { getJobsStatus, listDlqDepths, pauseJob, replayDlq, resumeJob } from '../shared/usecases/ops.ts';
+import { runRecoverySweep } from '../shared/usecases/recovery-sweep.ts';
+import { resetStuckSessions } from '../shared/usecases/sessions.ts';
+import { runTimeoutMonitor } from '../shared/usecases/timeout-monitor.ts';
+
+const USAGE = `usage: session-recovery <command> [options]
+
+commands
+  sweep --once [--dry-run] [--limit N]          run the recovery sweep once
+  monitor --once [--dry-run]                    run the timeout monitor once
+  reset-stuck --older-than MIN [--execute]      time out sessions processing longer than MIN minutes
+                                                (lists them only, unless --execute)
+  status                                        jobs (heartbeat, failures, paused) and DLQ depths
+  replay-dlq --channel C [--session-id ID] [--attempt-id ID] [--error-contains TEXT] [--limit N] [--execute]
+                                                move matching DLQ messages back to the channel queue
+                                                (counts them only, unless --execute)
+  pause <job> [--reason TEXT]                   kill switch: stop a job without a deploy
+  resume <job> [--reason TEXT]
+
+jobs: ${JOBS.join(', ')}    channels: ${CHANNELS.join(', ')}
+
+The target is the deployment named by the environment (${SESSIONS_TABLE.envVar}, TIMELINE_TABLE, CONTROL_TABLE,
+QUEUE_URL_<CHANNEL>, DLQ_URL_<CHANNEL>, AWS_REGION; DYNAMODB_ENDPOINT/SQS_ENDPOINT for emulators), or a running
+\`npm start\` when those are not set.`;
+
+const ArgsSchema = z.object({
+  once: z.boolean().optional(),
+  'dry-run': z.boolean().optional(),
+  execute: z.boolean().optional(),
+  limit: z.coerce.number().int().min(1).max(100_000).optional(),
+  'older-than': z.coerce.number().min(1).max(525_600).optional(),
+  channel: z.enum(CHANNELS).optional(),
+  'session-id': z.string().min(1).optional(),
+  'attempt-id': z.string().min(1).optional(),
+  'error-contains': z.string().min(1).optional(),
+  reason: z.string().max(500).optional(),
+  help: z.boolean().optional(),
+});
+
+class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+const out = (line = '') => process.stdout.write(`${line}\n`);
+const progress = (line: string) => process.stderr.write(`${line}\n`);
+
+function resolveContext(): { ctx: AppContext; target: string } {
+  if (process.env[SESSIONS_TABLE.envVar]) {
+    return {
+      ctx: contextFromEnv(),
+      target: `tables from the environment (${process.env[SESSIONS_TABLE.envVar]})`,
+    };
+  }
+  const local = readRunningLocalState();
+  if (local)
+    return {
+      ctx: contextFromEnv({ ...process.env, ...local.env }),
+      target: `the running npm start (pid ${local.pid})`,
+    };
+  throw new UsageError(
+    `no target: set ${SESSIONS_TABLE.envVar} and the other variables of a deployment, or start the local runtime with npm start`,
+  );
+}
+
+function printRun(run: RunRecord): void {
+  out(
+    `${run.job} run ${run.runId}: ${run.status}${run.dryRun ? ' (dry run: nothing changed)' : ''}${run.reason ? ` — ${run.reason}` : ''}`,
+  );
+  const c = run.counts;
+  if (run.job === 'recovery-sweep') {
+    out(
+      `  selected ${c.selected}, claimed ${c.claimed}, dispatched ${c.dispatched} messages, re-dispatched ${c.redispatched} attempts, exhausted ${c.exhausted}`,
+    );
+    out(
+      `  skipped ${c.skipped}, conflicts ${c.conflicts}, invalid ${c.invalid}, errors ${c.errors}, ${run.durationMs} ms`,
+    );
+  } else {
+    out(
+      `  selected ${c.selected}, timed out ${c.timedOut}, running long ${c.longRunning}, alerts ${c.alerts}, errors ${c.errors}, ${run.durationMs} ms`,
+    );
+  }
+  if (run.wouldProcess?.length) out(`  would process: ${run.wouldProcess.join(', ')}`);
+  for (const p of run.problems.slice(0, 10)) out(`  problem ${p.sessionId ?? ''}: ${p.reason}`);
+}
+
+function requireJob(name: string | undefined): (typeof JOBS)[number] {
+  const parsed = z.enum(JOBS).safeParse(name);
+  if (!parsed.success) throw new UsageError(`name a job: ${JOBS.join(' or ')}`);
+  return parsed.data;
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      once: { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
+      execute: { type: 'boolean' },
+      limit: { type: 'string' },
+      'older-than': { type: 'string' },
+      channel: { type: 'string' },
+      'session-id': { type: 'string' },
+      'attempt-id': { type: 'string' },
+      'error-contains': { type: 'string' },
+      reason: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const parsed = ArgsSchema.safeParse(values);
+  if (!parsed.success) {
+    throw new UsageError(parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '));
+  }
+  const args = parsed.data;
+  const [command, subject] = positionals;
+  if (!command || args.help) {
+    out(USAGE);
+    return command ? 0 : 2;
+  }
+  const operator = `cli:${process.env.USER ?? 'operator'}`;
+  switch (command) {
+    case 'sweep':
+    case 'monitor': {
+      if (!args.once) throw new UsageError(`${command} runs once per call: pass --once`);
+      const { ctx, target } = resolveContext();
+      progress(`${command} against ${target}${args['dry-run'] ? ' (dry run)' : ''}…`);
+      const run =
+        command === 'sweep'
+          ? await runRecoverySweep(ctx, {
+              trigger: 'cli',
+              dryRun: args['dry-run'],
+              limit: args.limit,
+              onEvent: (e) => {
+                if (e.type === 'claimed')
+                  progress(
+                    `  claimed ${e.sessionId} attempt ${e.number}/${e.maxRetries} → ${e.channels.join(',')}`,
+                  );
+                else if (e.type !== 'conflict')
+                  progress(`  ${e.type} ${'sessionId' in e ? (e.sessionId ?? '') : ''}`);
+              },
+            })
+          : await runTimeoutMonitor(ctx, {
+              trigger: 'cli',
+              dryRun: args['dry-run'],
+              limit: args.limit,
+              onEvent: (e) => {
+                if (e.type === 'timed_out')
+                  progress(`  timed out ${e.sessionId} (${e.minutesProcessing} min)`);
+                if (e.type === 'alert') progress(`  ops alert: ${e.summary}`);
+              },
+            });
+      printRun(run);
+      return run.status === 'failed' ? 1 : 0;
+    }
+    case 'reset-stuck': {
+      if (args['older-than'] === undefined) throw new UsageError('reset-stuck needs --older-than MIN');
+      const { ctx, target } = resolveContext();
+      const dryRun = !args.execute;
+      progress(`looking for sessions processing for more than ${args['older-than']} min in ${target}…`);
+      const result = await resetStuckSessions(
+        ctx,
+        { olderThanMinutes: args['older-than'], dryRun },
+        { triggeredBy: operator, reason: args.reason },
+      );
+      out(
+        `${result.matched.length} stuck session(s)${dryRun ? ' — dry run, nothing changed (add --execute to time them out)' : `, ${result.changed} timed out`}`,
+      );
+      for (const m of result.matched) out(`  ${m.sessionId}  ${m.minutesStuck} min`);
+      return 0;
+    }
+    case 'status': {
+      const { ctx, target } = resolveContext();
+      out(`target: ${target}`);
+      for (const job of await getJobsStatus(ctx)) {
+        out(
+          `  ${job.name.padEnd(16)} ${job.paused ? 'PAUSED' : 'running'}  last heartbeat ${job.lastHeartbeatAt ?? 'never'}  last success ${job.lastSuccessAt ?? 'never'}  consecutive failures ${job.consecutiveFailures}${job.lastError ? `  last error: ${job.lastError}` : ''}`,
+        );
+      }
+      for (const q of await listDlqDepths(ctx)) out(`  dlq ${q.channel.padEnd(9)} depth ${q.depth}`);
+      return 0;
+    }
+    case 'replay-dlq': {
+      if (!args.channel) throw new UsageError(`replay-dlq needs --channel (${CHANNELS.join(', ')})`);
+      const { ctx, target } = resolveContext();
+      const dryRun = !args.execute;
+      progress(`replaying the ${args.channel} DLQ of ${target}${dryRun ? ' (dry run)' : ''}…`);
+      const result = await replayDlq(ctx, args.channel, {
+        dryRun,
+        limit: args.limit ?? 100,
+        sessionId: args['session-id'],
+        attemptId: args['attempt-id'],
+        errorContains: args['error-contains'],
+        triggeredBy: operator,
+      });
+      out(
+        `scanned ${result.scanned}, matched ${result.matched}, replayed ${result.replayed}${dryRun ? ' — dry run, nothing moved (add --execute)' : ''}`,
+      );
+      for (const m of result.messages.slice(0, 20))
+        out(`  ${m.messageId} session ${m.sessionId ?? '?'} attempt ${m.attemptId ?? '?'}`);
+      return 0;
+    }
+    case 'pause':
+    case 'resume': {
+      const job = requireJob(subject);
+      const { ctx } = resolveContext();
+      const audit = { triggeredBy: operator, reason: args.reason };
+      const state = command === 'pause' ? await pauseJob(ctx, job, audit) : await resumeJob(ctx, job, audit);
+      out(
+        `${job} is ${state.paused ? 'paused' : 'running'} (by ${operator}${args.reason ? `: ${args.reason}` : ''})`,
+      );
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
+  }
+}
+
+export async function main(argv = process.argv.slice(2)): Promise<void> {
+  try {
+    process.exitCode = await runCli(argv);
+  } catch (error) {
+    if (
+      error instanceof UsageError ||
+      (error instanceof Error && error.name === 'TypeError' && 'code' in error)
+    ) {
+      process.stderr.write(`session-recovery: ${error.message}\n`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(`session-recovery: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 1;
+    }
+  }
+}

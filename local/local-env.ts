@@ -1,0 +1,62 @@
+// The environment a deployed function gets from CDK, but pointing at the local emulators: the local
+// runtime, `npm run invoke` and the ops CLI all build their context from it, so they run the real
+// handler code paths (contextFromEnv included).
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { CHANNEL_QUEUES, CONTROL_TABLE, SESSIONS_TABLE, TIMELINE_TABLE } from '../shared/infra/resources.ts';
+import type { Endpoints } from './emulators.ts';
+import type { ResourceNames } from './resources.ts';
+
+export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const STATE_DIR = join(REPO_ROOT, '.local');
+export const STATE_FILE = join(STATE_DIR, 'endpoints.json');
+
+export function functionEnv(endpoints: Endpoints, names: ResourceNames): Record<string, string> {
+  const env: Record<string, string> = {
+    AWS_REGION: endpoints.region,
+    DYNAMODB_ENDPOINT: endpoints.dynamodb,
+    SQS_ENDPOINT: endpoints.sqs,
+    SES_ENDPOINT: endpoints.ses,
+    [SESSIONS_TABLE.envVar]: names.tables.sessions,
+    [TIMELINE_TABLE.envVar]: names.tables.timeline,
+    [CONTROL_TABLE.envVar]: names.tables.control,
+    STAGE: 'local',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+  for (const q of CHANNEL_QUEUES) {
+    env[q.envVar] = names.queues[q.channel].url;
+    env[q.dlqEnvVar] = names.queues[q.channel].dlqUrl;
+  }
+  return env;
+}
+
+export const LocalStateSchema = z.object({
+  pid: z.number().int(),
+  startedAt: z.string(),
+  endpoints: z.object({ dynamodb: z.string(), sqs: z.string(), ses: z.string(), region: z.string() }),
+  api: z.string().optional(),
+  sesStore: z.string(),
+  receivers: z.record(z.string(), z.string()).optional(),
+  env: z.record(z.string(), z.string()),
+});
+export type LocalState = z.infer<typeof LocalStateSchema>;
+
+export function writeLocalState(state: LocalState): void {
+  mkdirSync(STATE_DIR, { recursive: true });
+  writeFileSync(STATE_FILE, `${JSON.stringify(state, null, 2)}\n`);
+}
+
+/** The state of a running `npm start`, if there is one (its process is alive). */
+export function readRunningLocalState(): LocalState | undefined {
+  if (!existsSync(STATE_FILE)) return undefined;
+  const parsed = LocalStateSchema.safeParse(JSON.parse(readFileSync(STATE_FILE, 'utf8')));
+  if (!parsed.success) return undefined;
+  try {
+    process.kill(parsed.data.pid, 0);
+    return parsed.data;
+  } catch {
+    return undefined;
+  }
+}

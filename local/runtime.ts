@@ -1,0 +1,333 @@
+// The local runtime behind `npm start` (local/start.ts sets the environment first): the whole service on one machine. Emulators up, tables and queues created from the shared
+// description, demo data loaded, the sweep and monitor on timers, one queue poller per channel sender,
+// provider stand-ins, and the admin API on 127.0.0.1 — with a live log a person can follow. Ctrl-C stops
+// everything and leaves no process behind.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { createDynamoClient, createSqsClient } from '../shared/aws/clients.ts';
+import type { AppContext } from '../shared/context.ts';
+import { CHANNELS, JOB_DESCRIPTIONS } from '../shared/infra/resources.ts';
+import { createPolicy } from '../shared/repositories/policies.ts';
+import { channelConfigFromEnv } from '../shared/senders/config.ts';
+import { createSenderHandler } from '../shared/senders/handler.ts';
+import { DEFAULT_SETTINGS, type Settings } from '../shared/settings.ts';
+import { runRecoverySweep, type SweepEvent } from '../shared/usecases/recovery-sweep.ts';
+import { RegisterSessionSchema, registerSession } from '../shared/usecases/sessions.ts';
+import { type MonitorEvent, runTimeoutMonitor } from '../shared/usecases/timeout-monitor.ts';
+import { loadLocalConfig } from './config.ts';
+import { startEmulators } from './emulators.ts';
+import { startApiServer } from './http-server.ts';
+import { functionEnv, REPO_ROOT, STATE_FILE, writeLocalState } from './local-env.ts';
+import { startQueuePoller } from './queue-poller.ts';
+import { startLocalReceivers } from './receivers.ts';
+import { createResources } from './resources.ts';
+
+const tty = process.stdout.isTTY;
+const paint = (code: number) => (s: string) => (tty ? `\u001b[${code}m${s}\u001b[0m` : s);
+const dim = paint(2);
+const green = paint(32);
+const yellow = paint(33);
+const red = paint(31);
+const cyan = paint(36);
+const bold = paint(1);
+
+function clockTime(d = new Date()): string {
+  return d.toISOString().slice(11, 19);
+}
+
+function say(source: string, message: string): void {
+  process.stdout.write(`${dim(clockTime())}  ${source.padEnd(8)} ${message}\n`);
+}
+
+const DemoFileSchema = z.object({
+  stalled: z.array(RegisterSessionSchema.omit({ status: true }).partial({ kind: true })),
+  processing: z.array(
+    z.object({
+      sessionId: z.string(),
+      kind: z.string(),
+      sizeBytes: z.number().int().min(0),
+      startedSecondsAgo: z.number().min(0),
+    }),
+  ),
+});
+
+/** Delays of seconds so a person sees the whole life of a recovery in a minute. */
+const DEMO_POLICY = {
+  name: 'Demo policy (seconds)',
+  maxRetries: 3,
+  initialDelaySeconds: 5,
+  backoffMultiplier: 2,
+  maxDelaySeconds: 30,
+  jitter: 'equal' as const,
+  enabledChannels: [...CHANNELS],
+};
+
+/** Transcriptions here time out after 30 s (+ 6 s per MB, at most 60 s), warn after 15 s. */
+const DEMO_SETTINGS: Settings = {
+  ...DEFAULT_SETTINGS,
+  timeoutRules: {
+    ...DEFAULT_SETTINGS.timeoutRules,
+    transcription: { baseMinutes: 0.5, perMbMinutes: 0.1, maxMinutes: 1, warnMinutes: 0.25 },
+  },
+  maxLongRunning: 1,
+  opsRecipients: { email: ['oncall@example.com'], slack: ['#ops-alerts'] },
+  dispatchLeaseSeconds: 15,
+};
+
+function describeSweepEvent(e: SweepEvent): string | undefined {
+  switch (e.type) {
+    case 'claimed': {
+      const next = e.nextRetryAt
+        ? `next retry at ${clockTime(new Date(e.nextRetryAt))}`
+        : yellow('last attempt → exhausted');
+      return `${green('claimed')}  ${bold(e.sessionId)}  attempt ${e.number} of ${e.maxRetries} → ${e.channels.join(', ')}  ${dim(next)}`;
+    }
+    case 'redispatched':
+      return `${yellow('re-dispatched')} ${e.sessionId} attempt ${e.number} (left queued by a crashed sweep)`;
+    case 'conflict':
+      return dim(`conflict  ${e.sessionId}: ${e.reason}`);
+    case 'invalid':
+      return red(`invalid item ${e.sessionId ?? '?'}: ${e.reason}`);
+    case 'error':
+      return red(`error ${e.sessionId ?? ''}: ${e.reason}`);
+  }
+}
+
+function describeMonitorEvent(e: MonitorEvent): string | undefined {
+  switch (e.type) {
+    case 'timed_out':
+      return `${red('timed out')} ${bold(e.sessionId)} after ${e.minutesProcessing} min processing (deadline ${clockTime(new Date(e.deadlineAt))})`;
+    case 'long_running':
+      return undefined;
+    case 'alert':
+      return `${yellow('ops alert')} "${e.summary}" → ${e.messages} message(s) to on-call`;
+  }
+}
+
+async function main(): Promise<void> {
+  const config = loadLocalConfig();
+  say('local', 'starting session-recovery on this machine (Ctrl-C to stop)');
+  const emulators = await startEmulators({
+    dynamodbPort: config.DYNAMODB_PORT,
+    sqsPort: config.SQS_PORT,
+    sesPort: config.SES_PORT,
+    log: (line) => say('local', line),
+  });
+  const stops: Array<() => Promise<void>> = [() => emulators.stop()];
+  let stopping = false;
+  const stopAll = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    say('local', 'stopping: timers, pollers, API, receivers, emulators…');
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+    say('local', 'stopped cleanly');
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+
+  try {
+    const { endpoints } = emulators;
+    const sqs = createSqsClient(endpoints);
+    const names = await createResources(endpoints, sqs, 'local');
+    const receivers = await startLocalReceivers();
+    stops.push(() => receivers.stop());
+    const ctx: AppContext = {
+      ddb: createDynamoClient(endpoints),
+      sqs,
+      tables: names.tables,
+      queues: Object.fromEntries(
+        Object.entries(names.queues).map(([c, q]) => [c, { url: q.url, dlqUrl: q.dlqUrl }]),
+      ) as AppContext['queues'],
+      clock: () => new Date(),
+      shards: 4,
+      settings: DEMO_SETTINGS,
+    };
+
+    // Senders: every channel configured against the stand-ins except WhatsApp, left unconfigured on
+    // purpose so the demo shows a `skipped` outcome instead of a failure.
+    const senderEnv: NodeJS.ProcessEnv = {
+      ...functionEnv(endpoints, names),
+      ...receivers.env,
+      ENABLED_CHANNELS: 'email,slack,sms,webhook',
+      SES_FROM_ADDRESS: 'recovery@example.com',
+      SMS_FROM_NUMBER: '+15005550006',
+      WEBHOOK_ALLOW_HTTP: 'true',
+    };
+    const configSource = channelConfigFromEnv(senderEnv, async () => undefined);
+    for (const channel of CHANNELS) {
+      const handler = createSenderHandler(channel, {
+        ctx,
+        config: configSource,
+        stage: 'local',
+        onResult: (r) => {
+          if ('error' in r) return say(channel, red(`error: ${r.error.message}`));
+          const o = r.outcome;
+          if (o.status === 'sent')
+            say(channel, `${green('sent')}     via ${o.provider} ${dim(`id ${o.providerMessageId}`)}`);
+          else if (o.status === 'failed') say(channel, `${red('failed')}   via ${o.provider}: ${o.error}`);
+          else if (o.status === 'skipped') say(channel, `${yellow('skipped')}  ${o.reason}`);
+          else say(channel, dim(`duplicate delivery ignored (already ${o.current})`));
+        },
+      });
+      const poller = startQueuePoller({
+        sqs,
+        queueUrl: names.queues[channel].url,
+        handler,
+        batchSize: 10,
+        waitSeconds: 1,
+      });
+      stops.push(() => poller.stop());
+    }
+
+    const api = await startApiServer({ ctx, port: config.PORT });
+    stops.push(() => api.stop());
+
+    const sesStore = `${endpoints.ses}/store`;
+    writeLocalState({
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+      endpoints,
+      api: api.url,
+      sesStore,
+      receivers: { ...receivers.urls },
+      env: functionEnv(endpoints, names),
+    });
+
+    process.stdout.write(
+      [
+        '',
+        bold('  Endpoints (also written to .local/endpoints.json)'),
+        `    DynamoDB   ${cyan(endpoints.dynamodb)}   tables ${Object.values(names.tables).join(', ')}`,
+        `    SQS        ${cyan(endpoints.sqs)}   queues local-<channel> and local-<channel>-dlq`,
+        `    SES        ${cyan(endpoints.ses)}   sent mail: ${cyan(sesStore)}`,
+        `    Admin API  ${cyan(`${api.url}/v1`)}`,
+        '',
+        bold('  Try'),
+        `    curl -s ${api.url}/v1/sessions?status=recovering | head -c 600`,
+        `    curl -s ${api.url}/v1/sessions/demo-checkout-1/timeline`,
+        `    curl -s ${api.url}/v1/admin/jobs/status`,
+        `    aws --endpoint-url ${endpoints.dynamodb} dynamodb scan --table-name ${names.tables.sessions} --region ${endpoints.region}`,
+        '',
+        '',
+      ].join('\n'),
+    );
+
+    if (config.DEMO === 'true') await loadDemo(ctx, receivers.urls.webhook);
+
+    const sweepEvery =
+      (config.SWEEP_INTERVAL_SECONDS ?? JOB_DESCRIPTIONS['recovery-sweep'].localIntervalSeconds) * 1000;
+    const monitorEvery =
+      (config.MONITOR_INTERVAL_SECONDS ?? JOB_DESCRIPTIONS['timeout-monitor'].localIntervalSeconds) * 1000;
+    say('local', `sweep every ${sweepEvery / 1000} s, timeout monitor every ${monitorEvery / 1000} s`);
+    stops.push(
+      repeat(sweepEvery, async () => {
+        const run = await runRecoverySweep(ctx, {
+          trigger: 'local',
+          onEvent: (e) => {
+            const line = describeSweepEvent(e);
+            if (line) say('sweep', line);
+          },
+        });
+        if (run.status !== 'succeeded' || run.counts.claimed || run.counts.redispatched) {
+          say(
+            'sweep',
+            dim(
+              `run ${run.runId} ${run.status}: selected ${run.counts.selected}, claimed ${run.counts.claimed}, dispatched ${run.counts.dispatched} messages (${run.durationMs} ms)${run.reason ? ` — ${run.reason}` : ''}`,
+            ),
+          );
+        }
+      }),
+    );
+    stops.push(
+      repeat(monitorEvery, async () => {
+        const run = await runTimeoutMonitor(ctx, {
+          trigger: 'local',
+          onEvent: (e) => {
+            const line = describeMonitorEvent(e);
+            if (line) say('monitor', line);
+          },
+        });
+        if (run.counts.timedOut || run.counts.longRunning) {
+          say(
+            'monitor',
+            dim(
+              `run ${run.runId}: ${run.counts.timedOut} timed out, ${run.counts.longRunning} running long (${run.durationMs} ms)`,
+            ),
+          );
+        }
+      }),
+    );
+    if (config.RUN_SECONDS > 0) setTimeout(() => void stopAll(0), config.RUN_SECONDS * 1000).unref();
+  } catch (error) {
+    process.stderr.write(
+      `${red('failed to start')}: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+    await stopAll(1);
+  }
+}
+
+/** Runs `task` now and then every `ms`, never overlapping itself; returns a stop function. */
+function repeat(ms: number, task: () => Promise<void>): () => Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+  let stopped = false;
+  const tick = () => {
+    running = task()
+      .catch((error: unknown) => say('local', red(`job error: ${String(error)}`)))
+      .finally(() => {
+        if (!stopped) timer = setTimeout(tick, ms);
+      });
+  };
+  tick();
+  return async () => {
+    stopped = true;
+    clearTimeout(timer);
+    await running;
+  };
+}
+
+async function loadDemo(ctx: AppContext, webhookUrl: string): Promise<void> {
+  const demo = DemoFileSchema.parse(
+    JSON.parse(readFileSync(join(REPO_ROOT, 'events', 'demo-sessions.json'), 'utf8')),
+  );
+  const audit = { triggeredBy: 'local-demo' };
+  const policy = await createPolicy(
+    ctx,
+    { ...DEMO_POLICY, orgId: 'demo', active: true },
+    { ...audit, at: new Date() },
+  );
+  for (const s of demo.stalled) {
+    await registerSession(
+      ctx,
+      {
+        ...s,
+        kind: s.kind ?? 'checkout',
+        status: 'stalled',
+        orgId: 'demo',
+        contact: { ...s.contact, webhookUrl },
+      },
+      audit,
+    );
+  }
+  for (const p of demo.processing) {
+    await registerSession(
+      ctx,
+      {
+        sessionId: p.sessionId,
+        kind: p.kind,
+        status: 'processing',
+        sizeBytes: p.sizeBytes,
+        processingStartedAt: new Date(Date.now() - p.startedSecondsAgo * 1000).toISOString(),
+      },
+      audit,
+    );
+  }
+  say(
+    'demo',
+    `loaded ${demo.stalled.length} stalled checkouts (policy ${policy.policyId}: ${DEMO_POLICY.maxRetries} retries, ${DEMO_POLICY.initialDelaySeconds} s ×${DEMO_POLICY.backoffMultiplier}, channels ${DEMO_POLICY.enabledChannels.join(', ')}; whatsapp is left unconfigured) and ${demo.processing.length} processing transcriptions (deadline 30–60 s)`,
+  );
+}
+
+export { main, STATE_FILE };
