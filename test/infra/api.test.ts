@@ -13,8 +13,8 @@ const ROUTES: ApiRoute[] = [
   { method: 'GET', path: '/v1/health/readyz', access: 'read' },
 ];
 
-const { template, json } = await synth({}, { routes: ROUTES });
-const withWaf = await synth({ apiWaf: true }, { routes: ROUTES });
+const { template, json } = synth({}, { routes: ROUTES });
+const withWaf = synth({ apiWaf: true }, { routes: ROUTES });
 
 describe('methods', () => {
   it('creates one method per route, every one AWS_IAM and proxied to the API function', () => {

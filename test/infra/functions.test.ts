@@ -7,8 +7,8 @@ import { FUNCTION_DESCRIPTIONS, type FunctionDescription, SECRETS } from '../../
 import { CHANNEL_QUEUES, TABLES } from '../../shared/infra/resources.ts';
 import { ALL_CHANNELS_CONTEXT, type CfnTemplate, props, refOf, resourcesOfType, synth } from './synth.ts';
 
-const enabled = await synth(ALL_CHANNELS_CONTEXT, { routes: null });
-const disabled = await synth({}, { routes: null });
+const enabled = synth(ALL_CHANNELS_CONTEXT, { routes: null });
+const disabled = synth({}, { routes: null });
 const { template, json } = enabled;
 
 interface Statement {

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { CHANNEL_QUEUES, JOB_DESCRIPTIONS, JOBS } from '../../shared/infra/resources.ts';
 import { ALL_CHANNELS_CONTEXT, props, refOf, resourcesOfType, synth } from './synth.ts';
 
-const { template, json } = await synth(ALL_CHANNELS_CONTEXT);
+const { template, json } = synth(ALL_CHANNELS_CONTEXT);
 const queues = resourcesOfType(json, 'AWS::SQS::Queue');
 
 /** Queues something dead-letters into: redrive targets, rule DLQs, async-invoke failure destinations. */

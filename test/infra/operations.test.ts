@@ -12,7 +12,7 @@ import { ALL_CHANNELS_CONTEXT, props, refOf, resourcesOfType, synth } from './sy
 
 const PREFIX = 'session-recovery-dev';
 const ROUTES = [{ method: 'GET', path: '/v1/health/readyz', access: 'read' }] as const;
-const { template, json } = await synth(ALL_CHANNELS_CONTEXT, { routes: ROUTES });
+const { template, json } = synth(ALL_CHANNELS_CONTEXT, { routes: ROUTES });
 const alarms = resourcesOfType(json, 'AWS::CloudWatch::Alarm');
 const [topicId] = resourcesOfType(json, 'AWS::SNS::Topic')[0]!;
 

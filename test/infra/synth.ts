@@ -44,17 +44,14 @@ export interface CfnTemplate {
 }
 
 export interface SynthOptions {
-  /** @default - the route table of shared/api/routes.ts; `null` for no API */
+  /** @default - ROUTES of shared/api/routes.ts; `null` for no API */
   readonly routes?: readonly ApiRoute[] | null;
   /** Run cdk-nag and CDK's CloudFormation validation (slow: seconds per synth). @default false */
   readonly validate?: boolean;
 }
 
-export async function synth(
-  context: Record<string, unknown> = {},
-  options: SynthOptions = {},
-): Promise<Synthesized> {
-  const { stack } = await createApp({
+export function synth(context: Record<string, unknown> = {}, options: SynthOptions = {}): Synthesized {
+  const { stack } = createApp({
     context: { ...CDK_JSON_CONTEXT, bundling: 'stub', ...context },
     routes: options.routes,
     validate: options.validate ?? false,
