@@ -4,6 +4,7 @@
 // their visibility timeout (and to reach the DLQ through the queue's redrive policy). A handler that
 // throws fails the whole batch, as in Lambda.
 import {
+  ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
   type Message,
@@ -39,8 +40,13 @@ export interface QueuePollerOptions {
 }
 
 export interface QueuePoller {
-  /** Stops after the batch in hand is finished; an open long poll is abandoned. */
-  stop(): Promise<void>;
+  /**
+   * Stops after the batch in hand is finished. By default the open long poll is waited for (up to
+   * `waitSeconds`) and whatever it brings is made visible again at once, so no message is held back.
+   * `abandonPoll` returns at once instead; a message the emulator hands to the abandoned poll then stays
+   * invisible until its visibility timeout, as when a Lambda poller dies.
+   */
+  stop(options?: { readonly abandonPoll?: boolean }): Promise<void>;
 }
 
 function toRecord(message: Message, arn: string, region: string): SQSRecord {
@@ -86,7 +92,7 @@ export function startQueuePoller(options: QueuePollerOptions): QueuePoller {
   const waitSeconds = Math.min(20, Math.max(0, options.waitSeconds ?? 20));
   const region = options.region ?? 'us-east-1';
   let stopped = false;
-  let abort = new AbortController();
+  const abort = new AbortController();
   let arn: string | undefined;
 
   async function queueArn(): Promise<string> {
@@ -134,6 +140,20 @@ export function startQueuePoller(options: QueuePollerOptions): QueuePoller {
     });
   }
 
+  /** Received after stop was asked for: back to the queue untouched, receive count aside. */
+  async function giveBack(messages: Message[]): Promise<void> {
+    await options.sqs.send(
+      new ChangeMessageVisibilityBatchCommand({
+        QueueUrl: options.queueUrl,
+        Entries: messages.map((m, i) => ({
+          Id: String(i),
+          ReceiptHandle: m.ReceiptHandle ?? '',
+          VisibilityTimeout: 0,
+        })),
+      }),
+    );
+  }
+
   const loop = (async () => {
     let backoffMs = 0;
     while (!stopped) {
@@ -150,7 +170,9 @@ export function startQueuePoller(options: QueuePollerOptions): QueuePoller {
           { abortSignal: abort.signal },
         );
         backoffMs = 0;
-        if (out.Messages?.length) await runBatch(out.Messages);
+        if (!out.Messages?.length) continue;
+        if (stopped) await giveBack(out.Messages);
+        else await runBatch(out.Messages);
       } catch (error) {
         if (stopped) break;
         options.onError?.(error instanceof Error ? error : new Error(String(error)));
@@ -160,12 +182,9 @@ export function startQueuePoller(options: QueuePollerOptions): QueuePoller {
   })();
 
   return {
-    stop: async () => {
-      if (stopped) return loop;
+    stop: async (stopOptions = {}) => {
       stopped = true;
-      // Abandons the open long poll; a batch already handed to the handler is finished first.
-      abort.abort();
-      abort = new AbortController();
+      if (stopOptions.abandonPoll) abort.abort();
       await loop;
     },
   };

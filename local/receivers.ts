@@ -31,6 +31,13 @@ export type Fault =
   | { readonly status: number; readonly retryAfter?: string | number; readonly body?: string }
   | { readonly hang: true };
 
+/** What a `failMatching` rule sees of a request. */
+export interface RequestView {
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
 export interface ReceiverControl {
   /** Recorded requests, oldest first (all receivers when none is named). */
   requests(receiver?: ReceiverName): RecordedRequest[];
@@ -42,6 +49,8 @@ export interface ReceiverControl {
   rateLimitNext(receiver: ReceiverName, count: number, retryAfter: string | number): void;
   /** Sugar: the next `count` requests are never answered (the caller's timeout fires). */
   hangNext(receiver: ReceiverName, count: number): void;
+  /** Every request `match` accepts gets `fault` until reset (one poison message among good ones). */
+  failMatching(receiver: ReceiverName, match: (request: RequestView) => boolean, fault?: Fault): void;
   /** Back to normal answers (faults cleared; recorded requests kept). */
   reset(receiver?: ReceiverName): void;
   clearRequests(receiver?: ReceiverName): void;
@@ -74,6 +83,7 @@ const E164 = /^\+[1-9]\d{6,14}$/;
 interface ReceiverState {
   readonly requests: RecordedRequest[];
   readonly faults: Fault[];
+  readonly rules: Array<{ match: (request: RequestView) => boolean; fault: Fault }>;
   always?: Fault;
 }
 
@@ -202,7 +212,7 @@ export async function startLocalReceivers(options: LocalReceiverOptions = {}): P
   const webhookPath = '/hooks/session-recovery';
 
   const state = Object.fromEntries(
-    RECEIVERS.map((r) => [r, { requests: [], faults: [] } as ReceiverState]),
+    RECEIVERS.map((r) => [r, { requests: [], faults: [], rules: [] } as ReceiverState]),
   ) as Record<ReceiverName, ReceiverState>;
   const hung = new Set<ServerResponse>();
 
@@ -212,7 +222,9 @@ export async function startLocalReceivers(options: LocalReceiverOptions = {}): P
         const body = await readBody(req);
         const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
         const s = state[receiver];
-        const fault = s.always ?? s.faults.shift();
+        const headers = headersOf(req);
+        const view = { path, headers, body };
+        const fault = s.always ?? s.rules.find((rule) => rule.match(view))?.fault ?? s.faults.shift();
         let answer: Answer;
         let verified: boolean | undefined;
         let verifyFailure: string | undefined;
@@ -234,7 +246,7 @@ export async function startLocalReceivers(options: LocalReceiverOptions = {}): P
           receiver,
           method: req.method ?? 'GET',
           path,
-          headers: headersOf(req),
+          headers,
           body,
           at: new Date(),
           status: answer === 'hang' ? 'hung' : answer.status,
@@ -279,12 +291,16 @@ export async function startLocalReceivers(options: LocalReceiverOptions = {}): P
     failAlways: (receiver, fault = { status: 500 }) => {
       state[receiver].always = fault;
     },
+    failMatching: (receiver, match, fault = { status: 500 }) => {
+      state[receiver].rules.push({ match, fault });
+    },
     rateLimitNext: (receiver, count, retryAfter) =>
       control.failNext(receiver, count, { status: 429, retryAfter }),
     hangNext: (receiver, count) => control.failNext(receiver, count, { hang: true }),
     reset: (receiver) => {
       for (const r of names(receiver)) {
         state[r].faults.length = 0;
+        state[r].rules.length = 0;
         state[r].always = undefined;
       }
     },

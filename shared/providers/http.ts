@@ -66,6 +66,8 @@ export function parseRetryAfter(value: string | null | undefined, now: Date): nu
   const trimmed = value.trim();
   if (trimmed === '') return undefined;
   if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  // HTTP-dates always name a month; V8's lenient Date.parse would otherwise read `-5` or `1.5` as dates.
+  if (!/[a-z]{3}/i.test(trimmed)) return undefined;
   const at = Date.parse(trimmed);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, Math.ceil((at - now.getTime()) / 1000));

@@ -1,0 +1,19 @@
+// The sample SQS events in events/ must stay valid channel messages, or `npm run invoke` lies.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { CHANNELS } from '../../../shared/infra/resources.ts';
+import { ChannelMessageSchema } from '../../../shared/messages.ts';
+
+describe('events/sqs-<channel>.json', () => {
+  it.each(CHANNELS)('holds valid %s messages only', (channel) => {
+    // Prepare
+    const event = JSON.parse(readFileSync(`events/sqs-${channel}.json`, 'utf8')) as {
+      Records: Array<{ body: string }>;
+    };
+    // Act
+    const parsed = event.Records.map((r) => ChannelMessageSchema.safeParse(JSON.parse(r.body)));
+    // Assess
+    expect(parsed.every((p) => p.success && p.data.channel === channel)).toBe(true);
+    expect(parsed.map((p) => p.data?.type).sort()).toEqual(['ops_alert', 'recovery']);
+  });
+});
