@@ -1,0 +1,95 @@
+// `npm start` as a person uses it: the first attempt shows within 60 s, the first timeout within 90 s,
+// and Ctrl-C (SIGINT) stops everything, leaving no emulator process or open port behind.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../local/local-env.ts';
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1' });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+function javaPids(port: number): string[] {
+  try {
+    return execFileSync('pgrep', ['-f', `DynamoDBLocal.jar.*-port ${port}`], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+function waitFor(
+  child: ChildProcess,
+  output: { text: string },
+  pattern: RegExp,
+  ms: number,
+): Promise<number> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const timer = setInterval(() => {
+      if (pattern.test(output.text)) {
+        clearInterval(timer);
+        resolve(Date.now() - started);
+      } else if (Date.now() - started > ms || child.exitCode !== null) {
+        clearInterval(timer);
+        reject(new Error(`no ${pattern} within ${ms} ms; output so far:\n${output.text.slice(-3000)}`));
+      }
+    }, 200);
+  });
+}
+
+describe('npm start', () => {
+  it('shows the first attempt within 60 s and the first timeout within 90 s, then stops cleanly on Ctrl-C', async () => {
+    // Prepare
+    const output = { text: '' };
+    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'local', 'start.ts')], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, PORT: '0', NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.on('data', (c: Buffer) => {
+      output.text += c.toString();
+    });
+    child.stderr?.on('data', (c: Buffer) => {
+      output.text += c.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+    try {
+      // Act
+      const started = Date.now();
+      await waitFor(child, output, /loaded \d+ stalled checkouts/, 60_000);
+      const firstAttempt = await waitFor(child, output, /claimed\s+\S+\s+attempt 1 of/, 60_000);
+      const firstTimeout = await waitFor(child, output, /timed out demo-transcription/, 90_000);
+      const dynamoPort = Number(/DynamoDB\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(output.text)?.[1]);
+      const sqsPort = Number(/SQS\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(output.text)?.[1]);
+      expect(await portOpen(dynamoPort)).toBe(true);
+      child.kill('SIGINT');
+      const code = await exited;
+
+      // Assess
+      expect(Date.now() - started).toBeLessThan(120_000);
+      expect(firstAttempt).toBeLessThan(60_000);
+      expect(firstTimeout).toBeLessThan(90_000);
+      expect(output.text).toMatch(/sent\s+via ses/);
+      expect(output.text).toMatch(/skipped\s+channel_disabled/);
+      expect(output.text).toContain('stopped cleanly');
+      expect(code).toBe(0);
+      expect(await portOpen(dynamoPort)).toBe(false);
+      expect(await portOpen(sqsPort)).toBe(false);
+      expect(javaPids(dynamoPort)).toEqual([]);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  }, 150_000);
+});
