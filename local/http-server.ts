@@ -40,20 +40,17 @@ async function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
 
 export function toProxyEvent(req: IncomingMessage, body: Buffer): ProxyEvent {
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
-  for (const [name, values] of Object.entries(req.headersDistinct)) {
-    if (!values?.length) continue;
-    multiValueHeaders[name] = values;
-    headers[name] = values[values.length - 1] ?? '';
-  }
-  const query: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
-  for (const [k, v] of url.searchParams) {
-    query[k] = v;
-    multiQuery[k] = [...(multiQuery[k] ?? []), v];
-  }
-  const hasQuery = Object.keys(query).length > 0;
+  // Maps and fromEntries, not assignment into {}: a `__proto__` name must arrive as a name, to be refused.
+  const headerEntries = Object.entries(req.headersDistinct).filter(
+    (e): e is [string, string[]] => (e[1]?.length ?? 0) > 0,
+  );
+  const headers = Object.fromEntries(headerEntries.map(([k, v]) => [k, v[v.length - 1] ?? '']));
+  const multiValueHeaders = Object.fromEntries(headerEntries);
+  const params = new Map<string, string[]>();
+  for (const [k, v] of url.searchParams) params.set(k, [...(params.get(k) ?? []), v]);
+  const query = Object.fromEntries([...params].map(([k, v]) => [k, v[v.length - 1] ?? '']));
+  const multiQuery = Object.fromEntries(params);
+  const hasQuery = params.size > 0;
   return {
     httpMethod: req.method ?? 'GET',
     path: url.pathname,

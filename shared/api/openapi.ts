@@ -125,7 +125,8 @@ function operation(route: RouteSpec, names: ReturnType<typeof components>['names
     ...(bodyName
       ? {
           requestBody: {
-            required: route.body ? !route.body.safeParse(undefined).success : false,
+            // An absent body is read as `{}`: only a body with required fields is required.
+            required: route.body ? !route.body.safeParse({}).success : false,
             content: { 'application/json': { schema: componentRef(bodyName) } },
           },
         }

@@ -46,8 +46,33 @@ export type Bindings = { readonly [K in RouteId]: Binding<(typeof ROUTE)[K]> };
 // ---------------------------------------------------------------------------------------------------------
 // The event, as far as the router reads it.
 
-const StringMap = z.record(z.string(), z.string().nullish()).nullish();
-const MultiMap = z.record(z.string(), z.array(z.string()).nullish()).nullish();
+/**
+ * A map of request data (query, headers). Not z.record: it drops a `__proto__` key, and a request that
+ * names one must be refused like any unknown parameter, not silently read without it. Built with
+ * Object.fromEntries, which makes every key an own property.
+ */
+function requestMap<T extends z.ZodType>(value: T) {
+  return z.unknown().transform((raw, ctx): Record<string, z.output<T>> | null | undefined => {
+    if (raw === null || raw === undefined) return raw;
+    if (typeof raw !== 'object' || Array.isArray(raw)) {
+      ctx.addIssue({ code: 'custom', message: 'expected an object' });
+      return z.NEVER;
+    }
+    const entries: Array<[string, z.output<T>]> = [];
+    for (const [k, v] of Object.entries(raw)) {
+      const parsed = value.safeParse(v);
+      if (!parsed.success) {
+        ctx.addIssue({ code: 'custom', path: [k], message: 'unexpected value' });
+        return z.NEVER;
+      }
+      entries.push([k, parsed.data]);
+    }
+    return Object.fromEntries(entries);
+  });
+}
+
+const StringMap = requestMap(z.string().nullish());
+const MultiMap = requestMap(z.array(z.string()).nullish());
 
 export const ProxyEventSchema = z.object({
   httpMethod: z.string().min(1).max(16),
@@ -158,19 +183,21 @@ function lowerCaseHeaders(event: ProxyEvent): Map<string, string[]> {
 }
 
 function queryOf(event: ProxyEvent, errors: FieldError[]): Record<string, string> {
-  const out: Record<string, string> = {};
+  const entries: Array<[string, string]> = [];
   const multi = event.multiValueQueryStringParameters;
   if (multi) {
     for (const [k, values] of Object.entries(multi)) {
       if (!values?.length) continue;
       if (values.length > 1) errors.push({ path: `query.${k}`, message: 'given more than once' });
-      out[k] = values[0] ?? '';
+      entries.push([k, values[0] ?? '']);
     }
-    return out;
+  } else {
+    for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) {
+      if (typeof v === 'string') entries.push([k, v]);
+    }
   }
-  for (const [k, v] of Object.entries(event.queryStringParameters ?? {}))
-    if (typeof v === 'string') out[k] = v;
-  return out;
+  // fromEntries, not assignment: a `__proto__` parameter stays a parameter (and is refused as unknown).
+  return Object.fromEntries(entries);
 }
 
 const JSON_MEDIA = /^application\/(?:[\w.+-]+\+)?json$/i;

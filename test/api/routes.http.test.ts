@@ -170,9 +170,10 @@ describe('GET /v1/sessions', () => {
       api.call('GET', `/v1/sessions?kind=other&cursor=${cursor}`),
       api.call('GET', `/v1/timeline?cursor=${cursor}`),
       api.call('GET', '/v1/sessions?cursor=bm90LWEtY3Vyc29y'),
+      api.call('GET', '/v1/sessions?__proto__=1'),
     ]);
     // Assess
-    expect(answers.map((a) => a.status)).toEqual([400, 400, 400, 400, 400, 400, 400, 404, 400]);
+    expect(answers.map((a) => a.status)).toEqual([400, 400, 400, 400, 400, 400, 400, 404, 400, 400]);
     expect(problemPaths(answers[4]!)).toEqual(['query.cursor']);
   });
 });
