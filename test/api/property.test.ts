@@ -143,12 +143,10 @@ function invalidBodies(route: RouteSpec, valid: Record<string, unknown> | undefi
       'application/json; charset=latin1',
     )
     .map((contentType) => ({ body: JSON.stringify(base), contentType }));
-  const oversize = fc
-    .integer({ min: 64 * 1024 + 1, max: 80 * 1024 })
-    .map((n) => ({
-      body: JSON.stringify({ ...base, reason: 'x'.repeat(n) }),
-      contentType: 'application/json',
-    }));
+  const oversize = fc.integer({ min: 64 * 1024 + 1, max: 80 * 1024 }).map((n) => ({
+    body: JSON.stringify({ ...base, reason: 'x'.repeat(n) }),
+    contentType: 'application/json',
+  }));
   const badIfMatch = route.ifMatch
     ? [
         fc

@@ -1,0 +1,134 @@
+// Filtered DLQ replay through the API: only the matching session's dead letters go back to the channel
+// queue, the others stay in the DLQ; a dry run moves nothing and reports the same `matched`.
+import {
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AppContext } from '../../shared/context.ts';
+import { type ApiResponse, body, startTestApi, type TestApi } from './support.ts';
+
+let api: TestApi;
+
+function deadLetter(sessionId: string, n: number) {
+  return {
+    v: 1,
+    type: 'recovery',
+    attemptId: `att_${sessionId}_${n}`,
+    sessionId,
+    number: n,
+    maxRetries: 3,
+    fence: n,
+    attemptAt: '2026-03-02T10:00:00.000Z',
+    channel: 'email',
+    recipient: `${sessionId}@example.com`,
+    templateId: 'recovery_attempt',
+    data: {},
+    createdAt: '2026-03-02T10:00:00.000Z',
+  };
+}
+
+async function depth(url: string): Promise<number> {
+  const res = await api.ctx.sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: url,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return (
+    Number(res.Attributes?.ApproximateNumberOfMessages) +
+    Number(res.Attributes?.ApproximateNumberOfMessagesNotVisible)
+  );
+}
+
+/** Every message of a queue (received, then deleted: the test reads the end state). */
+async function drain(ctx: AppContext, url: string): Promise<string[]> {
+  const sessions: string[] = [];
+  for (;;) {
+    const res = await ctx.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+    );
+    if (!res.Messages?.length) return sessions.sort();
+    for (const m of res.Messages) {
+      sessions.push(JSON.parse(m.Body ?? '{}').sessionId);
+      await ctx.sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle }));
+    }
+  }
+}
+
+function replay(request: Record<string, unknown>): Promise<ApiResponse> {
+  return api.call('POST', '/v1/admin/dlq/email/replay', { body: request });
+}
+
+beforeAll(async () => {
+  api = await startTestApi();
+  // Two dead letters for each of three sessions; sess-b's deliveries failed with a Twilio-like error.
+  for (const s of ['sess-a', 'sess-b', 'sess-c']) {
+    for (const n of [1, 2]) {
+      await api.ctx.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: api.ctx.queues.email.dlqUrl,
+          MessageBody: JSON.stringify(deadLetter(s, n)),
+        }),
+      );
+      await api.ctx.ddb.send(
+        new PutCommand({
+          TableName: api.ctx.tables.timeline,
+          Item: {
+            sessionId: s,
+            sk: `2026-03-02T10:00:00.000Z#notification#000${n}#email`,
+            type: 'notification',
+            attemptId: `att_${s}_${n}`,
+            channel: 'email',
+            status: 'sending',
+            lastError: s === 'sess-b' ? 'Provider answered 503 Service Unavailable' : 'connect ETIMEDOUT',
+          },
+        }),
+      );
+    }
+  }
+});
+
+afterAll(async () => {
+  await api.stop();
+});
+
+describe('POST /v1/admin/dlq/{channel}/replay', () => {
+  it('is a dry run by default: reports the matches and moves nothing', async () => {
+    // Act
+    const dry = await replay({ sessionId: 'sess-a' });
+    // Assess
+    expect(body(dry)).toMatchObject({ dryRun: true, matched: 2, replayed: 0 });
+    expect(await depth(api.ctx.queues.email.dlqUrl)).toBe(6);
+    expect(await depth(api.ctx.queues.email.url)).toBe(0);
+  });
+
+  it('filters by error text and respects the limit, still dry', async () => {
+    // Act
+    const byError = await replay({ errorContains: '503 service' });
+    const limited = await replay({ limit: 1 });
+    // Assess
+    expect(body(byError)).toMatchObject({ matched: 2, replayed: 0 });
+    expect(
+      body<{ messages: Array<{ sessionId: string }> }>(byError).messages.map((m) => m.sessionId),
+    ).toEqual(['sess-b', 'sess-b']);
+    expect(body(limited)).toMatchObject({ matched: 1, replayed: 0 });
+  });
+
+  it('moves only the matching session’s messages; the other sessions’ stay in the DLQ', async () => {
+    // Act
+    const real = await replay({ sessionId: 'sess-a', dryRun: false });
+    // Assess
+    expect(body(real)).toMatchObject({ dryRun: false, matched: 2, replayed: 2 });
+    expect(await drain(api.ctx, api.ctx.queues.email.url)).toEqual(['sess-a', 'sess-a']);
+    expect(await drain(api.ctx, api.ctx.queues.email.dlqUrl)).toEqual([
+      'sess-b',
+      'sess-b',
+      'sess-c',
+      'sess-c',
+    ]);
+  });
+});
