@@ -2,9 +2,11 @@
 // synth, so a typo or a missing sender identity fails `cdk synth` with a list of what is wrong, not a
 // half-configured stack.
 import { z } from 'zod';
+import { TimeoutRuleSchema } from '../shared/domain/deadline.ts';
 import { SECRETS, type SecretId } from '../shared/infra/functions.ts';
 import { DEFAULT_METRICS_NAMESPACE } from '../shared/infra/metrics.ts';
 import { CHANNELS, type Channel, DEFAULT_SHARDS, JOB_DESCRIPTIONS } from '../shared/infra/resources.ts';
+import { OpsRecipientsSchema } from '../shared/messages.ts';
 
 // `-c key=value` always arrives as a string while cdk.json gives JSON values: accept both.
 const flag = z.union([z.boolean(), z.stringbool()]);
@@ -25,6 +27,18 @@ const list = <T extends z.ZodType<string>>(item: T) =>
 const RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 3653,
 ] as const;
+
+/** An object in cdk.json, or its JSON text from `-c key='{...}'`. */
+const jsonObject = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value, ctx) => {
+    if (typeof value !== 'string') return value;
+    try {
+      return JSON.parse(value) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'not valid JSON' });
+      return z.NEVER;
+    }
+  }, schema);
 
 const e164 = z.string().regex(/^\+[1-9]\d{6,14}$/, 'an E.164 number such as +15551234567');
 const secretNameSchema = z.string().regex(/^[\w/+=.@-]{1,512}$/, 'a Secrets Manager secret name');
@@ -58,11 +72,22 @@ export const ConfigSchema = z
 
     enabledChannels: list(z.enum(CHANNELS)).default([]),
     sesFromAddress: z.email().optional(),
+    sesConfigurationSet: z
+      .string()
+      .regex(/^[\w-]{1,64}$/)
+      .optional(),
     smsFromNumber: e164.optional(),
     whatsappFromNumber: e164.optional(),
     slackWebhookSecretName: secretNameSchema.optional(),
     twilioSecretName: secretNameSchema.optional(),
     webhookSigningSecretName: secretNameSchema.optional(),
+
+    /** Timeout rule per session kind (`default` for the rest); the design's defaults when absent. */
+    timeoutRules: jsonObject(z.record(z.string(), TimeoutRuleSchema)).optional(),
+    /** Long-running sessions in one monitor run above which an ops alert goes out (design default 3). */
+    maxLongRunning: int(0, 100_000).optional(),
+    /** Who receives ops alerts, per channel. */
+    opsAlertRecipients: jsonObject(OpsRecipientsSchema).optional(),
 
     onCallEmails: list(z.email()).default([]),
     onCallHttpsUrls: list(z.url({ protocol: /^https$/ })).default([]),

@@ -233,7 +233,12 @@ export class SessionRecoveryStack extends Stack {
       fn.bindSecret({ envVar: SECRETS[secret].envVar, secretName: secretName(config, secret) });
     }
     if (description.sendsEmail && config.enabledChannels.includes('email') && config.sesFromAddress)
-      fn.bindEmailIdentity(SETTINGS.sesFromAddress, config.sesFromAddress);
+      fn.bindEmailIdentity({
+        fromAddress: config.sesFromAddress,
+        fromEnvVar: SETTINGS.sesFromAddress,
+        configurationSet: config.sesConfigurationSet,
+        configurationSetEnvVar: SETTINGS.sesConfigurationSet,
+      });
 
     const settingValues: Partial<Record<keyof typeof SETTINGS, string | undefined>> = {
       enabledChannels: config.enabledChannels.join(','),
@@ -241,6 +246,9 @@ export class SessionRecoveryStack extends Stack {
       whatsappFromNumber: config.whatsappFromNumber,
       indexShards: String(config.indexShards),
       stage: config.stage,
+      timeoutRules: config.timeoutRules && JSON.stringify(config.timeoutRules),
+      maxLongRunning: config.maxLongRunning?.toString(),
+      opsAlertRecipients: config.opsAlertRecipients && JSON.stringify(config.opsAlertRecipients),
     };
     for (const setting of description.settings) {
       const value = settingValues[setting];

@@ -103,6 +103,16 @@ export interface SecretBinding {
   readonly secretName: string;
 }
 
+export interface EmailBinding {
+  /** Verified SES address the function sends from. */
+  readonly fromAddress: string;
+  readonly fromEnvVar: string;
+  /** @default - none */
+  readonly configurationSet?: string;
+  /** @default - not set */
+  readonly configurationSetEnvVar?: string;
+}
+
 // Item-level actions only: no table management, no streams, no `dynamodb:*`, and no Scan (every read path
 // is a key or index query, so a scan would be a bug). Transactions need the per-item actions they contain,
 // so TransactWriteItems is covered by Put/Update/Delete/ConditionCheck.
@@ -243,18 +253,24 @@ export class ServiceFunction extends NodejsFunction {
     return this;
   }
 
-  /** Puts the sender address in env and allows sending email from it (the address or its domain identity). */
-  bindEmailIdentity(envVar: string, fromAddress: string): this {
-    this.addEnvironment(envVar, fromAddress);
+  /**
+   * Puts the sender address (and configuration set) in env and allows sending email from that address
+   * or its domain identity, through that configuration set only.
+   */
+  bindEmailIdentity(binding: EmailBinding): this {
+    this.addEnvironment(binding.fromEnvVar, binding.fromAddress);
     const stack = Stack.of(this);
-    const domain = fromAddress.split('@')[1] ?? fromAddress;
-    const identity = (name: string) =>
-      stack.formatArn({ service: 'ses', resource: 'identity', resourceName: name });
+    const domain = binding.fromAddress.split('@')[1] ?? binding.fromAddress;
+    const arn = (resource: string, name: string) =>
+      stack.formatArn({ service: 'ses', resource, resourceName: name });
+    const resources = [arn('identity', binding.fromAddress), arn('identity', domain)];
+    if (binding.configurationSet) {
+      if (binding.configurationSetEnvVar)
+        this.addEnvironment(binding.configurationSetEnvVar, binding.configurationSet);
+      resources.push(arn('configuration-set', binding.configurationSet));
+    }
     this.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['ses:SendEmail', 'ses:SendRawEmail'],
-        resources: [identity(fromAddress), identity(domain)],
-      }),
+      new iam.PolicyStatement({ actions: ['ses:SendEmail', 'ses:SendRawEmail'], resources }),
     );
     return this;
   }

@@ -58,12 +58,20 @@ export const SETTINGS = {
   enabledChannels: 'ENABLED_CHANNELS',
   /** Verified SES identity (address) the email sender sends from. */
   sesFromAddress: 'SES_FROM_ADDRESS',
+  /** Optional SES configuration set (event publishing of bounces and complaints). */
+  sesConfigurationSet: 'SES_CONFIGURATION_SET',
   /** Twilio sender number for SMS, E.164. */
   smsFromNumber: 'SMS_FROM_NUMBER',
   /** Twilio WhatsApp sender, E.164 without the `whatsapp:` prefix. */
   whatsappFromNumber: 'WHATSAPP_FROM_NUMBER',
   /** Shards of the sparse due/deadline/outbox indexes (see shared/context.ts). */
   indexShards: 'INDEX_SHARDS',
+  /** JSON timeout rule per session kind (shared/settings.ts). */
+  timeoutRules: 'TIMEOUT_RULES',
+  /** More long-running sessions than this in one monitor run raises an ops alert. */
+  maxLongRunning: 'MAX_LONG_RUNNING',
+  /** JSON recipients of ops alerts per channel (shared/messages.ts OpsRecipients). */
+  opsAlertRecipients: 'OPS_ALERT_RECIPIENTS',
   /** The deployment stage (`dev`, `prod`, ...); the local runtime sets `local`. Used in logs and alert texts. */
   stage: 'STAGE',
 } as const;
@@ -110,7 +118,14 @@ function jobFunction(job: JobName, indexes: { sessions: string[]; timeline: stri
     queues: [{ channels: ALL_CHANNELS, access: 'send' }],
     secrets: [],
     sendsEmail: false,
-    settings: ['enabledChannels', 'indexShards', 'stage'],
+    settings: [
+      'enabledChannels',
+      'indexShards',
+      'stage',
+      'timeoutRules',
+      'maxLongRunning',
+      'opsAlertRecipients',
+    ],
   };
 }
 
@@ -121,7 +136,7 @@ function senderFunction(channel: Channel): FunctionDescription {
     (SECRETS[id].channels as readonly Channel[]).includes(channel),
   );
   const settings: (keyof typeof SETTINGS)[] = ['enabledChannels', 'stage'];
-  if (channel === 'email') settings.push('sesFromAddress');
+  if (channel === 'email') settings.push('sesFromAddress', 'sesConfigurationSet');
   if (channel === 'sms') settings.push('smsFromNumber');
   if (channel === 'whatsapp') settings.push('whatsappFromNumber');
   return {
@@ -169,7 +184,14 @@ export const FUNCTION_DESCRIPTIONS: readonly FunctionDescription[] = [
     ],
     secrets: [],
     sendsEmail: false,
-    settings: ['enabledChannels', 'indexShards', 'stage'],
+    settings: [
+      'enabledChannels',
+      'indexShards',
+      'stage',
+      'timeoutRules',
+      'maxLongRunning',
+      'opsAlertRecipients',
+    ],
   },
 ];
 

@@ -50,6 +50,18 @@ describe('config', () => {
     );
   });
 
+  it('accepts structured settings as objects or JSON text, and rejects malformed ones', () => {
+    const rules = { default: { baseMinutes: 30, perMbMinutes: 1, maxMinutes: 120, warnMinutes: 15 } };
+    expect(parseConfig({ stage: 'dev', timeoutRules: JSON.stringify(rules) }).timeoutRules).toEqual(rules);
+    expect(parseConfig({ stage: 'dev', timeoutRules: rules }).timeoutRules).toEqual(rules);
+    expect(() => parseConfig({ stage: 'dev', timeoutRules: '{not json' })).toThrow(
+      /timeoutRules[\s\S]*not valid JSON|not valid JSON[\s\S]*timeoutRules/,
+    );
+    expect(() => parseConfig({ stage: 'dev', opsAlertRecipients: { pager: ['x'] } })).toThrow(
+      /opsAlertRecipients/,
+    );
+  });
+
   it('derives secret names from the stage unless configured', () => {
     const config = parseConfig({ stage: 'prod', twilioSecretName: 'shared/twilio' });
     expect(secretName(config, 'slackWebhook')).toBe('session-recovery/prod/slack-webhook');

@@ -3,7 +3,12 @@
 // channels), never a wildcard on a data resource.
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { FUNCTION_DESCRIPTIONS, type FunctionDescription, SECRETS } from '../../shared/infra/functions.ts';
+import {
+  FUNCTION_DESCRIPTIONS,
+  type FunctionDescription,
+  SECRETS,
+  SETTINGS,
+} from '../../shared/infra/functions.ts';
 import { CHANNEL_QUEUES, TABLES } from '../../shared/infra/resources.ts';
 import { ALL_CHANNELS_CONTEXT, type CfnTemplate, props, refOf, resourcesOfType, synth } from './synth.ts';
 
@@ -113,7 +118,21 @@ describe('house defaults', () => {
         expect(queue.envVar in env, `${d.id} ${queue.envVar}`).toBe(granted);
         expect(queue.dlqEnvVar in env, `${d.id} ${queue.dlqEnvVar}`).toBe(granted);
       }
+      // Every optional setting is configured in this synth, so each appears exactly where described.
+      for (const [key, envVar] of Object.entries(SETTINGS)) {
+        const described = d.settings.includes(key as keyof typeof SETTINGS);
+        expect(envVar in env, `${d.id} ${envVar}`).toBe(described);
+      }
     }
+  });
+
+  it('passes structured settings as JSON the functions parse', () => {
+    const monitor = FUNCTION_DESCRIPTIONS.find((d) => d.id === 'timeout-monitor')!;
+    const env = props<{ Environment: { Variables: Record<string, string> } }>(
+      json.Resources[functionLogicalId(json, monitor)]!,
+    ).Environment.Variables;
+    expect(env.MAX_LONG_RUNNING).toBe('5');
+    expect(JSON.parse(env.OPS_ALERT_RECIPIENTS!)).toEqual({ email: ['ops@example.com'] });
   });
 });
 
@@ -186,8 +205,20 @@ describe('least privilege', () => {
       const env = props<{ Environment: { Variables: Record<string, unknown> } }>(fn).Environment.Variables;
       for (const id of d.secrets)
         expect(env[SECRETS[id].envVar]).toBe(`session-recovery/dev/${SECRETS[id].suffix}`);
-      const sendsMail = statements.some((s) => list(s.Action).some((a) => a.startsWith('ses:')));
-      expect(sendsMail, d.id).toBe(d.sendsEmail);
+      const mail = statements.filter((s) => list(s.Action).some((a) => a.startsWith('ses:')));
+      expect(mail.length > 0, d.id).toBe(d.sendsEmail);
+      if (d.sendsEmail) {
+        expect(
+          mail
+            .flatMap((s) => list(s.Resource).map(flatten))
+            .map((r) => r.replace(/^.*:ses:<[^>]+>:<[^>]+>:/, ''))
+            .sort(),
+        ).toEqual([
+          'configuration-set/session-recovery',
+          'identity/example.com',
+          'identity/notifications@example.com',
+        ]);
+      }
     }
   });
 

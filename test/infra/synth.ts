@@ -13,12 +13,16 @@ export const CDK_JSON_CONTEXT = (
   JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }
 ).context;
 
-/** Context with every channel enabled and configured, so sender grants and secrets are in the template. */
+/** Every channel enabled and configured and every optional setting given, so all grants and env are in the template. */
 export const ALL_CHANNELS_CONTEXT = {
   enabledChannels: 'email,slack,sms,whatsapp,webhook',
   sesFromAddress: 'notifications@example.com',
   smsFromNumber: '+15550100001',
   whatsappFromNumber: '+15550100002',
+  sesConfigurationSet: 'session-recovery',
+  maxLongRunning: '5',
+  timeoutRules: '{"transcription":{"baseMinutes":30,"perMbMinutes":0.5,"maxMinutes":240,"warnMinutes":20}}',
+  opsAlertRecipients: '{"email":["ops@example.com"]}',
   onCallEmails: 'oncall@example.com',
   onCallHttpsUrls: 'https://pager.example.com/sns',
 } as const;
