@@ -163,7 +163,13 @@ export function outOfQuietHours(at: Date, quiet: QuietHours | undefined, recipie
     const m = localMinuteOfDay(t, zone);
     const minutesToEnd = (toMinutes(quiet.end) - m + 1440) % 1440 || 1440;
     const intoMinuteMs = t.getTime() % 60_000;
-    t = new Date(t.getTime() + minutesToEnd * 60_000 - intoMinuteMs);
+    const jumped = new Date(t.getTime() + minutesToEnd * 60_000 - intoMinuteMs);
+    // Over a spring-forward change the wall clock ran ahead of the minutes added: step back by the time
+    // it skipped, when that still clears the window (it does not when the end's wall time never existed).
+    const skipped = (localMinuteOfDay(jumped, zone) - m - minutesToEnd + 2880) % 1440;
+    const earlier = new Date(jumped.getTime() - skipped * 60_000);
+    const useEarlier = skipped > 0 && skipped < 720 && earlier > t && !inQuietHours(earlier, quiet, zone);
+    t = useEarlier ? earlier : jumped;
   }
   return t;
 }
