@@ -1,8 +1,8 @@
 // Notification outcome items: one per attempt × channel (or ops alert × channel × recipient) in the
 // timeline table, written with conditions so that a notification is sent at most once per lease.
 //
-// States: (none) → sending (lease) → sent | failed;  (none) → skipped;  sending (lease expired or
-// released) → sending (new lease) or skipped. sent, failed and skipped are final: every later write is
+// States: (none) → sending (lease) → sent | failed | skipped;  (none) → skipped;  sending (lease expired
+// or released) → sending (new lease) or skipped. sent, failed and skipped are final: every later write is
 // refused by its condition, which is how duplicates, re-dispatches and DLQ replays are recognised.
 // A `sending` item without `sendingUntil` is between tries: a transient error released it, so the next
 // delivery of the message takes it at once.
@@ -214,10 +214,12 @@ export function skipOutcome(
 
 export type Completion =
   | { readonly status: 'sent'; readonly provider: string; readonly providerMessageId: string }
-  | { readonly status: 'failed'; readonly provider: string; readonly error: string };
+  | { readonly status: 'failed'; readonly provider: string; readonly error: string }
+  /** The claim holder found, after claiming, that nothing must be sent (stale fence, finished session). */
+  | { readonly status: 'skipped'; readonly reason: string };
 
 /**
- * `sending` → `sent` | `failed`. False when the item is no longer `sending`: another sender, which took
+ * `sending` → `sent` | `failed` | `skipped`. False when the item is no longer `sending`: another sender, which took
  * over after this one's lease expired, finished first; its outcome stands.
  */
 export async function completeOutcome(
@@ -229,15 +231,19 @@ export async function completeOutcome(
     ':sending': 'sending',
     ':status': input.status,
     ':now': input.now.toISOString(),
-    ':provider': input.provider,
   };
-  const set = ['#status = :status', '#at = :now', 'updatedAt = :now', 'provider = :provider'];
+  const set = ['#status = :status', '#at = :now', 'updatedAt = :now'];
   if (input.status === 'sent') {
+    values[':provider'] = input.provider;
     values[':pmid'] = input.providerMessageId;
-    set.push('providerMessageId = :pmid');
-  } else {
+    set.push('provider = :provider', 'providerMessageId = :pmid');
+  } else if (input.status === 'failed') {
+    values[':provider'] = input.provider;
     values[':error'] = input.error;
-    set.push('#error = :error');
+    set.push('provider = :provider', '#error = :error');
+  } else {
+    values[':reason'] = input.reason;
+    set.push('reason = :reason');
   }
   try {
     await ctx.ddb.send(

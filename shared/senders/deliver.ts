@@ -1,16 +1,18 @@
 // The delivery use case: one channel message → at most one provider call per lease, and exactly one
 // final outcome item. Runs the same in Lambda, in the local runtime and in tests (collaborators are
 // arguments). The protocol, in order:
-//   1. channel disabled/unconfigured → `skipped` (reason)          — no session read, no provider
-//   2. recovery message: consistent session read; missing → `skipped session_not_found`;
-//      fence < attemptFence → `skipped stale_fence` (logged as stale); recovered/completed/cancelled → `skipped <status>`
-//   3. no recipient → `skipped no_recipient`
-//   4. claim the outcome `sending` with a lease (conditional); already final → duplicate, nothing done;
-//      held by a live lease → retry after the lease (RetryableDeliveryError, kind in_flight)
-//   5. render + provider call
-//      ok → `sent` (+ session lastNotifiedAt) · permanent → `failed` (reason) · anything else → lease
-//      released (`sending`, lastError) and RetryableDeliveryError (kind transient) so SQS redelivers it.
-// Skips (1–3) are written with the claim's condition, so they never overwrite a send either.
+//   1. channel disabled/unconfigured → `skipped` (reason); no recipient → `skipped no_recipient`
+//      (written with the claim's condition, so a skip never overwrites a send either)
+//   2. claim the outcome `sending` with a lease (conditional) and, for a recovery message, read the
+//      session (consistent) at the same time — one round trip instead of two on the hot path.
+//      Already final → duplicate, nothing done; held by a live lease → retry after the lease
+//      (RetryableDeliveryError, kind in_flight).
+//   3. with the claim held: session missing → `skipped session_not_found`; fence < attemptFence →
+//      `skipped stale_fence` (logged as stale); recovered/completed/cancelled → `skipped <status>`
+//   4. render + provider call
+//      ok → `sent`, then the session's lastNotifiedAt and the stats counter together · permanent →
+//      `failed` (reason) · anything else → lease released (`sending`, lastError) and
+//      RetryableDeliveryError (kind transient) so SQS redelivers it.
 // The window the design cannot close: a crash after the provider accepted and before step 5 is recorded
 // leaves `sending` with a lease; once it expires the next delivery sends again (at most two sends).
 import type { AppContext, Clock } from '../context.ts';
@@ -148,20 +150,39 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
 
   const config = await deps.config(message.channel);
   if (!config.enabled) return skip(config.reason);
+  if (!message.recipient) return skip('no_recipient');
+
+  const claimedAt = clock();
+  const [claim, session] = await Promise.all([
+    claimOutcome(ctx, message, {
+      now: claimedAt,
+      leaseSeconds: deps.leaseSeconds ?? defaultLeaseSeconds(message.channel),
+    }),
+    message.type === 'recovery' ? readSessionForDelivery(ctx, message.sessionId) : Promise.resolve(undefined),
+  ]);
+  if (!claim.claimed) return alreadyTaken(claim.current, claimedAt);
 
   let renderContext: RenderContext = { stage: deps.stage };
   if (message.type === 'recovery') {
-    const session = await readSessionForDelivery(ctx, message.sessionId);
-    if (!session) return skip('session_not_found');
-    orgId = session.orgId ?? orgId;
-    if (session.attemptFence !== undefined && message.fence < session.attemptFence) {
+    let reason: string | undefined;
+    if (!session) reason = 'session_not_found';
+    else if (session.attemptFence !== undefined && message.fence < session.attemptFence) {
       log.warn('stale message dropped: a newer attempt fenced this one', {
         ...keys,
         attemptFence: session.attemptFence,
       });
-      return skip('stale_fence');
+      reason = 'stale_fence';
+    } else if (DONE_STATUSES.has(session.status)) reason = session.status;
+    if (reason || !session) {
+      const now = clock();
+      const why = reason ?? 'session_not_found';
+      if (await completeOutcome(ctx, message, { now, status: 'skipped', reason: why })) {
+        log.info('notification skipped', { ...keys, reason: why });
+        await count('skipped', now);
+      }
+      return { status: 'skipped', reason: why };
     }
-    if (DONE_STATUSES.has(session.status)) return skip(session.status);
+    orgId = session.orgId ?? orgId;
     renderContext = {
       stage: deps.stage,
       recoveryUrl: session.recoveryUrl,
@@ -169,14 +190,6 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
       kind: session.kind,
     };
   }
-  if (!message.recipient) return skip('no_recipient');
-
-  const claimedAt = clock();
-  const claim = await claimOutcome(ctx, message, {
-    now: claimedAt,
-    leaseSeconds: deps.leaseSeconds ?? defaultLeaseSeconds(message.channel),
-  });
-  if (!claim.claimed) return alreadyTaken(claim.current, claimedAt);
 
   const provider = deps.providers(config);
   const started = performance.now();
@@ -232,15 +245,17 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
     // Only after a lease expired mid-send: a second sender took over and finished first; its outcome stands.
     log.warn('sent, but another delivery had already recorded the outcome', { ...keys, providerMessageId });
   }
-  if (message.type === 'recovery') {
+  const stamp = async () => {
+    if (message.type !== 'recovery') return;
     try {
       await markSessionNotified(ctx, message.sessionId, sentAt);
     } catch (error) {
       // The send is recorded; a missed stamp must not turn into a retry (and a second message).
       log.error('could not stamp lastNotifiedAt on the session', { ...keys, error: String(error) });
     }
-  }
+  };
+  // Independent writes, one round trip; the counter only when this delivery's outcome is the one recorded.
+  await Promise.all([stamp(), recorded ? count('sent', sentAt) : Promise.resolve()]);
   log.info('notification sent', { ...keys, provider: provider.name, providerMessageId, durationMs });
-  if (recorded) await count('sent', sentAt);
   return { status: 'sent', provider: provider.name, providerMessageId, durationMs };
 }
