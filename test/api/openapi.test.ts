@@ -48,6 +48,16 @@ describe('OpenAPI document', () => {
     expect(() => validator.resolveRefs()).not.toThrow();
   });
 
+  it('uses a validator that does refuse a broken document (the check above is not vacuous)', async () => {
+    // Prepare
+    const doc = buildOpenApiDocument();
+    const broken = { ...doc, paths: { '/v1/x': { get: { responses: { 200: { content: 'nope' } } } } } };
+    // Act
+    const result = await new Validator().validate(broken);
+    // Assess
+    expect(result.valid).toBe(false);
+  });
+
   it('lists exactly the routes of the route table, with their statuses', () => {
     // Prepare
     const doc = buildOpenApiDocument();

@@ -62,4 +62,29 @@ describe('retry-now racing the sweep', () => {
     }
     expect(winners.api + winners.sweep).toBe(8);
   });
+
+  it('in either order, the second claimer is refused: sweep then retry-now is 409, retry-now then sweep claims nothing', async () => {
+    // Prepare
+    for (const id of ['order-sweep-first', 'order-api-first']) {
+      await api.call('POST', '/v1/sessions', {
+        body: { sessionId: id, kind: 'checkout', status: 'stalled', contact: { email: `${id}@example.com` } },
+      });
+    }
+    clock.advance(2 * 3600_000);
+    // Act
+    const claimed: string[] = [];
+    const onEvent = (e: { type: string; sessionId?: string }) => {
+      if (e.type === 'claimed' && e.sessionId) claimed.push(e.sessionId);
+    };
+    const apiFirst = await api.call('POST', '/v1/sessions/order-api-first/retry-now');
+    await runRecoverySweep(api.ctx, { trigger: 'order', onEvent });
+    const apiSecond = await api.call('POST', '/v1/sessions/order-sweep-first/retry-now');
+    // Assess
+    expect(apiFirst.status).toBe(202);
+    expect(claimed).toContain('order-sweep-first');
+    expect(claimed).not.toContain('order-api-first');
+    expect(apiSecond.status).toBe(409);
+    expect(await attemptsOf('order-api-first')).toBe(1);
+    expect(await attemptsOf('order-sweep-first')).toBe(1);
+  });
 });
