@@ -22,8 +22,9 @@ export type SessionStatus = (typeof SESSION_STATUSES)[number];
 export const RETRYABLE_STATUSES: readonly SessionStatus[] = ['stalled', 'recovering'];
 
 /**
- * Legal transitions. Terminal statuses accept a late `recovered` (a customer who comes back after the
- * last reminder still counts) and nothing else; `timed_out` can be sent back to `processing` by an operator.
+ * Legal transitions. `completed` and `cancelled` are final. `exhausted` still accepts a late `recovered`
+ * (a customer who comes back after the last reminder counts), `cancelled`, and `stalled` (an operator
+ * gives it a new budget). `timed_out` can be sent back to `processing` by an operator.
  */
 const TRANSITIONS: Record<SessionStatus, readonly SessionStatus[]> = {
   active: ['stalled', 'processing', 'completed', 'cancelled', 'failed', 'recovered'],

@@ -98,13 +98,7 @@ export async function registerSession(
   audit: Audit,
 ): Promise<{ session: Session; created: boolean }> {
   const existing = await getSession(ctx, input.sessionId);
-  if (existing) {
-    const same = (Object.keys(input) as Array<keyof RegisterSessionInput>).every(
-      (k) => k === 'status' || k === 'processingStartedAt' || isDeepStrictEqual(existing[k], input[k]),
-    );
-    if (same) return { session: existing, created: false };
-    throw new ConflictError(`session ${input.sessionId} already exists with other content`, existing);
-  }
+  if (existing) return sameRegistration(existing, input);
   const now = ctx.clock();
   const at = now.toISOString();
   const policy = await policyFor(ctx, input);
@@ -125,12 +119,33 @@ export async function registerSession(
       input.processingStartedAt ? new Date(input.processingStartedAt) : now,
     );
   }
-  const saved = await saveSession(ctx, {
-    next: session,
-    events: [{ type: 'registered', status: session.status, ...auditFields(audit, at) }],
-  });
+  let saved: Session;
+  try {
+    saved = await saveSession(ctx, {
+      next: session,
+      events: [{ type: 'registered', status: session.status, ...auditFields(audit, at) }],
+    });
+  } catch (error) {
+    // A concurrent identical registration (a product retrying after a timeout) won the race: still a no-op.
+    const current = error instanceof ConflictError ? SessionSchema.safeParse(error.current) : undefined;
+    if (current?.success) return sameRegistration(current.data, input);
+    throw error;
+  }
   await recordStats(ctx, { orgId: saved.orgId, at: now, counts: { sessions: 1 } });
   return { session: saved, created: true };
+}
+
+/** The same registration again is a no-op; other content under the same id is a conflict. */
+function sameRegistration(
+  existing: Session,
+  input: RegisterSessionInput,
+): { session: Session; created: false } {
+  const same = (Object.keys(input) as Array<keyof RegisterSessionInput>).every(
+    (k) => k === 'status' || k === 'processingStartedAt' || isDeepStrictEqual(existing[k], input[k]),
+  );
+  if (!same)
+    throw new ConflictError(`session ${input.sessionId} already exists with other content`, existing);
+  return { session: existing, created: false };
 }
 
 function checkIfMatch(s: Session, ifMatch: number | undefined): void {

@@ -92,7 +92,9 @@ export async function runTimeoutMonitor(ctx: AppContext, options: MonitorOptions
         continue;
       }
       const minutes = minutesSince(s.processingStartedAt, now);
-      if (s.warnAt && s.warnAt <= now.toISOString()) {
+      // Running long: past the warning, still before the deadline (past it, the session times out below).
+      const pastDeadline = s.deadlineAt !== undefined && s.deadlineAt <= now.toISOString();
+      if (!pastDeadline && s.warnAt && s.warnAt <= now.toISOString()) {
         run.counts.longRunning++;
         emit({ type: 'long_running', sessionId: s.sessionId, minutesProcessing: minutes });
       }
