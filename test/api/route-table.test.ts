@@ -1,0 +1,39 @@
+// The route table is what CDK builds the REST API from: unique routes under /v1, reads that are GETs,
+// and a module light enough for the CDK app (no AWS SDK, no use cases).
+import { build } from 'esbuild';
+import { describe, expect, it } from 'vitest';
+import { BINDINGS } from '../../shared/api/bindings.ts';
+import { ROUTE, ROUTES } from '../../shared/api/routes.ts';
+
+describe('route table', () => {
+  it('declares each method and path once, under /v1, with its id as key and a binding', () => {
+    // Act
+    const keys = ROUTES.map((r) => `${r.method} ${r.path}`);
+    // Assess
+    expect(new Set(keys).size).toBe(keys.length);
+    for (const [id, route] of Object.entries(ROUTE)) {
+      expect(route.id).toBe(id);
+      expect(route.path.startsWith('/v1/')).toBe(true);
+      expect(route.access === 'read').toBe(route.method === 'GET');
+      expect(typeof BINDINGS[route.id as keyof typeof BINDINGS]).toBe('function');
+    }
+  });
+
+  it('loads without the AWS SDK or any use case, so the CDK app can import it', async () => {
+    // Act
+    const result = await build({
+      entryPoints: ['shared/api/routes.ts'],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const inputs = Object.keys(result.metafile.inputs);
+    // Assess
+    expect(
+      inputs.filter((i) => i.includes('@aws-sdk') || i.includes('usecases') || i.includes('repositories')),
+    ).toEqual([]);
+  });
+});
