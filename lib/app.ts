@@ -16,16 +16,23 @@ export interface CreateAppOptions {
    */
   readonly routes?: readonly ApiRoute[] | null;
   /**
-   * Run cdk-nag's AwsSolutions checks (synthesis fails on any unacknowledged finding) and CDK's built-in
-   * CloudFormation validation at synth. Template tests turn both off for speed; one test runs them.
+   * Run cdk-nag's AwsSolutions checks at synth; synthesis fails on any unacknowledged finding.
    * @default true
    */
-  readonly validate?: boolean;
+  readonly nag?: boolean;
+  /**
+   * Run CDK's built-in CloudFormation template validation at synth (a WASM rule engine: seconds per synth,
+   * so tests leave it to `cdk synth`, which always runs it).
+   * @default true
+   */
+  readonly cloudFormationValidation?: boolean;
 }
 
 export function createApp(options: CreateAppOptions = {}) {
-  const validate = options.validate ?? true;
-  const app = new App({ context: options.context, builtinCloudFormationValidation: validate });
+  const app = new App({
+    context: options.context,
+    builtinCloudFormationValidation: options.cloudFormationValidation ?? true,
+  });
   const context = Object.fromEntries(CONFIG_KEYS.map((key) => [key, app.node.tryGetContext(key)]));
   const config = parseConfig(context);
   const routes = options.routes === null ? undefined : (options.routes ?? ROUTES);
@@ -37,6 +44,6 @@ export function createApp(options: CreateAppOptions = {}) {
     // Environment-agnostic unless the CLI resolved credentials: synth works offline.
     env: account && region ? { account, region } : undefined,
   });
-  if (validate) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  if (options.nag ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
   return { app, stack, config };
 }

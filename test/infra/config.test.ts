@@ -1,8 +1,15 @@
 // Deployment configuration: cdk.json defaults parse, `-c` strings are coerced, and a bad or incomplete
 // context fails synth with every problem named.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig, secretName } from '../../lib/config.ts';
-import { CDK_JSON_CONTEXT } from './synth.ts';
+
+// Read directly (not through ./synth.ts) so this file does not load aws-cdk-lib.
+const CDK_JSON_CONTEXT = (
+  JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
+    context: Record<string, unknown>;
+  }
+).context;
 
 describe('config', () => {
   it('parses the cdk.json defaults: nothing enabled that needs an operator decision', () => {
