@@ -3,6 +3,7 @@
 // source of the OpenAPI document. Only zod and the pure domain modules are imported here, so the CDK app
 // can load the route table without the AWS SDK.
 import { z } from 'zod';
+import { HttpUrl, MetadataSchema } from '../domain/metadata.ts';
 import { JITTER_MODES, QuietHoursSchema, RetryPolicySchema } from '../domain/retry-policy.ts';
 import { ContactSchema, SESSION_ID, SESSION_STATUSES, SessionSchema } from '../domain/session.ts';
 import { CHANNELS, JOBS } from '../infra/resources.ts';
@@ -12,52 +13,6 @@ export const DEFAULT_LIMIT = 25;
 export const MAX_LIMIT = 100;
 
 const iso = z.iso.datetime({ offset: true });
-
-// ---------------------------------------------------------------------------------------------------------
-// JSON that DynamoDB can store: the document client refuses numbers beyond 2^53 and DynamoDB refuses
-// magnitudes below 1e-130 and maps nested deeper than 32 levels. Checked here so such input is a 400,
-// never a failed write.
-
-const MAX_METADATA_DEPTH = 16;
-
-function jsonProblem(value: unknown, depth: number): string | undefined {
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return undefined;
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) return 'numbers must be finite';
-    if (Math.abs(value) > Number.MAX_SAFE_INTEGER) return 'numbers must be within ±2^53';
-    if (value !== 0 && Math.abs(value) < 1e-130) return 'numbers must be 0 or at least 1e-130 in magnitude';
-    return undefined;
-  }
-  if (depth >= MAX_METADATA_DEPTH) return `nested deeper than ${MAX_METADATA_DEPTH} levels`;
-  if (Array.isArray(value)) {
-    for (const item of value) {
-      const problem = jsonProblem(item, depth + 1);
-      if (problem) return problem;
-    }
-    return undefined;
-  }
-  if (typeof value === 'object') {
-    for (const [key, item] of Object.entries(value)) {
-      if (key === '' || key === '__proto__') return `keys must be non-empty and not __proto__`;
-      const problem = jsonProblem(item, depth + 1);
-      if (problem) return problem;
-    }
-    return undefined;
-  }
-  return 'not a JSON value';
-}
-
-/** Free-form product data kept on the session. */
-export const MetadataSchema = z
-  .record(z.string().min(1).max(256), z.unknown())
-  .superRefine((value, ctx) => {
-    const problem = jsonProblem(value, 1);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  })
-  .meta({ description: 'Free-form JSON object (numbers within ±2^53, at most 16 levels deep).' });
-
-/** Links end up in emails and chat messages: only http(s). */
-const HttpUrl = z.url({ protocol: /^https?$/ }).max(2048);
 
 const Reason = z.string().min(1).max(500);
 

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { AppContext } from '../context.ts';
 import { deadlineFor } from '../domain/deadline.ts';
 import { ConflictError, DomainError, VersionMismatchError } from '../domain/errors.ts';
+import { HttpUrl, MetadataSchema } from '../domain/metadata.ts';
 import { nextAttemptAt, type RetryPolicy } from '../domain/retry-policy.ts';
 import {
   assertTransition,
@@ -37,10 +38,10 @@ export const RegisterSessionSchema = z
     orgId: z.string().min(1).max(128).optional(),
     policyId: z.string().min(1).max(128).optional(),
     contact: ContactSchema.optional(),
-    recoveryUrl: z.url().max(2048).optional(),
+    recoveryUrl: HttpUrl.optional(),
     sizeBytes: z.number().int().min(0).max(1e13).optional(),
     processingStartedAt: iso.optional(),
-    metadata: z.record(z.string(), z.unknown()).optional(),
+    metadata: MetadataSchema.optional(),
   })
   .strict();
 export type RegisterSessionInput = z.infer<typeof RegisterSessionSchema>;
@@ -49,9 +50,9 @@ export const UpdateSessionSchema = z
   .object({
     status: z.enum(SESSION_STATUSES).optional(),
     contact: ContactSchema.optional(),
-    recoveryUrl: z.url().max(2048).optional(),
+    recoveryUrl: HttpUrl.optional(),
     sizeBytes: z.number().int().min(0).max(1e13).optional(),
-    metadata: z.record(z.string(), z.unknown()).optional(),
+    metadata: MetadataSchema.optional(),
   })
   .strict();
 export type UpdateSessionInput = z.infer<typeof UpdateSessionSchema>;
