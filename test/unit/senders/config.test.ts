@@ -1,5 +1,8 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { resolveChannelConfig, type SecretReader } from '../../../shared/senders/config.ts';
+import { loadLocalEnvFile, resolveChannelConfig, type SecretReader } from '../../../shared/senders/config.ts';
 
 const noSecrets: SecretReader = async () => {
   throw new Error('no secret should be read');
@@ -115,5 +118,23 @@ describe('resolveChannelConfig', () => {
     const resolving = resolveChannelConfig('webhook', env, readSecret);
     // Assess
     await expect(resolving).rejects.toThrow('Secrets Manager unavailable');
+  });
+});
+
+describe('loadLocalEnvFile', () => {
+  it('loads an untracked .env without overriding variables already set, and ignores a missing file', () => {
+    // Prepare
+    const dir = mkdtempSync(join(tmpdir(), 'sender-env-'));
+    const file = join(dir, '.env');
+    writeFileSync(file, 'SENDER_TEST_FROM_FILE=file\nSENDER_TEST_ALREADY_SET=file\n');
+    process.env.SENDER_TEST_ALREADY_SET = 'process';
+    // Act
+    const loaded = loadLocalEnvFile(file);
+    const missing = loadLocalEnvFile(join(dir, 'absent.env'));
+    // Assess
+    expect(loaded).toBe(true);
+    expect(missing).toBe(false);
+    expect(process.env.SENDER_TEST_FROM_FILE).toBe('file');
+    expect(process.env.SENDER_TEST_ALREADY_SET).toBe('process');
   });
 });
