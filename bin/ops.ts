@@ -4,7 +4,7 @@
 // environment (the same variables CDK gives the functions), or against a running `npm start`.
 import '../local/quiet-env.ts';
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
+import * as z from 'zod';
 import { readRunningLocalState } from '../local/local-env.ts';
 import { type AppContext, contextFromEnv } from '../shared/context.ts';
 import { CHANNELS, JOBS, SESSIONS_TABLE } from '../shared/infra/resources.ts';

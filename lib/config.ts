@@ -1,7 +1,7 @@
 // Deployment configuration: CDK context (cdk.json defaults, `-c key=value` overrides) validated with zod at
 // synth, so a typo or a missing sender identity fails `cdk synth` with a list of what is wrong, not a
 // half-configured stack.
-import { z } from 'zod';
+import * as z from 'zod';
 import { TimeoutRuleSchema } from '../shared/domain/deadline.ts';
 import { SECRETS, type SecretId } from '../shared/infra/functions.ts';
 import { DEFAULT_METRICS_NAMESPACE } from '../shared/infra/metrics.ts';

@@ -1,7 +1,7 @@
 // `npm start` settings, from env (and an untracked .env), validated; the defaults work as they are.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { REPO_ROOT } from './local-env.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);

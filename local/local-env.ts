@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CHANNEL_QUEUES, CONTROL_TABLE, SESSIONS_TABLE, TIMELINE_TABLE } from '../shared/infra/resources.ts';
 import type { Endpoints } from './emulators.ts';
 import type { ResourceNames } from './resources.ts';

@@ -4,7 +4,7 @@
 // everything and leaves no process behind.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { createDynamoClient, createSqsClient } from '../shared/aws/clients.ts';
 import type { AppContext } from '../shared/context.ts';
 import { CHANNELS, JOB_DESCRIPTIONS } from '../shared/infra/resources.ts';

@@ -1,6 +1,6 @@
 // The versioned contract of what goes on a channel queue: one recovery notification per attempt × channel,
 // or one ops alert per run × channel. Producers build it with these schemas, senders parse it with them.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Contact } from './domain/session.ts';
 import { CHANNELS, type Channel } from './infra/resources.ts';
 

@@ -1,6 +1,6 @@
 // Service settings that are not resource names: timeout rules per kind, alert thresholds, ops alert
 // recipients, dispatch lease. Read from env through a schema (a bad value fails loudly at cold start).
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AppContext } from './context.ts';
 import { DEFAULT_TIMEOUT_RULE, type TimeoutRule, TimeoutRuleSchema } from './domain/deadline.ts';
 import { type OpsRecipients, OpsRecipientsSchema } from './messages.ts';

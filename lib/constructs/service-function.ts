@@ -2,6 +2,7 @@
 // log group, ESM bundle with the SDK inside, Powertools env) and bind* helpers that set an env var and grant
 // exactly the access it implies, so a function can never hold a name it may not use or a grant it has no
 // name for.
+
 import path from 'node:path';
 import { ArnFormat, type Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -10,6 +11,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { BUNDLE_MAIN_FIELDS, ESM_REQUIRE_BANNER } from '../../shared/infra/bundling.ts';
 import type { DataAccess, QueueAccess } from '../../shared/infra/functions.ts';
 import { DEFAULT_METRICS_NAMESPACE, SERVICE_NAME } from '../../shared/infra/metrics.ts';
 import type { ServiceTable } from './service-table.ts';
@@ -24,8 +26,6 @@ export const SERVICE_RUNTIME = lambda.Runtime.NODEJS_24_X;
  * esbuild emits ESM, but some bundled CommonJS dependencies still call `require` for Node built-ins;
  * a module-scope `require` made with createRequire keeps them working.
  */
-const ESM_REQUIRE_BANNER =
-  "import { createRequire } from 'node:module';const require = createRequire(import.meta.url);";
 
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
@@ -173,7 +173,7 @@ export class ServiceFunction extends NodejsFunction {
       },
       bundling: {
         format: OutputFormat.ESM,
-        mainFields: ['module', 'main'],
+        mainFields: BUNDLE_MAIN_FIELDS,
         banner: ESM_REQUIRE_BANNER,
         // The SDK is bundled, not taken from the runtime: the version is the one tested, and tree-shaking
         // keeps only the clients a handler imports.

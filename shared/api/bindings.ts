@@ -2,7 +2,7 @@
 // the caller as audit, and shapes the answer (views, ETag, cursors). Kept apart from routes.ts because it
 // pulls in the use cases and with them the AWS SDK, which the CDK app must not load.
 
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Session } from '../domain/session.ts';
 import {
   createPolicy,

@@ -4,7 +4,7 @@
 // against a per-list schema too, so even a well-formed forgery can only start a list the caller may read
 // anyway at another place.
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { HttpProblem, problem } from './problem.ts';
 
 const Envelope = z

@@ -1,7 +1,7 @@
 // The OpenAPI 3.1 document of the admin API, generated from the route table and the very zod schemas that
 // validate requests (zod's own JSON Schema output, draft 2020-12, which is OpenAPI 3.1's dialect), so the
 // document cannot describe an API other than the one that runs.
-import { z } from 'zod';
+import * as z from 'zod';
 import { ROUTES, type RouteSpec } from './routes.ts';
 import { NAMED_SCHEMAS } from './schemas.ts';
 

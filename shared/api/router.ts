@@ -3,7 +3,7 @@
 // bad field listed in one problem), then calls the route's binding and maps what comes back or what is
 // thrown. Everything is validated before the binding runs, so a bad request cannot write anything.
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AppContext } from '../context.ts';
 import { logger } from '../observability/logger.ts';
 import {

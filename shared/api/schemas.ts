@@ -2,7 +2,7 @@
 // the stored-item schemas: nothing that could make DynamoDB or the SDK fail may pass) and they are the
 // source of the OpenAPI document. Only zod and the pure domain modules are imported here, so the CDK app
 // can load the route table without the AWS SDK.
-import { z } from 'zod';
+import * as z from 'zod';
 import { HttpUrl, MetadataSchema } from '../domain/metadata.ts';
 import { JITTER_MODES, QuietHoursSchema, RetryPolicySchema } from '../domain/retry-policy.ts';
 import { ContactSchema, SESSION_ID, SESSION_STATUSES, SessionSchema } from '../domain/session.ts';

@@ -1,5 +1,5 @@
 // Processing deadlines: bigger sessions get longer, up to a cap, per kind.
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const TimeoutRuleSchema = z
   .object({

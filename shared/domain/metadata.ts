@@ -1,6 +1,6 @@
 // What a product may attach to a session and where its links may point, checked once for every entry
 // point (API, EventBridge, CLI): JSON that DynamoDB can store, and http(s) links only.
-import { z } from 'zod';
+import * as z from 'zod';
 
 // JSON that DynamoDB can store: the document client refuses numbers beyond 2^53 and DynamoDB refuses
 // magnitudes below 1e-130 and maps nested deeper than 32 levels. Checked here so such input is a 400,

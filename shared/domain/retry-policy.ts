@@ -1,7 +1,7 @@
 // Retry policy → schedule. Pure functions of (policy, session id, attempt number, time), so the preview
 // route, the sweep and the property tests all compute the same thing.
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CHANNELS, type Channel } from '../infra/resources.ts';
 import { isValidTimeZone } from './session.ts';
 

@@ -1,6 +1,6 @@
 // The session: its schema (what every stored item and incoming registration must satisfy) and the
 // state machine that decides which status changes are legal.
-import { z } from 'zod';
+import * as z from 'zod';
 import { CHANNELS } from '../infra/resources.ts';
 import { DomainError } from './errors.ts';
 

@@ -1,7 +1,7 @@
 // What a scheduled job accepts: the EventBridge rule's scheduled event, or a manual invocation
 // (`aws lambda invoke --payload '{"trigger":"manual","dryRun":true}'`). Anything else is rejected with
 // a clear reason in a run record, and changes nothing else.
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const EventBridgeScheduledEventSchema = z
   .object({

@@ -3,7 +3,7 @@
 //   lease:  pk `lease`, sk <job>      state: pk `job`, sk <job>      run: pk `run#<job>`, sk <startedAt>#<runId>
 import { randomBytes } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AppContext } from '../context.ts';
 import { JOBS, type JobName } from '../infra/resources.ts';
 import { isConditionalCheckFailed } from './dynamo-errors.ts';

@@ -1,7 +1,7 @@
 // What an operator does with the scheduled jobs, from the admin API or the ops CLI: read their state, run
 // one now (dry run or real, through the same runJob life as the schedule), pause and resume them (the kill
 // switch), and read their run records.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AppContext } from '../context.ts';
 import { JOB_DESCRIPTIONS, JOBS, type JobName } from '../infra/resources.ts';
 import { getJobState, type JobState, listRuns, type RunRecord, setJobPaused } from '../repositories/jobs.ts';

@@ -1,7 +1,7 @@
 // Listing sessions for the admin API through the `byStatus` index, never a scan: one status at a time (all
 // of them in a fixed order when no status is asked for), most recently updated first within a status.
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AppContext } from '../context.ts';
 import { DomainError } from '../domain/errors.ts';
 import {

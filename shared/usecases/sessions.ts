@@ -3,7 +3,7 @@
 // events, through saveSession.
 import { isDeepStrictEqual } from 'node:util';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AppContext } from '../context.ts';
 import { deadlineFor } from '../domain/deadline.ts';
 import { ConflictError, DomainError, VersionMismatchError } from '../domain/errors.ts';

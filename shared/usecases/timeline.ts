@@ -1,7 +1,7 @@
 // Reading a session's story: its timeline (oldest first) and the notification outcomes of one attempt,
 // the latter through the `byAttempt` index.
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AppContext } from '../context.ts';
 import { NotFoundError } from '../domain/errors.ts';
 import { SESSION_ID } from '../domain/session.ts';

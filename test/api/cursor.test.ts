@@ -1,7 +1,7 @@
 // Pagination cursors are opaque to clients and strict for the server: only a cursor this list handed out
 // for this query decodes; anything corrupted, altered, or borrowed is a 400 problem.
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { decodeCursor, encodeCursor } from '../../shared/api/cursor.ts';
 import { HttpProblem } from '../../shared/api/problem.ts';
 

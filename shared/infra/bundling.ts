@@ -1,0 +1,11 @@
+// How a function is bundled: CDK (lib/constructs/service-function.ts) and the bundle benchmark
+// (test/bench/bundles.bench.ts) both use these, so the measured bundle is the deployed one.
+
+/** ESM bundles still meet CommonJS dependencies that call `require`: give them one. */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire } from 'node:module';const require = createRequire(import.meta.url);";
+
+export const BUNDLE_MAIN_FIELDS = ['module', 'main'];
+
+/** esbuild target matching the Lambda runtime (SERVICE_RUNTIME). */
+export const BUNDLE_TARGET = 'node24';
