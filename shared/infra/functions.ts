@@ -146,11 +146,12 @@ function senderFunction(channel: Channel): FunctionDescription {
     memoryMb: 256,
     trigger: { kind: 'queue', channel },
     tables: [
-      // Reads the session for the fence check, writes the outcome item for (attemptId, channel).
-      { table: 'sessions', access: 'read', indexes: [] },
+      // Reads the session for the fence check and stamps `lastNotifiedAt` on it after a send.
+      { table: 'sessions', access: 'readwrite', indexes: [] },
+      // Writes the outcome item for (attemptId, channel).
       { table: 'timeline', access: 'readwrite', indexes: [] },
-      // Reads the active retry policy's enabled channels.
-      { table: 'control', access: 'read', indexes: [] },
+      // Adds to the per-channel delivery counters behind /retry/stats.
+      { table: 'control', access: 'readwrite', indexes: [] },
     ],
     queues: [{ channels: [channel], access: 'consume' }],
     secrets,
