@@ -97,7 +97,7 @@ function describeSweepEvent(e: SweepEvent): string | undefined {
 function describeMonitorEvent(e: MonitorEvent): string | undefined {
   switch (e.type) {
     case 'timed_out':
-      return `${red('timed out')} ${bold(e.sessionId)} after ${e.minutesProcessing} min processing (deadline ${clockTime(new Date(e.deadlineAt))})`;
+      return `${red('timed out')} ${bold(e.sessionId)} after ${e.minutesProcessing < 2 ? 'under 2 min' : `${e.minutesProcessing} min`} processing (deadline ${clockTime(new Date(e.deadlineAt))})`;
     case 'long_running':
       return undefined;
     case 'alert':

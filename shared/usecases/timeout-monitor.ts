@@ -38,6 +38,12 @@ function minutesSince(iso: string | undefined, now: Date): number {
   return iso ? Math.floor((now.getTime() - new Date(iso).getTime()) / 60_000) : 0;
 }
 
+/** "40 s" under two minutes, "17 min" above: what a person reads in an error and a live log. */
+function durationSince(iso: string | undefined, now: Date): string {
+  const seconds = iso ? Math.floor((now.getTime() - new Date(iso).getTime()) / 1000) : 0;
+  return seconds < 120 ? `${seconds} s` : `${Math.floor(seconds / 60)} min`;
+}
+
 export function opsAlertMessages(
   settings: Settings,
   alert: Pick<OpsAlertMessage, 'alertId' | 'source' | 'severity' | 'summary' | 'data' | 'createdAt'>,
@@ -105,7 +111,7 @@ export async function runTimeoutMonitor(ctx: AppContext, options: MonitorOptions
       }
       try {
         await timeOutSession(ctx, s, {
-          error: `processing exceeded its deadline (${s.deadlineAt}) after ${minutes} min`,
+          error: `processing exceeded its deadline (${s.deadlineAt}) after ${durationSince(s.processingStartedAt, now)}`,
           eventType: 'timed_out',
           audit: { triggeredBy: `${JOB}/${options.trigger}` },
         });
