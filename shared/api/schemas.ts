@@ -3,9 +3,12 @@
 // source of the OpenAPI document. Only zod and the pure domain modules are imported here, so the CDK app
 // can load the route table without the AWS SDK.
 import * as z from 'zod';
-import { HttpUrl, MetadataSchema } from '../domain/metadata.ts';
-import { JITTER_MODES, QuietHoursSchema, RetryPolicySchema } from '../domain/retry-policy.ts';
+import {
+  CreatePolicySchema,
+  RetryPolicySchema,
+} from '../domain/retry-policy.ts';
 import { ContactSchema, SESSION_ID, SESSION_STATUSES, SessionSchema } from '../domain/session.ts';
+import { RegisterSessionSchema, UpdateSessionSchema } from '../domain/session-input.ts';
 import { CHANNELS, JOBS } from '../infra/resources.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -109,32 +112,9 @@ export const ChannelParams = z.object({ channel: z.enum(CHANNELS) }).strict();
 // ---------------------------------------------------------------------------------------------------------
 // Bodies.
 
-/** The product registers a session. Same fields as the use case's schema, with safer metadata and links. */
-export const RegisterSessionBody = z
-  .object({
-    sessionId: SESSION_ID,
-    kind: z.string().min(1).max(64),
-    status: z.enum(['active', 'stalled', 'processing']),
-    orgId: OrgId.optional(),
-    policyId: z.string().min(1).max(128).optional(),
-    contact: ContactSchema.optional(),
-    recoveryUrl: HttpUrl.optional(),
-    sizeBytes: z.number().int().min(0).max(1e13).optional(),
-    processingStartedAt: iso.optional(),
-    metadata: MetadataSchema.optional(),
-  })
-  .strict();
-
-export const UpdateSessionBody = z
-  .object({
-    status: z.enum(SESSION_STATUSES).optional(),
-    contact: ContactSchema.optional(),
-    recoveryUrl: HttpUrl.optional(),
-    sizeBytes: z.number().int().min(0).max(1e13).optional(),
-    metadata: MetadataSchema.optional(),
-  })
-  .strict()
-  .refine((b) => Object.keys(b).length > 0, { message: 'give at least one field to change' });
+/** The product registers a session / reports progress: the domain's input schemas, one definition. */
+export const RegisterSessionBody = RegisterSessionSchema;
+export const UpdateSessionBody = UpdateSessionSchema;
 
 export const RegenerateBody = z
   .object({
@@ -157,39 +137,7 @@ export const ResetStuckBody = z
   })
   .strict();
 
-const PolicyRulesShape = {
-  maxRetries: z.number().int().min(0).max(50),
-  initialDelaySeconds: z
-    .number()
-    .int()
-    .min(0)
-    .max(30 * 86400),
-  backoffMultiplier: z.number().min(1).max(10),
-  maxDelaySeconds: z
-    .number()
-    .int()
-    .min(0)
-    .max(30 * 86400),
-  jitter: z.enum(JITTER_MODES).default('none'),
-  enabledChannels: z
-    .array(z.enum(CHANNELS))
-    .min(1)
-    .refine((list) => new Set(list).size === list.length, 'each channel once'),
-  quietHours: QuietHoursSchema.optional(),
-};
-
-export const CreatePolicyBody = z
-  .object({
-    name: z.string().min(1).max(120),
-    ...PolicyRulesShape,
-    orgId: OrgId.optional(),
-    active: z.boolean().optional(),
-  })
-  .strict()
-  .refine((p) => p.maxDelaySeconds >= p.initialDelaySeconds, {
-    message: 'maxDelaySeconds must be at least initialDelaySeconds',
-    path: ['maxDelaySeconds'],
-  });
+export const CreatePolicyBody = CreatePolicySchema;
 
 export const RunJobBody = z
   .object({

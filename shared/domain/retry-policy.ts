@@ -19,33 +19,50 @@ export type QuietHours = z.infer<typeof QuietHoursSchema>;
 export const JITTER_MODES = ['none', 'full', 'equal'] as const;
 export type JitterMode = (typeof JITTER_MODES)[number];
 
-/** The tunable part of a policy, as an operator writes it. */
+/** The tunable fields of a policy, as an operator writes them (shared by the use case and the API). */
+export const POLICY_RULES_SHAPE = {
+  maxRetries: z.number().int().min(0).max(50),
+  initialDelaySeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(30 * 86400),
+  backoffMultiplier: z.number().min(1).max(10),
+  maxDelaySeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(30 * 86400),
+  jitter: z.enum(JITTER_MODES).default('none'),
+  enabledChannels: z
+    .array(z.enum(CHANNELS))
+    .min(1)
+    .refine((list) => new Set(list).size === list.length, 'each channel once'),
+  quietHours: QuietHoursSchema.optional(),
+};
+
+const capNotBelowInitial = (p: { maxDelaySeconds: number; initialDelaySeconds: number }) =>
+  p.maxDelaySeconds >= p.initialDelaySeconds;
+const capNotBelowInitialError = {
+  message: 'maxDelaySeconds must be at least initialDelaySeconds',
+  path: ['maxDelaySeconds'],
+};
+
 export const PolicyRulesSchema = z
+  .object(POLICY_RULES_SHAPE)
+  .strict()
+  .refine(capNotBelowInitial, capNotBelowInitialError);
+
+/** A new policy: its rules, a name, and where it applies. */
+export const CreatePolicySchema = z
   .object({
-    maxRetries: z.number().int().min(0).max(50),
-    initialDelaySeconds: z
-      .number()
-      .int()
-      .min(0)
-      .max(30 * 86400),
-    backoffMultiplier: z.number().min(1).max(10),
-    maxDelaySeconds: z
-      .number()
-      .int()
-      .min(0)
-      .max(30 * 86400),
-    jitter: z.enum(JITTER_MODES).default('none'),
-    enabledChannels: z
-      .array(z.enum(CHANNELS))
-      .min(1)
-      .refine((list) => new Set(list).size === list.length, 'each channel once'),
-    quietHours: QuietHoursSchema.optional(),
+    name: z.string().min(1).max(120),
+    ...POLICY_RULES_SHAPE,
+    orgId: z.string().min(1).max(128).optional(),
+    active: z.boolean().optional(),
   })
   .strict()
-  .refine((p) => p.maxDelaySeconds >= p.initialDelaySeconds, {
-    message: 'maxDelaySeconds must be at least initialDelaySeconds',
-    path: ['maxDelaySeconds'],
-  });
+  .refine(capNotBelowInitial, capNotBelowInitialError);
 export type PolicyRules = z.infer<typeof PolicyRulesSchema>;
 
 export const RetryPolicySchema = z

@@ -7,55 +7,38 @@ import * as z from 'zod';
 import type { AppContext } from '../context.ts';
 import { deadlineFor } from '../domain/deadline.ts';
 import { ConflictError, DomainError, VersionMismatchError } from '../domain/errors.ts';
-import { HttpUrl, MetadataSchema } from '../domain/metadata.ts';
 import { nextAttemptAt, type RetryPolicy } from '../domain/retry-policy.ts';
 import {
   assertTransition,
-  ContactSchema,
   RETRYABLE_STATUSES,
-  SESSION_ID,
-  SESSION_STATUSES,
   type Session,
   SessionSchema,
 } from '../domain/session.ts';
+import type {
+  RegenerateInput,
+  RegisterSessionInput,
+  UpdateSessionInput,
+} from '../domain/session-input.ts';
 import { getActivePolicy, requirePolicy } from '../repositories/policies.ts';
 import { getSession, requireSession, saveSession, type TimelineEvent } from '../repositories/sessions.ts';
 import { recordStats } from '../repositories/stats.ts';
 import { settingsOf, timeoutRuleFor } from '../settings.ts';
+
+export {
+  type RegenerateInput,
+  RegenerateSchema,
+  type RegisterSessionInput,
+  RegisterSessionSchema,
+  type UpdateSessionInput,
+  UpdateSessionSchema,
+} from '../domain/session-input.ts';
 
 export interface Audit {
   readonly triggeredBy: string;
   readonly reason?: string;
 }
 
-const iso = z.iso.datetime({ offset: true });
-
-export const RegisterSessionSchema = z
-  .object({
-    sessionId: SESSION_ID,
-    kind: z.string().min(1).max(64),
-    status: z.enum(['active', 'stalled', 'processing']),
-    orgId: z.string().min(1).max(128).optional(),
-    policyId: z.string().min(1).max(128).optional(),
-    contact: ContactSchema.optional(),
-    recoveryUrl: HttpUrl.optional(),
-    sizeBytes: z.number().int().min(0).max(1e13).optional(),
-    processingStartedAt: iso.optional(),
-    metadata: MetadataSchema.optional(),
-  })
-  .strict();
-export type RegisterSessionInput = z.infer<typeof RegisterSessionSchema>;
-
-export const UpdateSessionSchema = z
-  .object({
-    status: z.enum(SESSION_STATUSES).optional(),
-    contact: ContactSchema.optional(),
-    recoveryUrl: HttpUrl.optional(),
-    sizeBytes: z.number().int().min(0).max(1e13).optional(),
-    metadata: MetadataSchema.optional(),
-  })
-  .strict();
-export type UpdateSessionInput = z.infer<typeof UpdateSessionSchema>;
+const _iso = z.iso.datetime({ offset: true });
 
 function auditFields(audit: Audit, at: string) {
   return { triggeredBy: audit.triggeredBy, ...(audit.reason ? { reason: audit.reason } : {}), at };
@@ -231,19 +214,11 @@ export async function setSessionPaused(
   });
 }
 
-export const RegenerateSchema = z
-  .object({
-    overrideNextRetryAt: iso.optional(),
-    automated: z.boolean().optional(),
-    reason: z.string().max(500).optional(),
-  })
-  .strict();
-
 /** Moves the next retry to `overrideNextRetryAt` (now when absent); `automated: false` also pauses. */
 export async function overrideNextRetry(
   ctx: AppContext,
   sessionId: string,
-  input: z.infer<typeof RegenerateSchema>,
+  input: RegenerateInput,
   audit: Audit,
   ifMatch?: number,
 ): Promise<Session> {
