@@ -6,6 +6,8 @@ import {
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { createDynamoClient } from '../shared/aws/clients.ts';
+import type { AppContext } from '../shared/context.ts';
 import {
   CHANNEL_QUEUES,
   type Channel,
@@ -116,5 +118,28 @@ export async function createResources(
       control: tableName(prefix, TABLES[2]),
     },
     queues,
+  };
+}
+
+/**
+ * The AppContext of resources created on the emulators: what contextFromEnv builds in Lambda, for the
+ * local runtime, benchmarks and tests. `overrides` sets the clock, shards or settings.
+ */
+export function contextForResources(
+  endpoints: { dynamodb: string; region: string },
+  sqs: SQSClient,
+  names: ResourceNames,
+  overrides: Partial<Pick<AppContext, 'clock' | 'shards' | 'settings'>> = {},
+): AppContext {
+  return {
+    ddb: createDynamoClient(endpoints),
+    sqs,
+    tables: names.tables,
+    queues: Object.fromEntries(
+      Object.entries(names.queues).map(([channel, q]) => [channel, { url: q.url, dlqUrl: q.dlqUrl }]),
+    ) as AppContext['queues'],
+    clock: overrides.clock ?? (() => new Date()),
+    shards: overrides.shards ?? 8,
+    ...(overrides.settings ? { settings: overrides.settings } : {}),
   };
 }

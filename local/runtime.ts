@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod';
-import { createDynamoClient, createSqsClient } from '../shared/aws/clients.ts';
+import { createSqsClient } from '../shared/aws/clients.ts';
 import type { AppContext } from '../shared/context.ts';
 import { CHANNELS, JOB_DESCRIPTIONS } from '../shared/infra/resources.ts';
 import { createPolicy } from '../shared/repositories/policies.ts';
@@ -21,7 +21,7 @@ import { startApiServer } from './http-server.ts';
 import { functionEnv, REPO_ROOT, STATE_FILE, writeLocalState } from './local-env.ts';
 import { startQueuePoller } from './queue-poller.ts';
 import { startLocalReceivers } from './receivers.ts';
-import { createResources } from './resources.ts';
+import { contextForResources, createResources } from './resources.ts';
 
 const tty = process.stdout.isTTY;
 const paint = (code: number) => (s: string) => (tty ? `\u001b[${code}m${s}\u001b[0m` : s);
@@ -133,17 +133,7 @@ async function main(): Promise<void> {
     const names = await createResources(endpoints, sqs, 'local');
     const receivers = await startLocalReceivers();
     stops.push(() => receivers.stop());
-    const ctx: AppContext = {
-      ddb: createDynamoClient(endpoints),
-      sqs,
-      tables: names.tables,
-      queues: Object.fromEntries(
-        Object.entries(names.queues).map(([c, q]) => [c, { url: q.url, dlqUrl: q.dlqUrl }]),
-      ) as AppContext['queues'],
-      clock: () => new Date(),
-      shards: 4,
-      settings: DEMO_SETTINGS,
-    };
+    const ctx = contextForResources(endpoints, sqs, names, { shards: 4, settings: DEMO_SETTINGS });
 
     // Senders: every channel configured against the stand-ins except WhatsApp, left unconfigured on
     // purpose so the demo shows a `skipped` outcome instead of a failure.

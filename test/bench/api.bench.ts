@@ -6,9 +6,8 @@
 import autocannon from 'autocannon';
 import { startEmulators } from '../../local/emulators.ts';
 import { startApiServer } from '../../local/http-server.ts';
-import { createResources } from '../../local/resources.ts';
-import { createDynamoClient, createSqsClient } from '../../shared/aws/clients.ts';
-import type { AppContext } from '../../shared/context.ts';
+import { contextForResources, createResources } from '../../local/resources.ts';
+import { createSqsClient } from '../../shared/aws/clients.ts';
 import { registerSession } from '../../shared/usecases/sessions.ts';
 import type { Figure } from './run.ts';
 
@@ -38,16 +37,7 @@ export async function bench(log: (line: string) => void): Promise<Figure[]> {
   try {
     const sqs = createSqsClient(emulators.endpoints);
     const names = await createResources(emulators.endpoints, sqs, 'benchapi');
-    const ctx: AppContext = {
-      ddb: createDynamoClient(emulators.endpoints),
-      sqs,
-      tables: names.tables,
-      queues: Object.fromEntries(
-        Object.entries(names.queues).map(([c, q]) => [c, { url: q.url, dlqUrl: q.dlqUrl }]),
-      ) as AppContext['queues'],
-      clock: () => new Date(),
-      shards: 8,
-    };
+    const ctx = contextForResources(emulators.endpoints, sqs, names, { shards: 8 });
     log(`registering ${SEEDED} sessions to read`);
     for (let i = 0; i < SEEDED; i += 25) {
       await Promise.all(

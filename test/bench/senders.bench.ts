@@ -14,8 +14,8 @@ import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { startEmulators } from '../../local/emulators.ts';
 import { startQueuePoller } from '../../local/queue-poller.ts';
 import { startLocalReceivers } from '../../local/receivers.ts';
-import { createResources } from '../../local/resources.ts';
-import { createDynamoClient, createSqsClient } from '../../shared/aws/clients.ts';
+import { contextForResources, createResources } from '../../local/resources.ts';
+import { createSqsClient } from '../../shared/aws/clients.ts';
 import type { AppContext } from '../../shared/context.ts';
 import type { Channel } from '../../shared/infra/resources.ts';
 import type { RecoveryMessage } from '../../shared/messages.ts';
@@ -92,16 +92,7 @@ export async function bench(log: (line: string) => void): Promise<Figure[]> {
   try {
     const sqs = createSqsClient(emulators.endpoints);
     const names = await createResources(emulators.endpoints, sqs, 'benchsend');
-    const ctx: AppContext = {
-      ddb: createDynamoClient(emulators.endpoints),
-      sqs,
-      tables: names.tables,
-      queues: Object.fromEntries(
-        Object.entries(names.queues).map(([c, q]) => [c, { url: q.url, dlqUrl: q.dlqUrl }]),
-      ) as AppContext['queues'],
-      clock: () => new Date(),
-      shards: 8,
-    };
+    const ctx = contextForResources(emulators.endpoints, sqs, names, { shards: 8 });
     const figures: Figure[] = [];
 
     // Wall time during which at least one DynamoDB call was pending (calls overlap: claim ∥ session read,

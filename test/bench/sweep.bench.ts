@@ -1,8 +1,8 @@
 // Sweep figures: read amplification and scan calls over 50,000 sessions with 1,000 due, and claim
 // throughput with 1 and 4 sweepers racing over the same due sessions (job lease out of the way).
 import { startEmulators } from '../../local/emulators.ts';
-import { createResources } from '../../local/resources.ts';
-import { createDynamoClient, createSqsClient } from '../../shared/aws/clients.ts';
+import { contextForResources, createResources } from '../../local/resources.ts';
+import { createSqsClient } from '../../shared/aws/clients.ts';
 import type { AppContext } from '../../shared/context.ts';
 import { DEFAULT_SETTINGS } from '../../shared/settings.ts';
 import { runRecoverySweep } from '../../shared/usecases/recovery-sweep.ts';
@@ -17,20 +17,11 @@ export async function bench(log: (line: string) => void): Promise<Figure[]> {
   const emulators = await startEmulators({ log });
   try {
     const sqs = createSqsClient(emulators.endpoints);
-    const makeCtx = async (prefix: string): Promise<AppContext> => {
-      const names = await createResources(emulators.endpoints, sqs, prefix);
-      return {
-        ddb: createDynamoClient(emulators.endpoints),
-        sqs,
-        tables: names.tables,
-        queues: Object.fromEntries(
-          Object.entries(names.queues).map(([c, q]) => [c, { url: q.url, dlqUrl: q.dlqUrl }]),
-        ) as AppContext['queues'],
-        clock: () => new Date(),
+    const makeCtx = async (prefix: string): Promise<AppContext> =>
+      contextForResources(emulators.endpoints, sqs, await createResources(emulators.endpoints, sqs, prefix), {
         shards: 8,
         settings: { ...DEFAULT_SETTINGS, sweepLimit: 100_000 },
-      };
-    };
+      });
     const figures: Figure[] = [];
 
     // Read amplification: 50,000 sessions, of which 1,000 due.

@@ -2,8 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import type { Endpoints } from '../../local/emulators.ts';
-import { createResources, type ResourceNames } from '../../local/resources.ts';
-import { createDynamoClient, createSqsClient } from '../../shared/aws/clients.ts';
+import { contextForResources, createResources, type ResourceNames } from '../../local/resources.ts';
+import { createSqsClient } from '../../shared/aws/clients.ts';
 import type { AppContext, Clock } from '../../shared/context.ts';
 
 export interface TestContext {
@@ -37,15 +37,9 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
   const prefix = `t${randomBytes(4).toString('hex')}`;
   const sqs = createSqsClient(endpoints);
   const names = await createResources(endpoints, sqs, prefix);
-  const ctx: AppContext = {
-    ddb: createDynamoClient(endpoints),
-    sqs,
-    tables: names.tables,
-    queues: Object.fromEntries(
-      Object.entries(names.queues).map(([channel, q]) => [channel, { url: q.url, dlqUrl: q.dlqUrl }]),
-    ) as AppContext['queues'],
-    clock: options.clock ?? (() => new Date()),
+  const ctx = contextForResources(endpoints, sqs, names, {
+    clock: options.clock,
     shards: options.shards ?? 4,
-  };
+  });
   return { ctx, names, endpoints };
 }
