@@ -3,10 +3,7 @@
 // source of the OpenAPI document. Only zod and the pure domain modules are imported here, so the CDK app
 // can load the route table without the AWS SDK.
 import * as z from 'zod';
-import {
-  CreatePolicySchema,
-  RetryPolicySchema,
-} from '../domain/retry-policy.ts';
+import { CreatePolicySchema, RetryPolicySchema } from '../domain/retry-policy.ts';
 import { ContactSchema, SESSION_ID, SESSION_STATUSES, SessionSchema } from '../domain/session.ts';
 import { RegisterSessionSchema, UpdateSessionSchema } from '../domain/session-input.ts';
 import { CHANNELS, JOBS } from '../infra/resources.ts';

@@ -8,17 +8,8 @@ import type { AppContext } from '../context.ts';
 import { deadlineFor } from '../domain/deadline.ts';
 import { ConflictError, DomainError, VersionMismatchError } from '../domain/errors.ts';
 import { nextAttemptAt, type RetryPolicy } from '../domain/retry-policy.ts';
-import {
-  assertTransition,
-  RETRYABLE_STATUSES,
-  type Session,
-  SessionSchema,
-} from '../domain/session.ts';
-import type {
-  RegenerateInput,
-  RegisterSessionInput,
-  UpdateSessionInput,
-} from '../domain/session-input.ts';
+import { assertTransition, RETRYABLE_STATUSES, type Session, SessionSchema } from '../domain/session.ts';
+import type { RegenerateInput, RegisterSessionInput, UpdateSessionInput } from '../domain/session-input.ts';
 import { getActivePolicy, requirePolicy } from '../repositories/policies.ts';
 import { getSession, requireSession, saveSession, type TimelineEvent } from '../repositories/sessions.ts';
 import { recordStats } from '../repositories/stats.ts';
