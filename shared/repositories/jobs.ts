@@ -102,8 +102,11 @@ export async function acquireJobLease(
           acquiredAt: now.toISOString(),
           leaseUntil: new Date(now.getTime() + leaseSeconds * 1000).toISOString(),
         },
-        ConditionExpression: 'attribute_not_exists(pk) OR leaseUntil < :now',
-        ExpressionAttributeValues: { ':now': now.toISOString() },
+        // `#owner = :owner`: when the answer to our own put is lost, the SDK's retry finds the lease we
+        // just wrote; without this it would lock us (and, until it expires, every run) out.
+        ConditionExpression: 'attribute_not_exists(pk) OR leaseUntil < :now OR #owner = :owner',
+        ExpressionAttributeNames: { '#owner': 'owner' },
+        ExpressionAttributeValues: { ':now': now.toISOString(), ':owner': owner },
       }),
     );
     return true;
@@ -154,17 +157,24 @@ export async function recordJobOutcome(
     expression += ', lastSuccessAt = :at, consecutiveFailures = :zero';
     values[':zero'] = 0;
   }
-  const res = await ctx.ddb.send(
-    new UpdateCommand({
-      TableName: ctx.tables.control,
-      Key: { pk: 'job', sk: job },
-      UpdateExpression: expression,
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
-      ReturnValues: 'ALL_NEW',
-    }),
-  );
-  return JobStateSchema.parse(res.Attributes);
+  try {
+    const res = await ctx.ddb.send(
+      new UpdateCommand({
+        TableName: ctx.tables.control,
+        Key: { pk: 'job', sk: job },
+        UpdateExpression: expression,
+        // Once per run: an SDK retry after a lost answer must not count a failure twice.
+        ConditionExpression: 'attribute_not_exists(#run) OR #run <> :run',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return JobStateSchema.parse(res.Attributes);
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return getJobState(ctx, job);
+    throw error;
+  }
 }
 
 export async function setJobPaused(

@@ -4,7 +4,7 @@
 import type { AppContext } from '../context.ts';
 import { ConflictError } from '../domain/errors.ts';
 import { nextAttemptAt, type RetryPolicy } from '../domain/retry-policy.ts';
-import { RETRYABLE_STATUSES, type Session } from '../domain/session.ts';
+import { RETRYABLE_STATUSES, type Session, SessionSchema } from '../domain/session.ts';
 import { attemptSortKey, type RecoveryMessage, recipientFor } from '../messages.ts';
 import {
   type AttemptItem,
@@ -13,7 +13,7 @@ import {
   outboxFields,
   publishMessages,
 } from '../repositories/attempts.ts';
-import { saveSession } from '../repositories/sessions.ts';
+import { getSession, saveSession } from '../repositories/sessions.ts';
 import { recordStats, type StatsBuffer } from '../repositories/stats.ts';
 
 export interface ClaimOptions {
@@ -134,26 +134,39 @@ export async function claimAttempt(
   };
   if (attempt.reason === undefined) delete attempt.reason;
 
-  const session = await saveSession(ctx, {
-    previous: seen,
-    next,
-    stats: options.stats,
-    condition: {
-      expression:
-        '#status IN (:stalled, :recovering) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)',
-      names: { '#status': 'status' },
-      values: { ':stalled': 'stalled', ':recovering': 'recovering', ':now': at },
-    },
-    extraItems: [
-      {
-        Put: {
-          TableName: ctx.tables.timeline,
-          Item: attempt,
-          ConditionExpression: 'attribute_not_exists(sk)',
-        },
+  let session: Session;
+  try {
+    session = await saveSession(ctx, {
+      previous: seen,
+      next,
+      stats: options.stats,
+      condition: {
+        expression:
+          '#status IN (:stalled, :recovering) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)',
+        names: { '#status': 'status' },
+        values: { ':stalled': 'stalled', ':recovering': 'recovering', ':now': at },
       },
-    ],
-  });
+      extraItems: [
+        {
+          Put: {
+            TableName: ctx.tables.timeline,
+            Item: attempt,
+            ConditionExpression: 'attribute_not_exists(sk)',
+          },
+        },
+      ],
+    });
+  } catch (error) {
+    // A claim can commit and still answer with an error (the answer was lost on every SDK attempt).
+    // If the stored session carries our fence and lease, the claim is ours: go on and publish it.
+    // A retried transaction whose first try landed comes back as a conflict carrying that stored item.
+    const stored =
+      error instanceof ConflictError
+        ? SessionSchema.safeParse(error.current).data
+        : await getSession(ctx, seen.sessionId).catch(() => undefined);
+    if (stored?.attemptFence !== fence || stored.leaseOwner !== options.owner) throw error;
+    session = stored;
+  }
   const counts = { orgId: seen.orgId, at: now, counts: { attempts: 1, exhausted: final ? 1 : 0 } };
   if (options.stats) options.stats.add(counts);
   else await recordStats(ctx, counts);

@@ -212,26 +212,33 @@ async function redispatchStale(
 ): Promise<void> {
   const leaseSeconds = settingsOf(ctx).dispatchLeaseSeconds;
   for (const shard of shards) {
-    for (const item of await findStaleOutbox(ctx, shard, ctx.clock(), 100)) {
-      const mine = await takeOverOutboxItem(ctx, item, run.runId, leaseSeconds);
-      if (!mine) continue;
-      try {
-        const messages = storedMessages(mine);
-        await publishMessages(ctx, messages);
-        await markDispatched(ctx, mine);
-        run.counts.redispatched++;
-        run.counts.dispatched += messages.length;
-        for (const m of messages) run.channels.add(m.channel);
-        emit({
-          type: 'redispatched',
-          sessionId: mine.sessionId,
-          attemptId: mine.attemptId,
-          number: mine.number,
-        });
-      } catch (error) {
-        run.counts.errors++;
-        run.problems.push({ sessionId: mine.sessionId, reason: `re-dispatch failed: ${String(error)}` });
+    // A failure here (after the SDK's own retries) is counted and the run goes on to the due sessions:
+    // the outbox item stays queued and the next sweep tries it again.
+    try {
+      for (const item of await findStaleOutbox(ctx, shard, ctx.clock(), 100)) {
+        try {
+          const mine = await takeOverOutboxItem(ctx, item, run.runId, leaseSeconds);
+          if (!mine) continue;
+          const messages = storedMessages(mine);
+          await publishMessages(ctx, messages);
+          await markDispatched(ctx, mine);
+          run.counts.redispatched++;
+          run.counts.dispatched += messages.length;
+          for (const m of messages) run.channels.add(m.channel);
+          emit({
+            type: 'redispatched',
+            sessionId: mine.sessionId,
+            attemptId: mine.attemptId,
+            number: mine.number,
+          });
+        } catch (error) {
+          run.counts.errors++;
+          run.problems.push({ sessionId: item.sessionId, reason: `re-dispatch failed: ${String(error)}` });
+        }
       }
+    } catch (error) {
+      run.counts.errors++;
+      run.problems.push({ reason: `outbox shard ${shard} unreadable: ${String(error)}` });
     }
   }
 }

@@ -131,7 +131,7 @@ describe('DynamoDB faults during sweeps', () => {
     180_000,
   );
 
-  it('a claim transaction that committed but answered 500 on every SDK attempt is recovered by the outbox, once', async () => {
+  it('a claim transaction that committed but answered 500 on every SDK attempt is recognised as ours and published at once, once', async () => {
     // Prepare
     const clock = manualClock(T0);
     const { ctx, clean } = await faultyContext(clock);
@@ -154,20 +154,19 @@ describe('DynamoDB faults during sweeps', () => {
     clock.advance(leaseExpiryMs(ctx));
     const third = await runRecoverySweep(ctx, { trigger: 'schedule' });
 
-    // Assess: the sweep could not tell whether its claim committed, so it published nothing; the claim did
-    // commit (session moved on, attempt queued in the outbox), and the next sweep after the dispatch lease
-    // published it exactly once. No second claim of the same retry was made in between.
+    // Assess: the sweep could not tell from the answer whether its claim committed; it read the session
+    // back, found its own fence and lease, and published at once. No second claim of the same retry, and
+    // the outbox has nothing left to re-dispatch later.
     expect(injector.counters.appliedThenFailed).toBe(3);
-    expect(first.counts).toMatchObject({ claimed: 0, errors: 1, dispatched: 0 });
-    expect(afterFirst.attempts.map((a) => [a.number, a.state])).toEqual([[1, 'queued']]);
+    expect(first.counts).toMatchObject({ claimed: 1, errors: 0, dispatched: 1 });
+    expect(afterFirst.attempts.map((a) => [a.number, a.state])).toEqual([[1, 'dispatched']]);
     expect(afterFirst.session).toMatchObject({ retryCount: 1, status: 'recovering' });
-    expect(queuedEarly).toEqual([]);
-    expect(second.counts).toMatchObject({ redispatched: 1, claimed: 0 });
-    expect(third.counts).toMatchObject({ redispatched: 0, claimed: 0 });
-    const messages = await drainQueue(ctx, ctx.queues.email.url);
-    expect(messages.map((m) => [m.sessionId, m.number, m.attemptId])).toEqual([
+    expect(queuedEarly.map((m) => [m.sessionId, m.number, m.attemptId])).toEqual([
       ['ambiguous-1', 1, afterFirst.attempts[0]?.attemptId],
     ]);
+    expect(second.counts).toMatchObject({ redispatched: 0, claimed: 0 });
+    expect(third.counts).toMatchObject({ redispatched: 0, claimed: 0 });
+    expect(await drainQueue(ctx, ctx.queues.email.url)).toEqual([]);
     expect((await allAttempts(clean)).map((a) => a.state)).toEqual(['dispatched']);
   });
 
