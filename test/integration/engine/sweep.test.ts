@@ -247,6 +247,25 @@ describe('recovery sweep', () => {
     expect(stored).toEqual(broken);
   });
 
+  it('a run never takes more than its limit; the rest are left due for the next run', async () => {
+    // Prepare
+    const clock = manualClock(T0);
+    const { ctx } = await createTestContext({ clock: clock.clock });
+    await seedSessions(
+      ctx,
+      Array.from({ length: 30 }, (_, i) => stalledSession(`lim-${i}`, DUE)),
+    );
+
+    // Act
+    const first = await runRecoverySweep(ctx, { trigger: 'test', limit: 10 });
+    const second = await runRecoverySweep(ctx, { trigger: 'test', limit: 100 });
+
+    // Assess
+    expect(first).toMatchObject({ limit: 10, counts: { selected: 10, claimed: 10 } });
+    expect(second.counts).toMatchObject({ selected: 20, claimed: 20 });
+    expect(new Set((await attemptItems(ctx)).map((a) => a.sessionId)).size).toBe(30);
+  });
+
   it('a paused job runs nothing; a paused session is not attempted until resumed', async () => {
     // Prepare
     const clock = manualClock(T0);
