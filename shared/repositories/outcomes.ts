@@ -268,6 +268,32 @@ export async function completeOutcome(
 }
 
 /**
+ * Records a send the provider has accepted. Unlike other writes this one is not given up on after the
+ * SDK's own retries: a record that failed here would be redelivered and the customer messaged twice.
+ * It keeps trying (about 6 s in all), and when its answer was lost on an earlier try it recognises the
+ * stored `sent` with its own provider message id as its own. False only when another delivery recorded
+ * the outcome first.
+ */
+export async function recordSentOutcome(
+  ctx: AppContext,
+  message: ChannelMessage,
+  input: { readonly now: Date; readonly provider: string; readonly providerMessageId: string },
+  tries = 8,
+): Promise<boolean> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (await completeOutcome(ctx, message, { ...input, status: 'sent' })) return true;
+      const stored = await getOutcome(ctx, outcomeKey(message));
+      return stored?.status === 'sent' && stored.providerMessageId === input.providerMessageId;
+    } catch (error) {
+      if (attempt >= tries) throw error;
+      const backoffMs = Math.min(2000, 50 * 2 ** attempt);
+      await new Promise((resolve) => setTimeout(resolve, backoffMs / 2 + Math.random() * (backoffMs / 2)));
+    }
+  }
+}
+
+/**
  * After a transient error: stays `sending` with the error noted and the lease dropped, so the next
  * delivery of the message (SQS retry, DLQ replay) takes it at once. False when it is no longer `sending`.
  */
