@@ -20,11 +20,13 @@ import { CHANNEL_QUEUES } from '../infra/resources.ts';
 import type { ChannelMessage } from '../messages.ts';
 import { logger as defaultLogger } from '../observability/logger.ts';
 import { PermanentProviderError, TransientProviderError } from '../providers/errors.ts';
+import type { ProviderResult } from '../providers/types.ts';
 import {
   claimOutcome,
   completeOutcome,
   type OutcomeItem,
   type OutcomeStatus,
+  recordSentOutcome,
   releaseOutcome,
   skipOutcome,
 } from '../repositories/outcomes.ts';
@@ -41,6 +43,18 @@ export interface DeliveryLogger {
   readonly error: LogFn;
 }
 
+/**
+ * Test-only crash points (test/faults and the soak pass them; production wiring never does, so they are off
+ * unless a caller hands them in). A hook that throws stops the delivery right there, the way a killed
+ * process would: nothing after it runs, no lease is released, no outcome is written.
+ */
+export interface DeliveryFaults {
+  /** After the outcome `sending` claim (and the session checks), before the provider is called. */
+  beforeProviderCall?(message: ChannelMessage): void | Promise<void>;
+  /** After the provider accepted the message, before the `sent` outcome is written: the window. */
+  afterProviderCall?(message: ChannelMessage, result: ProviderResult): void | Promise<void>;
+}
+
 export interface DeliveryDeps {
   readonly ctx: AppContext;
   readonly clock: Clock;
@@ -51,6 +65,8 @@ export interface DeliveryDeps {
   /** Deployment stage, shown in ops alerts. */
   readonly stage?: string;
   readonly log?: DeliveryLogger;
+  /** Test-only crash points; absent in production. */
+  readonly faults?: DeliveryFaults;
 }
 
 export type DeliveryResult =
@@ -192,6 +208,8 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
   }
 
   const provider = deps.providers(config);
+  // Outside the try below: a crash here must not be taken for a provider error (which releases the lease).
+  await deps.faults?.beforeProviderCall?.(message);
   const started = performance.now();
   let providerMessageId: string;
   try {
@@ -233,11 +251,11 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
     });
   }
 
+  await deps.faults?.afterProviderCall?.(message, { providerMessageId });
   const durationMs = performance.now() - started;
   const sentAt = clock();
-  const recorded = await completeOutcome(ctx, message, {
+  const recorded = await recordSentOutcome(ctx, message, {
     now: sentAt,
-    status: 'sent',
     provider: provider.name,
     providerMessageId,
   });
