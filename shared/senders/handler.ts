@@ -18,6 +18,7 @@ import { metrics } from '../observability/metrics.ts';
 import { type ChannelConfigSource, channelConfigFromEnv } from './config.ts';
 import {
   type DeliveryDeps,
+  type DeliveryFaults,
   type DeliveryLogger,
   type DeliveryResult,
   deliverMessage,
@@ -50,6 +51,14 @@ export interface SenderHandlerOptions {
   readonly log?: DeliveryLogger;
   /** Called after each record with what happened to it (the local runtime's console, tests, benchmarks). */
   readonly onResult?: (result: RecordResult) => void;
+  /**
+   * Test-only crash points (test/faults and the soak; production wiring never passes them, so they are off
+   * unless given). A hook that throws kills the whole invocation as a killed Lambda would: the error is
+   * rethrown out of the handler, no partial batch response, no metrics, so the mapping deletes nothing and
+   * every record of the batch comes back. (Batch-mates already in flight finish their step; a real kill
+   * would freeze them too, but their messages come back all the same.)
+   */
+  readonly faults?: DeliveryFaults;
 }
 
 export type RecordResult =
@@ -146,10 +155,32 @@ export function createSenderHandler(channel: Channel, options: SenderHandlerOpti
     }
   }
 
+  /** Per invocation: the hooks' first throw is remembered, so the invocation can die of it. */
+  function crashingFaults(faults: DeliveryFaults, crash: { error?: unknown }): DeliveryFaults {
+    const guard =
+      <A extends unknown[]>(hook: ((...args: A) => void | Promise<void>) | undefined) =>
+      async (...args: A) => {
+        try {
+          await hook?.(...args);
+        } catch (error) {
+          crash.error ??= error;
+          throw error;
+        }
+      };
+    return {
+      beforeProviderCall: guard(faults.beforeProviderCall?.bind(faults)),
+      afterProviderCall: guard(faults.afterProviderCall?.bind(faults)),
+    };
+  }
+
   return async (event, context) => {
     const envelope = EventSchema.safeParse(event);
     if (!envelope.success) throw new InvalidChannelMessageError('not an SQS event', envelope.error.issues);
     const tally: Tally = { sent: 0, failed: 0, skipped: 0, durations: [] };
+    const crash: { error?: unknown } = {};
+    const invocationDeps: DeliveryDeps = options.faults
+      ? { ...deps, faults: crashingFaults(options.faults, crash) }
+      : deps;
 
     const handleRecord = async (raw: SQSRecord): Promise<void> => {
       const record = RecordSchema.safeParse(raw);
@@ -171,13 +202,15 @@ export function createSenderHandler(channel: Channel, options: SenderHandlerOpti
         throw error;
       }
       try {
-        const outcome = await deliverMessage(deps, message);
+        const outcome = await deliverMessage(invocationDeps, message);
         if (outcome.status === 'sent') tally.sent += 1;
         else if (outcome.status === 'failed') tally.failed += 1;
         else tally.skipped += 1;
         if ('durationMs' in outcome) tally.durations.push(Math.round(outcome.durationMs * 100) / 100);
         options.onResult?.({ messageId, outcome });
       } catch (error) {
+        // A simulated kill: a dead process neither logs nor reports (only fault hooks set `crash`).
+        if (crash.error !== undefined && error === crash.error) throw error;
         if (error instanceof RetryableDeliveryError) {
           if (error.kind === 'transient') {
             tally.failed += 1;
@@ -206,6 +239,7 @@ export function createSenderHandler(channel: Channel, options: SenderHandlerOpti
       // the queue, and the visibility each record got is kept.
       throwOnFullBatchFailure: false,
     });
+    if (crash.error !== undefined) throw crash.error;
     publishMetrics(channel, tally);
     return response as SQSBatchResponse;
   };
