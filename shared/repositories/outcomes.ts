@@ -48,6 +48,8 @@ export const OutcomeItemSchema = z.looseObject({
   sendingUntil: iso.optional(),
   /** Deliveries that took the lease (1 on the first try). */
   tries: z.number().optional(),
+  /** Provider calls that got no answer at all (timeout, connection lost): each may have been delivered. */
+  unanswered: z.number().optional(),
 });
 export type OutcomeItem = z.infer<typeof OutcomeItemSchema>;
 
@@ -320,6 +322,40 @@ export async function releaseOutcome(
     return true;
   } catch (error) {
     if (isConditionalCheckFailed(error)) return false;
+    throw error;
+  }
+}
+
+/**
+ * After a provider call that got no answer at all: the message may have been delivered, so unlike
+ * releaseOutcome the lease is kept (no redelivery sends before it runs out) and the try is counted.
+ * Returns the count, or undefined when the item is no longer `sending`.
+ */
+export async function noteUnanswered(
+  ctx: AppContext,
+  message: ChannelMessage,
+  input: { readonly now: Date; readonly error: string },
+): Promise<number | undefined> {
+  try {
+    const res = await ctx.ddb.send(
+      new UpdateCommand({
+        TableName: ctx.tables.timeline,
+        Key: outcomeKey(message),
+        UpdateExpression: 'SET lastError = :error, updatedAt = :now ADD unanswered :one',
+        ConditionExpression: '#status = :sending',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':sending': 'sending',
+          ':now': input.now.toISOString(),
+          ':error': input.error,
+          ':one': 1,
+        },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    return Number(res.Attributes?.unanswered ?? 1);
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return undefined;
     throw error;
   }
 }

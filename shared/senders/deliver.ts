@@ -24,6 +24,7 @@ import type { ProviderResult } from '../providers/types.ts';
 import {
   claimOutcome,
   completeOutcome,
+  noteUnanswered,
   type OutcomeItem,
   type OutcomeStatus,
   recordSentOutcome,
@@ -37,6 +38,9 @@ import type { ProviderSource } from './providers.ts';
 import { markSessionNotified, readSessionForDelivery } from './session-access.ts';
 
 type LogFn = (message: string, ...extra: Record<string, unknown>[]) => void;
+/** Provider calls without any answer after which the outcome is `failed` (each may have delivered). */
+export const MAX_UNANSWERED_TRIES = 2;
+
 export interface DeliveryLogger {
   readonly info: LogFn;
   readonly warn: LogFn;
@@ -230,6 +234,37 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
       return { status: 'failed', provider: provider.name, error: error.reason, durationMs };
     }
     const description = error instanceof Error ? error.message : String(error);
+    // No answer at all (timeout, connection lost): the provider may have taken the message. One more try
+    // is allowed, after the lease; a second unanswered try ends `failed`, so a provider that accepts but
+    // answers late gets the message at most twice, the same bound as a crash in the provider window.
+    const answered = error instanceof TransientProviderError && error.status !== undefined;
+    if (!answered) {
+      const unanswered = await noteUnanswered(ctx, message, { now, error: description }).catch(
+        () => undefined,
+      );
+      if (unanswered !== undefined && unanswered >= MAX_UNANSWERED_TRIES) {
+        const reason = `provider_unanswered: ${unanswered} tries got no answer (${description}); replay only after checking the provider`;
+        const recorded = await completeOutcome(ctx, message, {
+          now,
+          status: 'failed',
+          provider: provider.name,
+          error: reason,
+        });
+        log.warn('notification failed: the provider never answered', {
+          ...keys,
+          provider: provider.name,
+          error: reason,
+        });
+        if (recorded) await count('failed', now);
+        return { status: 'failed', provider: provider.name, error: reason, durationMs };
+      }
+      log.warn('provider did not answer; one more try after the lease', {
+        ...keys,
+        provider: provider.name,
+        error: description,
+      });
+      throw new RetryableDeliveryError(description, 'transient', undefined, durationMs, { cause: error });
+    }
     try {
       await releaseOutcome(ctx, message, { now, error: description });
     } catch (releaseError) {
