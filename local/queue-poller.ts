@@ -49,7 +49,8 @@ export interface QueuePoller {
   stop(options?: { readonly abandonPoll?: boolean }): Promise<void>;
 }
 
-function toRecord(message: Message, arn: string, region: string): SQSRecord {
+/** An SQS message as the Lambda event source mapping hands it to the function. */
+export function toRecord(message: Message, arn: string, region: string): SQSRecord {
   const attrs = message.Attributes ?? {};
   return {
     messageId: message.MessageId ?? '',
