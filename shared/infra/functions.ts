@@ -98,6 +98,16 @@ export interface FunctionDescription {
   readonly settings: readonly (keyof typeof SETTINGS)[];
 }
 
+/** What the jobs and the API (which runs jobs and previews schedules) read besides tables and queues. */
+const SCHEDULING_SETTINGS: readonly (keyof typeof SETTINGS)[] = [
+  'enabledChannels',
+  'indexShards',
+  'stage',
+  'timeoutRules',
+  'maxLongRunning',
+  'opsAlertRecipients',
+];
+
 const ALL_CHANNELS: readonly Channel[] = CHANNELS;
 
 function jobFunction(job: JobName, indexes: { sessions: string[]; timeline: string[] }): FunctionDescription {
@@ -118,14 +128,7 @@ function jobFunction(job: JobName, indexes: { sessions: string[]; timeline: stri
     queues: [{ channels: ALL_CHANNELS, access: 'send' }],
     secrets: [],
     sendsEmail: false,
-    settings: [
-      'enabledChannels',
-      'indexShards',
-      'stage',
-      'timeoutRules',
-      'maxLongRunning',
-      'opsAlertRecipients',
-    ],
+    settings: SCHEDULING_SETTINGS,
   };
 }
 
@@ -185,14 +188,7 @@ export const FUNCTION_DESCRIPTIONS: readonly FunctionDescription[] = [
     ],
     secrets: [],
     sendsEmail: false,
-    settings: [
-      'enabledChannels',
-      'indexShards',
-      'stage',
-      'timeoutRules',
-      'maxLongRunning',
-      'opsAlertRecipients',
-    ],
+    settings: SCHEDULING_SETTINGS,
   },
 ];
 

@@ -173,9 +173,17 @@ export async function claimAttempt(
   return { session, attempt };
 }
 
-/** Publishes a claimed attempt and marks it dispatched. Returns how many messages went out. */
-export async function dispatchAttempt(ctx: AppContext, attempt: AttemptItem): Promise<number> {
+/**
+ * Publishes a claimed attempt and marks it dispatched. Returns how many messages went out.
+ * `afterPublish` is a test-only crash point (fault tests and the soak); production callers never pass it.
+ */
+export async function dispatchAttempt(
+  ctx: AppContext,
+  attempt: AttemptItem,
+  afterPublish?: () => void | Promise<void>,
+): Promise<number> {
   await publishMessages(ctx, attempt.messages);
+  await afterPublish?.();
   await markDispatched(ctx, attempt);
   return attempt.messages.length;
 }

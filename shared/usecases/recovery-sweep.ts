@@ -17,7 +17,7 @@ import { policyCache } from '../repositories/policies.ts';
 import { queryShard, shardOrder } from '../repositories/sessions.ts';
 import { StatsBuffer } from '../repositories/stats.ts';
 import { settingsOf } from '../settings.ts';
-import { type Claimed, claimAttempt, unclaimableReason } from './claim-attempt.ts';
+import { type Claimed, claimAttempt, dispatchAttempt, unclaimableReason } from './claim-attempt.ts';
 import { forEachLimited, type JobRunOptions, type RunContext, runJob } from './job-run.ts';
 
 export { SimulatedCrash } from './job-run.ts';
@@ -165,10 +165,12 @@ export async function runRecoverySweep(ctx: AppContext, options: SweepOptions): 
       });
       await options.faults?.afterClaim?.(claimed);
       try {
-        await publishMessages(ctx, claimed.attempt.messages);
-        await options.faults?.afterPublish?.(claimed);
-        await markDispatched(ctx, claimed.attempt);
-        counts.dispatched += claimed.attempt.messages.length;
+        const afterPublish = options.faults?.afterPublish;
+        counts.dispatched += await dispatchAttempt(
+          ctx,
+          claimed.attempt,
+          afterPublish && (() => afterPublish(claimed)),
+        );
       } catch (error) {
         if (error instanceof Error && error.name === 'SimulatedCrash') throw error;
         // The attempt stays queued in the outbox; the next sweep after its lease re-dispatches it.

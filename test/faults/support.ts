@@ -1,10 +1,11 @@
 // What the fault tests share: a retry policy written straight into the control table, reading every
 // message a channel queue holds, and the attempts grouped the way the guarantees are stated.
-import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+
 import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { AppContext } from '../../shared/context.ts';
 import type { RetryPolicy } from '../../shared/domain/retry-policy.ts';
 import type { RecoveryMessage } from '../../shared/messages.ts';
+import { receiveAllBodies } from '../support/queues.ts';
 import { scanAll } from '../support/seed.ts';
 
 export async function putPolicy(
@@ -33,19 +34,7 @@ export async function putPolicy(
 
 /** Every message on a queue, received once each (hidden for 5 real minutes: nothing sees it twice). */
 export async function drainQueue(ctx: AppContext, url: string): Promise<RecoveryMessage[]> {
-  const out: RecoveryMessage[] = [];
-  for (;;) {
-    const res = await ctx.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: url,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 0,
-        VisibilityTimeout: 300,
-      }),
-    );
-    if (!res.Messages?.length) return out;
-    for (const m of res.Messages) out.push(JSON.parse(m.Body ?? '{}') as RecoveryMessage);
-  }
+  return (await receiveAllBodies(ctx, url)) as RecoveryMessage[];
 }
 
 export interface AttemptRow {

@@ -1,7 +1,7 @@
 // The timeout monitor against the emulators: sessions registered through the product's use case, a clock
 // moved by hand, and the stored items, timeline and channel queues read back to check what the design
 // promises (data kept, one ops alert per run, dry runs change nothing).
-import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { ResetStuckBody } from '../../../shared/api/schemas.ts';
@@ -17,6 +17,7 @@ import {
 } from '../../../shared/usecases/sessions.ts';
 import { type MonitorEvent, runTimeoutMonitor } from '../../../shared/usecases/timeout-monitor.ts';
 import { createTestContext, manualClock } from '../../support/context.ts';
+import { receiveAllBodies } from '../../support/queues.ts';
 import { scanAll } from '../../support/seed.ts';
 
 const T0 = '2026-03-02T10:00:00.000Z';
@@ -56,19 +57,7 @@ async function timeline(ctx: AppContext, sessionId: string): Promise<Array<Recor
 }
 
 async function drain(ctx: AppContext, url: string): Promise<OpsAlertMessage[]> {
-  const out: OpsAlertMessage[] = [];
-  for (;;) {
-    const res = await ctx.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: url,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 0,
-        VisibilityTimeout: 300,
-      }),
-    );
-    if (!res.Messages?.length) return out;
-    for (const m of res.Messages) out.push(OpsAlertMessageSchema.parse(JSON.parse(m.Body ?? '{}')));
-  }
+  return (await receiveAllBodies(ctx, url)).map((body) => OpsAlertMessageSchema.parse(body));
 }
 
 describe('timeout monitor', () => {

@@ -1,4 +1,4 @@
-import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import type { AppContext } from '../../../shared/context.ts';
@@ -9,6 +9,7 @@ import { claimAttempt } from '../../../shared/usecases/claim-attempt.ts';
 import { runRecoverySweep, SimulatedCrash } from '../../../shared/usecases/recovery-sweep.ts';
 import { setSessionPaused, updateSession } from '../../../shared/usecases/sessions.ts';
 import { createTestContext, manualClock } from '../../support/context.ts';
+import { receiveAllBodies } from '../../support/queues.ts';
 import { attemptItems, scanAll, seedSessions, stalledSession } from '../../support/seed.ts';
 
 const T0 = '2026-03-02T10:00:00.000Z';
@@ -28,19 +29,7 @@ async function queueDepth(ctx: AppContext, url: string): Promise<number> {
 }
 
 async function drain(ctx: AppContext, url: string): Promise<Array<Record<string, unknown>>> {
-  const out: Array<Record<string, unknown>> = [];
-  for (;;) {
-    const res = await ctx.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: url,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 0,
-        VisibilityTimeout: 300,
-      }),
-    );
-    if (!res.Messages?.length) return out;
-    for (const m of res.Messages) out.push(JSON.parse(m.Body ?? '{}'));
-  }
+  return (await receiveAllBodies(ctx, url)) as Array<Record<string, unknown>>;
 }
 
 describe('recovery sweep', () => {
