@@ -6,9 +6,10 @@ import '../local/quiet-env.ts';
 import { parseArgs } from 'node:util';
 import * as z from 'zod';
 import { readRunningLocalState } from '../local/local-env.ts';
-import { type AppContext, contextFromEnv } from '../shared/context.ts';
+import type { AppContext } from '../shared/context.ts';
 import { CHANNELS, JOBS, SESSIONS_TABLE } from '../shared/infra/resources.ts';
 import type { RunRecord } from '../shared/repositories/jobs.ts';
+import { contextWithSettingsFromEnv } from '../shared/settings.ts';
 import { getJobsStatus, listDlqDepths, pauseJob, replayDlq, resumeJob } from '../shared/usecases/ops.ts';
 import { runRecoverySweep } from '../shared/usecases/recovery-sweep.ts';
 import { resetStuckSessions } from '../shared/usecases/sessions.ts';
@@ -61,14 +62,14 @@ const progress = (line: string) => process.stderr.write(`${line}\n`);
 function resolveContext(): { ctx: AppContext; target: string } {
   if (process.env[SESSIONS_TABLE.envVar]) {
     return {
-      ctx: contextFromEnv(),
+      ctx: contextWithSettingsFromEnv(),
       target: `tables from the environment (${process.env[SESSIONS_TABLE.envVar]})`,
     };
   }
   const local = readRunningLocalState();
   if (local)
     return {
-      ctx: contextFromEnv({ ...process.env, ...local.env }),
+      ctx: contextWithSettingsFromEnv({ ...process.env, ...local.env }),
       target: `the running npm start (pid ${local.pid})`,
     };
   throw new UsageError(

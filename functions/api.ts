@@ -1,13 +1,29 @@
 // Lambda entry of the admin API: API Gateway (REST, AWS_IAM) proxy event → router → response. The context
 // is read from env once per cold start; a missing variable fails the cold start loudly.
+import { readFile } from 'node:fs/promises';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { createApiHandler } from '../shared/api/handler.ts';
-import { contextFromEnv } from '../shared/context.ts';
+import { OPENAPI_ASSET } from '../shared/infra/assets.ts';
 import { logger } from '../shared/observability/logger.ts';
+import { contextWithSettingsFromEnv } from '../shared/settings.ts';
 
-const api = createApiHandler(contextFromEnv());
+let document: Promise<unknown> | undefined;
+
+/**
+ * The OpenAPI document, generated at build time and shipped next to this bundle (see OPENAPI_ASSET):
+ * the generator and every response schema stay out of the function, which only reads the file when
+ * GET /v1/openapi.json is first asked for.
+ */
+function shippedOpenApiDocument(): Promise<unknown> {
+  document ??= readFile(new URL(`./${OPENAPI_ASSET.to}`, import.meta.url), 'utf8').then(
+    (text) => JSON.parse(text) as unknown,
+  );
+  return document;
+}
+
+const api = createApiHandler(contextWithSettingsFromEnv(), { openApiDocument: shippedOpenApiDocument });
 
 // The router validates the event itself (it answers 400 to one it cannot read), hence `unknown` here.
 export const handler = middy(async (event: unknown): Promise<APIGatewayProxyResult> => api(event)).use(

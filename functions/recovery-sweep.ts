@@ -1,9 +1,10 @@
 // Lambda: the recovery sweep, on an EventBridge schedule (or a manual invocation).
-import { contextFromEnv } from '../shared/context.ts';
+
 import { createScheduledHandler } from '../shared/handler/scheduled-job.ts';
+import { contextWithSettingsFromEnv } from '../shared/settings.ts';
 import { runRecoverySweep } from '../shared/usecases/recovery-sweep.ts';
 
-const ctx = contextFromEnv();
+const ctx = contextWithSettingsFromEnv();
 
 export const handler = createScheduledHandler(
   'recovery-sweep',

@@ -1,9 +1,10 @@
 // Lambda: the timeout monitor, on an EventBridge schedule (or a manual invocation).
-import { contextFromEnv } from '../shared/context.ts';
+
 import { createScheduledHandler } from '../shared/handler/scheduled-job.ts';
+import { contextWithSettingsFromEnv } from '../shared/settings.ts';
 import { runTimeoutMonitor } from '../shared/usecases/timeout-monitor.ts';
 
-const ctx = contextFromEnv();
+const ctx = contextWithSettingsFromEnv();
 
 export const handler = createScheduledHandler(
   'timeout-monitor',

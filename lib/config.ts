@@ -7,6 +7,7 @@ import { SECRETS, type SecretId } from '../shared/infra/functions.ts';
 import { DEFAULT_METRICS_NAMESPACE } from '../shared/infra/metrics.ts';
 import { CHANNELS, type Channel, DEFAULT_SHARDS, JOB_DESCRIPTIONS } from '../shared/infra/resources.ts';
 import { OpsRecipientsSchema } from '../shared/messages.ts';
+import { type Infer, type Schema, safeParse } from '../shared/schema.ts';
 
 // `-c key=value` always arrives as a string while cdk.json gives JSON values: accept both.
 const flag = z.union([z.boolean(), z.stringbool()]);
@@ -29,7 +30,7 @@ const RETENTION_DAYS = [
 ] as const;
 
 /** An object in cdk.json, or its JSON text from `-c key='{...}'`. */
-const jsonObject = <T extends z.ZodType>(schema: T) =>
+const jsonObject = <T extends z.core.$ZodType>(schema: T) =>
   z.preprocess((value, ctx) => {
     if (typeof value !== 'string') return value;
     try {
@@ -39,6 +40,16 @@ const jsonObject = <T extends z.ZodType>(schema: T) =>
       return z.NEVER;
     }
   }, schema);
+
+/** A domain schema (valibot, shared with the Lambdas) inside this zod schema, its issues kept. */
+const domain = <S extends Schema>(schema: S) =>
+  z.unknown().transform((value, ctx): Infer<S> => {
+    const parsed = safeParse(schema, value);
+    if (parsed.success) return parsed.data;
+    for (const issue of parsed.issues)
+      ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
+    return z.NEVER;
+  });
 
 const e164 = z.string().regex(/^\+[1-9]\d{6,14}$/, 'an E.164 number such as +15551234567');
 const secretNameSchema = z.string().regex(/^[\w/+=.@-]{1,512}$/, 'a Secrets Manager secret name');
@@ -83,11 +94,11 @@ export const ConfigSchema = z
     webhookSigningSecretName: secretNameSchema.optional(),
 
     /** Timeout rule per session kind (`default` for the rest); the design's defaults when absent. */
-    timeoutRules: jsonObject(z.record(z.string(), TimeoutRuleSchema)).optional(),
+    timeoutRules: jsonObject(z.record(z.string(), domain(TimeoutRuleSchema))).optional(),
     /** Long-running sessions in one monitor run above which an ops alert goes out (design default 3). */
     maxLongRunning: int(0, 100_000).optional(),
     /** Who receives ops alerts, per channel. */
-    opsAlertRecipients: jsonObject(OpsRecipientsSchema).optional(),
+    opsAlertRecipients: jsonObject(domain(OpsRecipientsSchema)).optional(),
 
     onCallEmails: list(z.email()).default([]),
     onCallHttpsUrls: list(z.url({ protocol: /^https$/ })).default([]),

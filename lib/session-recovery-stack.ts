@@ -125,6 +125,7 @@ export class SessionRecoveryStack extends Stack {
         this.functions[description.id] = new ServiceFunction(this, pascal(description.id), {
           entry: description.entry,
           code: codeFor(),
+          assets: description.assets,
           timeout: Duration.seconds(description.timeoutSeconds),
           memorySize: description.memoryMb,
           functionName,

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApiHandler } from '../shared/api/handler.ts';
+import { buildInProcess } from '../shared/api/openapi.ts';
 import type { ProxyEvent } from '../shared/api/router.ts';
 import type { AppContext } from '../shared/context.ts';
 
@@ -81,7 +82,10 @@ function send(
 }
 
 export async function startApiServer(options: ApiServerOptions): Promise<RunningApiServer> {
-  const api = createApiHandler(options.ctx, { defaultCaller: LOCAL_CALLER });
+  const api = createApiHandler(options.ctx, {
+    defaultCaller: LOCAL_CALLER,
+    openApiDocument: buildInProcess,
+  });
   const server = createServer((req, res) => {
     void (async () => {
       const body = await readBody(req);

@@ -4,13 +4,16 @@
 // everything and leaves no process behind.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as z from 'zod';
+import * as v from 'valibot';
 import { createSqsClient } from '../shared/aws/clients.ts';
 import type { AppContext } from '../shared/context.ts';
 import { CHANNELS, JOB_DESCRIPTIONS } from '../shared/infra/resources.ts';
 import { createPolicy } from '../shared/repositories/policies.ts';
+import { finiteNumber, integer, parse } from '../shared/schema.ts';
 import { channelConfigFromEnv } from '../shared/senders/config.ts';
+import { createProvider } from '../shared/senders/factories/index.ts';
 import { createSenderHandler } from '../shared/senders/handler.ts';
+import { cachedProviders } from '../shared/senders/providers.ts';
 import { DEFAULT_SETTINGS, type Settings } from '../shared/settings.ts';
 import { runRecoverySweep, type SweepEvent } from '../shared/usecases/recovery-sweep.ts';
 import { RegisterSessionSchema, registerSession } from '../shared/usecases/sessions.ts';
@@ -40,14 +43,14 @@ function say(source: string, message: string): void {
   process.stdout.write(`${dim(clockTime())}  ${source.padEnd(8)} ${message}\n`);
 }
 
-const DemoFileSchema = z.object({
-  stalled: z.array(RegisterSessionSchema.omit({ status: true }).partial({ kind: true })),
-  processing: z.array(
-    z.object({
-      sessionId: z.string(),
-      kind: z.string(),
-      sizeBytes: z.number().int().min(0),
-      startedSecondsAgo: z.number().min(0),
+const DemoFileSchema = v.object({
+  stalled: v.array(v.partial(v.omit(RegisterSessionSchema, ['status']), ['kind'])),
+  processing: v.array(
+    v.object({
+      sessionId: v.string(),
+      kind: v.string(),
+      sizeBytes: integer(0),
+      startedSecondsAgo: finiteNumber(0),
     }),
   ),
 });
@@ -146,10 +149,12 @@ async function main(): Promise<void> {
       WEBHOOK_ALLOW_HTTP: 'true',
     };
     const configSource = channelConfigFromEnv(senderEnv, async () => undefined);
+    const providers = cachedProviders(ctx.clock, createProvider);
     for (const channel of CHANNELS) {
       const handler = createSenderHandler(channel, {
         ctx,
         config: configSource,
+        providers,
         stage: 'local',
         onResult: (r) => {
           if ('error' in r) return say(channel, red(`error: ${r.error.message}`));
@@ -279,7 +284,8 @@ function repeat(ms: number, task: () => Promise<void>): () => Promise<void> {
 }
 
 async function loadDemo(ctx: AppContext, webhookUrl: string): Promise<void> {
-  const demo = DemoFileSchema.parse(
+  const demo = parse(
+    DemoFileSchema,
     JSON.parse(readFileSync(join(REPO_ROOT, 'events', 'demo-sessions.json'), 'utf8')),
   );
   const audit = { triggeredBy: 'local-demo' };

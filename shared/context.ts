@@ -12,7 +12,7 @@ import {
   SESSIONS_TABLE,
   TIMELINE_TABLE,
 } from './infra/resources.ts';
-import { type Settings, settingsFromEnv } from './settings.ts';
+import type { Settings } from './settings.ts';
 
 export interface Tables {
   readonly sessions: string;
@@ -50,7 +50,12 @@ export function shardCount(env: NodeJS.ProcessEnv = process.env): number {
   return n;
 }
 
-/** The context of a deployed function: names from env vars that CDK set, default credential chain. */
+/**
+ * The context of a deployed function: names from env vars that CDK set, default credential chain. The
+ * service settings (timeout rules, thresholds, ops recipients) are added by `contextWithSettingsFromEnv`
+ * (./settings.ts) for the functions that use them; the senders use none, and so neither bundle nor build
+ * their schemas.
+ */
 export function contextFromEnv(env: NodeJS.ProcessEnv = process.env): AppContext {
   const endpoints = {
     dynamodb: optionalEnv('DYNAMODB_ENDPOINT', env),
@@ -75,6 +80,5 @@ export function contextFromEnv(env: NodeJS.ProcessEnv = process.env): AppContext
     queues,
     clock: systemClock,
     shards: shardCount(env),
-    settings: settingsFromEnv(env),
   };
 }

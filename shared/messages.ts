@@ -1,60 +1,52 @@
 // The versioned contract of what goes on a channel queue: one recovery notification per attempt × channel,
 // or one ops alert per run × channel. Producers build it with these schemas, senders parse it with them.
-import * as z from 'zod';
+import * as v from 'valibot';
 import type { Contact } from './domain/session.ts';
 import { CHANNELS, type Channel } from './infra/resources.ts';
+import { e164, email, httpUrl, type Infer, integer, isoDateTime as iso, text } from './schema.ts';
 
 export const TEMPLATE_IDS = ['recovery_attempt', 'final_attempt', 'timeout_notice', 'ops_alert'] as const;
 export type TemplateId = (typeof TEMPLATE_IDS)[number];
 
-const iso = z.iso.datetime({ offset: true });
+export const RecoveryMessageSchema = v.strictObject({
+  v: v.literal(1),
+  type: v.literal('recovery'),
+  attemptId: text(1),
+  sessionId: text(1),
+  /** 1-based attempt number, and the policy's maximum, so a template can say "last reminder". */
+  number: integer(1),
+  maxRetries: integer(0),
+  /** The session version the claim wrote; a message older than the session's `attemptFence` is stale. */
+  fence: integer(0),
+  /** When the attempt was made: with number and channel it fixes the outcome's timeline key. */
+  attemptAt: iso,
+  channel: v.picklist(CHANNELS),
+  /** Address on that channel; absent when the contact has none (the sender records `skipped`). */
+  recipient: v.optional(text(1)),
+  templateId: v.picklist(TEMPLATE_IDS),
+  data: v.record(v.string(), v.unknown()),
+  createdAt: iso,
+});
+export type RecoveryMessage = Infer<typeof RecoveryMessageSchema>;
 
-export const RecoveryMessageSchema = z
-  .object({
-    v: z.literal(1),
-    type: z.literal('recovery'),
-    attemptId: z.string().min(1),
-    sessionId: z.string().min(1),
-    /** 1-based attempt number, and the policy's maximum, so a template can say "last reminder". */
-    number: z.number().int().min(1),
-    maxRetries: z.number().int().min(0),
-    /** The session version the claim wrote; a message older than the session's `attemptFence` is stale. */
-    fence: z.number().int().min(0),
-    /** When the attempt was made: with number and channel it fixes the outcome's timeline key. */
-    attemptAt: iso,
-    channel: z.enum(CHANNELS),
-    /** Address on that channel; absent when the contact has none (the sender records `skipped`). */
-    recipient: z.string().min(1).optional(),
-    templateId: z.enum(TEMPLATE_IDS),
-    data: z.record(z.string(), z.unknown()),
-    createdAt: iso,
-  })
-  .strict();
-export type RecoveryMessage = z.infer<typeof RecoveryMessageSchema>;
+export const OpsAlertMessageSchema = v.strictObject({
+  v: v.literal(1),
+  type: v.literal('ops_alert'),
+  /** One alert per run: the run id, so a re-delivery is recognised. */
+  alertId: text(1),
+  source: v.picklist(['recovery-sweep', 'timeout-monitor']),
+  severity: v.picklist(['info', 'warning', 'critical']),
+  channel: v.picklist(CHANNELS),
+  recipient: v.optional(text(1)),
+  templateId: v.literal('ops_alert'),
+  summary: text(1),
+  data: v.record(v.string(), v.unknown()),
+  createdAt: iso,
+});
+export type OpsAlertMessage = Infer<typeof OpsAlertMessageSchema>;
 
-export const OpsAlertMessageSchema = z
-  .object({
-    v: z.literal(1),
-    type: z.literal('ops_alert'),
-    /** One alert per run: the run id, so a re-delivery is recognised. */
-    alertId: z.string().min(1),
-    source: z.enum(['recovery-sweep', 'timeout-monitor']),
-    severity: z.enum(['info', 'warning', 'critical']),
-    channel: z.enum(CHANNELS),
-    recipient: z.string().min(1).optional(),
-    templateId: z.literal('ops_alert'),
-    summary: z.string().min(1),
-    data: z.record(z.string(), z.unknown()),
-    createdAt: iso,
-  })
-  .strict();
-export type OpsAlertMessage = z.infer<typeof OpsAlertMessageSchema>;
-
-export const ChannelMessageSchema = z.discriminatedUnion('type', [
-  RecoveryMessageSchema,
-  OpsAlertMessageSchema,
-]);
-export type ChannelMessage = z.infer<typeof ChannelMessageSchema>;
+export const ChannelMessageSchema = v.variant('type', [RecoveryMessageSchema, OpsAlertMessageSchema]);
+export type ChannelMessage = Infer<typeof ChannelMessageSchema>;
 
 /** The address a contact has on a channel, if any. */
 export function recipientFor(channel: Channel, contact: Contact | undefined): string | undefined {
@@ -73,16 +65,14 @@ export function recipientFor(channel: Channel, contact: Contact | undefined): st
 }
 
 /** Ops alert recipients per channel, from config (`OPS_ALERT_RECIPIENTS`, JSON). */
-export const OpsRecipientsSchema = z
-  .object({
-    email: z.array(z.email()).optional(),
-    slack: z.array(z.string().min(1)).optional(),
-    sms: z.array(z.string().regex(/^\+[1-9]\d{6,14}$/)).optional(),
-    whatsapp: z.array(z.string().regex(/^\+[1-9]\d{6,14}$/)).optional(),
-    webhook: z.array(z.url()).optional(),
-  })
-  .strict();
-export type OpsRecipients = z.infer<typeof OpsRecipientsSchema>;
+export const OpsRecipientsSchema = v.strictObject({
+  email: v.optional(v.array(email)),
+  slack: v.optional(v.array(text(1))),
+  sms: v.optional(v.array(e164)),
+  whatsapp: v.optional(v.array(e164)),
+  webhook: v.optional(v.array(httpUrl())),
+});
+export type OpsRecipients = Infer<typeof OpsRecipientsSchema>;
 
 /** The timeline sort key of an attempt × channel outcome: right after its attempt, fixed by the message. */
 export function outcomeSortKey(attemptAt: string, number: number, channel: Channel): string {

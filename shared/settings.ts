@@ -1,9 +1,10 @@
 // Service settings that are not resource names: timeout rules per kind, alert thresholds, ops alert
 // recipients, dispatch lease. Read from env through a schema (a bad value fails loudly at cold start).
-import * as z from 'zod';
-import type { AppContext } from './context.ts';
+import * as v from 'valibot';
+import { type AppContext, contextFromEnv } from './context.ts';
 import { DEFAULT_TIMEOUT_RULE, type TimeoutRule, TimeoutRuleSchema } from './domain/deadline.ts';
 import { type OpsRecipients, OpsRecipientsSchema } from './messages.ts';
+import { describeIssues, integer, safeParse } from './schema.ts';
 
 export interface Settings {
   /** Timeout rule per session kind; `default` applies to kinds not listed. */
@@ -28,32 +29,31 @@ export const DEFAULT_SETTINGS: Settings = {
   sweepConcurrency: 16,
 };
 
-const json = <T extends z.ZodType>(schema: T) =>
-  z
-    .string()
-    .transform((raw, ctx) => {
-      try {
-        return JSON.parse(raw) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'not valid JSON' });
-        return z.NEVER;
-      }
-    })
-    .pipe(schema);
+/** A JSON string in an env var, parsed and then checked against `schema`. */
+/* @__NO_SIDE_EFFECTS__ */
+function json<S extends v.GenericSchema>(schema: S) {
+  return v.pipe(v.string(), v.parseJson(undefined, 'not valid JSON'), schema);
+}
 
-const EnvSchema = z.object({
-  TIMEOUT_RULES: json(z.record(z.string(), TimeoutRuleSchema)).optional(),
-  MAX_LONG_RUNNING: z.coerce.number().int().min(0).optional(),
-  OPS_ALERT_RECIPIENTS: json(OpsRecipientsSchema).optional(),
-  DISPATCH_LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).optional(),
-  SWEEP_LIMIT: z.coerce.number().int().min(1).max(100_000).optional(),
-  SWEEP_CONCURRENCY: z.coerce.number().int().min(1).max(128).optional(),
+/** A whole number from an env var's text. */
+/* @__NO_SIDE_EFFECTS__ */
+function envInteger(min: number, max?: number) {
+  return v.optional(v.pipe(v.string(), v.transform(Number), integer(min, max)));
+}
+
+const EnvSchema = v.object({
+  TIMEOUT_RULES: v.optional(json(v.record(v.string(), TimeoutRuleSchema))),
+  MAX_LONG_RUNNING: envInteger(0),
+  OPS_ALERT_RECIPIENTS: v.optional(json(OpsRecipientsSchema)),
+  DISPATCH_LEASE_SECONDS: envInteger(5, 3600),
+  SWEEP_LIMIT: envInteger(1, 100_000),
+  SWEEP_CONCURRENCY: envInteger(1, 128),
 });
 
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings {
-  const parsed = EnvSchema.safeParse(env);
+  const parsed = safeParse(EnvSchema, env);
   if (!parsed.success) {
-    const detail = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    const detail = describeIssues(parsed.issues);
     throw new Error(`invalid settings in environment: ${detail}`);
   }
   const e = parsed.data;
@@ -65,6 +65,11 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings 
     sweepLimit: e.SWEEP_LIMIT ?? DEFAULT_SETTINGS.sweepLimit,
     sweepConcurrency: e.SWEEP_CONCURRENCY ?? DEFAULT_SETTINGS.sweepConcurrency,
   };
+}
+
+/** The context of a scheduled job or the API: `contextFromEnv` plus the settings, checked at cold start. */
+export function contextWithSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): AppContext {
+  return { ...contextFromEnv(env), settings: settingsFromEnv(env) };
 }
 
 export function settingsOf(ctx: AppContext): Settings {

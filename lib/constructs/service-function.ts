@@ -11,6 +11,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import type { BundleAsset } from '../../shared/infra/assets.ts';
 import { BUNDLE_MAIN_FIELDS, ESM_REQUIRE_BANNER } from '../../shared/infra/bundling.ts';
 import type { DataAccess, QueueAccess } from '../../shared/infra/functions.ts';
 import { DEFAULT_METRICS_NAMESPACE, SERVICE_NAME } from '../../shared/infra/metrics.ts';
@@ -68,6 +69,11 @@ export interface ServiceFunctionProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly logRemovalPolicy?: RemovalPolicy;
+  /**
+   * Files copied next to the bundle, read by the handler at runtime (the API's OpenAPI document).
+   * @default []
+   */
+  readonly assets?: readonly BundleAsset[];
   /**
    * Ready code to deploy instead of bundling `entry` (template tests use a stub; nothing else should).
    * @default - `entry` bundled with esbuild
@@ -181,6 +187,18 @@ export class ServiceFunction extends NodejsFunction {
         minify: true,
         sourceMap: true,
         sourcesContent: false,
+        ...(props.assets?.length
+          ? {
+              commandHooks: {
+                beforeBundling: () => [],
+                beforeInstall: () => [],
+                afterBundling: (inputDir: string, outputDir: string) =>
+                  (props.assets ?? []).map(
+                    (asset) => `cp "${path.join(inputDir, asset.from)}" "${path.join(outputDir, asset.to)}"`,
+                  ),
+              },
+            }
+          : {}),
       },
     });
     logGroup.grantWrite(role);

@@ -2,7 +2,7 @@
 // the caller as audit, and shapes the answer (views, ETag, cursors). Kept apart from routes.ts because it
 // pulls in the use cases and with them the AWS SDK, which the CDK app must not load.
 
-import * as z from 'zod';
+import * as v from 'valibot';
 import type { Session } from '../domain/session.ts';
 import {
   createPolicy,
@@ -13,6 +13,7 @@ import {
   requirePolicy,
 } from '../repositories/policies.ts';
 import { requireSession } from '../repositories/sessions.ts';
+import { parse, type Schema } from '../schema.ts';
 import {
   getJobsStatus,
   listJobRuns,
@@ -42,14 +43,13 @@ import {
   TimelinePosition,
 } from '../usecases/timeline.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
-import { openApiDocument } from './openapi.ts';
 import { HttpProblem, problem } from './problem.ts';
 import type { Bindings, RouteResult } from './router.ts';
 import { DEFAULT_LIMIT } from './schemas.ts';
 import { etagOf, sessionView } from './views.ts';
 
-const PolicySortKey = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/);
-const PolicyPosition = z.object({ sk: PolicySortKey }).strict();
+const PolicySortKey = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.:-]{1,128}$/));
+const PolicyPosition = v.strictObject({ sk: PolicySortKey });
 
 function ok(body: unknown, status = 200, headers?: Record<string, string>): RouteResult {
   return { status, body, ...(headers ? { headers } : {}) };
@@ -60,7 +60,7 @@ function sessionResult(s: Session, status = 200, extra: Record<string, string> =
 }
 
 /** A cursor-paginated query: decode the incoming position, encode the outgoing one, bound to the query. */
-function paging<T>(list: string, query: Record<string, unknown>, position: z.ZodType<T>) {
+function paging<T>(list: string, query: Record<string, unknown>, position: Schema<T>) {
   const cursor = typeof query.cursor === 'string' ? query.cursor : undefined;
   return {
     limit: typeof query.limit === 'number' ? query.limit : DEFAULT_LIMIT,
@@ -70,186 +70,195 @@ function paging<T>(list: string, query: Record<string, unknown>, position: z.Zod
   };
 }
 
-export const BINDINGS: Bindings = {
-  async registerSession(ctx, { body, caller }) {
-    if (body.policyId && !(await getPolicy(ctx, body.policyId))) {
-      // An unknown id inside a body is a bad body, not a missing resource at this URL.
-      throw new HttpProblem(
-        problem(400, 'validation', 'the request has 1 invalid field(s)', [
-          { path: 'body.policyId', message: `no retry policy ${body.policyId}` },
-        ]),
-      );
-    }
-    const { session, created } = await registerSession(ctx, body, { triggeredBy: caller });
-    return sessionResult(session, created ? 201 : 200, {
-      location: `/v1/sessions/${encodeURIComponent(session.sessionId)}`,
-    });
-  },
+/** Where GET /v1/openapi.json gets its document (built in process, or the file shipped with the Lambda). */
+export type OpenApiSource = () => Promise<unknown>;
 
-  async listSessions(ctx, { query }) {
-    const p = paging('sessions', query, SessionListPosition);
-    const { items, next } = await listSessions(ctx, {
-      status: query.status,
-      kind: query.kind,
-      limit: p.limit,
-      position: p.position,
-    });
-    return p.page(items.map(sessionView), next);
-  },
-
-  async getSession(ctx, { params }) {
-    return sessionResult(await requireSession(ctx, params.id));
-  },
-
-  async updateSession(ctx, { params, body, caller, ifMatch }) {
-    return sessionResult(await updateSession(ctx, params.id, body, { triggeredBy: caller }, ifMatch));
-  },
-
-  async getTimeline(ctx, { params, query }) {
-    const p = paging(`timeline:${params.id}`, query, TimelinePosition);
-    const { items, next } = await listTimeline(ctx, params.id, { limit: p.limit, position: p.position });
-    return p.page(items, next);
-  },
-
-  async regenerateSession(ctx, { params, body, caller, ifMatch }) {
-    const audit = { triggeredBy: caller, reason: body.reason };
-    return sessionResult(await overrideNextRetry(ctx, params.id, body, audit, ifMatch));
-  },
-
-  async retryNow(ctx, { params, body, caller, ifMatch, requestId }) {
-    const result = await retryNow(
-      ctx,
-      params.id,
-      { triggeredBy: caller, reason: body.reason, owner: `api:${requestId}` },
-      ifMatch,
-    );
-    return ok(result, 202);
-  },
-
-  async pauseSession(ctx, { params, body, caller, ifMatch }) {
-    return sessionResult(
-      await setSessionPaused(ctx, params.id, true, { triggeredBy: caller, reason: body.reason }, ifMatch),
-    );
-  },
-
-  async resumeSession(ctx, { params, body, caller, ifMatch }) {
-    return sessionResult(
-      await setSessionPaused(ctx, params.id, false, { triggeredBy: caller, reason: body.reason }, ifMatch),
-    );
-  },
-
-  async recoverSession(ctx, { params, body, caller, ifMatch }) {
-    return sessionResult(
-      await recoverTimedOut(ctx, params.id, { triggeredBy: caller, reason: body.reason }, ifMatch),
-    );
-  },
-
-  async resetStuckSessions(ctx, { body, caller }) {
-    return ok(
-      await resetStuckSessions(ctx, body, { triggeredBy: caller, reason: 'reset-stuck via admin API' }),
-    );
-  },
-
-  async createPolicy(ctx, { body, caller }) {
-    return ok(await createPolicy(ctx, body, { triggeredBy: caller, at: ctx.clock() }), 201);
-  },
-
-  async listPolicies(ctx, { query }) {
-    const p = paging('policies', query, PolicyPosition);
-    const items = [];
-    let key: Record<string, unknown> | undefined = p.position
-      ? { pk: 'policy', sk: p.position.sk }
-      : undefined;
-    // The org filter applies after DynamoDB's Limit: read a few pages to fill one.
-    for (let pages = 0; pages < 10 && items.length < p.limit; pages++) {
-      const res = await listPolicies(ctx, {
-        orgId: query.orgId,
-        limit: p.limit - items.length,
-        startKey: key,
+export function createBindings(openApiDocument: OpenApiSource): Bindings {
+  return {
+    async registerSession(ctx, { body, caller }) {
+      if (body.policyId && !(await getPolicy(ctx, body.policyId))) {
+        // An unknown id inside a body is a bad body, not a missing resource at this URL.
+        throw new HttpProblem(
+          problem(400, 'validation', 'the request has 1 invalid field(s)', [
+            { path: 'body.policyId', message: `no retry policy ${body.policyId}` },
+          ]),
+        );
+      }
+      const { session, created } = await registerSession(ctx, body, { triggeredBy: caller });
+      return sessionResult(session, created ? 201 : 200, {
+        location: `/v1/sessions/${encodeURIComponent(session.sessionId)}`,
       });
-      items.push(...res.items);
-      key = res.lastKey;
-      if (!key) break;
-    }
-    return p.page(items, key ? { sk: PolicySortKey.parse(key.sk) } : undefined);
-  },
+    },
 
-  async getActivePolicy(ctx, { query }) {
-    return ok(await getActivePolicy(ctx, query.orgId));
-  },
+    async listSessions(ctx, { query }) {
+      const p = paging('sessions', query, SessionListPosition);
+      const { items, next } = await listSessions(ctx, {
+        status: query.status,
+        kind: query.kind,
+        limit: p.limit,
+        position: p.position,
+      });
+      return p.page(items.map(sessionView), next);
+    },
 
-  async getPolicy(ctx, { params }) {
-    return ok(await requirePolicy(ctx, params.id));
-  },
+    async getSession(ctx, { params }) {
+      return sessionResult(await requireSession(ctx, params.id));
+    },
 
-  async deactivatePolicy(ctx, { params, caller }) {
-    return ok(await deactivatePolicy(ctx, params.id, { triggeredBy: caller, at: ctx.clock() }));
-  },
+    async updateSession(ctx, { params, body, caller, ifMatch }) {
+      return sessionResult(await updateSession(ctx, params.id, body, { triggeredBy: caller }, ifMatch));
+    },
 
-  async previewPolicy(ctx, { params, query }) {
-    return ok(await previewPolicy(ctx, params.id, query));
-  },
+    async getTimeline(ctx, { params, query }) {
+      const p = paging(`timeline:${params.id}`, query, TimelinePosition);
+      const { items, next } = await listTimeline(ctx, params.id, { limit: p.limit, position: p.position });
+      return p.page(items, next);
+    },
 
-  async getStats(ctx, { query }) {
-    return ok(await getRecoveryStats(ctx, query));
-  },
+    async regenerateSession(ctx, { params, body, caller, ifMatch }) {
+      const audit = { triggeredBy: caller, reason: body.reason };
+      return sessionResult(await overrideNextRetry(ctx, params.id, body, audit, ifMatch));
+    },
 
-  async listAttemptNotifications(ctx, { params, query }) {
-    const p = paging(`outcomes:${params.attemptId}`, query, OutcomePosition);
-    const { items, next } = await listAttemptOutcomes(ctx, params.attemptId, {
-      limit: p.limit,
-      position: p.position,
-    });
-    return p.page(items, next);
-  },
+    async retryNow(ctx, { params, body, caller, ifMatch, requestId }) {
+      const result = await retryNow(
+        ctx,
+        params.id,
+        { triggeredBy: caller, reason: body.reason, owner: `api:${requestId}` },
+        ifMatch,
+      );
+      return ok(result, 202);
+    },
 
-  async getJobsStatus(ctx) {
-    return ok({ jobs: await getJobsStatus(ctx) });
-  },
+    async pauseSession(ctx, { params, body, caller, ifMatch }) {
+      return sessionResult(
+        await setSessionPaused(ctx, params.id, true, { triggeredBy: caller, reason: body.reason }, ifMatch),
+      );
+    },
 
-  async runJob(ctx, { params, body, caller }) {
-    return ok(
-      await runJobNow(ctx, params.job, { dryRun: body.dryRun, limit: body.limit, triggeredBy: caller }),
-    );
-  },
+    async resumeSession(ctx, { params, body, caller, ifMatch }) {
+      return sessionResult(
+        await setSessionPaused(ctx, params.id, false, { triggeredBy: caller, reason: body.reason }, ifMatch),
+      );
+    },
 
-  async listRuns(ctx, { query }) {
-    const p = paging('runs', query, RunsPosition);
-    const { items, next } = await listJobRuns(ctx, { job: query.job, limit: p.limit, position: p.position });
-    return p.page(items, next);
-  },
+    async recoverSession(ctx, { params, body, caller, ifMatch }) {
+      return sessionResult(
+        await recoverTimedOut(ctx, params.id, { triggeredBy: caller, reason: body.reason }, ifMatch),
+      );
+    },
 
-  async pauseJob(ctx, { params, body, caller }) {
-    return ok(await pauseJob(ctx, params.job, { triggeredBy: caller, reason: body.reason }));
-  },
+    async resetStuckSessions(ctx, { body, caller }) {
+      return ok(
+        await resetStuckSessions(ctx, body, { triggeredBy: caller, reason: 'reset-stuck via admin API' }),
+      );
+    },
 
-  async resumeJob(ctx, { params, body, caller }) {
-    return ok(await resumeJob(ctx, params.job, { triggeredBy: caller, reason: body.reason }));
-  },
+    async createPolicy(ctx, { body, caller }) {
+      return ok(await createPolicy(ctx, body, { triggeredBy: caller, at: ctx.clock() }), 201);
+    },
 
-  async listDlqs(ctx) {
-    const depths = await listDlqDepths(ctx);
-    return ok({ channels: depths.map(({ error: _error, ...d }) => d) });
-  },
+    async listPolicies(ctx, { query }) {
+      const p = paging('policies', query, PolicyPosition);
+      const items = [];
+      let key: Record<string, unknown> | undefined = p.position
+        ? { pk: 'policy', sk: p.position.sk }
+        : undefined;
+      // The org filter applies after DynamoDB's Limit: read a few pages to fill one.
+      for (let pages = 0; pages < 10 && items.length < p.limit; pages++) {
+        const res = await listPolicies(ctx, {
+          orgId: query.orgId,
+          limit: p.limit - items.length,
+          startKey: key,
+        });
+        items.push(...res.items);
+        key = res.lastKey;
+        if (!key) break;
+      }
+      return p.page(items, key ? { sk: parse(PolicySortKey, key.sk) } : undefined);
+    },
 
-  async replayDlq(ctx, { params, body, caller }) {
-    return ok(await replayDlq(ctx, params.channel, { ...body, triggeredBy: caller }));
-  },
+    async getActivePolicy(ctx, { query }) {
+      return ok(await getActivePolicy(ctx, query.orgId));
+    },
 
-  async readyz(ctx) {
-    const report = await checkReadiness(ctx);
-    return ok(report, report.status === 'error' ? 503 : 200);
-  },
+    async getPolicy(ctx, { params }) {
+      return ok(await requirePolicy(ctx, params.id));
+    },
 
-  async sessionsHealth(ctx) {
-    return ok(await getSessionsHealth(ctx));
-  },
+    async deactivatePolicy(ctx, { params, caller }) {
+      return ok(await deactivatePolicy(ctx, params.id, { triggeredBy: caller, at: ctx.clock() }));
+    },
 
-  async stuckSessions(ctx) {
-    return ok(await listStuckSessions(ctx));
-  },
+    async previewPolicy(ctx, { params, query }) {
+      return ok(await previewPolicy(ctx, params.id, query));
+    },
 
-  async openApi() {
-    return ok(openApiDocument());
-  },
-};
+    async getStats(ctx, { query }) {
+      return ok(await getRecoveryStats(ctx, query));
+    },
+
+    async listAttemptNotifications(ctx, { params, query }) {
+      const p = paging(`outcomes:${params.attemptId}`, query, OutcomePosition);
+      const { items, next } = await listAttemptOutcomes(ctx, params.attemptId, {
+        limit: p.limit,
+        position: p.position,
+      });
+      return p.page(items, next);
+    },
+
+    async getJobsStatus(ctx) {
+      return ok({ jobs: await getJobsStatus(ctx) });
+    },
+
+    async runJob(ctx, { params, body, caller }) {
+      return ok(
+        await runJobNow(ctx, params.job, { dryRun: body.dryRun, limit: body.limit, triggeredBy: caller }),
+      );
+    },
+
+    async listRuns(ctx, { query }) {
+      const p = paging('runs', query, RunsPosition);
+      const { items, next } = await listJobRuns(ctx, {
+        job: query.job,
+        limit: p.limit,
+        position: p.position,
+      });
+      return p.page(items, next);
+    },
+
+    async pauseJob(ctx, { params, body, caller }) {
+      return ok(await pauseJob(ctx, params.job, { triggeredBy: caller, reason: body.reason }));
+    },
+
+    async resumeJob(ctx, { params, body, caller }) {
+      return ok(await resumeJob(ctx, params.job, { triggeredBy: caller, reason: body.reason }));
+    },
+
+    async listDlqs(ctx) {
+      const depths = await listDlqDepths(ctx);
+      return ok({ channels: depths.map(({ error: _error, ...d }) => d) });
+    },
+
+    async replayDlq(ctx, { params, body, caller }) {
+      return ok(await replayDlq(ctx, params.channel, { ...body, triggeredBy: caller }));
+    },
+
+    async readyz(ctx) {
+      const report = await checkReadiness(ctx);
+      return ok(report, report.status === 'error' ? 503 : 200);
+    },
+
+    async sessionsHealth(ctx) {
+      return ok(await getSessionsHealth(ctx));
+    },
+
+    async stuckSessions(ctx) {
+      return ok(await listStuckSessions(ctx));
+    },
+
+    async openApi() {
+      return ok(await openApiDocument());
+    },
+  };
+}

@@ -4,22 +4,21 @@
 // against a per-list schema too, so even a well-formed forgery can only start a list the caller may read
 // anyway at another place.
 import { createHash } from 'node:crypto';
-import * as z from 'zod';
+import * as v from 'valibot';
+import { type Infer, type Schema, safeParse, text } from '../schema.ts';
 import { HttpProblem, problem } from './problem.ts';
 
-const Envelope = z
-  .object({
-    v: z.literal(1),
-    /** Which list. */
-    l: z.string().min(1).max(32),
-    /** Digest of the query the cursor continues. */
-    q: z.string().length(16),
-    /** Position (list-specific). */
-    p: z.unknown(),
-    /** Integrity tag over everything above. */
-    t: z.string().length(22),
-  })
-  .strict();
+const Envelope = v.strictObject({
+  v: v.literal(1),
+  /** Which list. */
+  l: text(1, 32),
+  /** Digest of the query the cursor continues. */
+  q: v.pipe(v.string(), v.length(16)),
+  /** Position (list-specific). */
+  p: v.unknown(),
+  /** Integrity tag over everything above. */
+  t: v.pipe(v.string(), v.length(22)),
+});
 
 function digest(text: string, length: number): string {
   return createHash('sha256').update(text).digest('base64url').slice(0, length);
@@ -54,11 +53,11 @@ export function decodeCursor<T>(
   raw: string,
   list: string,
   query: Record<string, unknown>,
-  position: z.ZodType<T>,
+  position: Schema<T>,
 ): T {
-  let envelope: z.infer<typeof Envelope>;
+  let envelope: Infer<typeof Envelope>;
   try {
-    const parsed = Envelope.safeParse(JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')));
+    const parsed = safeParse(Envelope, JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')));
     if (!parsed.success) throw invalid('not a cursor of this API');
     envelope = parsed.data;
   } catch (error) {
@@ -68,7 +67,7 @@ export function decodeCursor<T>(
   if (envelope.t !== tag(envelope.l, envelope.q, envelope.p)) throw invalid('the cursor was altered');
   if (envelope.l !== list) throw invalid('the cursor belongs to another list');
   if (envelope.q !== queryDigest(query)) throw invalid('the cursor belongs to a query with other filters');
-  const parsed = position.safeParse(envelope.p);
+  const parsed = safeParse(position, envelope.p);
   if (!parsed.success) throw invalid('the cursor holds an invalid position');
   return parsed.data;
 }

@@ -1,9 +1,13 @@
-// The OpenAPI 3.1 document of the admin API, generated from the route table and the very zod schemas that
-// validate requests (zod's own JSON Schema output, draft 2020-12, which is OpenAPI 3.1's dialect), so the
+// The OpenAPI 3.1 document of the admin API, generated from the route table and the very schemas that
+// validate requests (valibot's JSON Schema output, draft 2020-12, which is OpenAPI 3.1's dialect), so the
 // document cannot describe an API other than the one that runs.
-import * as z from 'zod';
+import { type ConversionConfig, toJsonSchema, toJsonSchemaDefs } from '@valibot/to-json-schema';
+import type * as v from 'valibot';
+import { safeParse } from '../schema.ts';
+import { NAMED_SCHEMAS, RESPONSES } from './responses.ts';
 import { ROUTES, type RouteSpec } from './routes.ts';
-import { NAMED_SCHEMAS } from './schemas.ts';
+
+type Schema = v.GenericSchema;
 
 type JsonObject = Record<string, unknown>;
 
@@ -30,57 +34,90 @@ function componentRef(name: string): JsonObject {
   return { $ref: `#/components/schemas/${name}` };
 }
 
-/** Each zod schema given a name, per direction: requests are described as accepted, responses as sent. */
+/** Unsupported checks (custom refinements) are left out of the document; the API still applies them. */
+function conversion(typeMode: 'input' | 'output'): ConversionConfig {
+  return { target: 'draft-2020-12', typeMode, errorMode: 'ignore' };
+}
+
+/** References between named schemas point into the document's components. */
+function relinked(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(relinked);
+  if (!node || typeof node !== 'object') return node;
+  const out: JsonObject = {};
+  for (const [k, value] of Object.entries(node)) {
+    out[k] =
+      k === '$ref' && typeof value === 'string'
+        ? value.replace(/^#\/\$defs\//, '#/components/schemas/')
+        : relinked(value);
+  }
+  return out;
+}
+
+/** Each schema given a name, per direction: requests are described as accepted, responses as sent. */
 function components(routes: readonly RouteSpec[]) {
-  const input = z.registry<{ id: string }>();
-  const output = z.registry<{ id: string }>();
-  const names = { input: new Map<z.ZodType, string>(), output: new Map<z.ZodType, string>() };
+  const input: Record<string, Schema> = {};
+  const output: Record<string, Schema> = {};
+  const names = { input: new Map<Schema, string>(), output: new Map<Schema, string>() };
   for (const [name, schema] of NAMED_SCHEMAS) {
-    output.add(schema, { id: name });
+    output[name] = schema;
     names.output.set(schema, name);
   }
   for (const route of routes) {
     if (route.body && !names.input.has(route.body)) {
       const name = `${capitalized(route.id)}Request`;
-      input.add(route.body, { id: name });
+      input[name] = route.body;
       names.input.set(route.body, name);
     }
     for (const [i, response] of route.responses.entries()) {
-      if (names.output.has(response.schema)) continue;
+      const schema = RESPONSES[response.schema];
+      if (names.output.has(schema)) continue;
       const name = `${capitalized(route.id)}Response${i === 0 ? '' : response.status}`;
-      output.add(response.schema, { id: name });
-      names.output.set(response.schema, name);
+      output[name] = schema;
+      names.output.set(schema, name);
     }
   }
-  const uri = (id: string) => `#/components/schemas/${id}`;
   const generated = {
-    ...z.toJSONSchema(input, { io: 'input', uri, unrepresentable: 'any' }).schemas,
-    ...z.toJSONSchema(output, { io: 'output', uri, unrepresentable: 'any' }).schemas,
+    ...toJsonSchemaDefs(input, conversion('input')),
+    ...toJsonSchemaDefs(output, conversion('output')),
   };
   const schemas: Record<string, JsonObject> = {};
-  for (const [name, schema] of Object.entries(generated)) schemas[name] = clean(schema as JsonObject);
+  for (const [name, schema] of Object.entries(generated))
+    schemas[name] = clean(relinked(schema) as JsonObject);
   return { schemas, names };
 }
 
-function parameterSchema(schema: z.ZodType): JsonObject {
-  return clean(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonObject);
+function parameterSchema(schema: Schema): JsonObject {
+  return clean(toJsonSchema(schema, conversion('input')) as JsonObject);
 }
 
-function objectShape(schema: z.ZodType | undefined): Record<string, z.ZodType> {
-  return schema instanceof z.ZodObject ? (schema.shape as Record<string, z.ZodType>) : {};
+/** The fields of an object schema (also behind a pipe of checks). */
+function entriesOf(schema: Schema | undefined): Record<string, Schema> {
+  if (!schema) return {};
+  if ('entries' in schema) return schema.entries as Record<string, Schema>;
+  if ('pipe' in schema) return entriesOf((schema.pipe as Schema[])[0]);
+  return {};
+}
+
+/** The description a schema was given with `described` (shared/schema.ts). */
+function descriptionOf(schema: Schema): string | undefined {
+  if (!('pipe' in schema)) return undefined;
+  const action = (schema.pipe as Array<{ type: string; description?: string }>).find(
+    (a) => a.type === 'description',
+  );
+  return action?.description;
 }
 
 function parameters(route: RouteSpec): JsonObject[] {
   const out: JsonObject[] = [];
-  for (const [name, schema] of Object.entries(objectShape(route.params))) {
+  for (const [name, schema] of Object.entries(entriesOf(route.params))) {
     out.push({ name, in: 'path', required: true, schema: parameterSchema(schema) });
   }
-  for (const [name, schema] of Object.entries(objectShape(route.query))) {
-    const description = z.globalRegistry.get(schema)?.description;
+  for (const [name, schema] of Object.entries(entriesOf(route.query))) {
+    const description = descriptionOf(schema);
     out.push({
       name,
       in: 'query',
-      required: !schema.safeParse(undefined).success,
+      required: !safeParse(schema, undefined).success,
       schema: parameterSchema(schema),
       ...(description ? { description } : {}),
     });
@@ -100,7 +137,7 @@ function parameters(route: RouteSpec): JsonObject[] {
 function operation(route: RouteSpec, names: ReturnType<typeof components>['names']): JsonObject {
   const responses: JsonObject = {};
   for (const r of route.responses) {
-    const name = names.output.get(r.schema);
+    const name = names.output.get(RESPONSES[r.schema]);
     responses[String(r.status)] = {
       description: r.description,
       ...(route.etag
@@ -126,7 +163,7 @@ function operation(route: RouteSpec, names: ReturnType<typeof components>['names
       ? {
           requestBody: {
             // An absent body is read as `{}`: only a body with required fields is required.
-            required: route.body ? !route.body.safeParse({}).success : false,
+            required: route.body ? !safeParse(route.body, {}).success : false,
             content: { 'application/json': { schema: componentRef(bodyName) } },
           },
         }
@@ -169,6 +206,9 @@ export function buildOpenApiDocument(routes: readonly RouteSpec[] = ROUTES): Jso
 }
 
 let cached: JsonObject | undefined;
+
+/** An OpenApiSource that builds the document in this process (local server, tests, `npm run openapi`). */
+export const buildInProcess = async (): Promise<JsonObject> => openApiDocument();
 
 /** The document of the route table, built once per process. */
 export function openApiDocument(): JsonObject {

@@ -1,6 +1,7 @@
 // RFC 9457 problem documents, and the one place where a domain error becomes an HTTP status.
-import type { z } from 'zod';
+
 import { DomainError, type DomainErrorCode } from '../domain/errors.ts';
+import type { Issue } from '../schema.ts';
 
 export interface FieldError {
   readonly path: string;
@@ -78,17 +79,8 @@ function joinPath(location: string, path: readonly PropertyKey[]): string {
 }
 
 /** Every issue of a failed parse as one field error each; unknown keys are listed one by one. */
-export function fieldErrors(location: string, error: z.ZodError): FieldError[] {
-  const out: FieldError[] = [];
-  for (const issue of error.issues) {
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys)
-        out.push({ path: joinPath(location, [...issue.path, key]), message: 'unknown field' });
-    } else {
-      out.push({ path: joinPath(location, issue.path), message: issue.message });
-    }
-  }
-  return out;
+export function fieldErrors(location: string, issues: readonly Issue[]): FieldError[] {
+  return issues.map((issue) => ({ path: joinPath(location, issue.path), message: issue.message }));
 }
 
 export function isDomainError(error: unknown): error is DomainError {

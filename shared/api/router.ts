@@ -3,9 +3,10 @@
 // bad field listed in one problem), then calls the route's binding and maps what comes back or what is
 // thrown. Everything is validated before the binding runs, so a bad request cannot write anything.
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import * as z from 'zod';
+import * as v from 'valibot';
 import type { AppContext } from '../context.ts';
 import { logger } from '../observability/logger.ts';
+import { parse, safeParse, text } from '../schema.ts';
 import {
   type FieldError,
   fieldErrors,
@@ -21,11 +22,11 @@ import { MAX_BODY_BYTES } from './schemas.ts';
 // ---------------------------------------------------------------------------------------------------------
 // Binding types: what a use-case binding receives (validated input) and returns.
 
-type Output<T> = T extends z.ZodType ? z.output<T> : undefined;
+type Output<T> = T extends v.GenericSchema ? v.InferOutput<T> : undefined;
 
 export interface RequestInput<R extends RouteSpec = RouteSpec> {
-  readonly params: R['params'] extends z.ZodObject ? z.output<R['params']> : Record<string, never>;
-  readonly query: z.output<R['query']>;
+  readonly params: R['params'] extends v.GenericSchema ? v.InferOutput<R['params']> : Record<string, never>;
+  readonly query: v.InferOutput<R['query']>;
   readonly body: Output<R['body']>;
   /** The caller: the IAM principal's ARN in AWS, `local-operator` locally. */
   readonly caller: string;
@@ -47,53 +48,56 @@ export type Bindings = { readonly [K in RouteId]: Binding<(typeof ROUTE)[K]> };
 // The event, as far as the router reads it.
 
 /**
- * A map of request data (query, headers). Not z.record: it drops a `__proto__` key, and a request that
+ * A map of request data (query, headers). Not a record schema: it drops a `__proto__` key, and a request that
  * names one must be refused like any unknown parameter, not silently read without it. Built with
  * Object.fromEntries, which makes every key an own property.
  */
-function requestMap<T extends z.ZodType>(value: T) {
-  return z.unknown().transform((raw, ctx): Record<string, z.output<T>> | null | undefined => {
-    if (raw === null || raw === undefined) return raw;
-    if (typeof raw !== 'object' || Array.isArray(raw)) {
-      ctx.addIssue({ code: 'custom', message: 'expected an object' });
-      return z.NEVER;
-    }
-    const entries: Array<[string, z.output<T>]> = [];
-    for (const [k, v] of Object.entries(raw)) {
-      const parsed = value.safeParse(v);
-      if (!parsed.success) {
-        ctx.addIssue({ code: 'custom', path: [k], message: 'unexpected value' });
-        return z.NEVER;
+function requestMap<T extends v.GenericSchema>(value: T) {
+  return v.pipe(
+    v.unknown(),
+    v.rawTransform(({ dataset, addIssue, NEVER }): Record<string, v.InferOutput<T>> | null | undefined => {
+      const raw = dataset.value;
+      if (raw === null || raw === undefined) return raw;
+      if (typeof raw !== 'object' || Array.isArray(raw)) {
+        addIssue({ message: 'expected an object' });
+        return NEVER;
       }
-      entries.push([k, parsed.data]);
-    }
-    return Object.fromEntries(entries);
-  });
+      const entries: Array<[string, v.InferOutput<T>]> = [];
+      for (const [k, item] of Object.entries(raw)) {
+        const parsed = safeParse(value, item);
+        if (!parsed.success) {
+          addIssue({ message: `unexpected value at ${JSON.stringify(k)}` });
+          return NEVER;
+        }
+        entries.push([k, parsed.data]);
+      }
+      return Object.fromEntries(entries);
+    }),
+  );
 }
 
-const StringMap = requestMap(z.string().nullish());
-const MultiMap = requestMap(z.array(z.string()).nullish());
+const StringMap = requestMap(v.nullish(v.string()));
+const MultiMap = requestMap(v.nullish(v.array(v.string())));
 
-export const ProxyEventSchema = z.object({
-  httpMethod: z.string().min(1).max(16),
-  path: z.string().min(1).max(8192),
-  resource: z.string().nullish(),
+export const ProxyEventSchema = v.object({
+  httpMethod: text(1, 16),
+  path: text(1, 8192),
+  resource: v.nullish(v.string()),
   headers: StringMap,
   multiValueHeaders: MultiMap,
   queryStringParameters: StringMap,
   multiValueQueryStringParameters: MultiMap,
   pathParameters: StringMap,
-  body: z.string().nullish(),
-  isBase64Encoded: z.boolean().nullish(),
-  requestContext: z
-    .object({
-      requestId: z.string().nullish(),
-      identity: z.object({ userArn: z.string().nullish(), caller: z.string().nullish() }).partial().nullish(),
-    })
-    .partial()
-    .nullish(),
+  body: v.nullish(v.string()),
+  isBase64Encoded: v.nullish(v.boolean()),
+  requestContext: v.nullish(
+    v.object({
+      requestId: v.nullish(v.string()),
+      identity: v.nullish(v.object({ userArn: v.nullish(v.string()), caller: v.nullish(v.string()) })),
+    }),
+  ),
 });
-export type ProxyEvent = z.infer<typeof ProxyEventSchema>;
+export type ProxyEvent = v.InferOutput<typeof ProxyEventSchema>;
 
 // ---------------------------------------------------------------------------------------------------------
 // Route matching. Literal segments beat parameters, so `/retry/policies/active` is never read as an id.
@@ -250,8 +254,9 @@ function readBody(event: ProxyEvent, spec: RouteSpec, headers: Map<string, strin
       problem(400, 'validation', 'this route takes no body', [{ path: 'body', message: 'must be empty' }]),
     );
   }
+  let value: unknown;
   try {
-    return { value: JSON.parse(bytes.toString('utf8')) as unknown, present: true };
+    value = JSON.parse(bytes.toString('utf8'));
   } catch (error) {
     // JSON.parse throws SyntaxError on bad JSON and RangeError on absurd nesting: both are the caller's.
     const message = error instanceof Error ? error.message : 'not valid JSON';
@@ -259,6 +264,15 @@ function readBody(event: ProxyEvent, spec: RouteSpec, headers: Map<string, strin
       problem(400, 'validation', 'the body is not valid JSON', [{ path: 'body', message }]),
     );
   }
+  // Every body is a JSON object. Checked here because an object schema would read `[]` as `{}`.
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new HttpProblem(
+      problem(400, 'validation', 'the request has 1 invalid field(s)', [
+        { path: 'body', message: 'must be a JSON object' },
+      ]),
+    );
+  }
+  return { value, present: true };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -296,10 +310,10 @@ export type ApiHandler = (event: unknown) => Promise<APIGatewayProxyResult>;
 export function createRouter(options: RouterOptions): ApiHandler {
   const { ctx, bindings } = options;
   return async (raw) => {
-    const parsedEvent = ProxyEventSchema.safeParse(raw);
+    const parsedEvent = safeParse(ProxyEventSchema, raw);
     if (!parsedEvent.success) {
       return problemResponse(
-        problem(400, 'validation', 'the request could not be read', fieldErrors('event', parsedEvent.error)),
+        problem(400, 'validation', 'the request could not be read', fieldErrors('event', parsedEvent.issues)),
         {},
       );
     }
@@ -320,10 +334,10 @@ export function createRouter(options: RouterOptions): ApiHandler {
       routeId = spec.id;
 
       if (spec.params) {
-        const params = spec.params.safeParse(found.params);
+        const params = safeParse(spec.params, found.params);
         if (!params.success) {
           throw new HttpProblem(
-            problem(404, 'not_found', `nothing at ${event.path}`, fieldErrors('path', params.error)),
+            problem(404, 'not_found', `nothing at ${event.path}`, fieldErrors('path', params.issues)),
           );
         }
       }
@@ -332,10 +346,10 @@ export function createRouter(options: RouterOptions): ApiHandler {
 
       const errors: FieldError[] = [];
       const queryRaw = queryOf(event, errors);
-      const query = spec.query.safeParse(queryRaw);
-      if (!query.success) errors.push(...fieldErrors('query', query.error));
-      const parsedBody = spec.body ? spec.body.safeParse(body.present ? body.value : {}) : undefined;
-      if (parsedBody && !parsedBody.success) errors.push(...fieldErrors('body', parsedBody.error));
+      const query = safeParse(spec.query, queryRaw);
+      if (!query.success) errors.push(...fieldErrors('query', query.issues));
+      const parsedBody = spec.body ? safeParse(spec.body, body.present ? body.value : {}) : undefined;
+      if (parsedBody && !parsedBody.success) errors.push(...fieldErrors('body', parsedBody.issues));
       const ifMatch = spec.ifMatch ? parseIfMatch(headers.get('if-match'), errors) : undefined;
       if (errors.length || !query.success || (parsedBody && !parsedBody.success)) {
         throw new HttpProblem(
@@ -344,7 +358,7 @@ export function createRouter(options: RouterOptions): ApiHandler {
       }
 
       const input: RequestInput = {
-        params: (spec.params ? spec.params.parse(found.params) : {}) as RequestInput['params'],
+        params: (spec.params ? parse(spec.params, found.params) : {}) as RequestInput['params'],
         query: query.data,
         body: parsedBody?.data,
         caller: event.requestContext?.identity?.userArn ?? options.defaultCaller ?? 'unknown-caller',

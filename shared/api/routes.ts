@@ -2,7 +2,8 @@
 // router, the local HTTP server, the OpenAPI document and the CDK REST API (one method per entry, IAM
 // policies by `access`) are all built from it. Deliberately free of use cases and the AWS SDK: the CDK
 // app imports it. Use cases are bound to route ids in ./bindings.ts.
-import type { z } from 'zod';
+import type * as v from 'valibot';
+import type { ResponseName } from './responses.ts';
 import * as S from './schemas.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
@@ -12,7 +13,8 @@ export type ErrorStatus = 400 | 404 | 409 | 413 | 415;
 export interface ResponseSpec {
   readonly status: number;
   readonly description: string;
-  readonly schema: z.ZodType;
+  /** The response schema, by its name in ./responses.ts. */
+  readonly schema: ResponseName;
 }
 
 export interface RouteSpec {
@@ -24,10 +26,10 @@ export interface RouteSpec {
   readonly access: Access;
   readonly tag: string;
   readonly summary: string;
-  readonly params?: z.ZodObject;
-  readonly query: z.ZodType<Record<string, unknown>>;
+  readonly params?: v.StrictObjectSchema<v.ObjectEntries, undefined>;
+  readonly query: v.GenericSchema<unknown, Record<string, unknown>>;
   /** Present when the route takes a JSON body; absent routes refuse any body. */
-  readonly body?: z.ZodType;
+  readonly body?: v.GenericSchema;
   /** Success responses (and readiness's 503, which is a report, not a problem). */
   readonly responses: readonly [ResponseSpec, ...ResponseSpec[]];
   /** Problem statuses the route can answer with besides 5xx-never. */
@@ -57,8 +59,8 @@ export const ROUTE = {
     query: S.NoQuery,
     body: S.RegisterSessionBody,
     responses: [
-      { status: 201, description: 'Registered', schema: S.SessionView },
-      { status: 200, description: 'Already registered with the same content', schema: S.SessionView },
+      { status: 201, description: 'Registered', schema: 'Session' },
+      { status: 200, description: 'Already registered with the same content', schema: 'Session' },
     ],
     errors: [400, 409, 413, 415],
     etag: true,
@@ -71,7 +73,7 @@ export const ROUTE = {
     tag: 'sessions',
     summary: 'List sessions, by status and kind, most recently updated first within a status',
     query: S.ListSessionsQuery,
-    responses: [{ status: 200, description: 'A page of sessions', schema: S.SessionPage }],
+    responses: [{ status: 200, description: 'A page of sessions', schema: 'SessionPage' }],
     errors: [400],
   }),
   getSession: route({
@@ -83,7 +85,7 @@ export const ROUTE = {
     summary: 'A session with its recovery state; the ETag is its version',
     params: S.SessionIdParams,
     query: S.NoQuery,
-    responses: [{ status: 200, description: 'The session', schema: S.SessionView }],
+    responses: [{ status: 200, description: 'The session', schema: 'Session' }],
     errors: [400, 404],
     etag: true,
   }),
@@ -98,7 +100,7 @@ export const ROUTE = {
     params: S.SessionIdParams,
     query: S.NoQuery,
     body: S.UpdateSessionBody,
-    responses: [{ status: 200, description: 'The session', schema: S.SessionView }],
+    responses: [{ status: 200, description: 'The session', schema: 'Session' }],
     errors: sessionErrors,
     etag: true,
     ifMatch: true,
@@ -112,7 +114,7 @@ export const ROUTE = {
     summary: 'The events of a session, oldest first',
     params: S.SessionIdParams,
     query: S.PageQuery,
-    responses: [{ status: 200, description: 'A page of events', schema: S.TimelinePage }],
+    responses: [{ status: 200, description: 'A page of events', schema: 'TimelinePage' }],
     errors: [400, 404],
   }),
   regenerateSession: route({
@@ -125,7 +127,7 @@ export const ROUTE = {
     params: S.SessionIdParams,
     query: S.NoQuery,
     body: S.RegenerateBody,
-    responses: [{ status: 200, description: 'The session', schema: S.SessionView }],
+    responses: [{ status: 200, description: 'The session', schema: 'Session' }],
     errors: sessionErrors,
     etag: true,
     ifMatch: true,
@@ -140,7 +142,7 @@ export const ROUTE = {
     params: S.SessionIdParams,
     query: S.NoQuery,
     body: S.ReasonBody,
-    responses: [{ status: 202, description: 'The attempt is made', schema: S.RetryNowResponse }],
+    responses: [{ status: 202, description: 'The attempt is made', schema: 'RetryNow' }],
     errors: sessionErrors,
     ifMatch: true,
   }),
@@ -154,7 +156,7 @@ export const ROUTE = {
     params: S.SessionIdParams,
     query: S.NoQuery,
     body: S.ReasonBody,
-    responses: [{ status: 200, description: 'The session', schema: S.SessionView }],
+    responses: [{ status: 200, description: 'The session', schema: 'Session' }],
     errors: sessionErrors,
     etag: true,
     ifMatch: true,
@@ -169,7 +171,7 @@ export const ROUTE = {
     params: S.SessionIdParams,
     query: S.NoQuery,
     body: S.ReasonBody,
-    responses: [{ status: 200, description: 'The session', schema: S.SessionView }],
+    responses: [{ status: 200, description: 'The session', schema: 'Session' }],
     errors: sessionErrors,
     etag: true,
     ifMatch: true,
@@ -184,7 +186,7 @@ export const ROUTE = {
     params: S.SessionIdParams,
     query: S.NoQuery,
     body: S.ReasonBody,
-    responses: [{ status: 200, description: 'The session', schema: S.SessionView }],
+    responses: [{ status: 200, description: 'The session', schema: 'Session' }],
     errors: sessionErrors,
     etag: true,
     ifMatch: true,
@@ -198,7 +200,7 @@ export const ROUTE = {
     summary: 'Time out sessions processing for longer than olderThanMinutes (a dry run unless dryRun: false)',
     query: S.NoQuery,
     body: S.ResetStuckBody,
-    responses: [{ status: 200, description: 'What matched, and what changed', schema: S.ResetStuckResponse }],
+    responses: [{ status: 200, description: 'What matched, and what changed', schema: 'ResetStuck' }],
     errors: bodyErrors,
   }),
   createPolicy: route({
@@ -210,7 +212,7 @@ export const ROUTE = {
     summary: 'Create a retry policy (active by default: it replaces the org’s active policy)',
     query: S.NoQuery,
     body: S.CreatePolicyBody,
-    responses: [{ status: 201, description: 'The policy', schema: S.PolicyView }],
+    responses: [{ status: 201, description: 'The policy', schema: 'RetryPolicy' }],
     errors: bodyErrors,
   }),
   listPolicies: route({
@@ -221,7 +223,7 @@ export const ROUTE = {
     tag: 'policies',
     summary: 'List retry policies',
     query: S.ListPoliciesQuery,
-    responses: [{ status: 200, description: 'A page of policies', schema: S.PolicyPage }],
+    responses: [{ status: 200, description: 'A page of policies', schema: 'PolicyPage' }],
     errors: [400],
   }),
   getActivePolicy: route({
@@ -232,7 +234,7 @@ export const ROUTE = {
     tag: 'policies',
     summary: 'The active policy of an org (the default policy when none is active)',
     query: S.OrgQuery,
-    responses: [{ status: 200, description: 'The policy', schema: S.PolicyView }],
+    responses: [{ status: 200, description: 'The policy', schema: 'RetryPolicy' }],
     errors: [400],
   }),
   getPolicy: route({
@@ -244,7 +246,7 @@ export const ROUTE = {
     summary: 'A retry policy',
     params: S.PolicyIdParams,
     query: S.NoQuery,
-    responses: [{ status: 200, description: 'The policy', schema: S.PolicyView }],
+    responses: [{ status: 200, description: 'The policy', schema: 'RetryPolicy' }],
     errors: [400, 404],
   }),
   deactivatePolicy: route({
@@ -256,7 +258,7 @@ export const ROUTE = {
     summary: 'Deactivate a retry policy (policies are never deleted)',
     params: S.PolicyIdParams,
     query: S.NoQuery,
-    responses: [{ status: 200, description: 'The policy, active: false', schema: S.PolicyView }],
+    responses: [{ status: 200, description: 'The policy, active: false', schema: 'RetryPolicy' }],
     errors: [400, 404],
   }),
   previewPolicy: route({
@@ -268,7 +270,7 @@ export const ROUTE = {
     summary: 'The attempts the sweep will make under this policy, with their times and channels',
     params: S.PolicyIdParams,
     query: S.PreviewQuery,
-    responses: [{ status: 200, description: 'The schedule', schema: S.PreviewResponse }],
+    responses: [{ status: 200, description: 'The schedule', schema: 'Preview' }],
     errors: [400, 404],
   }),
   getStats: route({
@@ -279,7 +281,7 @@ export const ROUTE = {
     tag: 'policies',
     summary: 'Recovery counters of an org over whole UTC days',
     query: S.StatsQuery,
-    responses: [{ status: 200, description: 'The counters', schema: S.StatsResponse }],
+    responses: [{ status: 200, description: 'The counters', schema: 'Stats' }],
     errors: [400],
   }),
   listAttemptNotifications: route({
@@ -291,7 +293,7 @@ export const ROUTE = {
     summary: 'The notification outcomes of one attempt, one per channel',
     params: S.AttemptIdParams,
     query: S.PageQuery,
-    responses: [{ status: 200, description: 'A page of outcomes', schema: S.OutcomePage }],
+    responses: [{ status: 200, description: 'A page of outcomes', schema: 'OutcomePage' }],
     errors: [400, 404],
   }),
   getJobsStatus: route({
@@ -302,7 +304,7 @@ export const ROUTE = {
     tag: 'admin',
     summary: 'State of every scheduled job: paused, heartbeat, last success, failures',
     query: S.NoQuery,
-    responses: [{ status: 200, description: 'The jobs', schema: S.JobsStatusResponse }],
+    responses: [{ status: 200, description: 'The jobs', schema: 'JobsStatus' }],
     errors: [400],
   }),
   runJob: route({
@@ -315,7 +317,7 @@ export const ROUTE = {
     params: S.JobParams,
     query: S.NoQuery,
     body: S.RunJobBody,
-    responses: [{ status: 200, description: 'The run record', schema: S.RunRecordView }],
+    responses: [{ status: 200, description: 'The run record', schema: 'RunRecord' }],
     errors: [400, 404, 413, 415],
   }),
   listRuns: route({
@@ -326,7 +328,7 @@ export const ROUTE = {
     tag: 'admin',
     summary: 'Run records, newest first',
     query: S.ListRunsQuery,
-    responses: [{ status: 200, description: 'A page of run records', schema: S.RunPage }],
+    responses: [{ status: 200, description: 'A page of run records', schema: 'RunPage' }],
     errors: [400],
   }),
   pauseJob: route({
@@ -339,7 +341,7 @@ export const ROUTE = {
     params: S.JobParams,
     query: S.NoQuery,
     body: S.ReasonBody,
-    responses: [{ status: 200, description: 'The job state', schema: S.JobStateView }],
+    responses: [{ status: 200, description: 'The job state', schema: 'JobState' }],
     errors: [400, 404, 413, 415],
   }),
   resumeJob: route({
@@ -352,7 +354,7 @@ export const ROUTE = {
     params: S.JobParams,
     query: S.NoQuery,
     body: S.ReasonBody,
-    responses: [{ status: 200, description: 'The job state', schema: S.JobStateView }],
+    responses: [{ status: 200, description: 'The job state', schema: 'JobState' }],
     errors: [400, 404, 413, 415],
   }),
   listDlqs: route({
@@ -363,7 +365,7 @@ export const ROUTE = {
     tag: 'admin',
     summary: 'Depth of every channel’s dead-letter queue',
     query: S.NoQuery,
-    responses: [{ status: 200, description: 'The queues', schema: S.DlqResponse }],
+    responses: [{ status: 200, description: 'The queues', schema: 'Dlq' }],
     errors: [400],
   }),
   replayDlq: route({
@@ -376,7 +378,7 @@ export const ROUTE = {
     params: S.ChannelParams,
     query: S.NoQuery,
     body: S.ReplayBody,
-    responses: [{ status: 200, description: 'What matched and what moved', schema: S.ReplayResponse }],
+    responses: [{ status: 200, description: 'What matched and what moved', schema: 'Replay' }],
     errors: [400, 404, 413, 415],
   }),
   readyz: route({
@@ -388,8 +390,8 @@ export const ROUTE = {
     summary: 'Readiness: tables, dead-letter queues, job heartbeats',
     query: S.NoQuery,
     responses: [
-      { status: 200, description: 'Ready (ok or degraded)', schema: S.ReadyResponse },
-      { status: 503, description: 'A component is in error', schema: S.ReadyResponse },
+      { status: 200, description: 'Ready (ok or degraded)', schema: 'Ready' },
+      { status: 503, description: 'A component is in error', schema: 'Ready' },
     ],
     errors: [400],
   }),
@@ -401,7 +403,7 @@ export const ROUTE = {
     tag: 'health',
     summary: 'Session counts against the long-running and timeout thresholds',
     query: S.NoQuery,
-    responses: [{ status: 200, description: 'Session health', schema: S.SessionsHealthResponse }],
+    responses: [{ status: 200, description: 'Session health', schema: 'SessionsHealth' }],
     errors: [400],
   }),
   stuckSessions: route({
@@ -412,7 +414,7 @@ export const ROUTE = {
     tag: 'health',
     summary: 'Sessions still processing past their deadline',
     query: S.NoQuery,
-    responses: [{ status: 200, description: 'Stuck sessions', schema: S.StuckSessionsResponse }],
+    responses: [{ status: 200, description: 'Stuck sessions', schema: 'StuckSessions' }],
     errors: [400],
   }),
   openApi: route({
@@ -423,7 +425,7 @@ export const ROUTE = {
     tag: 'meta',
     summary: 'This API as an OpenAPI 3.1 document',
     query: S.NoQuery,
-    responses: [{ status: 200, description: 'The OpenAPI document', schema: S.OpenApiResponse }],
+    responses: [{ status: 200, description: 'The OpenAPI document', schema: 'OpenApi' }],
     errors: [400],
   }),
 } as const satisfies Record<string, RouteSpec>;

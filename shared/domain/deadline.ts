@@ -1,15 +1,19 @@
 // Processing deadlines: bigger sessions get longer, up to a cap, per kind.
-import * as z from 'zod';
+import * as v from 'valibot';
+import { finiteNumber, type Infer } from '../schema.ts';
 
-export const TimeoutRuleSchema = z
-  .object({
-    baseMinutes: z.number().positive(),
-    perMbMinutes: z.number().min(0),
-    maxMinutes: z.number().positive(),
-    warnMinutes: z.number().positive(),
-  })
-  .refine((r) => r.maxMinutes >= r.baseMinutes, { message: 'maxMinutes must be ≥ baseMinutes' });
-export type TimeoutRule = z.infer<typeof TimeoutRuleSchema>;
+const Positive = v.pipe(finiteNumber(), v.gtValue(0));
+
+export const TimeoutRuleSchema = v.pipe(
+  v.object({
+    baseMinutes: Positive,
+    perMbMinutes: finiteNumber(0),
+    maxMinutes: Positive,
+    warnMinutes: Positive,
+  }),
+  v.check((r) => r.maxMinutes >= r.baseMinutes, 'maxMinutes must be ≥ baseMinutes'),
+);
+export type TimeoutRule = Infer<typeof TimeoutRuleSchema>;
 
 /** Design defaults: 30 min base, warn at 15 min; size adds 1 min per MB up to 2 h. */
 export const DEFAULT_TIMEOUT_RULE: TimeoutRule = {

@@ -1,6 +1,7 @@
 // What a product may attach to a session and where its links may point, checked once for every entry
 // point (API, EventBridge, CLI): JSON that DynamoDB can store, and http(s) links only.
-import * as z from 'zod';
+import * as v from 'valibot';
+import { described, httpUrl, text } from '../schema.ts';
 
 // JSON that DynamoDB can store: the document client refuses numbers beyond 2^53 and DynamoDB refuses
 // magnitudes below 1e-130 and maps nested deeper than 32 levels. Checked here so such input is a 400,
@@ -36,13 +37,16 @@ function jsonProblem(value: unknown, depth: number): string | undefined {
 }
 
 /** Free-form product data kept on the session. */
-export const MetadataSchema = z
-  .record(z.string().min(1).max(256), z.unknown())
-  .superRefine((value, ctx) => {
-    const problem = jsonProblem(value, 1);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  })
-  .meta({ description: 'Free-form JSON object (numbers within ±2^53, at most 16 levels deep).' });
+export const MetadataSchema = described(
+  v.pipe(
+    v.record(text(1, 256), v.unknown()),
+    v.rawCheck(({ dataset, addIssue }) => {
+      const problem = dataset.typed ? jsonProblem(dataset.value, 1) : undefined;
+      if (problem) addIssue({ message: problem });
+    }),
+  ),
+  'Free-form JSON object (numbers within ±2^53, at most 16 levels deep).',
+);
 
 /** Links end up in emails and chat messages: only http(s). */
-export const HttpUrl = z.url({ protocol: /^https?$/ }).max(2048);
+export const HttpUrl = httpUrl();

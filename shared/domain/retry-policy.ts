@@ -1,91 +1,46 @@
 // Retry policy → schedule. Pure functions of (policy, session id, attempt number, time), so the preview
 // route, the sweep and the property tests all compute the same thing.
 import { createHash } from 'node:crypto';
-import * as z from 'zod';
+import * as v from 'valibot';
 import { CHANNELS, type Channel } from '../infra/resources.ts';
-import { isValidTimeZone } from './session.ts';
+import { finiteNumber, type Infer, integer, text } from '../schema.ts';
+import { DEFAULT_ORG } from './org.ts';
+import { isValidTimeZone } from './time-zone.ts';
 
-const HHMM = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM, 24-hour');
+const HHMM = v.pipe(v.string(), v.regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM, 24-hour'));
 
-export const QuietHoursSchema = z
-  .object({
-    start: HHMM,
-    end: HHMM,
-    timezone: z.string().refine(isValidTimeZone, 'an IANA time zone such as Europe/Paris').default('UTC'),
-  })
-  .strict();
-export type QuietHours = z.infer<typeof QuietHoursSchema>;
+export const QuietHoursSchema = v.strictObject({
+  start: HHMM,
+  end: HHMM,
+  timezone: v.optional(
+    v.pipe(v.string(), v.check(isValidTimeZone, 'an IANA time zone such as Europe/Paris')),
+    'UTC',
+  ),
+});
+export type QuietHours = Infer<typeof QuietHoursSchema>;
 
 export const JITTER_MODES = ['none', 'full', 'equal'] as const;
 export type JitterMode = (typeof JITTER_MODES)[number];
 
-/** The tunable fields of a policy, as an operator writes them (shared by the use case and the API). */
-export const POLICY_RULES_SHAPE = {
-  maxRetries: z.number().int().min(0).max(50),
-  initialDelaySeconds: z
-    .number()
-    .int()
-    .min(0)
-    .max(30 * 86400),
-  backoffMultiplier: z.number().min(1).max(10),
-  maxDelaySeconds: z
-    .number()
-    .int()
-    .min(0)
-    .max(30 * 86400),
-  jitter: z.enum(JITTER_MODES).default('none'),
-  enabledChannels: z
-    .array(z.enum(CHANNELS))
-    .min(1)
-    .refine((list) => new Set(list).size === list.length, 'each channel once'),
-  quietHours: QuietHoursSchema.optional(),
-};
+export const RetryPolicySchema = v.looseObject({
+  policyId: text(1),
+  name: text(1, 120),
+  orgId: text(1, 128),
+  active: v.boolean(),
+  maxRetries: integer(0),
+  initialDelaySeconds: integer(0),
+  backoffMultiplier: finiteNumber(1),
+  maxDelaySeconds: integer(0),
+  jitter: v.picklist(JITTER_MODES),
+  enabledChannels: v.pipe(v.array(v.picklist(CHANNELS)), v.minLength(1)),
+  quietHours: v.optional(QuietHoursSchema),
+  createdAt: v.string(),
+  updatedAt: v.string(),
+  triggeredBy: v.optional(v.string()),
+});
+export type RetryPolicy = Infer<typeof RetryPolicySchema>;
 
-const capNotBelowInitial = (p: { maxDelaySeconds: number; initialDelaySeconds: number }) =>
-  p.maxDelaySeconds >= p.initialDelaySeconds;
-const capNotBelowInitialError = {
-  message: 'maxDelaySeconds must be at least initialDelaySeconds',
-  path: ['maxDelaySeconds'],
-};
-
-export const PolicyRulesSchema = z
-  .object(POLICY_RULES_SHAPE)
-  .strict()
-  .refine(capNotBelowInitial, capNotBelowInitialError);
-
-/** A new policy: its rules, a name, and where it applies. */
-export const CreatePolicySchema = z
-  .object({
-    name: z.string().min(1).max(120),
-    ...POLICY_RULES_SHAPE,
-    orgId: z.string().min(1).max(128).optional(),
-    active: z.boolean().optional(),
-  })
-  .strict()
-  .refine(capNotBelowInitial, capNotBelowInitialError);
-export type PolicyRules = z.infer<typeof PolicyRulesSchema>;
-
-export const RetryPolicySchema = z
-  .object({
-    policyId: z.string().min(1),
-    name: z.string().min(1).max(120),
-    orgId: z.string().min(1).max(128),
-    active: z.boolean(),
-    maxRetries: z.number().int().min(0),
-    initialDelaySeconds: z.number().int().min(0),
-    backoffMultiplier: z.number().min(1),
-    maxDelaySeconds: z.number().int().min(0),
-    jitter: z.enum(JITTER_MODES),
-    enabledChannels: z.array(z.enum(CHANNELS)).min(1),
-    quietHours: QuietHoursSchema.optional(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
-    triggeredBy: z.string().optional(),
-  })
-  .passthrough();
-export type RetryPolicy = z.infer<typeof RetryPolicySchema>;
-
-export const DEFAULT_ORG = 'default';
+export { DEFAULT_ORG };
 
 /** The policy in force when an org has none active (design: 3 retries, 1 h, ×2, cap 1 day, email). */
 export const DEFAULT_POLICY: RetryPolicy = {

@@ -1,142 +1,79 @@
-// The session: its schema (what every stored item and incoming registration must satisfy) and the
-// state machine that decides which status changes are legal.
-import * as z from 'zod';
+// The session as stored and as registered: its schemas. Its statuses and state machine are in
+// ./session-status.ts.
+import * as v from 'valibot';
 import { CHANNELS } from '../infra/resources.ts';
-import { DomainError } from './errors.ts';
+import { e164, email, httpUrl, type Infer, integer, isoDateTime, text } from '../schema.ts';
+import { SESSION_STATUSES } from './session-status.ts';
+import { isValidTimeZone } from './time-zone.ts';
 
-export const SESSION_STATUSES = [
-  'active',
-  'stalled',
-  'recovering',
-  'recovered',
-  'exhausted',
-  'cancelled',
-  'processing',
-  'completed',
-  'failed',
-  'timed_out',
-] as const;
-export type SessionStatus = (typeof SESSION_STATUSES)[number];
+// The statuses and the state machine live in ./session-status.ts (no schemas there, so a function that
+// only needs them builds none); re-exported here for the modules that use both.
+export * from './session-status.ts';
 
-/** Statuses in which the sweep may make a recovery attempt. */
-export const RETRYABLE_STATUSES: readonly SessionStatus[] = ['stalled', 'recovering'];
+export const SESSION_ID = v.pipe(
+  v.string(),
+  v.regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'letters, digits and . _ : - only, 1 to 128 characters'),
+);
 
-/**
- * Legal transitions. `completed` and `cancelled` are final. `exhausted` still accepts a late `recovered`
- * (a customer who comes back after the last reminder counts), `cancelled`, and `stalled` (an operator
- * gives it a new budget). `timed_out` can be sent back to `processing` by an operator.
- */
-const TRANSITIONS: Record<SessionStatus, readonly SessionStatus[]> = {
-  active: ['stalled', 'processing', 'completed', 'cancelled', 'failed', 'recovered'],
-  stalled: ['recovering', 'recovered', 'exhausted', 'cancelled', 'active', 'completed', 'processing'],
-  recovering: ['recovered', 'exhausted', 'cancelled', 'stalled', 'active', 'completed', 'processing'],
-  recovered: ['completed', 'processing'],
-  exhausted: ['recovered', 'cancelled', 'stalled'],
-  cancelled: [],
-  processing: ['completed', 'failed', 'timed_out', 'cancelled', 'stalled'],
-  completed: [],
-  failed: ['stalled', 'processing'],
-  timed_out: ['processing', 'failed', 'completed', 'cancelled'],
-};
+export { isValidTimeZone } from './time-zone.ts';
 
-export class IllegalTransitionError extends DomainError {
-  constructor(
-    readonly from: SessionStatus,
-    readonly to: SessionStatus,
-  ) {
-    super('illegal_transition', `a session cannot go from ${from} to ${to}`);
-    this.name = 'IllegalTransitionError';
-  }
-}
-
-export function canTransition(from: SessionStatus, to: SessionStatus): boolean {
-  return from === to || TRANSITIONS[from].includes(to);
-}
-
-export function assertTransition(from: SessionStatus, to: SessionStatus): void {
-  if (!canTransition(from, to)) throw new IllegalTransitionError(from, to);
-}
-
-export const SESSION_ID = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'letters, digits and . _ : - only, 1 to 128 characters');
-
-const isoDate = z.iso.datetime({ offset: true });
-
-export const ContactSchema = z
-  .object({
-    email: z.email().max(254).optional(),
-    phone: z
-      .string()
-      .regex(/^\+[1-9]\d{6,14}$/, 'E.164, e.g. +14155550100')
-      .optional(),
-    whatsapp: z
-      .string()
-      .regex(/^\+[1-9]\d{6,14}$/, 'E.164, e.g. +14155550100')
-      .optional(),
-    slackChannel: z.string().min(1).max(80).optional(),
-    webhookUrl: z
-      .url({ protocol: /^https?$/ })
-      .max(2048)
-      .optional(),
-    timezone: z.string().max(64).refine(isValidTimeZone, 'an IANA time zone such as Europe/Paris').optional(),
-    name: z.string().max(200).optional(),
-  })
-  .strict();
-export type Contact = z.infer<typeof ContactSchema>;
-
-export function isValidTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-export const AutomationSchema = z.object({
-  paused: z.boolean().default(false),
-  overrideNextRetryAt: isoDate.optional(),
-  triggeredBy: z.string().optional(),
-  triggeredAt: isoDate.optional(),
-  reason: z.string().optional(),
+export const ContactSchema = v.strictObject({
+  email: v.optional(v.pipe(email, v.maxLength(254))),
+  phone: v.optional(e164),
+  whatsapp: v.optional(e164),
+  slackChannel: v.optional(text(1, 80)),
+  webhookUrl: v.optional(httpUrl()),
+  timezone: v.optional(
+    v.pipe(text(0, 64), v.check(isValidTimeZone, 'an IANA time zone such as Europe/Paris')),
+  ),
+  name: v.optional(text(0, 200)),
 });
-export type Automation = z.infer<typeof AutomationSchema>;
+export type Contact = Infer<typeof ContactSchema>;
 
-/** A session as stored. `.passthrough()` keeps attributes a newer writer added. */
-export const SessionSchema = z
-  .object({
-    sessionId: SESSION_ID,
-    kind: z.string().min(1).max(64),
-    status: z.enum(SESSION_STATUSES),
-    orgId: z.string().min(1).max(128).optional(),
-    policyId: z.string().min(1).max(128).optional(),
-    contact: ContactSchema.optional(),
-    recoveryUrl: z.string().max(2048).optional(),
-    metadata: z.record(z.string(), z.unknown()).optional(),
-    retryCount: z.number().int().min(0),
-    maxRetries: z.number().int().min(0).optional(),
-    nextRetryAt: isoDate.optional(),
-    lastAttemptAt: isoDate.optional(),
-    lastNotifiedAt: isoDate.optional(),
-    attemptFence: z.number().int().optional(),
-    automation: AutomationSchema.optional(),
-    processingStartedAt: isoDate.optional(),
-    sizeBytes: z.number().int().min(0).optional(),
-    deadlineAt: isoDate.optional(),
-    warnAt: isoDate.optional(),
-    timedOutAt: isoDate.optional(),
-    previousStatus: z.enum(SESSION_STATUSES).optional(),
-    error: z.string().optional(),
-    version: z.number().int().min(0),
-    leaseOwner: z.string().optional(),
-    leaseUntil: isoDate.optional(),
-    dueShard: z.string().optional(),
-    deadlineShard: z.string().optional(),
-    createdAt: isoDate,
-    updatedAt: isoDate,
-  })
-  .passthrough();
-export type Session = z.infer<typeof SessionSchema>;
+const optionalIso = v.optional(isoDateTime);
+const optionalString = v.optional(v.string());
 
-export const ChannelSchema = z.enum(CHANNELS);
+export const AutomationSchema = v.object({
+  paused: v.optional(v.boolean(), false),
+  overrideNextRetryAt: optionalIso,
+  triggeredBy: optionalString,
+  triggeredAt: optionalIso,
+  reason: optionalString,
+});
+export type Automation = Infer<typeof AutomationSchema>;
+
+/** A session as stored. A loose object keeps attributes a newer writer added. */
+export const SessionSchema = v.looseObject({
+  sessionId: SESSION_ID,
+  kind: text(1, 64),
+  status: v.picklist(SESSION_STATUSES),
+  orgId: v.optional(text(1, 128)),
+  policyId: v.optional(text(1, 128)),
+  contact: v.optional(ContactSchema),
+  recoveryUrl: v.optional(text(0, 2048)),
+  metadata: v.optional(v.record(v.string(), v.unknown())),
+  retryCount: integer(0),
+  maxRetries: v.optional(integer(0)),
+  nextRetryAt: optionalIso,
+  lastAttemptAt: optionalIso,
+  lastNotifiedAt: optionalIso,
+  attemptFence: v.optional(integer()),
+  automation: v.optional(AutomationSchema),
+  processingStartedAt: optionalIso,
+  sizeBytes: v.optional(integer(0)),
+  deadlineAt: optionalIso,
+  warnAt: optionalIso,
+  timedOutAt: optionalIso,
+  previousStatus: v.optional(v.picklist(SESSION_STATUSES)),
+  error: optionalString,
+  version: integer(0),
+  leaseOwner: optionalString,
+  leaseUntil: optionalIso,
+  dueShard: optionalString,
+  deadlineShard: optionalString,
+  createdAt: isoDateTime,
+  updatedAt: isoDateTime,
+});
+export type Session = Infer<typeof SessionSchema>;
+
+export const ChannelSchema = v.picklist(CHANNELS);

@@ -1,6 +1,8 @@
 // The one description of every Lambda: its entry file, limits, trigger, and the tables, indexes, queues,
 // secrets and settings it may touch. CDK derives functions, triggers, env vars and least-privilege grants
 // from it; the local runtime derives its schedule timers, queue pollers and each handler's env from it.
+
+import { type BundleAsset, OPENAPI_ASSET } from './assets.ts';
 import {
   CHANNEL_QUEUES,
   CHANNELS,
@@ -96,6 +98,8 @@ export interface FunctionDescription {
   readonly sendsEmail: boolean;
   /** Settings (SETTINGS keys) the function reads besides the tables and queues. */
   readonly settings: readonly (keyof typeof SETTINGS)[];
+  /** Files copied next to the bundle (read at runtime, not loaded as code). */
+  readonly assets?: readonly BundleAsset[];
 }
 
 /** What the jobs and the API (which runs jobs and previews schedules) read besides tables and queues. */
@@ -170,6 +174,7 @@ export const FUNCTION_DESCRIPTIONS: readonly FunctionDescription[] = [
   {
     id: 'api',
     entry: 'functions/api.ts',
+    assets: [OPENAPI_ASSET],
     // Below API Gateway's 29 s integration timeout, so the function's own error reaches the caller as a
     // problem document instead of a gateway 504.
     timeoutSeconds: 25,

@@ -2,8 +2,9 @@
 // form-encoded To/From/Body with HTTP basic auth. 201 carries the message `sid` (SM…); errors carry
 // `{code, message, more_info}` (21211 invalid To number, 21610 unsubscribed, 20003 bad credentials, …).
 // WhatsApp uses the same resource with `whatsapp:`-prefixed addresses on both ends.
-import * as z from 'zod';
+import * as v from 'valibot';
 import type { ChannelMessage } from '../messages.ts';
+import { safeParse, text } from '../schema.ts';
 import { isSuccess, postOnce, throwForStatus } from './http.ts';
 import { recipientOf } from './recipient.ts';
 import type { NotificationProvider, ProviderResult, RenderedNotification } from './types.ts';
@@ -23,8 +24,8 @@ export interface TwilioProviderOptions {
   readonly fetch?: typeof fetch;
 }
 
-const CreatedSchema = z.looseObject({ sid: z.string().min(1) });
-const ErrorSchema = z.looseObject({ code: z.number().optional(), message: z.string().optional() });
+const CreatedSchema = v.looseObject({ sid: text(1) });
+const ErrorSchema = v.looseObject({ code: v.optional(v.number()), message: v.optional(v.string()) });
 
 function address(channel: 'sms' | 'whatsapp', number: string): string {
   if (channel === 'sms' || number.startsWith('whatsapp:')) return number;
@@ -33,7 +34,7 @@ function address(channel: 'sms' | 'whatsapp', number: string): string {
 
 function errorReason(text: string): string {
   try {
-    const parsed = ErrorSchema.safeParse(JSON.parse(text));
+    const parsed = safeParse(ErrorSchema, JSON.parse(text));
     if (parsed.success && (parsed.data.code !== undefined || parsed.data.message)) {
       return `${parsed.data.code ?? 'error'} ${parsed.data.message ?? ''}`.trim();
     }
@@ -74,7 +75,7 @@ export function createTwilioProvider(options: TwilioProviderOptions): Notificati
       }
       let sid: string | undefined;
       try {
-        const parsed = CreatedSchema.safeParse(JSON.parse(answer.text));
+        const parsed = safeParse(CreatedSchema, JSON.parse(answer.text));
         if (parsed.success) sid = parsed.data.sid;
       } catch {
         // Handled below: Twilio accepted the message, so it must not be retried for a missing id.

@@ -9,6 +9,7 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AppContext } from '../context.ts';
 import type { Channel } from '../infra/resources.ts';
 import { type ChannelMessage, type RecoveryMessage, RecoveryMessageSchema } from '../messages.ts';
+import { parse } from '../schema.ts';
 import { isConditionalCheckFailed } from './dynamo-errors.ts';
 import { queryShard, shardOf } from './sessions.ts';
 
@@ -155,5 +156,5 @@ export async function takeOverOutboxItem(
 
 /** Messages stored on an attempt item are re-validated before they are published again. */
 export function storedMessages(attempt: AttemptItem): RecoveryMessage[] {
-  return attempt.messages.map((m) => RecoveryMessageSchema.parse(m));
+  return attempt.messages.map((m) => parse(RecoveryMessageSchema, m));
 }

@@ -3,28 +3,27 @@
 //   lease:  pk `lease`, sk <job>      state: pk `job`, sk <job>      run: pk `run#<job>`, sk <startedAt>#<runId>
 import { randomBytes } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
+import * as v from 'valibot';
 import type { AppContext } from '../context.ts';
 import { JOBS, type JobName } from '../infra/resources.ts';
+import { type Infer, integer, parse } from '../schema.ts';
 import { isConditionalCheckFailed } from './dynamo-errors.ts';
 
 export const RUN_RECORD_TTL_DAYS = 90;
 
-export const JobStateSchema = z
-  .object({
-    name: z.enum(JOBS),
-    paused: z.boolean().default(false),
-    pausedBy: z.string().optional(),
-    pausedAt: z.string().optional(),
-    pauseReason: z.string().optional(),
-    lastHeartbeatAt: z.string().optional(),
-    lastSuccessAt: z.string().optional(),
-    lastRunId: z.string().optional(),
-    consecutiveFailures: z.number().int().min(0).default(0),
-    lastError: z.string().optional(),
-  })
-  .passthrough();
-export type JobState = z.infer<typeof JobStateSchema>;
+export const JobStateSchema = v.looseObject({
+  name: v.picklist(JOBS),
+  paused: v.optional(v.boolean(), false),
+  pausedBy: v.optional(v.string()),
+  pausedAt: v.optional(v.string()),
+  pauseReason: v.optional(v.string()),
+  lastHeartbeatAt: v.optional(v.string()),
+  lastSuccessAt: v.optional(v.string()),
+  lastRunId: v.optional(v.string()),
+  consecutiveFailures: v.optional(integer(0), 0),
+  lastError: v.optional(v.string()),
+});
+export type JobState = Infer<typeof JobStateSchema>;
 
 export const RUN_STATUSES = ['succeeded', 'failed', 'skipped'] as const;
 
@@ -137,7 +136,7 @@ export async function getJobState(ctx: AppContext, job: JobName): Promise<JobSta
   const res = await ctx.ddb.send(
     new GetCommand({ TableName: ctx.tables.control, Key: { pk: 'job', sk: job }, ConsistentRead: true }),
   );
-  return JobStateSchema.parse({ name: job, ...(res.Item ?? {}) });
+  return parse(JobStateSchema, { name: job, ...(res.Item ?? {}) });
 }
 
 /** Records how a run ended on the job state: heartbeat always, success or one more failure. */
@@ -170,7 +169,7 @@ export async function recordJobOutcome(
         ReturnValues: 'ALL_NEW',
       }),
     );
-    return JobStateSchema.parse(res.Attributes);
+    return parse(JobStateSchema, res.Attributes);
   } catch (error) {
     if (isConditionalCheckFailed(error)) return getJobState(ctx, job);
     throw error;
@@ -200,7 +199,7 @@ export async function setJobPaused(
       ReturnValues: 'ALL_NEW',
     }),
   );
-  return JobStateSchema.parse(res.Attributes);
+  return parse(JobStateSchema, res.Attributes);
 }
 
 export async function putRunRecord(ctx: AppContext, run: RunRecord): Promise<void> {

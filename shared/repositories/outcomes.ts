@@ -9,49 +9,48 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import * as z from 'zod';
+import * as v from 'valibot';
 import type { AppContext } from '../context.ts';
 import { CHANNELS } from '../infra/resources.ts';
 import { type ChannelMessage, outcomeSortKey } from '../messages.ts';
+import { type Infer, isoDateTime as iso, parse, safeParse } from '../schema.ts';
 
 export const OUTCOME_STATUSES = ['sending', 'sent', 'failed', 'skipped'] as const;
 export type OutcomeStatus = (typeof OUTCOME_STATUSES)[number];
 export const FINAL_STATUSES: readonly OutcomeStatus[] = ['sent', 'failed', 'skipped'];
 
-const iso = z.iso.datetime({ offset: true });
-
-export const OutcomeItemSchema = z.looseObject({
-  sessionId: z.string(),
-  sk: z.string(),
-  type: z.literal('notification'),
-  status: z.enum(OUTCOME_STATUSES),
-  channel: z.enum(CHANNELS),
+export const OutcomeItemSchema = v.looseObject({
+  sessionId: v.string(),
+  sk: v.string(),
+  type: v.literal('notification'),
+  status: v.picklist(OUTCOME_STATUSES),
+  channel: v.picklist(CHANNELS),
   /** When the item reached its current status. */
   at: iso,
   createdAt: iso,
   updatedAt: iso,
-  attemptId: z.string().optional(),
-  alertId: z.string().optional(),
-  number: z.number().optional(),
-  fence: z.number().optional(),
-  recipient: z.string().optional(),
-  templateId: z.string().optional(),
-  provider: z.string().optional(),
-  providerMessageId: z.string().optional(),
+  attemptId: v.optional(v.string()),
+  alertId: v.optional(v.string()),
+  number: v.optional(v.number()),
+  fence: v.optional(v.number()),
+  recipient: v.optional(v.string()),
+  templateId: v.optional(v.string()),
+  provider: v.optional(v.string()),
+  providerMessageId: v.optional(v.string()),
   /** Why a send failed for good (the provider's words). */
-  error: z.string().optional(),
+  error: v.optional(v.string()),
   /** Why nothing was sent (`channel_disabled`, `stale_fence`, `no_recipient`, `recovered`, …). */
-  reason: z.string().optional(),
+  reason: v.optional(v.string()),
   /** The last transient error, kept while the message is retried. */
-  lastError: z.string().optional(),
+  lastError: v.optional(v.string()),
   /** Lease of the sender working on it; absent when nobody is. */
-  sendingUntil: iso.optional(),
+  sendingUntil: v.optional(iso),
   /** Deliveries that took the lease (1 on the first try). */
-  tries: z.number().optional(),
+  tries: v.optional(v.number()),
   /** Provider calls that got no answer at all (timeout, connection lost): each may have been delivered. */
-  unanswered: z.number().optional(),
+  unanswered: v.optional(v.number()),
 });
-export type OutcomeItem = z.infer<typeof OutcomeItemSchema>;
+export type OutcomeItem = Infer<typeof OutcomeItemSchema>;
 
 export interface OutcomeKey {
   readonly sessionId: string;
@@ -112,7 +111,7 @@ function isConditionalCheckFailed(
 
 function existingFrom(error: Error & { Item?: Record<string, AttributeValue> }): OutcomeItem {
   const raw = error.Item ? unmarshall(error.Item) : undefined;
-  const parsed = OutcomeItemSchema.safeParse(raw);
+  const parsed = safeParse(OutcomeItemSchema, raw);
   if (!parsed.success) {
     throw new OutcomeConflictError('the outcome item refused the write but is not a readable outcome', raw, {
       cause: error,
@@ -364,7 +363,7 @@ export async function getOutcome(ctx: AppContext, key: OutcomeKey): Promise<Outc
   const out = await ctx.ddb.send(
     new GetCommand({ TableName: ctx.tables.timeline, Key: key, ConsistentRead: true }),
   );
-  return out.Item ? OutcomeItemSchema.parse(out.Item) : undefined;
+  return out.Item ? parse(OutcomeItemSchema, out.Item) : undefined;
 }
 
 /** Every outcome of an attempt, through the `byAttempt` index (eventually consistent). */
@@ -383,7 +382,7 @@ export async function listAttemptOutcomes(ctx: AppContext, attemptId: string): P
         ExclusiveStartKey: cursor,
       }),
     );
-    for (const item of page.Items ?? []) items.push(OutcomeItemSchema.parse(item));
+    for (const item of page.Items ?? []) items.push(parse(OutcomeItemSchema, item));
     cursor = page.LastEvaluatedKey;
   } while (cursor);
   return items;
@@ -399,5 +398,5 @@ export async function listOpsAlertOutcomes(ctx: AppContext, alertId: string): Pr
       ConsistentRead: true,
     }),
   );
-  return (out.Items ?? []).map((item) => OutcomeItemSchema.parse(item));
+  return (out.Items ?? []).map((item) => parse(OutcomeItemSchema, item));
 }

@@ -5,17 +5,13 @@ import { randomBytes } from 'node:crypto';
 import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AppContext } from '../context.ts';
 import { NotFoundError } from '../domain/errors.ts';
-import {
-  DEFAULT_ORG,
-  DEFAULT_POLICY,
-  type PolicyRules,
-  type RetryPolicy,
-  RetryPolicySchema,
-} from '../domain/retry-policy.ts';
+import type { PolicyRules } from '../domain/policy-input.ts';
+import { DEFAULT_ORG, DEFAULT_POLICY, type RetryPolicy, RetryPolicySchema } from '../domain/retry-policy.ts';
+import { parse } from '../schema.ts';
 
 function strip(item: Record<string, unknown>): RetryPolicy {
   const { pk: _pk, sk: _sk, ...rest } = item;
-  return RetryPolicySchema.parse(rest);
+  return parse(RetryPolicySchema, rest);
 }
 
 export async function getPolicy(ctx: AppContext, policyId: string): Promise<RetryPolicy | undefined> {
@@ -60,7 +56,7 @@ export async function createPolicy(
   const at = audit.at.toISOString();
   const orgId = input.orgId ?? DEFAULT_ORG;
   const active = input.active ?? true;
-  const policy: RetryPolicy = RetryPolicySchema.parse({
+  const policy: RetryPolicy = parse(RetryPolicySchema, {
     ...input,
     policyId: `pol_${randomBytes(8).toString('hex')}`,
     orgId,

@@ -8,6 +8,7 @@ import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dyn
 import type { AppContext } from '../context.ts';
 import { ConflictError, NotFoundError } from '../domain/errors.ts';
 import { RETRYABLE_STATUSES, type Session, SessionSchema } from '../domain/session.ts';
+import { parse } from '../schema.ts';
 import { transactionCancellation } from './dynamo-errors.ts';
 import { moveStatusGauge, type StatsBuffer } from './stats.ts';
 
@@ -57,7 +58,7 @@ export async function getSession(ctx: AppContext, sessionId: string): Promise<Se
   const res = await ctx.ddb.send(
     new GetCommand({ TableName: ctx.tables.sessions, Key: { sessionId }, ConsistentRead: true }),
   );
-  return res.Item ? SessionSchema.parse(res.Item) : undefined;
+  return res.Item ? parse(SessionSchema, res.Item) : undefined;
 }
 
 export async function requireSession(ctx: AppContext, sessionId: string): Promise<Session> {

@@ -8,7 +8,7 @@
 // which stats can tolerate and the run records and timeline never do.
 import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AppContext } from '../context.ts';
-import { DEFAULT_ORG } from '../domain/retry-policy.ts';
+import { DEFAULT_ORG } from '../domain/org.ts';
 import type { SessionStatus } from '../domain/session.ts';
 import { logger } from '../observability/logger.ts';
 

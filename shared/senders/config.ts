@@ -15,9 +15,10 @@
 //   PROVIDER_TIMEOUT_MS (default 5000), SECRETS_MAX_AGE_SECONDS (cache, default 300), STAGE
 // Locally these come from the environment or an untracked `.env` (see loadLocalEnvFile).
 import { existsSync } from 'node:fs';
-import * as z from 'zod';
+import * as v from 'valibot';
 import { optionalEnv } from '../env.ts';
 import type { Channel } from '../infra/resources.ts';
+import { describeIssues, e164, email, httpUrl, type Issue, integer, safeParse, text } from '../schema.ts';
 
 export const DEFAULT_PROVIDER_TIMEOUT_MS = 5000;
 export const DEFAULT_SECRETS_MAX_AGE_SECONDS = 300;
@@ -54,20 +55,24 @@ export type ChannelConfigSource = (channel: Channel) => Promise<ChannelConfig>;
 /** Reads a secret's string value by name; undefined when the secret does not exist. */
 export type SecretReader = (name: string) => Promise<string | undefined>;
 
-const E164 = z.string().regex(/^\+[1-9]\d{6,14}$/, 'E.164, e.g. +14155550100');
-const HttpUrl = z.url({ protocol: /^https?$/ });
-const TwilioSecretSchema = z.object({
-  accountSid: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'AC followed by 32 hex digits'),
-  authToken: z.string().min(16),
+const HttpUrl = httpUrl();
+const TwilioSecretSchema = v.object({
+  accountSid: v.pipe(v.string(), v.regex(/^AC[0-9a-fA-F]{32}$/, 'AC followed by 32 hex digits')),
+  authToken: text(16),
 });
 
 function disabled(channel: Channel, reason: string): ChannelConfig {
   return { enabled: false, channel, reason };
 }
 
-function firstIssue(error: z.ZodError): string {
-  const issue = error.issues[0];
-  return issue ? `${issue.path.join('.') || 'value'}: ${issue.message}` : 'invalid';
+function firstIssue(issues: readonly Issue[]): string {
+  return issues.length ? describeIssues(issues.slice(0, 1), 'value') : 'invalid';
+}
+
+/** A whole number from an env var's text (or the default). */
+/* @__NO_SIDE_EFFECTS__ */
+function envInteger(min: number, max: number) {
+  return v.pipe(v.union([v.string(), v.number()]), v.transform(Number), integer(min, max));
 }
 
 export function enabledChannels(env: NodeJS.ProcessEnv): Set<string> {
@@ -80,13 +85,11 @@ export function enabledChannels(env: NodeJS.ProcessEnv): Set<string> {
 }
 
 function timeoutOf(env: NodeJS.ProcessEnv): number {
-  const parsed = z.coerce
-    .number()
-    .int()
-    .min(100)
-    .max(60_000)
-    .safeParse(optionalEnv('PROVIDER_TIMEOUT_MS', env) ?? DEFAULT_PROVIDER_TIMEOUT_MS);
-  if (!parsed.success) throw new Error(`PROVIDER_TIMEOUT_MS: ${firstIssue(parsed.error)}`);
+  const parsed = safeParse(
+    envInteger(100, 60_000),
+    optionalEnv('PROVIDER_TIMEOUT_MS', env) ?? DEFAULT_PROVIDER_TIMEOUT_MS,
+  );
+  if (!parsed.success) throw new Error(`PROVIDER_TIMEOUT_MS: ${firstIssue(parsed.issues)}`);
   return parsed.data;
 }
 
@@ -128,11 +131,11 @@ async function twilioCredentials(
     }
     candidate = { accountSid, authToken };
   }
-  const parsed = TwilioSecretSchema.safeParse(candidate);
+  const parsed = safeParse(TwilioSecretSchema, candidate);
   // Never echo the value: only which field is wrong.
   return parsed.success
     ? parsed.data
-    : { missing: `Twilio credentials invalid (${firstIssue(parsed.error)})` };
+    : { missing: `Twilio credentials invalid (${firstIssue(parsed.issues)})` };
 }
 
 /** Resolves one channel's configuration from env (and secrets). Throws only when a secret read fails. */
@@ -146,7 +149,7 @@ export async function resolveChannelConfig(
   const unconfigured = (why: string) => disabled(channel, `channel_unconfigured: ${why}`);
   switch (channel) {
     case 'email': {
-      const from = z.email().safeParse(optionalEnv('SES_FROM_ADDRESS', env));
+      const from = safeParse(email, optionalEnv('SES_FROM_ADDRESS', env));
       if (!from.success) return unconfigured('SES_FROM_ADDRESS must be a verified sender address');
       return {
         enabled: true,
@@ -161,19 +164,19 @@ export async function resolveChannelConfig(
     case 'slack': {
       const secret = await secretOrEnv(env, readSecret, 'SLACK_WEBHOOK_SECRET_NAME', 'SLACK_WEBHOOK_URL');
       if ('missing' in secret) return unconfigured(secret.missing);
-      const url = HttpUrl.safeParse(secret.value.trim());
+      const url = safeParse(HttpUrl, secret.value.trim());
       if (!url.success) return unconfigured('the Slack webhook is not an http(s) URL');
       return { enabled: true, channel, timeoutMs, webhookUrl: url.data };
     }
     case 'sms':
     case 'whatsapp': {
       const fromVar = channel === 'sms' ? 'SMS_FROM_NUMBER' : 'WHATSAPP_FROM_NUMBER';
-      const from = E164.safeParse(optionalEnv(fromVar, env)?.replace(/^whatsapp:/, ''));
+      const from = safeParse(e164, optionalEnv(fromVar, env)?.replace(/^whatsapp:/, ''));
       if (!from.success) return unconfigured(`${fromVar} must be an E.164 number`);
       const credentials = await twilioCredentials(env, readSecret);
       if ('missing' in credentials) return unconfigured(credentials.missing);
       const base = optionalEnv('TWILIO_API_BASE_URL', env);
-      if (base !== undefined && !HttpUrl.safeParse(base).success)
+      if (base !== undefined && !safeParse(HttpUrl, base).success)
         return unconfigured('TWILIO_API_BASE_URL is not a URL');
       return { enabled: true, channel, timeoutMs, ...credentials, from: from.data, apiBaseUrl: base };
     }
@@ -198,47 +201,22 @@ export async function resolveChannelConfig(
   }
 }
 
-/** A SecretReader over Secrets Manager through Powertools parameters, cached for `maxAgeSeconds`. */
-export function powertoolsSecretReader(maxAgeSeconds: number): SecretReader {
-  return async (name) => {
-    const { getSecret } = await import('@aws-lambda-powertools/parameters/secrets');
-    try {
-      const value = await getSecret(name, { maxAge: maxAgeSeconds });
-      if (value === undefined) return undefined;
-      return typeof value === 'string' ? value : new TextDecoder().decode(value);
-    } catch (error) {
-      // A secret that does not exist is a configuration gap (skip); any other failure is worth a retry.
-      if (
-        error instanceof Error &&
-        error.cause instanceof Error &&
-        error.cause.name === 'ResourceNotFoundException'
-      ) {
-        return undefined;
-      }
-      throw error;
-    }
-  };
-}
-
-/** The source a deployed sender uses: env once, secrets through Powertools' cache. */
-export function channelConfigFromEnv(
-  env: NodeJS.ProcessEnv = process.env,
-  readSecret: SecretReader = powertoolsSecretReader(secretsMaxAge(env)),
-): ChannelConfigSource {
+/** Channel settings from env, credentials through `readSecret` (Secrets Manager in AWS: ./secrets.ts). */
+export function channelConfigFromEnv(env: NodeJS.ProcessEnv, readSecret: SecretReader): ChannelConfigSource {
   return (channel) => resolveChannelConfig(channel, env, readSecret);
 }
 
-function secretsMaxAge(env: NodeJS.ProcessEnv): number {
+export function secretsMaxAge(env: NodeJS.ProcessEnv = process.env): number {
   const raw = optionalEnv('SECRETS_MAX_AGE_SECONDS', env);
-  const parsed = z.coerce
-    .number()
-    .int()
-    .min(0)
-    .max(86_400)
-    .safeParse(raw ?? DEFAULT_SECRETS_MAX_AGE_SECONDS);
-  if (!parsed.success) throw new Error(`SECRETS_MAX_AGE_SECONDS: ${firstIssue(parsed.error)}`);
+  const parsed = safeParse(envInteger(0, 86_400), raw ?? DEFAULT_SECRETS_MAX_AGE_SECONDS);
+  if (!parsed.success) throw new Error(`SECRETS_MAX_AGE_SECONDS: ${firstIssue(parsed.issues)}`);
   return parsed.data;
 }
+
+/** For channels that read no secret (email): a secret name in their env is a configuration error. */
+export const noSecrets: SecretReader = async (name) => {
+  throw new Error(`this sender reads no secrets, yet was asked for ${name}`);
+};
 
 /** A fixed configuration (tests, benchmarks): channels absent from `configs` are disabled. */
 export function staticChannelConfig(configs: Partial<Record<Channel, ChannelConfig>>): ChannelConfigSource {

@@ -7,7 +7,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import * as z from 'zod';
+import * as v from 'valibot';
 import { type AppContext, type Clock, contextFromEnv } from '../context.ts';
 import { optionalEnv } from '../env.ts';
 import { DIMENSIONS, SENDER_METRICS } from '../infra/metrics.ts';
@@ -15,7 +15,8 @@ import type { Channel } from '../infra/resources.ts';
 import { type ChannelMessage, ChannelMessageSchema } from '../messages.ts';
 import { logger } from '../observability/logger.ts';
 import { metrics } from '../observability/metrics.ts';
-import { type ChannelConfigSource, channelConfigFromEnv } from './config.ts';
+import { type Infer, safeParse, text } from '../schema.ts';
+import type { ChannelConfigSource } from './config.ts';
 import {
   type DeliveryDeps,
   type DeliveryFaults,
@@ -24,7 +25,7 @@ import {
   deliverMessage,
   RetryableDeliveryError,
 } from './deliver.ts';
-import { cachedProviders, type ProviderSource } from './providers.ts';
+import type { ProviderSource } from './providers.ts';
 
 /** SQS caps a message's visibility at 12 hours. */
 const MAX_VISIBILITY_SECONDS = 43_200;
@@ -43,8 +44,10 @@ export class InvalidChannelMessageError extends Error {
 export interface SenderHandlerOptions {
   /** Defaults to the deployed function's context from env, built once at cold start. */
   readonly ctx?: AppContext;
-  readonly config?: ChannelConfigSource;
-  readonly providers?: ProviderSource;
+  /** Where the channel's settings and credentials come from (see ./lambda.ts for a deployed sender's). */
+  readonly config: ChannelConfigSource;
+  /** The channel's provider, memoised by configuration (`cachedProviders`); a deployed sender has only its own. */
+  readonly providers: ProviderSource;
   readonly clock?: Clock;
   readonly leaseSeconds?: number;
   readonly stage?: string;
@@ -67,16 +70,16 @@ export type RecordResult =
 
 export type SenderHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
 
-const RecordSchema = z.looseObject({
-  messageId: z.string().min(1),
-  receiptHandle: z.string().min(1),
-  body: z.string(),
-  attributes: z.looseObject({ ApproximateReceiveCount: z.string().optional() }).optional(),
+const RecordSchema = v.looseObject({
+  messageId: text(1),
+  receiptHandle: text(1),
+  body: v.string(),
+  attributes: v.optional(v.looseObject({ ApproximateReceiveCount: v.optional(v.string()) })),
 });
 
-const EventSchema = z.looseObject({ Records: z.array(z.unknown()) });
+const EventSchema = v.looseObject({ Records: v.array(v.unknown()) });
 
-function parseBody(record: z.infer<typeof RecordSchema>, channel: Channel): ChannelMessage {
+function parseBody(record: Infer<typeof RecordSchema>, channel: Channel): ChannelMessage {
   let json: unknown;
   try {
     json = JSON.parse(record.body);
@@ -85,11 +88,11 @@ function parseBody(record: z.infer<typeof RecordSchema>, channel: Channel): Chan
       cause: error,
     });
   }
-  const parsed = ChannelMessageSchema.safeParse(json);
+  const parsed = safeParse(ChannelMessageSchema, json);
   if (!parsed.success) {
     throw new InvalidChannelMessageError(
       'the message does not match the channel message contract',
-      parsed.error.issues,
+      parsed.issues,
     );
   }
   if (parsed.data.channel !== channel) {
@@ -119,14 +122,14 @@ function publishMetrics(channel: Channel, tally: Tally): void {
   metrics.publishStoredMetrics();
 }
 
-export function createSenderHandler(channel: Channel, options: SenderHandlerOptions = {}): SenderHandler {
+export function createSenderHandler(channel: Channel, options: SenderHandlerOptions): SenderHandler {
   const ctx = options.ctx ?? contextFromEnv();
   const clock = options.clock ?? ctx.clock;
   const deps: DeliveryDeps = {
     ctx,
     clock,
-    config: options.config ?? channelConfigFromEnv(),
-    providers: options.providers ?? cachedProviders(clock),
+    config: options.config,
+    providers: options.providers,
     leaseSeconds: options.leaseSeconds,
     stage: options.stage ?? optionalEnv('STAGE'),
     log: options.log,
@@ -174,8 +177,8 @@ export function createSenderHandler(channel: Channel, options: SenderHandlerOpti
   }
 
   return async (event, context) => {
-    const envelope = EventSchema.safeParse(event);
-    if (!envelope.success) throw new InvalidChannelMessageError('not an SQS event', envelope.error.issues);
+    const envelope = safeParse(EventSchema, event);
+    if (!envelope.success) throw new InvalidChannelMessageError('not an SQS event', envelope.issues);
     const tally: Tally = { sent: 0, failed: 0, skipped: 0, durations: [] };
     const crash: { error?: unknown } = {};
     const invocationDeps: DeliveryDeps = options.faults
@@ -183,8 +186,8 @@ export function createSenderHandler(channel: Channel, options: SenderHandlerOpti
       : deps;
 
     const handleRecord = async (raw: SQSRecord): Promise<void> => {
-      const record = RecordSchema.safeParse(raw);
-      if (!record.success) throw new InvalidChannelMessageError('not an SQS record', record.error.issues);
+      const record = safeParse(RecordSchema, raw);
+      if (!record.success) throw new InvalidChannelMessageError('not an SQS record', record.issues);
       const messageId = record.data.messageId;
       let message: ChannelMessage;
       try {

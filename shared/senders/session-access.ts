@@ -1,21 +1,22 @@
 // The two session accesses a sender makes: a consistent read before sending (fence, status, freshest
 // contact and link) and the `lastNotifiedAt` stamp after a send.
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
+import * as v from 'valibot';
 import type { AppContext } from '../context.ts';
-import { SESSION_STATUSES } from '../domain/session.ts';
+import { SESSION_STATUSES } from '../domain/session-status.ts';
+import { type Infer, lenient, parse } from '../schema.ts';
 
 /** Only what the sender needs; the rest of the item is not its business (and may be newer than this code). */
-const SessionViewSchema = z.looseObject({
-  sessionId: z.string(),
-  status: z.enum(SESSION_STATUSES),
-  kind: z.string().optional().catch(undefined),
-  orgId: z.string().optional().catch(undefined),
-  attemptFence: z.number().optional(),
-  recoveryUrl: z.string().optional().catch(undefined),
-  contact: z.looseObject({ name: z.string().optional() }).optional().catch(undefined),
+const SessionViewSchema = v.looseObject({
+  sessionId: v.string(),
+  status: v.picklist(SESSION_STATUSES),
+  kind: lenient(v.string()),
+  orgId: lenient(v.string()),
+  attemptFence: v.optional(v.number()),
+  recoveryUrl: lenient(v.string()),
+  contact: lenient(v.looseObject({ name: v.optional(v.string()) })),
 });
-export type SessionView = z.infer<typeof SessionViewSchema>;
+export type SessionView = Infer<typeof SessionViewSchema>;
 
 export async function readSessionForDelivery(
   ctx: AppContext,
@@ -31,7 +32,7 @@ export async function readSessionForDelivery(
       ExpressionAttributeNames: { '#status': 'status' },
     }),
   );
-  return out.Item ? SessionViewSchema.parse(out.Item) : undefined;
+  return out.Item ? parse(SessionViewSchema, out.Item) : undefined;
 }
 
 /**

@@ -2,10 +2,11 @@
 // the catalog, builds the view from the message (and the fresher session, when the sender read one), and
 // escapes for each format. Templates are compiled once per process.
 import { Eta, type TemplateFunction } from 'eta/core';
-import * as z from 'zod';
+import * as v from 'valibot';
 import type { Channel } from '../infra/resources.ts';
 import type { ChannelMessage, TemplateId } from '../messages.ts';
 import type { RenderedNotification } from '../providers/types.ts';
+import { lenient, parse } from '../schema.ts';
 import { CATALOG, type TemplateFormat } from './catalog.ts';
 import { escapeHtml, escapeSlack, safeLink } from './escape.ts';
 
@@ -36,10 +37,10 @@ export interface RenderContext {
   readonly stage?: string;
 }
 
-const RecoveryDataSchema = z.looseObject({
-  recoveryUrl: z.string().optional().catch(undefined),
-  name: z.string().optional().catch(undefined),
-  kind: z.string().optional().catch(undefined),
+const RecoveryDataSchema = v.looseObject({
+  recoveryUrl: lenient(v.string()),
+  name: lenient(v.string()),
+  kind: lenient(v.string()),
 });
 
 /** Keys of `data` that are plumbing, not facts worth showing. */
@@ -58,7 +59,7 @@ function detailsOf(data: Record<string, unknown>): TemplateView['details'] {
 }
 
 export function buildView(message: ChannelMessage, context: RenderContext = {}): TemplateView {
-  const data = RecoveryDataSchema.parse(message.data);
+  const data = parse(RecoveryDataSchema, message.data);
   const kind = context.kind ?? data.kind;
   const common = {
     what: kind && kind.length <= 64 ? kind : 'session',

@@ -1,10 +1,11 @@
 // What an operator does with the scheduled jobs, from the admin API or the ops CLI: read their state, run
 // one now (dry run or real, through the same runJob life as the schedule), pause and resume them (the kill
 // switch), and read their run records.
-import * as z from 'zod';
+import * as v from 'valibot';
 import type { AppContext } from '../context.ts';
 import { JOB_DESCRIPTIONS, JOBS, type JobName } from '../infra/resources.ts';
 import { getJobState, type JobState, listRuns, type RunRecord, setJobPaused } from '../repositories/jobs.ts';
+import type { Infer } from '../schema.ts';
 import { runRecoverySweep } from './recovery-sweep.ts';
 import { runTimeoutMonitor } from './timeout-monitor.ts';
 
@@ -80,16 +81,14 @@ export async function runJobNow(
 // Run records across jobs, newest first. Each job's partition is read from where the previous page
 // stopped in it; the merged page takes the newest `limit`, and each job's position moves past what it gave.
 
-const RunSortKey = z.string().regex(/^[\x20-\x7e]{1,200}$/);
+const RunSortKey = v.pipe(v.string(), v.regex(/^[\x20-\x7e]{1,200}$/));
 
 /** Per job: `null` when exhausted, a sort key to continue after, or absent to start from the newest. */
-export const RunsPosition = z
-  .object({
-    'recovery-sweep': RunSortKey.nullable().optional(),
-    'timeout-monitor': RunSortKey.nullable().optional(),
-  })
-  .strict();
-export type RunsPosition = z.infer<typeof RunsPosition>;
+export const RunsPosition = v.strictObject({
+  'recovery-sweep': v.optional(v.nullable(RunSortKey)),
+  'timeout-monitor': v.optional(v.nullable(RunSortKey)),
+});
+export type RunsPosition = Infer<typeof RunsPosition>;
 
 function runSortKey(run: RunRecord): string {
   return `${run.startedAt}#${run.runId}`;

@@ -15,6 +15,7 @@ import {
 } from '../repositories/attempts.ts';
 import { getSession, saveSession } from '../repositories/sessions.ts';
 import { recordStats, type StatsBuffer } from '../repositories/stats.ts';
+import { tryParse } from '../schema.ts';
 
 export interface ClaimOptions {
   /** Who is claiming: a run id, or the API caller. */
@@ -162,7 +163,7 @@ export async function claimAttempt(
     // A retried transaction whose first try landed comes back as a conflict carrying that stored item.
     const stored =
       error instanceof ConflictError
-        ? SessionSchema.safeParse(error.current).data
+        ? tryParse(SessionSchema, error.current)
         : await getSession(ctx, seen.sessionId).catch(() => undefined);
     if (stored?.attemptFence !== fence || stored.leaseOwner !== options.owner) throw error;
     session = stored;

@@ -9,6 +9,7 @@ import { CHANNELS, JOBS } from '../infra/resources.ts';
 import { getJobState } from '../repositories/jobs.ts';
 import { shardOrder } from '../repositories/sessions.ts';
 import { readStatusGauges } from '../repositories/stats.ts';
+import { safeParse } from '../schema.ts';
 import { settingsOf, timeoutRuleFor } from '../settings.ts';
 import { jobStatusOf } from './admin-jobs.ts';
 
@@ -202,7 +203,7 @@ async function readDeadlineIndex(
       count += res.Count ?? 0;
       for (const item of res.Items ?? []) {
         if (items.length >= (input.collect ?? 0)) break;
-        const parsed = SessionSchema.safeParse(item);
+        const parsed = safeParse(SessionSchema, item);
         if (parsed.success) items.push(parsed.data);
       }
       startKey = res.LastEvaluatedKey;

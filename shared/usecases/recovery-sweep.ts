@@ -16,6 +16,7 @@ import type { RunRecord } from '../repositories/jobs.ts';
 import { policyCache } from '../repositories/policies.ts';
 import { queryShard, shardOrder } from '../repositories/sessions.ts';
 import { StatsBuffer } from '../repositories/stats.ts';
+import { describeIssues, safeParse } from '../schema.ts';
 import { settingsOf } from '../settings.ts';
 import { type Claimed, claimAttempt, dispatchAttempt, unclaimableReason } from './claim-attempt.ts';
 import { forEachLimited, type JobRunOptions, type RunContext, runJob } from './job-run.ts';
@@ -55,10 +56,6 @@ export interface SweepOptions extends JobRunOptions {
   readonly shards?: readonly string[];
 }
 
-function schemaProblem(error: { issues: Array<{ path: PropertyKey[]; message: string }> }): string {
-  return error.issues.map((i) => `${i.path.join('.') || '(item)'}: ${i.message}`).join('; ');
-}
-
 /**
  * Walks the `due` index shard by shard, a page at a time, handing each page to `onPage` before reading
  * the next. Claiming as it goes means a sweeper that reaches a shard another sweeper has just swept sees
@@ -87,11 +84,11 @@ async function walkDue(
       });
       const sessions: Session[] = [];
       for (const item of page.items) {
-        const parsed = SessionSchema.safeParse(item);
+        const parsed = safeParse(SessionSchema, item);
         if (parsed.success) sessions.push(parsed.data);
         else {
           const id = typeof item.sessionId === 'string' ? item.sessionId : undefined;
-          onInvalid(id, `session item fails the schema: ${schemaProblem(parsed.error)}`);
+          onInvalid(id, `session item fails the schema: ${describeIssues(parsed.issues, '(item)')}`);
         }
       }
       selected += sessions.length;

@@ -1,7 +1,7 @@
 // Listing sessions for the admin API through the `byStatus` index, never a scan: one status at a time (all
 // of them in a fixed order when no status is asked for), most recently updated first within a status.
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
+import * as v from 'valibot';
 import type { AppContext } from '../context.ts';
 import { DomainError } from '../domain/errors.ts';
 import {
@@ -11,26 +11,20 @@ import {
   SessionSchema,
   type SessionStatus,
 } from '../domain/session.ts';
+import { type Infer, integer, isoDateTime, parse, safeParse } from '../schema.ts';
 
 /** Where a listing stopped: the index of the status being read and the index key to continue from. */
-export const SessionListPosition = z
-  .object({
-    s: z
-      .number()
-      .int()
-      .min(0)
-      .max(SESSION_STATUSES.length - 1),
-    k: z
-      .object({
-        sessionId: SESSION_ID,
-        status: z.enum(SESSION_STATUSES),
-        updatedAt: z.iso.datetime({ offset: true }),
-      })
-      .strict()
-      .optional(),
-  })
-  .strict();
-export type SessionListPosition = z.infer<typeof SessionListPosition>;
+const ListKey = v.strictObject({
+  sessionId: SESSION_ID,
+  status: v.picklist(SESSION_STATUSES),
+  updatedAt: isoDateTime,
+});
+
+export const SessionListPosition = v.strictObject({
+  s: integer(0, SESSION_STATUSES.length - 1),
+  k: v.optional(ListKey),
+});
+export type SessionListPosition = Infer<typeof SessionListPosition>;
 
 /** Pages read per request at most, so a rare `kind` filter cannot make one request read the whole index. */
 const MAX_PAGES = 10;
@@ -65,13 +59,13 @@ export async function listSessions(
     );
     for (const item of res.Items ?? []) {
       // An item a newer writer shaped differently is left out of the listing rather than failing it.
-      const parsed = SessionSchema.safeParse(item);
+      const parsed = safeParse(SessionSchema, item);
       if (parsed.success) items.push(parsed.data);
     }
     key = res.LastEvaluatedKey;
     if (!key) index++;
   }
   if (index >= statuses.length) return { items };
-  const k = key ? SessionListPosition.shape.k.parse(key) : undefined;
+  const k = key ? parse(ListKey, key) : undefined;
   return { items, next: { s: index, ...(k ? { k } : {}) } };
 }

@@ -3,7 +3,6 @@
 // events, through saveSession.
 import { isDeepStrictEqual } from 'node:util';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
 import type { AppContext } from '../context.ts';
 import { deadlineFor } from '../domain/deadline.ts';
 import { ConflictError, DomainError, VersionMismatchError } from '../domain/errors.ts';
@@ -24,12 +23,12 @@ export {
   UpdateSessionSchema,
 } from '../domain/session-input.ts';
 
+import { parse, safeParse } from '../schema.ts';
+
 export interface Audit {
   readonly triggeredBy: string;
   readonly reason?: string;
 }
-
-const _iso = z.iso.datetime({ offset: true });
 
 function auditFields(audit: Audit, at: string) {
   return { triggeredBy: audit.triggeredBy, ...(audit.reason ? { reason: audit.reason } : {}), at };
@@ -77,7 +76,7 @@ export async function registerSession(
   const now = ctx.clock();
   const at = now.toISOString();
   const policy = await policyFor(ctx, input);
-  let session: Session = SessionSchema.parse({
+  let session: Session = parse(SessionSchema, {
     ...input,
     policyId: policy.policyId,
     maxRetries: policy.maxRetries,
@@ -102,7 +101,7 @@ export async function registerSession(
     });
   } catch (error) {
     // A concurrent identical registration (a product retrying after a timeout) won the race: still a no-op.
-    const current = error instanceof ConflictError ? SessionSchema.safeParse(error.current) : undefined;
+    const current = error instanceof ConflictError ? safeParse(SessionSchema, error.current) : undefined;
     if (current?.success) return sameRegistration(current.data, input);
     throw error;
   }
@@ -344,7 +343,7 @@ export async function findStuckSessions(
       }),
     );
     for (const item of page.Items ?? []) {
-      const parsed = SessionSchema.safeParse(item);
+      const parsed = safeParse(SessionSchema, item);
       if (!parsed.success || !parsed.data.processingStartedAt) continue;
       const minutes = Math.floor(
         (now.getTime() - new Date(parsed.data.processingStartedAt).getTime()) / 60_000,

@@ -2,7 +2,7 @@
 // day, whatever the number of sessions): never a scan.
 import type { AppContext } from '../context.ts';
 import { DomainError } from '../domain/errors.ts';
-import { DEFAULT_ORG } from '../domain/retry-policy.ts';
+import { DEFAULT_ORG } from '../domain/org.ts';
 import { CHANNELS, type Channel } from '../infra/resources.ts';
 import { readStats } from '../repositories/stats.ts';
 

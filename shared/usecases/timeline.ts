@@ -1,21 +1,22 @@
 // Reading a session's story: its timeline (oldest first) and the notification outcomes of one attempt,
 // the latter through the `byAttempt` index.
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
+import * as v from 'valibot';
 import type { AppContext } from '../context.ts';
 import { NotFoundError } from '../domain/errors.ts';
 import { SESSION_ID } from '../domain/session.ts';
 import { getSession } from '../repositories/sessions.ts';
+import { type Infer, parse } from '../schema.ts';
 
 // Timeline keys are ASCII (`<iso>#<type>#...`); the bound keeps a forged one under DynamoDB's key size limit.
-const SortKey = z.string().regex(/^[\x20-\x7e]{1,512}$/);
-const AttemptId = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/);
+const SortKey = v.pipe(v.string(), v.regex(/^[\x20-\x7e]{1,512}$/));
+const AttemptId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.:-]{1,128}$/));
 
-export const TimelinePosition = z.object({ sk: SortKey }).strict();
-export type TimelinePosition = z.infer<typeof TimelinePosition>;
+export const TimelinePosition = v.strictObject({ sk: SortKey });
+export type TimelinePosition = Infer<typeof TimelinePosition>;
 
-export const OutcomePosition = z.object({ sessionId: SESSION_ID, sk: SortKey }).strict();
-export type OutcomePosition = z.infer<typeof OutcomePosition>;
+export const OutcomePosition = v.strictObject({ sessionId: SESSION_ID, sk: SortKey });
+export type OutcomePosition = Infer<typeof OutcomePosition>;
 
 export type TimelineItem = Record<string, unknown> & { type: string; at: string; sessionId: string };
 
@@ -52,7 +53,7 @@ export async function listTimeline(
   const last = res.LastEvaluatedKey;
   return {
     items: (res.Items ?? []).map(publicEvent),
-    ...(last ? { next: { sk: SortKey.parse(last.sk) } } : {}),
+    ...(last ? { next: { sk: parse(SortKey, last.sk) } } : {}),
   };
 }
 
@@ -96,7 +97,7 @@ export async function listAttemptOutcomes(
   attemptId: string,
   input: { limit: number; position?: OutcomePosition },
 ): Promise<{ items: OutcomeItem[]; next?: OutcomePosition }> {
-  AttemptId.parse(attemptId);
+  parse(AttemptId, attemptId);
   if (!input.position) {
     // An attempt exists when anything (its attempt item, an outcome) carries its id.
     const probe = await ctx.ddb.send(
@@ -133,6 +134,6 @@ export async function listAttemptOutcomes(
   }
   return {
     items,
-    ...(key ? { next: OutcomePosition.parse({ sessionId: key.sessionId, sk: key.sk }) } : {}),
+    ...(key ? { next: parse(OutcomePosition, { sessionId: key.sessionId, sk: key.sk }) } : {}),
   };
 }

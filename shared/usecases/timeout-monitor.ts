@@ -10,6 +10,7 @@ import { logger } from '../observability/logger.ts';
 import { publishMessages } from '../repositories/attempts.ts';
 import type { RunRecord } from '../repositories/jobs.ts';
 import { queryShard, shardOrder } from '../repositories/sessions.ts';
+import { describeIssues, safeParse } from '../schema.ts';
 import { type Settings, settingsOf } from '../settings.ts';
 import { type JobRunOptions, runJob } from './job-run.ts';
 import { timeOutSession } from './sessions.ts';
@@ -78,11 +79,11 @@ export async function runTimeoutMonitor(ctx: AppContext, options: MonitorOptions
           startKey,
         });
         for (const item of page.items) {
-          const parsed = SessionSchema.safeParse(item);
+          const parsed = safeParse(SessionSchema, item);
           if (parsed.success) candidates.push(parsed.data);
           else {
             run.counts.invalid++;
-            const reason = `session item fails the schema: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
+            const reason = `session item fails the schema: ${describeIssues(parsed.issues, '(item)')}`;
             run.problems.push({ sessionId: String(item.sessionId ?? ''), reason });
             logger.warn('skipping invalid session item', { sessionId: item.sessionId, reason });
           }

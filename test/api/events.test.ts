@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type ApiHandler, createApiHandler } from '../../shared/api/handler.ts';
+import { buildInProcess } from '../../shared/api/openapi.ts';
 import type { AppContext } from '../../shared/context.ts';
 import { createTestContext } from '../support/context.ts';
 
@@ -20,7 +21,7 @@ async function call(name: string) {
 
 beforeAll(async () => {
   ({ ctx } = await createTestContext());
-  api = createApiHandler(ctx);
+  api = createApiHandler(ctx, { openApiDocument: buildInProcess });
 });
 
 describe('sample API Gateway events', () => {

@@ -2,7 +2,10 @@
 // and a module light enough for the CDK app (no AWS SDK, no use cases).
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { BINDINGS } from '../../shared/api/bindings.ts';
+import { createBindings } from '../../shared/api/bindings.ts';
+
+const BINDINGS = createBindings(async () => ({}));
+
 import { ROUTE, ROUTES } from '../../shared/api/routes.ts';
 
 describe('route table', () => {

@@ -4,9 +4,10 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { expect } from 'vitest';
 import { startApiServer } from '../../local/http-server.ts';
+import { ProblemSchema, RESPONSES } from '../../shared/api/responses.ts';
 import { ROUTES, type RouteSpec } from '../../shared/api/routes.ts';
-import { ProblemSchema } from '../../shared/api/schemas.ts';
 import type { AppContext, Clock } from '../../shared/context.ts';
+import { describeIssues, safeParse } from '../../shared/schema.ts';
 import { createTestContext } from '../support/context.ts';
 
 export interface ApiResponse {
@@ -79,13 +80,16 @@ function assertShape(method: string, path: string, res: ApiResponse): void {
   const declared = route?.responses.find((r) => r.status === res.status);
   if (declared) {
     expect(res.headers.get('content-type')).toBe('application/json');
-    const parsed = declared.schema.safeParse(res.body);
-    expect(parsed.success, `${method} ${path} ${res.status}: ${parsed.error?.message}`).toBe(true);
+    const parsed = safeParse(RESPONSES[declared.schema], res.body);
+    expect(
+      parsed.success,
+      `${method} ${path} ${res.status}: ${parsed.success ? '' : describeIssues(parsed.issues)}`,
+    ).toBe(true);
   } else {
     expect(res.headers.get('content-type'), `${method} ${path} → ${res.status}: ${res.text}`).toBe(
       'application/problem+json',
     );
-    expect(ProblemSchema.safeParse(res.body).success).toBe(true);
+    expect(safeParse(ProblemSchema, res.body).success).toBe(true);
     expect((res.body as { status: number }).status).toBe(res.status);
   }
   expect(res.status, `${method} ${path}: ${res.text}`).toBeLessThan(500 + (path.endsWith('/readyz') ? 4 : 0));

@@ -21,6 +21,7 @@ import type { Channel } from '../../shared/infra/resources.ts';
 import type { RecoveryMessage } from '../../shared/messages.ts';
 import type { NotificationProvider } from '../../shared/providers/types.ts';
 import { staticChannelConfig } from '../../shared/senders/config.ts';
+import { createProvider } from '../../shared/senders/factories/index.ts';
 import { createSenderHandler } from '../../shared/senders/handler.ts';
 import { cachedProviders } from '../../shared/senders/providers.ts';
 import { batchPut } from '../support/seed.ts';
@@ -195,7 +196,7 @@ export async function bench(log: (line: string) => void): Promise<Figure[]> {
       config: staticChannelConfig({
         slack: { enabled: true, channel: 'slack', webhookUrl: receivers.urls.slack, timeoutMs: 2000 },
       }),
-      providers: cachedProviders(() => new Date()),
+      providers: cachedProviders(() => new Date(), createProvider),
       log: silent,
     });
     let deleted = 0;

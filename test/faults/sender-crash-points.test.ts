@@ -20,6 +20,7 @@ import { DELIVERY_ID_HEADER } from '../../shared/providers/webhook-signature.ts'
 import { getOutcome, type OutcomeItem, outcomeKey } from '../../shared/repositories/outcomes.ts';
 import { staticChannelConfig } from '../../shared/senders/config.ts';
 import type { DeliveryFaults } from '../../shared/senders/deliver.ts';
+import { createProvider } from '../../shared/senders/factories/index.ts';
 import { createSenderHandler } from '../../shared/senders/handler.ts';
 import { cachedProviders } from '../../shared/senders/providers.ts';
 import { SimulatedCrash } from '../../shared/usecases/job-run.ts';
@@ -83,7 +84,7 @@ async function setup(channel: Channel): Promise<Setup> {
         clock: clock.clock,
         config,
         // Real time for the providers: the webhook receiver checks the signature's timestamp against its clock.
-        providers: cachedProviders(() => new Date()),
+        providers: cachedProviders(() => new Date(), createProvider),
         leaseSeconds: LEASE_SECONDS,
         log: quiet,
         faults,
@@ -338,7 +339,7 @@ describe('the provider window without a crash', () => {
       config: staticChannelConfig({
         slack: { enabled: true, channel: 'slack', webhookUrl: late.url, timeoutMs: 200 },
       }),
-      providers: cachedProviders(() => new Date()),
+      providers: cachedProviders(() => new Date(), createProvider),
       leaseSeconds: LEASE_SECONDS,
       log: quiet,
     });

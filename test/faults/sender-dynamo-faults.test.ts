@@ -5,6 +5,7 @@ import type { SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type LocalReceivers, startLocalReceivers } from '../../local/receivers.ts';
 import { staticChannelConfig } from '../../shared/senders/config.ts';
+import { createProvider } from '../../shared/senders/factories/index.ts';
 import { createSenderHandler } from '../../shared/senders/handler.ts';
 import { cachedProviders } from '../../shared/senders/providers.ts';
 import { putSession, receiverConfigs, recoveryMessage, uniqueId } from '../integration/senders/fixtures.ts';
@@ -60,7 +61,7 @@ describe('DynamoDB faults during sends', () => {
       ctx,
       config: staticChannelConfig(receiverConfigs(receivers, endpoints.ses)),
       // Leases follow the manual clock; signatures the real one, which the receiver checks.
-      providers: cachedProviders(() => new Date()),
+      providers: cachedProviders(() => new Date(), createProvider),
       clock: clock.clock,
       log: quiet(),
     });

@@ -19,6 +19,7 @@ import { findStaleOutbox } from '../../shared/repositories/attempts.ts';
 import { createPolicy } from '../../shared/repositories/policies.ts';
 import { staticChannelConfig } from '../../shared/senders/config.ts';
 import { RetryableDeliveryError } from '../../shared/senders/deliver.ts';
+import { createProvider } from '../../shared/senders/factories/index.ts';
 import { createSenderHandler } from '../../shared/senders/handler.ts';
 import { cachedProviders } from '../../shared/senders/providers.ts';
 import { DEFAULT_SETTINGS } from '../../shared/settings.ts';
@@ -167,7 +168,7 @@ async function main(): Promise<number> {
     const calls = emptyCallLog();
     const outage = providerOutage();
     const providers = recordingProviders(
-      cachedProviders(() => new Date()),
+      cachedProviders(() => new Date(), createProvider),
       calls,
       outage,
     );

@@ -8,6 +8,7 @@ import { ResetStuckBody } from '../../../shared/api/schemas.ts';
 import type { AppContext } from '../../../shared/context.ts';
 import { DomainError } from '../../../shared/domain/errors.ts';
 import { type OpsAlertMessage, OpsAlertMessageSchema } from '../../../shared/messages.ts';
+import { parse } from '../../../shared/schema.ts';
 import { DEFAULT_SETTINGS, type Settings } from '../../../shared/settings.ts';
 import {
   type RegisterSessionInput,
@@ -57,7 +58,7 @@ async function timeline(ctx: AppContext, sessionId: string): Promise<Array<Recor
 }
 
 async function drain(ctx: AppContext, url: string): Promise<OpsAlertMessage[]> {
-  return (await receiveAllBodies(ctx, url)).map((body) => OpsAlertMessageSchema.parse(body));
+  return (await receiveAllBodies(ctx, url)).map((body) => parse(OpsAlertMessageSchema, body));
 }
 
 describe('timeout monitor', () => {
@@ -343,7 +344,7 @@ describe('timeout monitor', () => {
     const audit = { triggeredBy: 'ops@example.com', reason: 'incident 7' };
 
     // Act
-    const dry = await resetStuckSessions(ctx, ResetStuckBody.parse({ olderThanMinutes: 45 }), audit);
+    const dry = await resetStuckSessions(ctx, parse(ResetStuckBody, { olderThanMinutes: 45 }), audit);
     const sessionsAfterDry = await scanAll(ctx, ctx.tables.sessions);
     const timelineAfterDry = await scanAll(ctx, ctx.tables.timeline);
     const executed = await resetStuckSessions(ctx, { olderThanMinutes: 45, dryRun: false }, audit);

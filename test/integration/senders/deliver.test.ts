@@ -19,6 +19,7 @@ import {
   deliverMessage,
   RetryableDeliveryError,
 } from '../../../shared/senders/deliver.ts';
+import { createProvider } from '../../../shared/senders/factories/index.ts';
 import { cachedProviders } from '../../../shared/senders/providers.ts';
 import { createTestContext, manualClock } from '../../support/context.ts';
 import { opsAlertMessage, putSession, receiverConfigs, recoveryMessage } from './fixtures.ts';
@@ -38,7 +39,7 @@ function deps(overrides: Partial<DeliveryDeps> = {}): DeliveryDeps {
     clock: clock.clock,
     config: staticChannelConfig(receiverConfigs(receivers, sesEndpoint)),
     // Providers talk to real servers: they sign and read Retry-After with real time, not the test's clock.
-    providers: cachedProviders(() => new Date()),
+    providers: cachedProviders(() => new Date(), createProvider),
     log: quietLog(),
     ...overrides,
   };

@@ -13,7 +13,9 @@ import { CHANNELS, type Channel } from '../../../shared/infra/resources.ts';
 import { ChannelMessageSchema, type RecoveryMessage } from '../../../shared/messages.ts';
 import { type OutcomeItem, OutcomeItemSchema } from '../../../shared/repositories/outcomes.ts';
 import { createPolicy } from '../../../shared/repositories/policies.ts';
+import { parse, safeParse } from '../../../shared/schema.ts';
 import { staticChannelConfig } from '../../../shared/senders/config.ts';
+import { createProvider } from '../../../shared/senders/factories/index.ts';
 import { createSenderHandler } from '../../../shared/senders/handler.ts';
 import { cachedProviders } from '../../../shared/senders/providers.ts';
 import { runRecoverySweep } from '../../../shared/usecases/recovery-sweep.ts';
@@ -46,7 +48,7 @@ async function scanAll(): Promise<Array<Record<string, unknown>>> {
 }
 
 async function outcomes(): Promise<OutcomeItem[]> {
-  return (await scanAll()).filter((i) => i.type === 'notification').map((i) => OutcomeItemSchema.parse(i));
+  return (await scanAll()).filter((i) => i.type === 'notification').map((i) => parse(OutcomeItemSchema, i));
 }
 
 async function queueDepth(url: string): Promise<number> {
@@ -88,7 +90,7 @@ beforeAll(async () => {
       // Senders run on real time (leases, timestamps); only the sweep's schedule is driven by the test clock.
       clock: () => new Date(),
       config: staticChannelConfig(receiverConfigs(receivers, sesEndpoint)),
-      providers: cachedProviders(() => new Date()),
+      providers: cachedProviders(() => new Date(), createProvider),
       log: quiet,
     });
     return startQueuePoller({
@@ -97,7 +99,7 @@ beforeAll(async () => {
       waitSeconds: 1,
       handler: async (event) => {
         for (const r of event.Records) {
-          const parsed = ChannelMessageSchema.safeParse(JSON.parse(r.body));
+          const parsed = safeParse(ChannelMessageSchema, JSON.parse(r.body));
           if (parsed.success && parsed.data.type === 'recovery') seen.push(parsed.data);
         }
         return handler(event);

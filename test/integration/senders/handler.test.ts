@@ -8,6 +8,7 @@ import type { AppContext } from '../../../shared/context.ts';
 import { CHANNELS, type Channel } from '../../../shared/infra/resources.ts';
 import { metrics } from '../../../shared/observability/metrics.ts';
 import { staticChannelConfig } from '../../../shared/senders/config.ts';
+import { createProvider } from '../../../shared/senders/factories/index.ts';
 import { createSenderHandler } from '../../../shared/senders/handler.ts';
 import { cachedProviders } from '../../../shared/senders/providers.ts';
 import { createTestContext } from '../../support/context.ts';
@@ -35,7 +36,7 @@ function handlerFor(channel: Channel) {
   return createSenderHandler(channel, {
     ctx,
     config: staticChannelConfig(receiverConfigs(receivers, sesEndpoint)),
-    providers: cachedProviders(() => new Date()),
+    providers: cachedProviders(() => new Date(), createProvider),
     log: quiet(),
   });
 }

@@ -16,6 +16,7 @@ import type { Channel } from '../../../shared/infra/resources.ts';
 import type { ChannelMessage } from '../../../shared/messages.ts';
 import { getOutcome, type OutcomeItem, outcomeKey } from '../../../shared/repositories/outcomes.ts';
 import { type ChannelConfig, staticChannelConfig } from '../../../shared/senders/config.ts';
+import { createProvider } from '../../../shared/senders/factories/index.ts';
 import { createSenderHandler, type SenderHandlerOptions } from '../../../shared/senders/handler.ts';
 import { cachedProviders } from '../../../shared/senders/providers.ts';
 import { createTestContext } from '../../support/context.ts';
@@ -69,7 +70,7 @@ function runSender(
   const handler = createSenderHandler(channel, {
     ctx,
     config: staticChannelConfig(options.config ?? receiverConfigs(receivers, sesEndpoint)),
-    providers: cachedProviders(() => new Date()),
+    providers: cachedProviders(() => new Date(), createProvider),
     log,
     ...options.handler,
   });

@@ -8,6 +8,7 @@ import {
   type TimeoutRule,
   TimeoutRuleSchema,
 } from '../../../shared/domain/deadline.ts';
+import { parse } from '../../../shared/schema.ts';
 
 const MB = 1024 * 1024;
 const START = new Date('2026-03-02T10:00:00.000Z');
@@ -21,7 +22,7 @@ const ruleArb: fc.Arbitrary<TimeoutRule> = fc
     warnMinutes: fc.integer({ min: 1, max: 7 * 1440 }),
   })
   .map(({ a, b, perMbMinutes, warnMinutes }) =>
-    TimeoutRuleSchema.parse({
+    parse(TimeoutRuleSchema, {
       baseMinutes: Math.min(a, b),
       maxMinutes: Math.max(a, b),
       perMbMinutes,

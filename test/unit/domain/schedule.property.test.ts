@@ -2,6 +2,7 @@
 // quiet hours must hold for every policy an operator can write, not just the default one.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { type PolicyRules, PolicyRulesSchema } from '../../../shared/domain/policy-input.ts';
 import {
   baseDelaySeconds,
   DEFAULT_POLICY,
@@ -11,11 +12,10 @@ import {
   jitterFraction,
   nextAttemptAt,
   outOfQuietHours,
-  type PolicyRules,
-  PolicyRulesSchema,
   planSchedule,
   type QuietHours,
 } from '../../../shared/domain/retry-policy.ts';
+import { parse } from '../../../shared/schema.ts';
 
 const RUNS = { numRuns: 200 };
 const HOUR = 3600_000;
@@ -77,7 +77,7 @@ const rulesArb = (options: { quiet?: boolean } = {}): fc.Arbitrary<PolicyRules> 
       quietHours: options.quiet ? quietHoursArb : fc.option(quietHoursArb, { nil: undefined }),
     })
     .map(({ delays: [a, b], quietHours, ...rest }) =>
-      PolicyRulesSchema.parse({
+      parse(PolicyRulesSchema, {
         ...rest,
         initialDelaySeconds: Math.min(a, b),
         maxDelaySeconds: Math.max(a, b),

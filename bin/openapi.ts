@@ -1,0 +1,21 @@
+// Writes the admin API's OpenAPI document (docs/openapi.json) from the route table. The API Lambda serves
+// this file; test/api/openapi.test.ts fails when it differs from what the code generates.
+//   npm run openapi
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildOpenApiDocument } from '../shared/api/openapi.ts';
+import { ROUTES } from '../shared/api/routes.ts';
+import { OPENAPI_ASSET } from '../shared/infra/assets.ts';
+
+export function renderOpenApiDocument(): string {
+  return `${JSON.stringify(buildOpenApiDocument(), null, 2)}\n`;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const path = join(import.meta.dirname, '..', OPENAPI_ASSET.from);
+  const text = renderOpenApiDocument();
+  writeFileSync(path, text);
+  process.stdout.write(
+    `wrote ${OPENAPI_ASSET.from}: ${ROUTES.length} routes, ${(text.length / 1024).toFixed(1)} KB\n`,
+  );
+}

@@ -1,0 +1,260 @@
+// The admin API's response schemas: what each route answers, for the OpenAPI document and for the tests
+// that check every answer against it. Only the document needs them at runtime, so the API Lambda loads
+// this module when GET /v1/openapi.json is first asked for, not at cold start.
+import * as v from 'valibot';
+import { RetryPolicySchema } from '../domain/retry-policy.ts';
+import { ContactSchema, SESSION_STATUSES, SessionSchema } from '../domain/session.ts';
+import { CHANNELS, JOBS } from '../infra/resources.ts';
+import { described, integer } from '../schema.ts';
+
+const int = integer();
+const nullableString = v.nullable(v.string());
+const nullableInt = v.nullable(int);
+
+export const ProblemSchema = described(
+  v.object({
+    type: v.string(),
+    title: v.string(),
+    status: int,
+    detail: v.string(),
+    instance: v.optional(v.string()),
+    errors: v.array(v.object({ path: v.string(), message: v.string() })),
+  }),
+  'RFC 9457 problem details.',
+);
+
+export const RecoveryStateSchema = v.object({
+  status: v.picklist(SESSION_STATUSES),
+  retryCount: int,
+  maxRetries: nullableInt,
+  nextRetryAt: nullableString,
+  lastAttemptAt: nullableString,
+  lastNotifiedAt: nullableString,
+  paused: v.boolean(),
+  overrideNextRetryAt: nullableString,
+  triggeredBy: nullableString,
+  triggeredAt: nullableString,
+});
+
+export const SessionView = v.looseObject({
+  ...v.omit(SessionSchema, ['dueShard', 'deadlineShard']).entries,
+  recoveryState: RecoveryStateSchema,
+});
+
+function pageOf<T extends v.GenericSchema>(item: T) {
+  return v.object({ items: v.array(item), nextCursor: nullableString });
+}
+
+export const TimelineEventView = described(
+  v.looseObject({ at: v.string(), type: v.string(), sessionId: v.string() }),
+  'One event. `attempt` events carry attemptId, number (1-based), channels and state; `notification` events carry the outcome of one channel.',
+);
+
+export const RetryNowResponse = v.object({
+  attemptId: v.string(),
+  number: int,
+  channels: v.array(v.picklist(CHANNELS)),
+  dispatched: described(v.boolean(), 'false: the attempt is recorded and the next sweep publishes it.'),
+});
+
+export const ResetStuckResponse = v.object({
+  dryRun: v.boolean(),
+  matched: v.array(v.object({ sessionId: v.string(), minutesStuck: int })),
+  changed: int,
+});
+
+export const PolicyView = RetryPolicySchema;
+
+export const PreviewResponse = v.object({
+  policyId: v.string(),
+  sessionId: nullableString,
+  basis: described(
+    v.picklist(['session', 'from']),
+    '`session`: continues the session from its next retry, as the sweep will; `from`: a plan started at `from`.',
+  ),
+  schedule: v.array(
+    v.object({
+      attempt: int,
+      at: v.string(),
+      delaySeconds: int,
+      channels: v.array(v.picklist(CHANNELS)),
+    }),
+  ),
+});
+
+const ChannelCounts = v.object({ sent: v.number(), failed: v.number(), skipped: v.number() });
+
+export const StatsResponse = v.object({
+  orgId: v.string(),
+  from: v.string(),
+  to: v.string(),
+  sessions: v.number(),
+  attempts: v.number(),
+  recovered: v.number(),
+  exhausted: v.number(),
+  successRate: described(
+    v.nullable(v.number()),
+    'recovered / (recovered + exhausted); null when neither happened.',
+  ),
+  averageRetries: described(
+    v.nullable(v.number()),
+    'Mean attempts made before a session was recovered; null when none was.',
+  ),
+  byChannel: v.object(
+    Object.fromEntries(CHANNELS.map((c) => [c, ChannelCounts])) as Record<
+      (typeof CHANNELS)[number],
+      typeof ChannelCounts
+    >,
+  ),
+});
+
+export const OutcomeView = v.object({
+  attemptId: v.string(),
+  sessionId: v.string(),
+  channel: v.string(),
+  status: described(v.string(), 'sending | sent | failed | skipped'),
+  provider: nullableString,
+  providerMessageId: nullableString,
+  error: nullableString,
+  reason: nullableString,
+  createdAt: nullableString,
+  updatedAt: nullableString,
+});
+
+export const JobStateView = v.object({
+  name: v.picklist(JOBS),
+  paused: v.boolean(),
+  pausedBy: nullableString,
+  pausedAt: nullableString,
+  pauseReason: nullableString,
+  lastHeartbeatAt: nullableString,
+  lastSuccessAt: nullableString,
+  consecutiveFailures: int,
+  lastError: nullableString,
+  heartbeatTtlSeconds: int,
+  heartbeatAgeSeconds: nullableInt,
+});
+
+export const RunRecordView = v.looseObject({
+  runId: v.string(),
+  job: v.picklist(JOBS),
+  trigger: v.string(),
+  dryRun: v.boolean(),
+  limit: int,
+  status: v.picklist(['succeeded', 'failed', 'skipped']),
+  reason: v.optional(v.string()),
+  error: v.optional(v.string()),
+  startedAt: v.string(),
+  finishedAt: v.string(),
+  durationMs: v.number(),
+  counts: v.record(v.string(), v.number()),
+  channels: v.array(v.string()),
+  wouldProcess: v.optional(v.array(v.string())),
+  problems: v.array(v.object({ sessionId: v.optional(v.string()), reason: v.string() })),
+});
+
+export const DlqResponse = v.object({
+  channels: v.array(
+    v.object({
+      channel: v.picklist(CHANNELS),
+      queue: nullableString,
+      dlq: nullableString,
+      depth: described(nullableInt, 'Messages waiting in the DLQ.'),
+      inFlight: nullableInt,
+    }),
+  ),
+});
+
+export const ReplayResponse = v.object({
+  dryRun: v.boolean(),
+  matched: int,
+  replayed: int,
+  scanned: described(int, 'DLQ messages looked at.'),
+  messages: described(
+    v.array(v.object({ messageId: v.string(), sessionId: nullableString, attemptId: nullableString })),
+    'The matched messages (at most 100 listed).',
+  ),
+});
+
+const ComponentStatus = v.picklist(['ok', 'degraded', 'error']);
+const Component = v.looseObject({ status: ComponentStatus });
+export const ReadyResponse = v.object({
+  status: ComponentStatus,
+  components: v.object({ database: Component, queues: Component, jobs: Component }),
+});
+
+export const SessionsHealthResponse = v.object({
+  status: v.picklist(['healthy', 'warning', 'critical']),
+  timestamp: v.string(),
+  metrics: v.object({
+    totalSessions: int,
+    processingSessions: int,
+    longRunningSessions: int,
+    stuckSessions: int,
+  }),
+  thresholds: v.object({
+    warningMinutes: v.number(),
+    timeoutMinutes: v.number(),
+    maxLongRunning: int,
+  }),
+});
+
+export const StuckSessionsResponse = v.object({
+  stuckSessions: v.array(
+    v.object({
+      id: v.string(),
+      createdAt: v.string(),
+      processingMinutes: int,
+      sizeBytes: nullableInt,
+      deadlineAt: nullableString,
+    }),
+  ),
+  count: int,
+});
+
+export const OpenApiResponse = v.looseObject({
+  openapi: v.string(),
+  info: v.record(v.string(), v.unknown()),
+  paths: v.record(v.string(), v.unknown()),
+});
+
+/**
+ * Every response schema a route can name, by name. Routes refer to these by name (./routes.ts), so the
+ * route table stays cheap to load; the OpenAPI document and the tests look the schemas up here.
+ */
+export const RESPONSES = {
+  Session: SessionView,
+  SessionPage: pageOf(SessionView),
+  TimelinePage: pageOf(TimelineEventView),
+  RetryNow: RetryNowResponse,
+  ResetStuck: ResetStuckResponse,
+  RetryPolicy: PolicyView,
+  PolicyPage: pageOf(PolicyView),
+  Preview: PreviewResponse,
+  Stats: StatsResponse,
+  OutcomePage: pageOf(OutcomeView),
+  JobsStatus: v.object({ jobs: v.array(JobStateView) }),
+  JobState: JobStateView,
+  RunRecord: RunRecordView,
+  RunPage: pageOf(RunRecordView),
+  Dlq: DlqResponse,
+  Replay: ReplayResponse,
+  Ready: ReadyResponse,
+  SessionsHealth: SessionsHealthResponse,
+  StuckSessions: StuckSessionsResponse,
+  OpenApi: OpenApiResponse,
+} as const satisfies Record<string, v.GenericSchema>;
+export type ResponseName = keyof typeof RESPONSES;
+
+/** Schemas that get a name of their own in the OpenAPI document's components. */
+export const NAMED_SCHEMAS: ReadonlyArray<readonly [string, v.GenericSchema]> = [
+  ['Problem', ProblemSchema],
+  ['Session', SessionView],
+  ['RecoveryState', RecoveryStateSchema],
+  ['Contact', ContactSchema],
+  ['RetryPolicy', PolicyView],
+  ['TimelineEvent', TimelineEventView],
+  ['NotificationOutcome', OutcomeView],
+  ['JobState', JobStateView],
+  ['RunRecord', RunRecordView],
+];

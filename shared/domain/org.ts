@@ -1,0 +1,2 @@
+// The org a session or policy belongs to when none is named.
+export const DEFAULT_ORG = 'default';

@@ -1,0 +1,23 @@
+// A deployed sender's wiring: its context and channel settings from env, its one provider, and a secret
+// reader only when its channel has a credential. Each functions/sender-*.ts passes its own provider
+// factory (and reader), so a sender's bundle holds no other channel's provider or SDK client: the email
+// sender carries no Secrets Manager client, the others no SES client.
+import { systemClock } from '../context.ts';
+import type { Channel } from '../infra/resources.ts';
+import { channelConfigFromEnv, noSecrets, type SecretReader } from './config.ts';
+import { createSenderHandler, type SenderHandler } from './handler.ts';
+import { cachedProviders, type ProviderFactory } from './providers.ts';
+
+export interface DeployedSender {
+  readonly channel: Channel;
+  readonly provider: ProviderFactory;
+  /** Reads the channel's credential (./secrets.ts); absent for a channel that has none (email). */
+  readonly readSecret?: SecretReader;
+}
+
+export function deployedSenderHandler(sender: DeployedSender): SenderHandler {
+  return createSenderHandler(sender.channel, {
+    config: channelConfigFromEnv(process.env, sender.readSecret ?? noSecrets),
+    providers: cachedProviders(systemClock, sender.provider),
+  });
+}

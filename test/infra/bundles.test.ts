@@ -1,0 +1,93 @@
+// What each function's bundle may hold. The cold-start figures (`npm run bench -- bundles`) depend on a few
+// imports staying out of the Lambdas; these checks fail the build when one creeps back in, long before a
+// benchmark would show it.
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../local/local-env.ts';
+import { BUNDLE_MAIN_FIELDS, BUNDLE_TARGET, ESM_REQUIRE_BANNER } from '../../shared/infra/bundling.ts';
+import { FUNCTION_DESCRIPTIONS } from '../../shared/infra/functions.ts';
+
+/** The files that put code into a function's bundle (built as CDK builds it; tree-shaken ones excluded). */
+async function bundleInputs(entry: string): Promise<string[]> {
+  const result = await build({
+    entryPoints: [join(REPO_ROOT, entry)],
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform: 'node',
+    target: BUNDLE_TARGET,
+    mainFields: BUNDLE_MAIN_FIELDS,
+    banner: { js: ESM_REQUIRE_BANNER },
+    absWorkingDir: REPO_ROOT,
+    write: false,
+    metafile: true,
+    outfile: 'out.mjs',
+    logLevel: 'error',
+  });
+  const output = Object.values(result.metafile.outputs)[0];
+  if (!output) throw new Error(`no bundle for ${entry}`);
+  return Object.entries(output.inputs)
+    .filter(([, contribution]) => contribution.bytesInOutput > 0)
+    .map(([path]) => path);
+}
+
+const inputs = new Map<string, string[]>();
+async function inputsOf(id: string): Promise<string[]> {
+  const known = inputs.get(id);
+  if (known) return known;
+  const description = FUNCTION_DESCRIPTIONS.find((d) => d.id === id);
+  if (!description) throw new Error(`no function ${id}`);
+  const found = await bundleInputs(description.entry);
+  inputs.set(id, found);
+  return found;
+}
+
+const has = (list: string[], fragment: string) => list.some((path) => path.includes(fragment));
+
+describe('function bundles', () => {
+  it.each(FUNCTION_DESCRIPTIONS.map((d) => d.id))('%s validates with valibot, not zod', async (id) => {
+    // Act
+    const list = await inputsOf(id);
+    // Assess
+    expect(has(list, 'node_modules/valibot/')).toBe(true);
+    expect(list.filter((path) => path.includes('node_modules/zod/'))).toEqual([]);
+  });
+
+  it.each(FUNCTION_DESCRIPTIONS.filter((d) => d.trigger.kind === 'queue').map((d) => d.id))(
+    '%s carries its own provider and no other channel’s SDK client',
+    async (id) => {
+      // Act
+      const list = await inputsOf(id);
+      // Assess
+      const email = id === 'sender-email';
+      expect(has(list, 'node_modules/@aws-sdk/client-ses/')).toBe(email);
+      expect(has(list, 'node_modules/@aws-sdk/client-secrets-manager/')).toBe(!email);
+      expect(has(list, 'shared/providers/ses.ts')).toBe(email);
+      expect(has(list, 'shared/providers/slack.ts')).toBe(id === 'sender-slack');
+      expect(has(list, 'shared/providers/twilio.ts')).toBe(id === 'sender-sms' || id === 'sender-whatsapp');
+      expect(has(list, 'shared/providers/webhook.ts')).toBe(id === 'sender-webhook');
+      expect(has(list, 'shared/settings.ts')).toBe(false);
+    },
+  );
+
+  it('api leaves the OpenAPI generator and the response schemas out (it serves the shipped document)', async () => {
+    // Act
+    const list = await inputsOf('api');
+    // Assess
+    expect(has(list, 'node_modules/@valibot/to-json-schema/')).toBe(false);
+    expect(has(list, 'shared/api/openapi.ts')).toBe(false);
+    expect(has(list, 'shared/api/responses.ts')).toBe(false);
+    expect(has(list, 'shared/api/router.ts')).toBe(true);
+  });
+
+  it('scheduled jobs build no request schemas of the API', async () => {
+    for (const id of ['recovery-sweep', 'timeout-monitor']) {
+      // Act
+      const list = await inputsOf(id);
+      // Assess
+      expect(has(list, 'shared/domain/policy-input.ts'), id).toBe(false);
+      expect(has(list, 'shared/api/'), id).toBe(false);
+    }
+  });
+});
