@@ -42,7 +42,7 @@ function acknowledgeApi(api: AdminApi): void {
     restApi,
     'AwsSolutions-APIG2',
     'API Gateway validates that path parameters are present; bodies are validated by the function with the ' +
-      'same zod schemas that generate the OpenAPI document, answering 400 with a problem document that lists ' +
+      'same schemas that generate the OpenAPI document, answering 400 with a problem document that lists ' +
       'every bad field (API.md). Models in API Gateway would duplicate the schemas and answer in another format.',
   );
   for (const method of restApi.methods) {

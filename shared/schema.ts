@@ -1,10 +1,10 @@
 // Every schema the Lambdas run is a valibot schema. Valibot builds a schema as a plain object and
-// tree-shakes to the checks in use, so a function's schemas cost about 3 ms of cold start; the same
-// schemas in zod cost 11 ms (zod/mini) to 20 ms (classic zod), the largest item of every cold start
-// (docs/benchmarks.md, "Bundles and cold start").
+// tree-shakes to the checks in use: the sweep's schemas cost under 3 ms of its cold start, against
+// 11 ms with zod/mini and about 30 ms with classic zod, which was the largest item of every cold
+// start (docs/benchmarks.md, "Bundles and cold start").
 //
-// The schema factories here are marked /* @__NO_SIDE_EFFECTS__ */ (as valibot's own are), so a bundle
-// drops the schemas a function imports but never uses.
+// A module's schemas are built when the module is imported, used or not (esbuild cannot prove a call
+// into another module pure), so schemas live in modules split by who needs them.
 //
 // This module is the one seam between the code and the library: the few shapes that recur, and `parse` /
 // `safeParse` that report issues as plain `{ path, message }` so callers (API problems, config errors,
@@ -71,7 +71,6 @@ export function describeIssues(issues: readonly Issue[], root = '(value)'): stri
 }
 
 /** A string of `min` to `max` characters (no upper bound when `max` is omitted). */
-/* @__NO_SIDE_EFFECTS__ */
 export function text(min = 0, max?: number): v.GenericSchema<string, string> {
   return max === undefined
     ? v.pipe(v.string(), v.minLength(min))
@@ -79,7 +78,6 @@ export function text(min = 0, max?: number): v.GenericSchema<string, string> {
 }
 
 /** `base` held within [min, max]; an omitted bound is left out (and out of the OpenAPI document). */
-/* @__NO_SIDE_EFFECTS__ */
 function bounded(
   base: v.GenericSchema<number, number>,
   min: number | undefined,
@@ -92,13 +90,11 @@ function bounded(
 }
 
 /** An integer within [min, max] (unbounded when omitted; every input integer has bounds). */
-/* @__NO_SIDE_EFFECTS__ */
 export function integer(min?: number, max?: number): v.GenericSchema<number, number> {
   return bounded(v.pipe(v.number(), v.integer()), min, max);
 }
 
 /** A finite number (valibot's `number` alone lets Infinity through) within [min, max]. */
-/* @__NO_SIDE_EFFECTS__ */
 export function finiteNumber(min?: number, max?: number): v.GenericSchema<number, number> {
   return bounded(v.pipe(v.number(), v.finite()), min, max);
 }
@@ -117,7 +113,6 @@ export const isoDateTime = v.pipe(
 export const e164 = v.pipe(v.string(), v.regex(/^\+[1-9]\d{6,14}$/, 'E.164, e.g. +14155550100'));
 
 /** An absolute http(s) URL. */
-/* @__NO_SIDE_EFFECTS__ */
 export function httpUrl(maxLength = 2048) {
   return v.pipe(
     v.string(),
@@ -134,13 +129,11 @@ export const email = v.pipe(v.string(), v.email('an email address'));
  * `schema`'s value when the input fits it, `undefined` when it is absent or does not: for fields a reader
  * can do without.
  */
-/* @__NO_SIDE_EFFECTS__ */
 export function lenient<S extends v.GenericSchema>(schema: S) {
   return v.fallback(v.optional(schema), undefined);
 }
 
 /** A schema with a description for the OpenAPI document. */
-/* @__NO_SIDE_EFFECTS__ */
 export function described<S extends v.GenericSchema>(schema: S, description: string) {
   return v.pipe(schema, v.description(description));
 }

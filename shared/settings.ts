@@ -30,13 +30,11 @@ export const DEFAULT_SETTINGS: Settings = {
 };
 
 /** A JSON string in an env var, parsed and then checked against `schema`. */
-/* @__NO_SIDE_EFFECTS__ */
 function json<S extends v.GenericSchema>(schema: S) {
   return v.pipe(v.string(), v.parseJson(undefined, 'not valid JSON'), schema);
 }
 
 /** A whole number from an env var's text. */
-/* @__NO_SIDE_EFFECTS__ */
 function envInteger(min: number, max?: number) {
   return v.optional(v.pipe(v.string(), v.transform(Number), integer(min, max)));
 }

@@ -119,7 +119,7 @@ export class AdminApi extends Construct {
       },
     });
 
-    // Path parameters must be present; bodies are validated by the function (zod), which answers with a
+    // Path parameters must be present; bodies are validated by the function (valibot), which answers with a
     // problem document listing every bad field, something API Gateway's model validation cannot do.
     const validator = new apigateway.RequestValidator(this, 'ParameterValidator', {
       restApi: this.api,

@@ -371,7 +371,7 @@ export function createRouter(options: RouterOptions): ApiHandler {
     } catch (error) {
       if (error instanceof HttpProblem) return problemResponse(error.problem, headersOut);
       if (isDomainError(error)) return problemResponse(problemFromDomainError(error), headersOut);
-      // Input was validated before the binding ran; a ZodError from inside is a stored item that fails
+      // Input was validated before the binding ran; a SchemaError from inside is a stored item that fails
       // its schema, which is ours to fix (logged below), not the caller's.
       logger.error('unhandled error in the admin API', { route: routeId, requestId, error });
       return problemResponse(

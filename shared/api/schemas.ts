@@ -1,8 +1,8 @@
 // The admin API's request schemas: query strings, path parameters and bodies. They validate every request
 // (so they are stricter than the stored-item schemas: nothing that could make DynamoDB or the SDK fail may
 // pass) and describe the requests in the OpenAPI document. Response schemas live in ./responses.ts: only
-// the document needs them, so the API Lambda does not build them at every cold start. Only zod and the pure
-// domain modules are imported here, so the CDK app can load the route table without the AWS SDK.
+// the document needs them, so the API Lambda does not build them at every cold start. Only valibot and
+// the pure domain modules are imported here, so the CDK app can load the route table without the SDK.
 import * as v from 'valibot';
 import { CreatePolicySchema } from '../domain/policy-input.ts';
 import { SESSION_ID, SESSION_STATUSES } from '../domain/session.ts';
@@ -20,7 +20,6 @@ const Reason = text(1, 500);
 // Query strings (API Gateway hands them over as strings).
 
 /** A positive decimal integer in a query string; a strict pattern so `1e2`, ` 5` or `0x10` are refused. */
-/* @__NO_SIDE_EFFECTS__ */
 function queryInt(min: number, max: number) {
   return v.pipe(
     v.string(),

@@ -9,3 +9,19 @@ export const BUNDLE_MAIN_FIELDS = ['module', 'main'];
 
 /** esbuild target matching the Lambda runtime (SERVICE_RUNTIME). */
 export const BUNDLE_TARGET = 'node24';
+
+/**
+ * The esbuild options of a function bundle, for the tools that bundle a function outside CDK (the bundle
+ * benchmark, the bundle-content test): the same choices CDK's NodejsFunction gets in
+ * lib/constructs/service-function.ts.
+ */
+export const LAMBDA_ESBUILD_OPTIONS = {
+  bundle: true,
+  minify: true,
+  format: 'esm',
+  platform: 'node',
+  target: BUNDLE_TARGET,
+  mainFields: BUNDLE_MAIN_FIELDS,
+  banner: { js: ESM_REQUIRE_BANNER },
+  logLevel: 'error',
+} as const;

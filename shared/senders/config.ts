@@ -70,7 +70,6 @@ function firstIssue(issues: readonly Issue[]): string {
 }
 
 /** A whole number from an env var's text (or the default). */
-/* @__NO_SIDE_EFFECTS__ */
 function envInteger(min: number, max: number) {
   return v.pipe(v.union([v.string(), v.number()]), v.transform(Number), integer(min, max));
 }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { REPO_ROOT } from '../../local/local-env.ts';
-import { BUNDLE_MAIN_FIELDS, BUNDLE_TARGET, ESM_REQUIRE_BANNER } from '../../shared/infra/bundling.ts';
+import { LAMBDA_ESBUILD_OPTIONS } from '../../shared/infra/bundling.ts';
 import { FUNCTION_DESCRIPTIONS } from '../../shared/infra/functions.ts';
 import type { Figure } from './run.ts';
 
@@ -33,16 +33,10 @@ async function bundle(entry: string | { source: string }, outfile: string): Prom
             sourcefile: 'baseline.ts',
           },
         }),
+    ...LAMBDA_ESBUILD_OPTIONS,
+    mainFields: [...LAMBDA_ESBUILD_OPTIONS.mainFields],
     outfile,
-    bundle: true,
-    minify: true,
-    format: 'esm',
-    platform: 'node',
-    target: BUNDLE_TARGET,
-    mainFields: BUNDLE_MAIN_FIELDS,
-    banner: { js: ESM_REQUIRE_BANNER },
     absWorkingDir: REPO_ROOT,
-    logLevel: 'error',
   });
   return statSync(outfile).size;
 }

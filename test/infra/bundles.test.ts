@@ -5,25 +5,19 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../local/local-env.ts';
-import { BUNDLE_MAIN_FIELDS, BUNDLE_TARGET, ESM_REQUIRE_BANNER } from '../../shared/infra/bundling.ts';
+import { LAMBDA_ESBUILD_OPTIONS } from '../../shared/infra/bundling.ts';
 import { FUNCTION_DESCRIPTIONS } from '../../shared/infra/functions.ts';
 
 /** The files that put code into a function's bundle (built as CDK builds it; tree-shaken ones excluded). */
 async function bundleInputs(entry: string): Promise<string[]> {
   const result = await build({
+    ...LAMBDA_ESBUILD_OPTIONS,
+    mainFields: [...LAMBDA_ESBUILD_OPTIONS.mainFields],
     entryPoints: [join(REPO_ROOT, entry)],
-    bundle: true,
-    minify: true,
-    format: 'esm',
-    platform: 'node',
-    target: BUNDLE_TARGET,
-    mainFields: BUNDLE_MAIN_FIELDS,
-    banner: { js: ESM_REQUIRE_BANNER },
     absWorkingDir: REPO_ROOT,
     write: false,
     metafile: true,
     outfile: 'out.mjs',
-    logLevel: 'error',
   });
   const output = Object.values(result.metafile.outputs)[0];
   if (!output) throw new Error(`no bundle for ${entry}`);
