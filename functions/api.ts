@@ -11,15 +11,21 @@ import { contextWithSettingsFromEnv } from '../shared/settings.ts';
 
 let document: Promise<unknown> | undefined;
 
+async function readJson(url: URL): Promise<unknown> {
+  return JSON.parse(await readFile(url, 'utf8')) as unknown;
+}
+
 /**
  * The OpenAPI document, generated at build time and shipped next to this bundle (see OPENAPI_ASSET):
  * the generator and every response schema stay out of the function, which only reads the file when
- * GET /v1/openapi.json is first asked for.
+ * GET /v1/openapi.json is first asked for. Run from the repository (`npm run invoke`), the file is
+ * docs/openapi.json itself.
  */
 function shippedOpenApiDocument(): Promise<unknown> {
-  document ??= readFile(new URL(`./${OPENAPI_ASSET.to}`, import.meta.url), 'utf8').then(
-    (text) => JSON.parse(text) as unknown,
-  );
+  document ??= readJson(new URL(`./${OPENAPI_ASSET.to}`, import.meta.url)).catch((error: unknown) => {
+    if ((error as { code?: string }).code !== 'ENOENT') throw error;
+    return readJson(new URL(`../${OPENAPI_ASSET.from}`, import.meta.url));
+  });
   return document;
 }
 

@@ -76,8 +76,9 @@ function requestMap<T extends v.GenericSchema>(value: T) {
   );
 }
 
-const StringMap = requestMap(v.nullish(v.string()));
-const MultiMap = requestMap(v.nullish(v.array(v.string())));
+// Optional: a proxy event always carries these keys (null when empty), a hand-written one may not.
+const StringMap = v.optional(requestMap(v.nullish(v.string())));
+const MultiMap = v.optional(requestMap(v.nullish(v.array(v.string()))));
 
 export const ProxyEventSchema = v.object({
   httpMethod: text(1, 16),

@@ -1,10 +1,14 @@
 // What each function's bundle may hold. The cold-start figures (`npm run bench -- bundles`) depend on a few
 // imports staying out of the Lambdas; these checks fail the build when one creeps back in, long before a
 // benchmark would show it.
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../local/local-env.ts';
+import { OPENAPI_ASSET } from '../../shared/infra/assets.ts';
 import { LAMBDA_ESBUILD_OPTIONS } from '../../shared/infra/bundling.ts';
 import { FUNCTION_DESCRIPTIONS } from '../../shared/infra/functions.ts';
 
@@ -82,6 +86,47 @@ describe('function bundles', () => {
       // Assess
       expect(has(list, 'shared/domain/policy-input.ts'), id).toBe(false);
       expect(has(list, 'shared/api/'), id).toBe(false);
+    }
+  });
+});
+
+describe('the API bundle as deployed', () => {
+  it('serves the OpenAPI document shipped next to it, unchanged', async () => {
+    // Prepare: bundle as CDK does, with the asset copied as the bundling hook copies it.
+    const dir = mkdtempSync(join(tmpdir(), 'api-bundle-'));
+    const api = FUNCTION_DESCRIPTIONS.find((d) => d.id === 'api');
+    expect(api?.assets).toEqual([OPENAPI_ASSET]);
+    await build({
+      ...LAMBDA_ESBUILD_OPTIONS,
+      mainFields: [...LAMBDA_ESBUILD_OPTIONS.mainFields],
+      entryPoints: [join(REPO_ROOT, 'functions/api.ts')],
+      absWorkingDir: REPO_ROOT,
+      outfile: join(dir, 'index.mjs'),
+    });
+    for (const asset of api?.assets ?? []) copyFileSync(join(REPO_ROOT, asset.from), join(dir, asset.to));
+    const env = { SESSIONS_TABLE: 's', TIMELINE_TABLE: 't', CONTROL_TABLE: 'c', AWS_REGION: 'us-east-1' };
+    const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, env);
+    try {
+      const { handler } = (await import(pathToFileURL(join(dir, 'index.mjs')).href)) as {
+        handler: (event: unknown, context: unknown) => Promise<{ statusCode: number; body: string }>;
+      };
+      // Act
+      const res = await handler(
+        { httpMethod: 'GET', path: '/v1/openapi.json', requestContext: { requestId: 'r-1' } },
+        { awsRequestId: 'r-1', functionName: 'api', getRemainingTimeInMillis: () => 25_000 },
+      );
+      // Assess
+      expect(res.statusCode, res.body).toBe(200);
+      expect(JSON.parse(res.body)).toEqual(
+        JSON.parse(readFileSync(join(REPO_ROOT, OPENAPI_ASSET.from), 'utf8')),
+      );
+    } finally {
+      for (const [k, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[k];
+        else process.env[k] = value;
+      }
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
