@@ -4,11 +4,12 @@
 // environment (the same variables CDK gives the functions), or against a running `npm start`.
 import '../local/quiet-env.ts';
 import { parseArgs } from 'node:util';
-import * as z from 'zod';
+import * as v from 'valibot';
 import { readRunningLocalState } from '../local/local-env.ts';
 import type { AppContext } from '../shared/context.ts';
 import { CHANNELS, JOBS, SESSIONS_TABLE } from '../shared/infra/resources.ts';
 import type { RunRecord } from '../shared/repositories/jobs.ts';
+import { finiteNumber, integer, safeParse, text } from '../shared/schema.ts';
 import { contextWithSettingsFromEnv } from '../shared/settings.ts';
 import { getJobsStatus, listDlqDepths, pauseJob, replayDlq, resumeJob } from '../shared/usecases/ops.ts';
 import { runRecoverySweep } from '../shared/usecases/recovery-sweep.ts';
@@ -35,19 +36,25 @@ The target is the deployment named by the environment (${SESSIONS_TABLE.envVar},
 QUEUE_URL_<CHANNEL>, DLQ_URL_<CHANNEL>, AWS_REGION; DYNAMODB_ENDPOINT/SQS_ENDPOINT for emulators), or a running
 \`npm start\` when those are not set.`;
 
-const ArgsSchema = z.object({
-  once: z.boolean().optional(),
-  'dry-run': z.boolean().optional(),
-  execute: z.boolean().optional(),
-  limit: z.coerce.number().int().min(1).max(100_000).optional(),
-  'older-than': z.coerce.number().min(1).max(525_600).optional(),
-  channel: z.enum(CHANNELS).optional(),
-  'session-id': z.string().min(1).optional(),
-  'attempt-id': z.string().min(1).optional(),
-  'error-contains': z.string().min(1).optional(),
-  reason: z.string().max(500).optional(),
-  help: z.boolean().optional(),
+/** An option's text read as a number (`Number(value)`), then checked by `schema`. */
+const fromText = <S extends v.GenericSchema<number, number>>(schema: S) =>
+  v.pipe(v.unknown(), v.transform(Number), schema);
+
+const ArgsSchema = v.object({
+  once: v.optional(v.boolean()),
+  'dry-run': v.optional(v.boolean()),
+  execute: v.optional(v.boolean()),
+  limit: v.optional(fromText(integer(1, 100_000))),
+  'older-than': v.optional(fromText(finiteNumber(1, 525_600))),
+  channel: v.optional(v.picklist(CHANNELS)),
+  'session-id': v.optional(text(1)),
+  'attempt-id': v.optional(text(1)),
+  'error-contains': v.optional(text(1)),
+  reason: v.optional(text(0, 500)),
+  help: v.optional(v.boolean()),
 });
+
+const JobSchema = v.picklist(JOBS);
 
 class UsageError extends Error {
   constructor(message: string) {
@@ -99,9 +106,8 @@ function printRun(run: RunRecord): void {
 }
 
 function requireJob(name: string | undefined): (typeof JOBS)[number] {
-  const parsed = z.enum(JOBS).safeParse(name);
-  if (!parsed.success) throw new UsageError(`name a job: ${JOBS.join(' or ')}`);
-  return parsed.data;
+  if (!v.is(JobSchema, name)) throw new UsageError(`name a job: ${JOBS.join(' or ')}`);
+  return name;
 }
 
 export async function runCli(argv: string[]): Promise<number> {
@@ -123,9 +129,11 @@ export async function runCli(argv: string[]): Promise<number> {
       help: { type: 'boolean', short: 'h' },
     },
   });
-  const parsed = ArgsSchema.safeParse(values);
+  const parsed = safeParse(ArgsSchema, values);
   if (!parsed.success) {
-    throw new UsageError(parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '));
+    throw new UsageError(
+      parsed.issues.map((i) => `--${i.path.map(String).join('.')}: ${i.message}`).join('; '),
+    );
   }
   const args = parsed.data;
   const [command, subject] = positionals;

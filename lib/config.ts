@@ -1,27 +1,49 @@
-// Deployment configuration: CDK context (cdk.json defaults, `-c key=value` overrides) validated with zod at
-// synth, so a typo or a missing sender identity fails `cdk synth` with a list of what is wrong, not a
-// half-configured stack.
-import * as z from 'zod';
+// Deployment configuration: CDK context (cdk.json defaults, `-c key=value` overrides) validated at synth, so a
+// typo or a missing sender identity fails `cdk synth` with a list of what is wrong, not a half-configured stack.
+import * as v from 'valibot';
 import { TimeoutRuleSchema } from '../shared/domain/deadline.ts';
 import { SECRETS, type SecretId } from '../shared/infra/functions.ts';
 import { DEFAULT_METRICS_NAMESPACE } from '../shared/infra/metrics.ts';
 import { CHANNELS, type Channel, DEFAULT_SHARDS, JOB_DESCRIPTIONS } from '../shared/infra/resources.ts';
 import { OpsRecipientsSchema } from '../shared/messages.ts';
-import { type Infer, type Schema, safeParse } from '../shared/schema.ts';
+import { finiteNumber, integer, text } from '../shared/schema.ts';
 
 // `-c key=value` always arrives as a string while cdk.json gives JSON values: accept both.
-const flag = z.union([z.boolean(), z.stringbool()]);
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const list = <T extends z.ZodType<string>>(item: T) =>
-  z.preprocess(
-    (value) =>
+
+/** The words `-c key=…` may use for a boolean, in any case. */
+const TRUE_WORDS = ['true', '1', 'yes', 'on', 'y', 'enabled'];
+const FALSE_WORDS = ['false', '0', 'no', 'off', 'n', 'disabled'];
+const flag = v.union(
+  [
+    v.boolean(),
+    v.pipe(
+      v.string(),
+      v.toLowerCase(),
+      v.picklist([...TRUE_WORDS, ...FALSE_WORDS]),
+      v.transform((word) => TRUE_WORDS.includes(word)),
+    ),
+  ],
+  'true or false (also yes/no, on/off, y/n, 1/0, enabled/disabled)',
+);
+
+/** A number, or a string of one (`Number(value)`, as `-c` gives it). */
+const numeric = <S extends v.GenericSchema<number, number>>(schema: S) =>
+  v.pipe(v.unknown(), v.transform(Number), schema);
+const int = (min: number, max: number) => numeric(integer(min, max));
+
+/** A list in cdk.json, or its comma-separated text from `-c key=a,b`. */
+const list = <S extends v.GenericSchema<string, string>>(item: S) =>
+  v.pipe(
+    v.unknown(),
+    v.transform((value) =>
       typeof value === 'string'
         ? value
             .split(',')
             .map((s) => s.trim())
             .filter(Boolean)
         : value,
-    z.array(item),
+    ),
+    v.array(item),
   );
 
 /** Retention values CloudWatch Logs accepts. */
@@ -30,118 +52,168 @@ const RETENTION_DAYS = [
 ] as const;
 
 /** An object in cdk.json, or its JSON text from `-c key='{...}'`. */
-const jsonObject = <T extends z.core.$ZodType>(schema: T) =>
-  z.preprocess((value, ctx) => {
-    if (typeof value !== 'string') return value;
+const jsonObject = <S extends v.GenericSchema>(schema: S) =>
+  v.pipe(
+    v.unknown(),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      if (typeof dataset.value !== 'string') return dataset.value;
+      try {
+        return JSON.parse(dataset.value) as unknown;
+      } catch {
+        addIssue({ message: 'not valid JSON' });
+        return NEVER;
+      }
+    }),
+    schema,
+  );
+
+/** Rules by session kind: an object (valibot's `record` alone would take an array for one). */
+const TimeoutRulesSchema = v.pipe(
+  v.custom<Record<string, unknown>>(
+    (input) => typeof input === 'object' && input !== null && !Array.isArray(input),
+    'an object of rules by session kind',
+  ),
+  v.record(v.string(), TimeoutRuleSchema),
+);
+
+// The address pattern this config has always applied; wider than valibot's `email` (it takes `'` in the
+// local part and a `-` at the end of a domain label).
+const emailAddress = v.pipe(
+  v.string(),
+  v.regex(
+    /^(?:[\w'+-]+\.)*[\w'+-]*[\w+-]@(?:[A-Za-z0-9][A-Za-z0-9-]*\.)+[A-Za-z]{2,}$/,
+    'Invalid email address',
+  ),
+);
+/** An https URL as `new URL` reads it; kept as written, trimmed and without tabs or line breaks. */
+const httpsUrl = v.pipe(
+  v.string(),
+  v.trim(),
+  v.transform((s) => s.replace(/[\t\n\r]/g, '')),
+  v.check((s) => {
     try {
-      return JSON.parse(value) as unknown;
+      return new URL(s).protocol === 'https:';
     } catch {
-      ctx.addIssue({ code: 'custom', message: 'not valid JSON' });
-      return z.NEVER;
+      return false;
     }
-  }, schema);
+  }, 'Invalid URL'),
+);
+const e164 = v.pipe(v.string(), v.regex(/^\+[1-9]\d{6,14}$/, 'an E.164 number such as +15551234567'));
+const secretNameSchema = v.pipe(v.string(), v.regex(/^[\w/+=.@-]{1,512}$/, 'a Secrets Manager secret name'));
 
-/** A domain schema (valibot, shared with the Lambdas) inside this zod schema, its issues kept. */
-const domain = <S extends Schema>(schema: S) =>
-  z.unknown().transform((value, ctx): Infer<S> => {
-    const parsed = safeParse(schema, value);
-    if (parsed.success) return parsed.data;
-    for (const issue of parsed.issues)
-      ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
-    return z.NEVER;
-  });
+const ConfigEntries = v.object({
+  /** Deployment stage; part of every physical name. */
+  stage: v.pipe(
+    v.string(),
+    v.regex(/^[a-z][a-z0-9-]{0,15}$/, 'lowercase letters, digits and dashes, 1-16 chars'),
+  ),
+  /** EMF namespace of the functions' metrics and the alarms. */
+  metricsNamespace: v.optional(text(1, 255), DEFAULT_METRICS_NAMESPACE),
+  logLevel: v.optional(v.picklist(['DEBUG', 'INFO', 'WARN', 'ERROR']), 'INFO'),
+  logRetentionDays: v.optional(
+    numeric(
+      v.pipe(
+        finiteNumber(),
+        v.check(
+          (n) => (RETENTION_DAYS as readonly number[]).includes(n),
+          `one of ${RETENTION_DAYS.join(', ')}`,
+        ),
+      ),
+    ),
+    30,
+  ),
+  /** `retain` keeps tables (and their data) when the stack is deleted. Use `destroy` only for throwaway stages. */
+  removalPolicy: v.optional(v.picklist(['retain', 'destroy']), 'retain'),
+  indexShards: v.optional(int(1, 256), DEFAULT_SHARDS),
 
-const e164 = z.string().regex(/^\+[1-9]\d{6,14}$/, 'an E.164 number such as +15551234567');
-const secretNameSchema = z.string().regex(/^[\w/+=.@-]{1,512}$/, 'a Secrets Manager secret name');
+  sweepRateMinutes: v.optional(int(1, 60), JOB_DESCRIPTIONS['recovery-sweep'].rateMinutes),
+  monitorRateMinutes: v.optional(int(1, 60), JOB_DESCRIPTIONS['timeout-monitor'].rateMinutes),
+  /** Disables the EventBridge rule; pausing a job through the API/CLI is the usual kill switch. */
+  sweepScheduleEnabled: v.optional(flag, true),
+  monitorScheduleEnabled: v.optional(flag, true),
+  /** EventBridge retries of a failed delivery to the function before it goes to the schedule DLQ. */
+  scheduleRetryAttempts: v.optional(int(0, 185), 2),
+  /** Lambda's own retries of a failed asynchronous (scheduled) invocation; see ScheduledJob. */
+  jobAsyncRetryAttempts: v.optional(int(0, 2), 0),
 
-export const ConfigSchema = z
-  .object({
-    /** Deployment stage; part of every physical name. */
-    stage: z.string().regex(/^[a-z][a-z0-9-]{0,15}$/, 'lowercase letters, digits and dashes, 1-16 chars'),
-    /** EMF namespace of the functions' metrics and the alarms. */
-    metricsNamespace: z.string().min(1).max(255).default(DEFAULT_METRICS_NAMESPACE),
-    logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
-    logRetentionDays: z.coerce
-      .number()
-      .refine((n) => (RETENTION_DAYS as readonly number[]).includes(n), {
-        message: `one of ${RETENTION_DAYS.join(', ')}`,
-      })
-      .default(30),
-    /** `retain` keeps tables (and their data) when the stack is deleted. Use `destroy` only for throwaway stages. */
-    removalPolicy: z.enum(['retain', 'destroy']).default('retain'),
-    indexShards: int(1, 256).default(DEFAULT_SHARDS),
+  enabledChannels: v.optional(list(v.picklist(CHANNELS)), []),
+  sesFromAddress: v.optional(emailAddress),
+  sesConfigurationSet: v.optional(v.pipe(v.string(), v.regex(/^[\w-]{1,64}$/))),
+  smsFromNumber: v.optional(e164),
+  whatsappFromNumber: v.optional(e164),
+  slackWebhookSecretName: v.optional(secretNameSchema),
+  twilioSecretName: v.optional(secretNameSchema),
+  webhookSigningSecretName: v.optional(secretNameSchema),
 
-    sweepRateMinutes: int(1, 60).default(JOB_DESCRIPTIONS['recovery-sweep'].rateMinutes),
-    monitorRateMinutes: int(1, 60).default(JOB_DESCRIPTIONS['timeout-monitor'].rateMinutes),
-    /** Disables the EventBridge rule; pausing a job through the API/CLI is the usual kill switch. */
-    sweepScheduleEnabled: flag.default(true),
-    monitorScheduleEnabled: flag.default(true),
-    /** EventBridge retries of a failed delivery to the function before it goes to the schedule DLQ. */
-    scheduleRetryAttempts: int(0, 185).default(2),
-    /** Lambda's own retries of a failed asynchronous (scheduled) invocation; see ScheduledJob. */
-    jobAsyncRetryAttempts: int(0, 2).default(0),
+  /** Timeout rule per session kind (`default` for the rest); the design's defaults when absent. */
+  timeoutRules: v.optional(jsonObject(TimeoutRulesSchema)),
+  /** Long-running sessions in one monitor run above which an ops alert goes out (design default 3). */
+  maxLongRunning: v.optional(int(0, 100_000)),
+  /** Who receives ops alerts, per channel. */
+  opsAlertRecipients: v.optional(jsonObject(OpsRecipientsSchema)),
 
-    enabledChannels: list(z.enum(CHANNELS)).default([]),
-    sesFromAddress: z.email().optional(),
-    sesConfigurationSet: z
-      .string()
-      .regex(/^[\w-]{1,64}$/)
-      .optional(),
-    smsFromNumber: e164.optional(),
-    whatsappFromNumber: e164.optional(),
-    slackWebhookSecretName: secretNameSchema.optional(),
-    twilioSecretName: secretNameSchema.optional(),
-    webhookSigningSecretName: secretNameSchema.optional(),
+  onCallEmails: v.optional(list(emailAddress), []),
+  onCallHttpsUrls: v.optional(list(httpsUrl), []),
 
-    /** Timeout rule per session kind (`default` for the rest); the design's defaults when absent. */
-    timeoutRules: jsonObject(z.record(z.string(), domain(TimeoutRuleSchema))).optional(),
-    /** Long-running sessions in one monitor run above which an ops alert goes out (design default 3). */
-    maxLongRunning: int(0, 100_000).optional(),
-    /** Who receives ops alerts, per channel. */
-    opsAlertRecipients: jsonObject(domain(OpsRecipientsSchema)).optional(),
+  /** Sender failures as a percentage of sends, over 5 minutes, above which the channel pages. */
+  alarmSenderErrorRatePercent: v.optional(numeric(finiteNumber(1, 100)), 20),
+  /** Sends in 5 minutes below which the error rate is not judged (one failure of two is not an outage). */
+  alarmSenderMinSends: v.optional(int(1, 10_000), 5),
+  alarmApi5xxRatePercent: v.optional(numeric(finiteNumber(0.1, 100)), 5),
+  /** Stuck sessions the monitor may report before paging; 0 pages on the first. */
+  alarmStuckSessionsThreshold: v.optional(int(0, 100_000), 0),
 
-    onCallEmails: list(z.email()).default([]),
-    onCallHttpsUrls: list(z.url({ protocol: /^https$/ })).default([]),
+  apiThrottleRateLimit: v.optional(int(1, 10_000), 20),
+  apiThrottleBurstLimit: v.optional(int(1, 5_000), 40),
+  /** Put a WAFv2 web ACL (AWS managed common rules and a rate limit) in front of the API. */
+  apiWaf: v.optional(flag, false),
+  /** Let this stack set the account-wide API Gateway CloudWatch role (needed for execution logs). */
+  apiCloudWatchRole: v.optional(flag, true),
 
-    /** Sender failures as a percentage of sends, over 5 minutes, above which the channel pages. */
-    alarmSenderErrorRatePercent: z.coerce.number().min(1).max(100).default(20),
-    /** Sends in 5 minutes below which the error rate is not judged (one failure of two is not an outage). */
-    alarmSenderMinSends: int(1, 10_000).default(5),
-    alarmApi5xxRatePercent: z.coerce.number().min(0.1).max(100).default(5),
-    /** Stuck sessions the monitor may report before paging; 0 pages on the first. */
-    alarmStuckSessionsThreshold: int(0, 100_000).default(0),
+  /**
+   * `esbuild` bundles every handler (cdk synth / deploy). `stub` puts a placeholder inline instead, for
+   * template tests that check infrastructure, not code, and should not pay for eight bundles.
+   */
+  bundling: v.optional(v.picklist(['esbuild', 'stub']), 'esbuild'),
+});
 
-    apiThrottleRateLimit: int(1, 10_000).default(20),
-    apiThrottleBurstLimit: int(1, 5_000).default(40),
-    /** Put a WAFv2 web ACL (AWS managed common rules and a rate limit) in front of the API. */
-    apiWaf: flag.default(false),
-    /** Let this stack set the account-wide API Gateway CloudWatch role (needed for execution logs). */
-    apiCloudWatchRole: flag.default(true),
+type Entries = v.InferOutput<typeof ConfigEntries>;
+const enabled = (config: Entries, channel: Channel) => config.enabledChannels.includes(channel);
 
-    /**
-     * `esbuild` bundles every handler (cdk synth / deploy). `stub` puts a placeholder inline instead, for
-     * template tests that check infrastructure, not code, and should not pay for eight bundles.
-     */
-    bundling: z.enum(['esbuild', 'stub']).default('esbuild'),
-  })
-  .superRefine((config, ctx) => {
-    const need = (channel: Channel, key: keyof typeof config, what: string) => {
-      if (config.enabledChannels.includes(channel) && config[key] === undefined)
-        ctx.addIssue({
-          code: 'custom',
-          path: [key],
-          message: `required when ${channel} is enabled: ${what}`,
-        });
-    };
-    need('email', 'sesFromAddress', 'the verified SES address to send from');
-    need('sms', 'smsFromNumber', 'the Twilio number to send SMS from');
-    need('whatsapp', 'whatsappFromNumber', 'the Twilio WhatsApp sender number');
-  });
+/**
+ * Each key reports its first problem only (`abortPipeEarly` inside); the pipe itself runs on, so the sender
+ * identity an enabled channel needs is checked whenever every key has the right type, and a missing one is
+ * listed with the other mistakes rather than after they are fixed.
+ */
+export const ConfigSchema = v.pipe(
+  v.config(ConfigEntries, { abortPipeEarly: true }),
+  v.forward(
+    v.check(
+      (c) => !enabled(c, 'email') || c.sesFromAddress !== undefined,
+      'required when email is enabled: the verified SES address to send from',
+    ),
+    ['sesFromAddress'],
+  ),
+  v.forward(
+    v.check(
+      (c) => !enabled(c, 'sms') || c.smsFromNumber !== undefined,
+      'required when sms is enabled: the Twilio number to send SMS from',
+    ),
+    ['smsFromNumber'],
+  ),
+  v.forward(
+    v.check(
+      (c) => !enabled(c, 'whatsapp') || c.whatsappFromNumber !== undefined,
+      'required when whatsapp is enabled: the Twilio WhatsApp sender number',
+    ),
+    ['whatsappFromNumber'],
+  ),
+);
 
-export type Config = z.infer<typeof ConfigSchema>;
+export type Config = v.InferOutput<typeof ConfigSchema>;
 
 /** The context keys the schema reads; anything else in context is CDK's own. */
-export const CONFIG_KEYS = Object.keys(ConfigSchema.shape) as (keyof Config)[];
+export const CONFIG_KEYS = Object.keys(ConfigSchema.entries) as (keyof Config)[];
 
 export class ConfigError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -150,18 +222,41 @@ export class ConfigError extends Error {
   }
 }
 
+/** `a.b[0]["x y"]`: where an issue is, as a reader of cdk.json would write it. */
+function dotPath(keys: readonly unknown[]): string {
+  let path = '';
+  for (const key of keys) {
+    if (typeof key === 'number') path += `[${key}]`;
+    else if (/[^\w$]/.test(String(key))) path += `[${JSON.stringify(String(key))}]`;
+    else path += path ? `.${String(key)}` : String(key);
+  }
+  return path;
+}
+
+/** One `✖ problem` line per issue, each followed by `→ at key` when it has one; top-level keys first. */
+function describeConfigIssues(issues: readonly v.BaseIssue<unknown>[]): string {
+  return issues
+    .map((issue) => ({
+      keys: (issue.path ?? []).map((item) => item.key),
+      message: issue.type === 'strict_object' && issue.expected === 'never' ? 'unknown field' : issue.message,
+    }))
+    .sort((a, b) => a.keys.length - b.keys.length)
+    .map(({ keys, message }) => (keys.length ? `✖ ${message}\n  → at ${dotPath(keys)}` : `✖ ${message}`))
+    .join('\n');
+}
+
 /** Parses the context values of the config keys; throws a ConfigError naming every bad key. */
 export function parseConfig(context: Record<string, unknown>): Config {
   const raw: Record<string, unknown> = {};
   for (const key of CONFIG_KEYS) if (context[key] !== undefined) raw[key] = context[key];
-  const result = ConfigSchema.safeParse(raw);
+  const result = v.safeParse(ConfigSchema, raw);
   if (!result.success) {
     throw new ConfigError(
-      `Invalid CDK context for session-recovery (set in cdk.json or with -c key=value):\n${z.prettifyError(result.error)}`,
-      { cause: result.error },
+      `Invalid CDK context for session-recovery (set in cdk.json or with -c key=value):\n${describeConfigIssues(result.issues)}`,
+      { cause: result.issues },
     );
   }
-  return result.data;
+  return result.output;
 }
 
 /** The Secrets Manager name a function reads for a secret: configured, or `session-recovery/<stage>/<suffix>`. */

@@ -1,31 +1,32 @@
 // `npm start` settings, from env (and an untracked .env), validated; the defaults work as they are.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import * as z from 'zod';
+import * as v from 'valibot';
+import { describeIssues, finiteNumber, type Infer, integer, safeParse } from '../shared/schema.ts';
 import { REPO_ROOT } from './local-env.ts';
 
-const port = z.coerce.number().int().min(0).max(65535);
+/** An env var's text read as a number (`Number(value)`), then checked by `schema`. */
+const fromText = <S extends v.GenericSchema<number, number>>(schema: S) =>
+  v.pipe(v.unknown(), v.transform(Number), schema);
+const port = fromText(integer(0, 65535));
 
-export const LocalConfigSchema = z.object({
-  PORT: port.default(3000),
-  DYNAMODB_PORT: port.default(0),
-  SQS_PORT: port.default(0),
-  SES_PORT: port.default(0),
-  SWEEP_INTERVAL_SECONDS: z.coerce.number().min(1).max(3600).optional(),
-  MONITOR_INTERVAL_SECONDS: z.coerce.number().min(1).max(3600).optional(),
-  DEMO: z.enum(['true', 'false']).default('true'),
+export const LocalConfigSchema = v.object({
+  PORT: v.optional(port, 3000),
+  DYNAMODB_PORT: v.optional(port, 0),
+  SQS_PORT: v.optional(port, 0),
+  SES_PORT: v.optional(port, 0),
+  SWEEP_INTERVAL_SECONDS: v.optional(fromText(finiteNumber(1, 3600))),
+  MONITOR_INTERVAL_SECONDS: v.optional(fromText(finiteNumber(1, 3600))),
+  DEMO: v.optional(v.picklist(['true', 'false']), 'true'),
   /** Stop by itself after this many seconds (0 = run until Ctrl-C); handy for scripted demos. */
-  RUN_SECONDS: z.coerce.number().min(0).default(0),
+  RUN_SECONDS: v.optional(fromText(finiteNumber(0)), 0),
 });
-export type LocalConfig = z.infer<typeof LocalConfigSchema>;
+export type LocalConfig = Infer<typeof LocalConfigSchema>;
 
 export function loadLocalConfig(env: NodeJS.ProcessEnv = process.env): LocalConfig {
   const dotenv = join(REPO_ROOT, '.env');
   if (existsSync(dotenv)) process.loadEnvFile(dotenv);
-  const parsed = LocalConfigSchema.safeParse(env);
-  if (!parsed.success) {
-    const detail = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new Error(`invalid local configuration: ${detail}`);
-  }
+  const parsed = safeParse(LocalConfigSchema, env);
+  if (!parsed.success) throw new Error(`invalid local configuration: ${describeIssues(parsed.issues)}`);
   return parsed.data;
 }

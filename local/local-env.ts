@@ -4,8 +4,9 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as z from 'zod';
+import * as v from 'valibot';
 import { CHANNEL_QUEUES, CONTROL_TABLE, SESSIONS_TABLE, TIMELINE_TABLE } from '../shared/infra/resources.ts';
+import { type Infer, tryParse } from '../shared/schema.ts';
 import type { Endpoints } from './emulators.ts';
 import type { ResourceNames } from './resources.ts';
 
@@ -32,16 +33,24 @@ export function functionEnv(endpoints: Endpoints, names: ResourceNames): Record<
   return env;
 }
 
-export const LocalStateSchema = z.object({
-  pid: z.number().int(),
-  startedAt: z.string(),
-  endpoints: z.object({ dynamodb: z.string(), sqs: z.string(), ses: z.string(), region: z.string() }),
-  api: z.string().optional(),
-  sesStore: z.string(),
-  receivers: z.record(z.string(), z.string()).optional(),
-  env: z.record(z.string(), z.string()),
+/** Strings by name, in a JSON object (valibot's `record` alone would take an array for one). */
+const StringMap = v.pipe(
+  v.custom<Record<string, unknown>>(
+    (input) => typeof input === 'object' && input !== null && !Array.isArray(input),
+  ),
+  v.record(v.string(), v.string()),
+);
+
+export const LocalStateSchema = v.object({
+  pid: v.pipe(v.number(), v.safeInteger()),
+  startedAt: v.string(),
+  endpoints: v.object({ dynamodb: v.string(), sqs: v.string(), ses: v.string(), region: v.string() }),
+  api: v.optional(v.string()),
+  sesStore: v.string(),
+  receivers: v.optional(StringMap),
+  env: StringMap,
 });
-export type LocalState = z.infer<typeof LocalStateSchema>;
+export type LocalState = Infer<typeof LocalStateSchema>;
 
 export function writeLocalState(state: LocalState): void {
   mkdirSync(STATE_DIR, { recursive: true });
@@ -51,11 +60,11 @@ export function writeLocalState(state: LocalState): void {
 /** The state of a running `npm start`, if there is one (its process is alive). */
 export function readRunningLocalState(): LocalState | undefined {
   if (!existsSync(STATE_FILE)) return undefined;
-  const parsed = LocalStateSchema.safeParse(JSON.parse(readFileSync(STATE_FILE, 'utf8')));
-  if (!parsed.success) return undefined;
+  const state = tryParse(LocalStateSchema, JSON.parse(readFileSync(STATE_FILE, 'utf8')));
+  if (!state) return undefined;
   try {
-    process.kill(parsed.data.pid, 0);
-    return parsed.data;
+    process.kill(state.pid, 0);
+    return state;
   } catch {
     return undefined;
   }

@@ -10,14 +10,15 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import * as v from 'valibot';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import * as z from 'zod';
 import { type LocalReceivers, type ReceiverName, startLocalReceivers } from '../../local/receivers.ts';
 import type { AppContext } from '../../shared/context.ts';
 import { CHANNELS, type Channel } from '../../shared/infra/resources.ts';
 import type { RecoveryMessage } from '../../shared/messages.ts';
 import { DELIVERY_ID_HEADER } from '../../shared/providers/webhook-signature.ts';
 import { getOutcome, type OutcomeItem, outcomeKey } from '../../shared/repositories/outcomes.ts';
+import { parse } from '../../shared/schema.ts';
 import { staticChannelConfig } from '../../shared/senders/config.ts';
 import type { DeliveryFaults } from '../../shared/senders/deliver.ts';
 import { createProvider } from '../../shared/senders/factories/index.ts';
@@ -35,8 +36,8 @@ const quiet = { info: () => {}, warn: () => {}, error: () => {} };
 
 let receivers: LocalReceivers;
 
-const StoreSchema = z.object({
-  emails: z.array(z.looseObject({ destination: z.object({ to: z.array(z.string()) }) })),
+const StoreSchema = v.object({
+  emails: v.array(v.looseObject({ destination: v.object({ to: v.array(v.string()) }) })),
 });
 
 function receiverOf(channel: Exclude<Channel, 'email'>): ReceiverName {
@@ -91,7 +92,7 @@ async function setup(channel: Channel): Promise<Setup> {
       }),
     providerCalls: async () => {
       if (channel !== 'email') return receivers.control.requests(receiverOf(channel)).length;
-      const store = StoreSchema.parse(await (await fetch(`${endpoints.ses}/store`)).json());
+      const store = parse(StoreSchema, await (await fetch(`${endpoints.ses}/store`)).json());
       return store.emails.filter((e) => e.destination.to.includes(email)).length;
     },
     outcome: () => getOutcome(ctx, outcomeKey(message)),

@@ -1,24 +1,27 @@
 // The soak's knobs, from the environment (SOAK_*), with the issue's numbers as defaults. Bad values fail
 // before anything starts.
-import * as z from 'zod';
+import * as v from 'valibot';
+import { describeIssues, finiteNumber, type Infer, integer, safeParse } from '../../shared/schema.ts';
 
-const int = (min: number, max: number, fallback: number) =>
-  z.coerce.number().int().min(min).max(max).default(fallback);
-const share = (fallback: number) => z.coerce.number().min(0).max(1).default(fallback);
+/** An env var's text read as a number (`Number(value)`), then checked by `schema`. */
+const fromText = <S extends v.GenericSchema<number, number>>(schema: S) =>
+  v.pipe(v.unknown(), v.transform(Number), schema);
+const int = (min: number, max: number, fallback: number) => v.optional(fromText(integer(min, max)), fallback);
+const share = (fallback: number) => v.optional(fromText(finiteNumber(0, 1)), fallback);
 
-const EnvSchema = z.object({
+const EnvSchema = v.object({
   SOAK_SESSIONS: int(1, 200_000, 10_000),
   /** Attempts per session (the policy's maxRetries). */
   SOAK_MAX_RETRIES: int(1, 5, 2),
   SOAK_INITIAL_DELAY_SECONDS: int(0, 600, 10),
-  SOAK_BACKOFF: z.coerce.number().min(1).max(10).default(2),
+  SOAK_BACKOFF: v.optional(fromText(finiteNumber(1, 10)), 2),
   SOAK_MAX_DELAY_SECONDS: int(0, 3600, 40),
   /** First due times are spread over this many seconds after seeding (sessions stall over time). */
   SOAK_RAMP_SECONDS: int(0, 3600, 450),
   SOAK_SWEEPERS: int(1, 16, 4),
   SOAK_SWEEP_INTERVAL_MS: int(100, 60_000, 1000),
   /** `overlap`: every sweeper walks every shard (they race for the same sessions); `split`: own shards first. */
-  SOAK_SWEEPER_SHARDS: z.enum(['overlap', 'split']).default('overlap'),
+  SOAK_SWEEPER_SHARDS: v.optional(v.picklist(['overlap', 'split']), 'overlap'),
   SOAK_SHARDS: int(1, 64, 8),
   SOAK_DISPATCH_LEASE_SECONDS: int(5, 600, 10),
   SOAK_SWEEP_LIMIT: int(1, 100_000, 500),
@@ -35,18 +38,15 @@ const EnvSchema = z.object({
   SOAK_OUTAGE_AT_SECONDS: int(0, 3600, 150),
   SOAK_OUTAGE_SECONDS: int(0, 3600, 60),
   /** Hard bound on the run (seeding to quiescence); the ledger is reconciled after it either way. */
-  SOAK_MAX_MINUTES: z.coerce.number().min(0.5).max(120).default(18),
+  SOAK_MAX_MINUTES: v.optional(fromText(finiteNumber(0.5, 120)), 18),
   SOAK_PROGRESS_SECONDS: int(1, 600, 10),
-  SOAK_SEED: z.coerce.number().int().min(0).optional(),
+  SOAK_SEED: v.optional(fromText(v.pipe(v.number(), v.safeInteger(), v.minValue(0)))),
 });
 
-export type SoakConfig = Readonly<Omit<z.infer<typeof EnvSchema>, 'SOAK_SEED'> & { SOAK_SEED: number }>;
+export type SoakConfig = Readonly<Omit<Infer<typeof EnvSchema>, 'SOAK_SEED'> & { SOAK_SEED: number }>;
 
 export function soakConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SoakConfig {
-  const parsed = EnvSchema.safeParse(env);
-  if (!parsed.success) {
-    const detail = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new Error(`invalid soak settings: ${detail}`);
-  }
+  const parsed = safeParse(EnvSchema, env);
+  if (!parsed.success) throw new Error(`invalid soak settings: ${describeIssues(parsed.issues)}`);
   return { ...parsed.data, SOAK_SEED: parsed.data.SOAK_SEED ?? Math.floor(Math.random() * 2 ** 31) };
 }

@@ -2,11 +2,12 @@
 // tables, the queues, the DLQs, the receivers and the SES emulator say did happen, and whether it balances.
 import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
+import * as v from 'valibot';
 import type { LocalReceivers } from '../../local/receivers.ts';
 import type { AppContext } from '../../shared/context.ts';
 import { CHANNELS, type Channel } from '../../shared/infra/resources.ts';
 import { attemptIdFor } from '../../shared/repositories/attempts.ts';
+import { parse } from '../../shared/schema.ts';
 import type { CrashedAttempt } from '../support/faults.ts';
 import type { DuplicateCounts, ProviderCallLog, SenderKill } from './faults.ts';
 
@@ -120,8 +121,8 @@ export async function queueDepth(ctx: AppContext, url: string): Promise<number> 
   );
 }
 
-const StoreSchema = z.object({
-  emails: z.array(z.looseObject({ destination: z.looseObject({ to: z.array(z.string()) }) })),
+const StoreSchema = v.object({
+  emails: v.array(v.looseObject({ destination: v.looseObject({ to: v.array(v.string()) }) })),
 });
 
 const isOk = (status: number | 'hung') => typeof status === 'number' && status >= 200 && status < 300;
@@ -159,7 +160,7 @@ async function receiverSideAccepted(receivers: LocalReceivers, sesEndpoint: stri
     totals.webhookOk++;
     add((JSON.parse(r.body) as { sessionId?: string }).sessionId, 'webhook');
   }
-  const store = StoreSchema.parse(await (await fetch(`${sesEndpoint}/store`)).json());
+  const store = parse(StoreSchema, await (await fetch(`${sesEndpoint}/store`)).json());
   for (const e of store.emails) {
     const to = e.destination.to[0] ?? '';
     if (!to.endsWith(`@${SOAK_DOMAIN}`)) continue;

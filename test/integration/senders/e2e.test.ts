@@ -4,8 +4,8 @@
 // re-dispatch or DLQ redrive would do): outcomes = attempts × channels, none missing, none duplicated.
 import { GetQueueAttributesCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import * as z from 'zod';
 import { type QueuePoller, startQueuePoller } from '../../../local/queue-poller.ts';
 import { type LocalReceivers, startLocalReceivers } from '../../../local/receivers.ts';
 import type { AppContext } from '../../../shared/context.ts';
@@ -75,8 +75,8 @@ async function settled(expectedOutcomes: number): Promise<void> {
   );
 }
 
-const StoreSchema = z.object({
-  emails: z.array(z.looseObject({ destination: z.object({ to: z.array(z.string()) }) })),
+const StoreSchema = v.object({
+  emails: v.array(v.looseObject({ destination: v.object({ to: v.array(v.string()) }) })),
 });
 
 beforeAll(async () => {
@@ -199,7 +199,7 @@ describe('sweep → channel queues → senders', () => {
     expect(receivers.control.requests('webhook')).toHaveLength(2 * SESSIONS);
     expect(receivers.control.requests('webhook').every((r) => r.verified)).toBe(true);
     expect(receivers.control.requests('twilio')).toHaveLength(2 * (SESSIONS / 2) * 2);
-    const store = StoreSchema.parse(await (await fetch(`${sesEndpoint}/store`)).json());
+    const store = parse(StoreSchema, await (await fetch(`${sesEndpoint}/store`)).json());
     expect(store.emails.filter((e) => e.destination.to.some((to) => to.endsWith(`@${domain}`)))).toHaveLength(
       2 * SESSIONS,
     );

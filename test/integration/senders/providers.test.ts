@@ -1,7 +1,8 @@
 // Each provider against its local stand-in (Slack, Twilio, webhook receivers) or the SES emulator: the
 // real request code, the real answers, including the failure answers and a provider that never answers.
+
+import * as v from 'valibot';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import * as z from 'zod';
 import { type LocalReceivers, startLocalReceivers, TWILIO_INVALID_NUMBER } from '../../../local/receivers.ts';
 import { createSesClient } from '../../../shared/aws/clients.ts';
 import { PermanentProviderError, TransientProviderError } from '../../../shared/providers/errors.ts';
@@ -14,6 +15,7 @@ import {
   signWebhookBody,
   verifyWebhookSignature,
 } from '../../../shared/providers/webhook-signature.ts';
+import { parse } from '../../../shared/schema.ts';
 import { renderNotification } from '../../../shared/templates/render.ts';
 import { opsAlertMessage, recoveryMessage, uniqueId } from './fixtures.ts';
 
@@ -253,14 +255,14 @@ describe('webhook provider', () => {
   });
 });
 
-const StoreSchema = z.object({
-  emails: z.array(
-    z.looseObject({
-      messageId: z.string(),
-      from: z.string(),
-      destination: z.object({ to: z.array(z.string()) }),
-      subject: z.string(),
-      body: z.object({ html: z.string().optional(), text: z.string().optional() }),
+const StoreSchema = v.object({
+  emails: v.array(
+    v.looseObject({
+      messageId: v.string(),
+      from: v.string(),
+      destination: v.object({ to: v.array(v.string()) }),
+      subject: v.string(),
+      body: v.object({ html: v.optional(v.string()), text: v.optional(v.string()) }),
     }),
   ),
 });
@@ -290,7 +292,7 @@ describe('ses provider', () => {
     const result = await provider.send(message, renderNotification(message));
     // Assess
     // The store is shared by every test file: find this mail by its unique recipient, never clear it.
-    const store = StoreSchema.parse(await (await fetch(`${endpoints.ses}/store`)).json());
+    const store = parse(StoreSchema, await (await fetch(`${endpoints.ses}/store`)).json());
     const mail = store.emails.find((e) => e.destination.to.includes(`${id}@example.com`));
     const link = `https://shop.example.com/recover/${id}?step=pay&lang=en`;
     expect(mail?.messageId).toBe(result.providerMessageId);
