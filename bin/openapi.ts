@@ -2,7 +2,8 @@
 // this file; test/api/openapi.test.ts fails when it differs from what the code generates.
 //   npm run openapi
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { buildOpenApiDocument } from '../shared/api/openapi.ts';
 import { ROUTES } from '../shared/api/routes.ts';
 import { OPENAPI_ASSET } from '../shared/infra/assets.ts';
@@ -11,7 +12,7 @@ export function renderOpenApiDocument(): string {
   return `${JSON.stringify(buildOpenApiDocument(), null, 2)}\n`;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
   const path = join(import.meta.dirname, '..', OPENAPI_ASSET.from);
   const text = renderOpenApiDocument();
   writeFileSync(path, text);

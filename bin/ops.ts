@@ -9,7 +9,7 @@ import { readRunningLocalState } from '../local/local-env.ts';
 import type { AppContext } from '../shared/context.ts';
 import { CHANNELS, JOBS, SESSIONS_TABLE } from '../shared/infra/resources.ts';
 import type { RunRecord } from '../shared/repositories/jobs.ts';
-import { finiteNumber, integer, safeParse, text } from '../shared/schema.ts';
+import { finiteNumber, integer, numberFromText, safeParse, text } from '../shared/schema.ts';
 import { contextWithSettingsFromEnv } from '../shared/settings.ts';
 import { getJobsStatus, listDlqDepths, pauseJob, replayDlq, resumeJob } from '../shared/usecases/ops.ts';
 import { runRecoverySweep } from '../shared/usecases/recovery-sweep.ts';
@@ -36,16 +36,12 @@ The target is the deployment named by the environment (${SESSIONS_TABLE.envVar},
 QUEUE_URL_<CHANNEL>, DLQ_URL_<CHANNEL>, AWS_REGION; DYNAMODB_ENDPOINT/SQS_ENDPOINT for emulators), or a running
 \`npm start\` when those are not set.`;
 
-/** An option's text read as a number (`Number(value)`), then checked by `schema`. */
-const fromText = <S extends v.GenericSchema<number, number>>(schema: S) =>
-  v.pipe(v.unknown(), v.transform(Number), schema);
-
 const ArgsSchema = v.object({
   once: v.optional(v.boolean()),
   'dry-run': v.optional(v.boolean()),
   execute: v.optional(v.boolean()),
-  limit: v.optional(fromText(integer(1, 100_000))),
-  'older-than': v.optional(fromText(finiteNumber(1, 525_600))),
+  limit: v.optional(numberFromText(integer(1, 100_000))),
+  'older-than': v.optional(numberFromText(finiteNumber(1, 525_600))),
   channel: v.optional(v.picklist(CHANNELS)),
   'session-id': v.optional(text(1)),
   'attempt-id': v.optional(text(1)),

@@ -22,10 +22,15 @@ async function readJson(url: URL): Promise<unknown> {
  * docs/openapi.json itself.
  */
 function shippedOpenApiDocument(): Promise<unknown> {
-  document ??= readJson(new URL(`./${OPENAPI_ASSET.to}`, import.meta.url)).catch((error: unknown) => {
-    if ((error as { code?: string }).code !== 'ENOENT') throw error;
-    return readJson(new URL(`../${OPENAPI_ASSET.from}`, import.meta.url));
-  });
+  document ??= readJson(new URL(`./${OPENAPI_ASSET.to}`, import.meta.url))
+    .catch((error: unknown) => {
+      if ((error as { code?: string }).code !== 'ENOENT') throw error;
+      return readJson(new URL(`../${OPENAPI_ASSET.from}`, import.meta.url));
+    })
+    .catch((error: unknown) => {
+      document = undefined; // a failed read is not cached: the next request tries again
+      throw error;
+    });
   return document;
 }
 

@@ -6,7 +6,7 @@ import { SECRETS, type SecretId } from '../shared/infra/functions.ts';
 import { DEFAULT_METRICS_NAMESPACE } from '../shared/infra/metrics.ts';
 import { CHANNELS, type Channel, DEFAULT_SHARDS, JOB_DESCRIPTIONS } from '../shared/infra/resources.ts';
 import { OpsRecipientsSchema } from '../shared/messages.ts';
-import { finiteNumber, integer, text } from '../shared/schema.ts';
+import { email, finiteNumber, integer, numberFromText, objectOf, text } from '../shared/schema.ts';
 
 // `-c key=value` always arrives as a string while cdk.json gives JSON values: accept both.
 
@@ -26,10 +26,7 @@ const flag = v.union(
   'true or false (also yes/no, on/off, y/n, 1/0, enabled/disabled)',
 );
 
-/** A number, or a string of one (`Number(value)`, as `-c` gives it). */
-const numeric = <S extends v.GenericSchema<number, number>>(schema: S) =>
-  v.pipe(v.unknown(), v.transform(Number), schema);
-const int = (min: number, max: number) => numeric(integer(min, max));
+const int = (min: number, max: number) => numberFromText(integer(min, max));
 
 /** A list in cdk.json, or its comma-separated text from `-c key=a,b`. */
 const list = <S extends v.GenericSchema<string, string>>(item: S) =>
@@ -67,24 +64,9 @@ const jsonObject = <S extends v.GenericSchema>(schema: S) =>
     schema,
   );
 
-/** Rules by session kind: an object (valibot's `record` alone would take an array for one). */
-const TimeoutRulesSchema = v.pipe(
-  v.custom<Record<string, unknown>>(
-    (input) => typeof input === 'object' && input !== null && !Array.isArray(input),
-    'an object of rules by session kind',
-  ),
-  v.record(v.string(), TimeoutRuleSchema),
-);
+/** Rules by session kind (an object; reserved keys refused). */
+const TimeoutRulesSchema = objectOf(TimeoutRuleSchema);
 
-// The address pattern this config has always applied; wider than valibot's `email` (it takes `'` in the
-// local part and a `-` at the end of a domain label).
-const emailAddress = v.pipe(
-  v.string(),
-  v.regex(
-    /^(?:[\w'+-]+\.)*[\w'+-]*[\w+-]@(?:[A-Za-z0-9][A-Za-z0-9-]*\.)+[A-Za-z]{2,}$/,
-    'Invalid email address',
-  ),
-);
 /** An https URL as `new URL` reads it; kept as written, trimmed and without tabs or line breaks. */
 const httpsUrl = v.pipe(
   v.string(),
@@ -111,7 +93,7 @@ const ConfigEntries = v.object({
   metricsNamespace: v.optional(text(1, 255), DEFAULT_METRICS_NAMESPACE),
   logLevel: v.optional(v.picklist(['DEBUG', 'INFO', 'WARN', 'ERROR']), 'INFO'),
   logRetentionDays: v.optional(
-    numeric(
+    numberFromText(
       v.pipe(
         finiteNumber(),
         v.check(
@@ -137,7 +119,7 @@ const ConfigEntries = v.object({
   jobAsyncRetryAttempts: v.optional(int(0, 2), 0),
 
   enabledChannels: v.optional(list(v.picklist(CHANNELS)), []),
-  sesFromAddress: v.optional(emailAddress),
+  sesFromAddress: v.optional(email),
   sesConfigurationSet: v.optional(v.pipe(v.string(), v.regex(/^[\w-]{1,64}$/))),
   smsFromNumber: v.optional(e164),
   whatsappFromNumber: v.optional(e164),
@@ -152,14 +134,14 @@ const ConfigEntries = v.object({
   /** Who receives ops alerts, per channel. */
   opsAlertRecipients: v.optional(jsonObject(OpsRecipientsSchema)),
 
-  onCallEmails: v.optional(list(emailAddress), []),
+  onCallEmails: v.optional(list(email), []),
   onCallHttpsUrls: v.optional(list(httpsUrl), []),
 
   /** Sender failures as a percentage of sends, over 5 minutes, above which the channel pages. */
-  alarmSenderErrorRatePercent: v.optional(numeric(finiteNumber(1, 100)), 20),
+  alarmSenderErrorRatePercent: v.optional(numberFromText(finiteNumber(1, 100)), 20),
   /** Sends in 5 minutes below which the error rate is not judged (one failure of two is not an outage). */
   alarmSenderMinSends: v.optional(int(1, 10_000), 5),
-  alarmApi5xxRatePercent: v.optional(numeric(finiteNumber(0.1, 100)), 5),
+  alarmApi5xxRatePercent: v.optional(numberFromText(finiteNumber(0.1, 100)), 5),
   /** Stuck sessions the monitor may report before paging; 0 pages on the first. */
   alarmStuckSessionsThreshold: v.optional(int(0, 100_000), 0),
 

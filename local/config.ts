@@ -2,24 +2,28 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as v from 'valibot';
-import { describeIssues, finiteNumber, type Infer, integer, safeParse } from '../shared/schema.ts';
+import {
+  describeIssues,
+  finiteNumber,
+  type Infer,
+  integer,
+  numberFromText,
+  safeParse,
+} from '../shared/schema.ts';
 import { REPO_ROOT } from './local-env.ts';
 
-/** An env var's text read as a number (`Number(value)`), then checked by `schema`. */
-const fromText = <S extends v.GenericSchema<number, number>>(schema: S) =>
-  v.pipe(v.unknown(), v.transform(Number), schema);
-const port = fromText(integer(0, 65535));
+const port = numberFromText(integer(0, 65535));
 
 export const LocalConfigSchema = v.object({
   PORT: v.optional(port, 3000),
   DYNAMODB_PORT: v.optional(port, 0),
   SQS_PORT: v.optional(port, 0),
   SES_PORT: v.optional(port, 0),
-  SWEEP_INTERVAL_SECONDS: v.optional(fromText(finiteNumber(1, 3600))),
-  MONITOR_INTERVAL_SECONDS: v.optional(fromText(finiteNumber(1, 3600))),
+  SWEEP_INTERVAL_SECONDS: v.optional(numberFromText(finiteNumber(1, 3600))),
+  MONITOR_INTERVAL_SECONDS: v.optional(numberFromText(finiteNumber(1, 3600))),
   DEMO: v.optional(v.picklist(['true', 'false']), 'true'),
   /** Stop by itself after this many seconds (0 = run until Ctrl-C); handy for scripted demos. */
-  RUN_SECONDS: v.optional(fromText(finiteNumber(0)), 0),
+  RUN_SECONDS: v.optional(numberFromText(finiteNumber(0)), 0),
 });
 export type LocalConfig = Infer<typeof LocalConfigSchema>;
 

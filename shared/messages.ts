@@ -3,7 +3,7 @@
 import * as v from 'valibot';
 import type { Contact } from './domain/session.ts';
 import { CHANNELS, type Channel } from './infra/resources.ts';
-import { e164, email, httpUrl, type Infer, integer, isoDateTime as iso, text } from './schema.ts';
+import { e164, email, httpUrl, type Infer, integer, isoDateTime as iso, jsonObject, text } from './schema.ts';
 
 export const TEMPLATE_IDS = ['recovery_attempt', 'final_attempt', 'timeout_notice', 'ops_alert'] as const;
 export type TemplateId = (typeof TEMPLATE_IDS)[number];
@@ -24,7 +24,7 @@ export const RecoveryMessageSchema = v.strictObject({
   /** Address on that channel; absent when the contact has none (the sender records `skipped`). */
   recipient: v.optional(text(1)),
   templateId: v.picklist(TEMPLATE_IDS),
-  data: v.record(v.string(), v.unknown()),
+  data: jsonObject,
   createdAt: iso,
 });
 export type RecoveryMessage = Infer<typeof RecoveryMessageSchema>;
@@ -40,7 +40,7 @@ export const OpsAlertMessageSchema = v.strictObject({
   recipient: v.optional(text(1)),
   templateId: v.literal('ops_alert'),
   summary: text(1),
-  data: v.record(v.string(), v.unknown()),
+  data: jsonObject,
   createdAt: iso,
 });
 export type OpsAlertMessage = Infer<typeof OpsAlertMessageSchema>;

@@ -4,7 +4,7 @@ import * as v from 'valibot';
 import { type AppContext, contextFromEnv } from './context.ts';
 import { DEFAULT_TIMEOUT_RULE, type TimeoutRule, TimeoutRuleSchema } from './domain/deadline.ts';
 import { type OpsRecipients, OpsRecipientsSchema } from './messages.ts';
-import { describeIssues, integer, safeParse } from './schema.ts';
+import { describeIssues, integer, numberFromText, objectOf, safeParse } from './schema.ts';
 
 export interface Settings {
   /** Timeout rule per session kind; `default` applies to kinds not listed. */
@@ -34,18 +34,13 @@ function json<S extends v.GenericSchema>(schema: S) {
   return v.pipe(v.string(), v.parseJson(undefined, 'not valid JSON'), schema);
 }
 
-/** A whole number from an env var's text. */
-function envInteger(min: number, max?: number) {
-  return v.optional(v.pipe(v.string(), v.transform(Number), integer(min, max)));
-}
-
 const EnvSchema = v.object({
-  TIMEOUT_RULES: v.optional(json(v.record(v.string(), TimeoutRuleSchema))),
-  MAX_LONG_RUNNING: envInteger(0),
+  TIMEOUT_RULES: v.optional(json(objectOf(TimeoutRuleSchema))),
+  MAX_LONG_RUNNING: v.optional(numberFromText(integer(0))),
   OPS_ALERT_RECIPIENTS: v.optional(json(OpsRecipientsSchema)),
-  DISPATCH_LEASE_SECONDS: envInteger(5, 3600),
-  SWEEP_LIMIT: envInteger(1, 100_000),
-  SWEEP_CONCURRENCY: envInteger(1, 128),
+  DISPATCH_LEASE_SECONDS: v.optional(numberFromText(integer(5, 3600))),
+  SWEEP_LIMIT: v.optional(numberFromText(integer(1, 100_000))),
+  SWEEP_CONCURRENCY: v.optional(numberFromText(integer(1, 128))),
 });
 
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings {

@@ -192,9 +192,15 @@ export class ServiceFunction extends NodejsFunction {
               commandHooks: {
                 beforeBundling: () => [],
                 beforeInstall: () => [],
+                // Node copies, not `cp`: the hook runs in the host's shell (cmd on Windows) or in the
+                // bundling container; forward slashes work in both.
                 afterBundling: (inputDir: string, outputDir: string) =>
-                  (props.assets ?? []).map(
-                    (asset) => `cp "${path.join(inputDir, asset.from)}" "${path.join(outputDir, asset.to)}"`,
+                  (props.assets ?? []).map((asset) =>
+                    [
+                      'node -e "require(\'node:fs\').copyFileSync(process.argv[1], process.argv[2])"',
+                      JSON.stringify(`${inputDir}/${asset.from}`),
+                      JSON.stringify(`${outputDir}/${asset.to}`),
+                    ].join(' '),
                   ),
               },
             }

@@ -3,7 +3,7 @@
 // document cannot describe an API other than the one that runs.
 import { type ConversionConfig, toJsonSchema, toJsonSchemaDefs } from '@valibot/to-json-schema';
 import type * as v from 'valibot';
-import { safeParse } from '../schema.ts';
+import { jsonObject, objectEntries, safeParse } from '../schema.ts';
 import { NAMED_SCHEMAS, RESPONSES } from './responses.ts';
 import { ROUTES, type RouteSpec } from './routes.ts';
 
@@ -36,7 +36,14 @@ function componentRef(name: string): JsonObject {
 
 /** Unsupported checks (custom refinements) are left out of the document; the API still applies them. */
 function conversion(typeMode: 'input' | 'output'): ConversionConfig {
-  return { target: 'draft-2020-12', typeMode, errorMode: 'ignore' };
+  return {
+    target: 'draft-2020-12',
+    typeMode,
+    errorMode: 'ignore',
+    // A custom schema (shared/schema.ts) the converter cannot read: say what it accepts.
+    overrideSchema: ({ valibotSchema, jsonSchema }) =>
+      valibotSchema === jsonObject ? { ...jsonSchema, type: 'object' } : undefined,
+  };
 }
 
 /** References between named schemas point into the document's components. */
@@ -92,10 +99,7 @@ function parameterSchema(schema: Schema): JsonObject {
 
 /** The fields of an object schema (also behind a pipe of checks). */
 function entriesOf(schema: Schema | undefined): Record<string, Schema> {
-  if (!schema) return {};
-  if ('entries' in schema) return schema.entries as Record<string, Schema>;
-  if ('pipe' in schema) return entriesOf((schema.pipe as Schema[])[0]);
-  return {};
+  return objectEntries(schema) ?? {};
 }
 
 /** The description a schema was given with `described` (shared/schema.ts). */

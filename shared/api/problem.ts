@@ -78,7 +78,7 @@ function joinPath(location: string, path: readonly PropertyKey[]): string {
   return [location, ...path.map((p) => String(p))].filter((p) => p !== '').join('.');
 }
 
-/** Every issue of a failed parse as one field error each; unknown keys are listed one by one. */
+/** Every issue of a failed parse as one field error (shared/schema.ts lists unknown keys one by one). */
 export function fieldErrors(location: string, issues: readonly Issue[]): FieldError[] {
   return issues.map((issue) => ({ path: joinPath(location, issue.path), message: issue.message }));
 }

@@ -1,6 +1,6 @@
 // The admin API's response schemas: what each route answers, for the OpenAPI document and for the tests
-// that check every answer against it. Only the document needs them at runtime, so the API Lambda loads
-// this module when GET /v1/openapi.json is first asked for, not at cold start.
+// that check every answer against it. The API Lambda never loads this module: it serves the document
+// generated at build time (docs/openapi.json).
 import * as v from 'valibot';
 import { RetryPolicySchema } from '../domain/retry-policy.ts';
 import { ContactSchema, SESSION_STATUSES, SessionSchema } from '../domain/session.ts';

@@ -1,7 +1,7 @@
 // What a product may attach to a session and where its links may point, checked once for every entry
 // point (API, EventBridge, CLI): JSON that DynamoDB can store, and http(s) links only.
 import * as v from 'valibot';
-import { described, httpUrl, text } from '../schema.ts';
+import { described, httpUrl, jsonObject } from '../schema.ts';
 
 // JSON that DynamoDB can store: the document client refuses numbers beyond 2^53 and DynamoDB refuses
 // magnitudes below 1e-130 and maps nested deeper than 32 levels. Checked here so such input is a 400,
@@ -39,7 +39,8 @@ function jsonProblem(value: unknown, depth: number): string | undefined {
 /** Free-form product data kept on the session. */
 export const MetadataSchema = described(
   v.pipe(
-    v.record(text(1, 256), v.unknown()),
+    jsonObject,
+    v.check((o) => Object.keys(o).every((k) => k.length <= 256), 'keys are at most 256 characters'),
     v.rawCheck(({ dataset, addIssue }) => {
       const problem = dataset.typed ? jsonProblem(dataset.value, 1) : undefined;
       if (problem) addIssue({ message: problem });

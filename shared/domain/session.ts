@@ -2,7 +2,7 @@
 // ./session-status.ts.
 import * as v from 'valibot';
 import { CHANNELS } from '../infra/resources.ts';
-import { e164, email, httpUrl, type Infer, integer, isoDateTime, text } from '../schema.ts';
+import { e164, email, httpUrl, type Infer, integer, isoDateTime, jsonObject, text } from '../schema.ts';
 import { SESSION_STATUSES } from './session-status.ts';
 import { isValidTimeZone } from './time-zone.ts';
 
@@ -14,8 +14,6 @@ export const SESSION_ID = v.pipe(
   v.string(),
   v.regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'letters, digits and . _ : - only, 1 to 128 characters'),
 );
-
-export { isValidTimeZone } from './time-zone.ts';
 
 export const ContactSchema = v.strictObject({
   email: v.optional(v.pipe(email, v.maxLength(254))),
@@ -51,7 +49,7 @@ export const SessionSchema = v.looseObject({
   policyId: v.optional(text(1, 128)),
   contact: v.optional(ContactSchema),
   recoveryUrl: v.optional(text(0, 2048)),
-  metadata: v.optional(v.record(v.string(), v.unknown())),
+  metadata: v.optional(jsonObject),
   retryCount: integer(0),
   maxRetries: v.optional(integer(0)),
   nextRetryAt: optionalIso,

@@ -2,7 +2,7 @@
 // (`aws lambda invoke --payload '{"trigger":"manual","dryRun":true}'`). Anything else is rejected with
 // a clear reason in a run record, and changes nothing else.
 import * as v from 'valibot';
-import { describeIssues, integer, isoDateTime, safeParse } from '../schema.ts';
+import { describeIssues, integer, isoDateTime, jsonObject, safeParse } from '../schema.ts';
 
 export const EventBridgeScheduledEventSchema = v.looseObject({
   version: v.string(),
@@ -13,7 +13,7 @@ export const EventBridgeScheduledEventSchema = v.looseObject({
   time: isoDateTime,
   region: v.string(),
   resources: v.array(v.string()),
-  detail: v.record(v.string(), v.unknown()),
+  detail: jsonObject,
 });
 
 export const ManualRunEventSchema = v.strictObject({

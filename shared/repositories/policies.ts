@@ -6,7 +6,8 @@ import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@
 import type { AppContext } from '../context.ts';
 import { NotFoundError } from '../domain/errors.ts';
 import type { PolicyRules } from '../domain/policy-input.ts';
-import { DEFAULT_ORG, DEFAULT_POLICY, type RetryPolicy, RetryPolicySchema } from '../domain/retry-policy.ts';
+import { DEFAULT_ORG } from '../domain/org.ts';
+import { DEFAULT_POLICY, type RetryPolicy, RetryPolicySchema } from '../domain/retry-policy.ts';
 import { parse } from '../schema.ts';
 
 function strip(item: Record<string, unknown>): RetryPolicy {

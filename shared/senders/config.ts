@@ -18,7 +18,17 @@ import { existsSync } from 'node:fs';
 import * as v from 'valibot';
 import { optionalEnv } from '../env.ts';
 import type { Channel } from '../infra/resources.ts';
-import { describeIssues, e164, email, httpUrl, type Issue, integer, safeParse, text } from '../schema.ts';
+import {
+  describeIssues,
+  e164,
+  email,
+  httpUrl,
+  type Issue,
+  integer,
+  numberFromText,
+  safeParse,
+  text,
+} from '../schema.ts';
 
 export const DEFAULT_PROVIDER_TIMEOUT_MS = 5000;
 export const DEFAULT_SECRETS_MAX_AGE_SECONDS = 300;
@@ -69,11 +79,6 @@ function firstIssue(issues: readonly Issue[]): string {
   return issues.length ? describeIssues(issues.slice(0, 1), 'value') : 'invalid';
 }
 
-/** A whole number from an env var's text (or the default). */
-function envInteger(min: number, max: number) {
-  return v.pipe(v.union([v.string(), v.number()]), v.transform(Number), integer(min, max));
-}
-
 export function enabledChannels(env: NodeJS.ProcessEnv): Set<string> {
   return new Set(
     (optionalEnv('ENABLED_CHANNELS', env) ?? '')
@@ -85,7 +90,7 @@ export function enabledChannels(env: NodeJS.ProcessEnv): Set<string> {
 
 function timeoutOf(env: NodeJS.ProcessEnv): number {
   const parsed = safeParse(
-    envInteger(100, 60_000),
+    numberFromText(integer(100, 60_000)),
     optionalEnv('PROVIDER_TIMEOUT_MS', env) ?? DEFAULT_PROVIDER_TIMEOUT_MS,
   );
   if (!parsed.success) throw new Error(`PROVIDER_TIMEOUT_MS: ${firstIssue(parsed.issues)}`);
@@ -207,12 +212,12 @@ export function channelConfigFromEnv(env: NodeJS.ProcessEnv, readSecret: SecretR
 
 export function secretsMaxAge(env: NodeJS.ProcessEnv = process.env): number {
   const raw = optionalEnv('SECRETS_MAX_AGE_SECONDS', env);
-  const parsed = safeParse(envInteger(0, 86_400), raw ?? DEFAULT_SECRETS_MAX_AGE_SECONDS);
+  const parsed = safeParse(numberFromText(integer(0, 86_400)), raw ?? DEFAULT_SECRETS_MAX_AGE_SECONDS);
   if (!parsed.success) throw new Error(`SECRETS_MAX_AGE_SECONDS: ${firstIssue(parsed.issues)}`);
   return parsed.data;
 }
 
-/** For channels that read no secret (email): a secret name in their env is a configuration error. */
+/** For channels that read no secret (email): reading one is a wiring error, and fails loudly. */
 export const noSecrets: SecretReader = async (name) => {
   throw new Error(`this sender reads no secrets, yet was asked for ${name}`);
 };

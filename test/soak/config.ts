@@ -1,20 +1,25 @@
 // The soak's knobs, from the environment (SOAK_*), with the issue's numbers as defaults. Bad values fail
 // before anything starts.
 import * as v from 'valibot';
-import { describeIssues, finiteNumber, type Infer, integer, safeParse } from '../../shared/schema.ts';
+import {
+  describeIssues,
+  finiteNumber,
+  type Infer,
+  integer,
+  numberFromText,
+  safeParse,
+} from '../../shared/schema.ts';
 
-/** An env var's text read as a number (`Number(value)`), then checked by `schema`. */
-const fromText = <S extends v.GenericSchema<number, number>>(schema: S) =>
-  v.pipe(v.unknown(), v.transform(Number), schema);
-const int = (min: number, max: number, fallback: number) => v.optional(fromText(integer(min, max)), fallback);
-const share = (fallback: number) => v.optional(fromText(finiteNumber(0, 1)), fallback);
+const int = (min: number, max: number, fallback: number) =>
+  v.optional(numberFromText(integer(min, max)), fallback);
+const share = (fallback: number) => v.optional(numberFromText(finiteNumber(0, 1)), fallback);
 
 const EnvSchema = v.object({
   SOAK_SESSIONS: int(1, 200_000, 10_000),
   /** Attempts per session (the policy's maxRetries). */
   SOAK_MAX_RETRIES: int(1, 5, 2),
   SOAK_INITIAL_DELAY_SECONDS: int(0, 600, 10),
-  SOAK_BACKOFF: v.optional(fromText(finiteNumber(1, 10)), 2),
+  SOAK_BACKOFF: v.optional(numberFromText(finiteNumber(1, 10)), 2),
   SOAK_MAX_DELAY_SECONDS: int(0, 3600, 40),
   /** First due times are spread over this many seconds after seeding (sessions stall over time). */
   SOAK_RAMP_SECONDS: int(0, 3600, 450),
@@ -38,9 +43,9 @@ const EnvSchema = v.object({
   SOAK_OUTAGE_AT_SECONDS: int(0, 3600, 150),
   SOAK_OUTAGE_SECONDS: int(0, 3600, 60),
   /** Hard bound on the run (seeding to quiescence); the ledger is reconciled after it either way. */
-  SOAK_MAX_MINUTES: v.optional(fromText(finiteNumber(0.5, 120)), 18),
+  SOAK_MAX_MINUTES: v.optional(numberFromText(finiteNumber(0.5, 120)), 18),
   SOAK_PROGRESS_SECONDS: int(1, 600, 10),
-  SOAK_SEED: v.optional(fromText(v.pipe(v.number(), v.safeInteger(), v.minValue(0)))),
+  SOAK_SEED: v.optional(numberFromText(v.pipe(v.number(), v.safeInteger(), v.minValue(0)))),
 });
 
 export type SoakConfig = Readonly<Omit<Infer<typeof EnvSchema>, 'SOAK_SEED'> & { SOAK_SEED: number }>;
