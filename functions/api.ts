@@ -1,12 +1,12 @@
-// Lambda entry of the admin API: API Gateway (REST, AWS_IAM) proxy event → router → response. The context
-// is read from env once per cold start; a missing variable fails the cold start loudly.
+// Lambda entry of the admin API's product-facing routes (sessions, timelines, retry policies, stats,
+// health, the OpenAPI document); `/v1/admin/*` is functions/api-admin.ts. The context is read from env
+// once per cold start; a missing variable fails the cold start loudly.
 import { readFile } from 'node:fs/promises';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
-import type { APIGatewayProxyResult } from 'aws-lambda';
-import { createApiHandler } from '../shared/api/handler.ts';
+import { createBindings } from '../shared/api/bindings.ts';
+import { apiLambdaHandler } from '../shared/api/lambda.ts';
+import { createRouter } from '../shared/api/router.ts';
+import { routesOf } from '../shared/api/routes.ts';
 import { OPENAPI_ASSET } from '../shared/infra/assets.ts';
-import { logger } from '../shared/observability/logger.ts';
 import { contextWithSettingsFromEnv } from '../shared/settings.ts';
 
 let document: Promise<unknown> | undefined;
@@ -34,9 +34,10 @@ function shippedOpenApiDocument(): Promise<unknown> {
   return document;
 }
 
-const api = createApiHandler(contextWithSettingsFromEnv(), { openApiDocument: shippedOpenApiDocument });
-
-// The router validates the event itself (it answers 400 to one it cannot read), hence `unknown` here.
-export const handler = middy(async (event: unknown): Promise<APIGatewayProxyResult> => api(event)).use(
-  injectLambdaContext(logger, { resetKeys: true }),
+export const handler = apiLambdaHandler(
+  createRouter({
+    ctx: contextWithSettingsFromEnv(),
+    routes: routesOf('api'),
+    bindings: createBindings(shippedOpenApiDocument),
+  }),
 );

@@ -129,7 +129,12 @@ export class SessionRecoveryStack extends Stack {
           timeout: Duration.seconds(description.timeoutSeconds),
           memorySize: description.memoryMb,
           functionName,
-          description: trigger.kind === 'api' ? 'Admin API' : `Scheduled job ${trigger.job}`,
+          description:
+            trigger.kind === 'api'
+              ? description.id === 'api-admin'
+                ? 'Admin API: jobs, runs, dead letters (/v1/admin/*)'
+                : 'Admin API: sessions, policies, stats, health'
+              : `Scheduled job ${trigger.job}`,
           ...common,
         });
       }
@@ -186,7 +191,12 @@ export class SessionRecoveryStack extends Stack {
 
     if (props.routes) {
       this.api = new AdminApi(this, 'AdminApi', {
-        handler: this.functionFor({ kind: 'api' }),
+        handlers: Object.fromEntries(
+          FUNCTION_DESCRIPTIONS.filter((d) => d.trigger.kind === 'api').map((d) => [
+            d.id,
+            this.functions[d.id],
+          ]),
+        ) as Record<string, ServiceFunction>,
         routes: props.routes,
         stageName: config.stage,
         restApiName: `${this.prefix}-admin`,

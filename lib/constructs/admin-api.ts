@@ -16,11 +16,16 @@ export interface ApiRoute {
   readonly path: string;
   /** `read` routes are open to the read-only policy; `write` routes only to the operator policy. */
   readonly access: 'read' | 'write';
+  /**
+   * Id of the function that serves the route (a key of AdminApiProps.handlers).
+   * @default 'api'
+   */
+  readonly function?: string;
 }
 
 export interface AdminApiProps {
-  /** The function serving every route (Lambda proxy integration). */
-  readonly handler: lambda.IFunction;
+  /** The functions serving the routes, by id (Lambda proxy integrations); a route names its own. */
+  readonly handlers: Readonly<Record<string, lambda.IFunction>>;
   readonly routes: readonly ApiRoute[];
   /** Stage name, the first path segment of the invoke URL. */
   readonly stageName: string;
@@ -126,16 +131,27 @@ export class AdminApi extends Construct {
       validateRequestParameters: true,
       validateRequestBody: false,
     });
-    // One API-scoped invoke permission instead of two per method: the function's resource policy has a
-    // 20 KB limit that ~30 routes × 2 method-scoped statements would approach.
-    const integration = new apigateway.LambdaIntegration(props.handler, { scopePermissionToMethod: false });
+    // One API-scoped invoke permission per function instead of two per method: a function's resource
+    // policy has a 20 KB limit that ~30 routes × 2 method-scoped statements would approach.
+    const integrations = new Map<string, apigateway.LambdaIntegration>();
+    const integrationFor = (route: ApiRoute) => {
+      const id = route.function ?? 'api';
+      const handler = props.handlers[id];
+      if (!handler) throw new Error(`route ${route.method} ${route.path}: no function ${id}`);
+      let integration = integrations.get(id);
+      if (!integration) {
+        integration = new apigateway.LambdaIntegration(handler, { scopePermissionToMethod: false });
+        integrations.set(id, integration);
+      }
+      return integration;
+    };
 
     const readArns: string[] = [];
     const allArns: string[] = [];
     for (const route of props.routes) {
       const resource = this.api.root.resourceForPath(route.path);
       const params = [...route.path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
-      resource.addMethod(route.method, integration, {
+      resource.addMethod(route.method, integrationFor(route), {
         authorizationType: apigateway.AuthorizationType.IAM,
         requestValidator: validator,
         requestParameters: Object.fromEntries(params.map((p) => [`method.request.path.${p}`, true])),

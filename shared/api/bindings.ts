@@ -13,16 +13,7 @@ import {
   requirePolicy,
 } from '../repositories/policies.ts';
 import { requireSession } from '../repositories/sessions.ts';
-import { parse, type Schema } from '../schema.ts';
-import {
-  getJobsStatus,
-  listJobRuns,
-  pauseJob,
-  RunsPosition,
-  resumeJob,
-  runJobNow,
-} from '../usecases/admin-jobs.ts';
-import { listDlqDepths, replayDlq } from '../usecases/dlq.ts';
+import { parse } from '../schema.ts';
 import { checkReadiness, getSessionsHealth, listStuckSessions } from '../usecases/health.ts';
 import { previewPolicy } from '../usecases/policy-preview.ts';
 import { retryNow } from '../usecases/retry-now.ts';
@@ -42,38 +33,23 @@ import {
   OutcomePosition,
   TimelinePosition,
 } from '../usecases/timeline.ts';
-import { decodeCursor, encodeCursor } from './cursor.ts';
 import { HttpProblem, problem } from './problem.ts';
-import type { Bindings, RouteResult } from './router.ts';
-import { DEFAULT_LIMIT } from './schemas.ts';
+import { ok, paging } from './results.ts';
+import type { ProductBindings, RouteResult } from './router.ts';
 import { etagOf, sessionView } from './views.ts';
 
 const PolicySortKey = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.:-]{1,128}$/));
 const PolicyPosition = v.strictObject({ sk: PolicySortKey });
 
-function ok(body: unknown, status = 200, headers?: Record<string, string>): RouteResult {
-  return { status, body, ...(headers ? { headers } : {}) };
-}
-
 function sessionResult(s: Session, status = 200, extra: Record<string, string> = {}): RouteResult {
   return ok(sessionView(s), status, { etag: etagOf(s), ...extra });
-}
-
-/** A cursor-paginated query: decode the incoming position, encode the outgoing one, bound to the query. */
-function paging<T>(list: string, query: Record<string, unknown>, position: Schema<T>) {
-  const cursor = typeof query.cursor === 'string' ? query.cursor : undefined;
-  return {
-    limit: typeof query.limit === 'number' ? query.limit : DEFAULT_LIMIT,
-    position: cursor ? decodeCursor(cursor, list, query, position) : undefined,
-    page: <I>(items: I[], next: T | undefined) =>
-      ok({ items, nextCursor: next ? encodeCursor(list, query, next) : null }),
-  };
 }
 
 /** Where GET /v1/openapi.json gets its document (built in process, or the file shipped with the Lambda). */
 export type OpenApiSource = () => Promise<unknown>;
 
-export function createBindings(openApiDocument: OpenApiSource): Bindings {
+/** The bindings of the routes the `api` function serves (everything but `/v1/admin/*`). */
+export function createBindings(openApiDocument: OpenApiSource): ProductBindings {
   return {
     async registerSession(ctx, { body, caller }) {
       if (body.policyId && !(await getPolicy(ctx, body.policyId))) {
@@ -205,43 +181,6 @@ export function createBindings(openApiDocument: OpenApiSource): Bindings {
         position: p.position,
       });
       return p.page(items, next);
-    },
-
-    async getJobsStatus(ctx) {
-      return ok({ jobs: await getJobsStatus(ctx) });
-    },
-
-    async runJob(ctx, { params, body, caller }) {
-      return ok(
-        await runJobNow(ctx, params.job, { dryRun: body.dryRun, limit: body.limit, triggeredBy: caller }),
-      );
-    },
-
-    async listRuns(ctx, { query }) {
-      const p = paging('runs', query, RunsPosition);
-      const { items, next } = await listJobRuns(ctx, {
-        job: query.job,
-        limit: p.limit,
-        position: p.position,
-      });
-      return p.page(items, next);
-    },
-
-    async pauseJob(ctx, { params, body, caller }) {
-      return ok(await pauseJob(ctx, params.job, { triggeredBy: caller, reason: body.reason }));
-    },
-
-    async resumeJob(ctx, { params, body, caller }) {
-      return ok(await resumeJob(ctx, params.job, { triggeredBy: caller, reason: body.reason }));
-    },
-
-    async listDlqs(ctx) {
-      const depths = await listDlqDepths(ctx);
-      return ok({ channels: depths.map(({ error: _error, ...d }) => d) });
-    },
-
-    async replayDlq(ctx, { params, body, caller }) {
-      return ok(await replayDlq(ctx, params.channel, { ...body, triggeredBy: caller }));
     },
 
     async readyz(ctx) {

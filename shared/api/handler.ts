@@ -1,7 +1,8 @@
 // The admin API as one function of an API Gateway REST proxy event: the router with the use-case bindings,
-// built once per context. The Lambda entry (functions/api.ts), the local HTTP server and the tests all
-// call this, so they serve the very same API.
+// built once per context. The local HTTP server and the tests serve every route through this; the two
+// Lambda entries (functions/api.ts, functions/api-admin.ts) build the same router for their own routes.
 import type { AppContext } from '../context.ts';
+import { ADMIN_BINDINGS } from './admin-bindings.ts';
 import { createBindings, type OpenApiSource } from './bindings.ts';
 import { type ApiHandler, createRouter } from './router.ts';
 
@@ -18,10 +19,11 @@ export interface ApiHandlerOptions {
   readonly defaultCaller?: string;
 }
 
+/** Every route in one handler: the local server and tests, which stand in for both API functions. */
 export function createApiHandler(ctx: AppContext, options: ApiHandlerOptions): ApiHandler {
   return createRouter({
     ctx,
-    bindings: createBindings(options.openApiDocument),
+    bindings: { ...createBindings(options.openApiDocument), ...ADMIN_BINDINGS },
     defaultCaller: options.defaultCaller,
   });
 }

@@ -16,7 +16,7 @@ import {
   problem,
   problemFromDomainError,
 } from './problem.ts';
-import { type ROUTE, ROUTES, type RouteId, type RouteSpec } from './routes.ts';
+import { type AdminRouteId, type ROUTE, ROUTES, type RouteId, type RouteSpec } from './routes.ts';
 import { MAX_BODY_BYTES } from './schemas.ts';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -43,6 +43,9 @@ export interface RouteResult {
 
 export type Binding<R extends RouteSpec> = (ctx: AppContext, input: RequestInput<R>) => Promise<RouteResult>;
 export type Bindings = { readonly [K in RouteId]: Binding<(typeof ROUTE)[K]> };
+/** The bindings of the `api-admin` function's routes, and of the `api` function's (all the others). */
+export type AdminBindings = Pick<Bindings, AdminRouteId>;
+export type ProductBindings = Omit<Bindings, AdminRouteId>;
 
 // ---------------------------------------------------------------------------------------------------------
 // The event, as far as the router reads it.
@@ -301,7 +304,9 @@ function problemResponse(p: Problem, headers: Record<string, string>): APIGatewa
 
 export interface RouterOptions {
   readonly ctx: AppContext;
-  readonly bindings: Bindings;
+  /** The routes this router serves (every route when omitted); each must have its binding. */
+  readonly routes?: readonly RouteSpec[];
+  readonly bindings: Partial<Bindings>;
   /** Who the caller is when the event names no IAM principal (the local server says `local-operator`). */
   readonly defaultCaller?: string;
 }
@@ -310,6 +315,10 @@ export type ApiHandler = (event: unknown) => Promise<APIGatewayProxyResult>;
 
 export function createRouter(options: RouterOptions): ApiHandler {
   const { ctx, bindings } = options;
+  const served = new Set((options.routes ?? ROUTES).map((route) => route.id));
+  for (const id of served) {
+    if (!(id in bindings)) throw new Error(`route ${id} has no binding`);
+  }
   return async (raw) => {
     const parsedEvent = safeParse(ProxyEventSchema, raw);
     if (!parsedEvent.success) {
@@ -332,6 +341,13 @@ export function createRouter(options: RouterOptions): ApiHandler {
         return problemResponse(problem(404, 'route_not_found', detail), headersOut);
       }
       const { spec } = found;
+      if (!served.has(spec.id)) {
+        // API Gateway sends each route to the function that serves it; this is a misrouted call.
+        return problemResponse(
+          problem(404, 'route_not_found', `${method} ${event.path} is served by another function`),
+          headersOut,
+        );
+      }
       routeId = spec.id;
 
       if (spec.params) {

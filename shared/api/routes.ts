@@ -17,6 +17,14 @@ export interface ResponseSpec {
   readonly schema: ResponseName;
 }
 
+/**
+ * The Lambda that serves a route. Jobs, runs and dead letters (`/v1/admin/*`, on-call's tools) run in
+ * their own function: it holds the sweep and monitor, the DLQ receive/delete rights and the metrics
+ * emitter, none of which the product-facing routes need, and a burst of session traffic does not share
+ * its concurrency with a replay.
+ */
+export type ApiFunctionId = 'api' | 'api-admin';
+
 export interface RouteSpec {
   /** Stable id, the OpenAPI operationId, and the key of the use-case binding. */
   readonly id: string;
@@ -38,6 +46,8 @@ export interface RouteSpec {
   readonly etag?: boolean;
   /** Writes honour If-Match (409 when stale). */
   readonly ifMatch?: boolean;
+  /** @default 'api' */
+  readonly function?: ApiFunctionId;
 }
 
 function route<const R extends RouteSpec>(spec: R): R {
@@ -298,6 +308,7 @@ export const ROUTE = {
   }),
   getJobsStatus: route({
     id: 'getJobsStatus',
+    function: 'api-admin',
     method: 'GET',
     path: '/v1/admin/jobs/status',
     access: 'read',
@@ -309,6 +320,7 @@ export const ROUTE = {
   }),
   runJob: route({
     id: 'runJob',
+    function: 'api-admin',
     method: 'POST',
     path: '/v1/admin/jobs/{job}/run',
     access: 'write',
@@ -322,6 +334,7 @@ export const ROUTE = {
   }),
   listRuns: route({
     id: 'listRuns',
+    function: 'api-admin',
     method: 'GET',
     path: '/v1/admin/runs',
     access: 'read',
@@ -333,6 +346,7 @@ export const ROUTE = {
   }),
   pauseJob: route({
     id: 'pauseJob',
+    function: 'api-admin',
     method: 'POST',
     path: '/v1/admin/jobs/{job}/pause',
     access: 'write',
@@ -346,6 +360,7 @@ export const ROUTE = {
   }),
   resumeJob: route({
     id: 'resumeJob',
+    function: 'api-admin',
     method: 'POST',
     path: '/v1/admin/jobs/{job}/resume',
     access: 'write',
@@ -359,6 +374,7 @@ export const ROUTE = {
   }),
   listDlqs: route({
     id: 'listDlqs',
+    function: 'api-admin',
     method: 'GET',
     path: '/v1/admin/dlq',
     access: 'read',
@@ -370,6 +386,7 @@ export const ROUTE = {
   }),
   replayDlq: route({
     id: 'replayDlq',
+    function: 'api-admin',
     method: 'POST',
     path: '/v1/admin/dlq/{channel}/replay',
     access: 'write',
@@ -434,3 +451,17 @@ export type RouteId = keyof typeof ROUTE;
 
 /** The route table as a list, in declaration order (what CDK and the OpenAPI document iterate). */
 export const ROUTES: readonly RouteSpec[] = Object.values(ROUTE);
+
+export function functionOf(route: RouteSpec): ApiFunctionId {
+  return route.function ?? 'api';
+}
+
+/** The routes one function serves. */
+export function routesOf(fn: ApiFunctionId): readonly RouteSpec[] {
+  return ROUTES.filter((route) => functionOf(route) === fn);
+}
+
+/** Ids of the routes the api-admin function serves (the type of its bindings). */
+export type AdminRouteId = {
+  [K in RouteId]: (typeof ROUTE)[K] extends { function: 'api-admin' } ? K : never;
+}[RouteId];

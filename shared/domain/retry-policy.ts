@@ -40,7 +40,6 @@ export const RetryPolicySchema = v.looseObject({
 });
 export type RetryPolicy = Infer<typeof RetryPolicySchema>;
 
-
 /** The policy in force when an org has none active (design: 3 retries, 1 h, ×2, cap 1 day, email). */
 export const DEFAULT_POLICY: RetryPolicy = {
   policyId: 'default',

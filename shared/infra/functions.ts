@@ -167,6 +167,17 @@ function senderFunction(channel: Channel): FunctionDescription {
   };
 }
 
+/** Both API functions: below API Gateway's 29 s integration timeout, so the function's own error reaches the
+ * caller as a problem document instead of a gateway 504. */
+const API_LIMITS = { timeoutSeconds: 25, memoryMb: 512 } as const;
+
+/** Both API functions read and write every table (a job run now does what the sweep and monitor do). */
+const API_TABLES: readonly TableGrant[] = [
+  { table: 'sessions', access: 'readwrite', indexes: ['due', 'deadline', 'byStatus'] },
+  { table: 'timeline', access: 'readwrite', indexes: ['byAttempt', 'outbox'] },
+  { table: 'control', access: 'readwrite', indexes: [] },
+];
+
 export const FUNCTION_DESCRIPTIONS: readonly FunctionDescription[] = [
   jobFunction('recovery-sweep', { sessions: ['due'], timeline: ['outbox'] }),
   jobFunction('timeout-monitor', { sessions: ['deadline', 'byStatus'], timeline: [] }),
@@ -175,18 +186,27 @@ export const FUNCTION_DESCRIPTIONS: readonly FunctionDescription[] = [
     id: 'api',
     entry: 'functions/api.ts',
     assets: [OPENAPI_ASSET],
-    // Below API Gateway's 29 s integration timeout, so the function's own error reaches the caller as a
-    // problem document instead of a gateway 504.
-    timeoutSeconds: 25,
-    memoryMb: 512,
+    ...API_LIMITS,
     trigger: { kind: 'api' },
-    tables: [
-      { table: 'sessions', access: 'readwrite', indexes: ['due', 'deadline', 'byStatus'] },
-      { table: 'timeline', access: 'readwrite', indexes: ['byAttempt', 'outbox'] },
-      { table: 'control', access: 'readwrite', indexes: [] },
-    ],
+    tables: API_TABLES,
     queues: [
-      // retry-now dispatches through the queues; /admin/dlq reads depths; replay moves DLQ messages back.
+      // retry-now dispatches through the queues; readiness reads the DLQ depths.
+      { channels: ALL_CHANNELS, access: 'send' },
+      { channels: ALL_CHANNELS, access: 'inspect' },
+    ],
+    secrets: [],
+    sendsEmail: false,
+    settings: SCHEDULING_SETTINGS,
+  },
+  {
+    // `/v1/admin/*` (shared/api/routes.ts `function: 'api-admin'`): jobs, runs, dead letters.
+    id: 'api-admin',
+    entry: 'functions/api-admin.ts',
+    ...API_LIMITS,
+    trigger: { kind: 'api' },
+    tables: API_TABLES,
+    queues: [
+      // A job run now fans out like the sweep; /admin/dlq reads depths; replay moves DLQ messages back.
       { channels: ALL_CHANNELS, access: 'send' },
       { channels: ALL_CHANNELS, access: 'inspect' },
       { channels: ALL_CHANNELS, access: 'replay' },

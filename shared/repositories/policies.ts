@@ -5,8 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AppContext } from '../context.ts';
 import { NotFoundError } from '../domain/errors.ts';
-import type { PolicyRules } from '../domain/policy-input.ts';
 import { DEFAULT_ORG } from '../domain/org.ts';
+import type { PolicyRules } from '../domain/policy-input.ts';
 import { DEFAULT_POLICY, type RetryPolicy, RetryPolicySchema } from '../domain/retry-policy.ts';
 import { parse } from '../schema.ts';
 

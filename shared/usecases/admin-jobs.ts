@@ -3,46 +3,12 @@
 // switch), and read their run records.
 import * as v from 'valibot';
 import type { AppContext } from '../context.ts';
-import { JOB_DESCRIPTIONS, JOBS, type JobName } from '../infra/resources.ts';
-import { getJobState, type JobState, listRuns, type RunRecord, setJobPaused } from '../repositories/jobs.ts';
+import { JOBS, type JobName } from '../infra/resources.ts';
+import { getJobState, listRuns, type RunRecord, setJobPaused } from '../repositories/jobs.ts';
 import type { Infer } from '../schema.ts';
+import { type JobStatus, jobStatusOf } from './job-status.ts';
 import { runRecoverySweep } from './recovery-sweep.ts';
 import { runTimeoutMonitor } from './timeout-monitor.ts';
-
-export interface JobStatus {
-  name: JobName;
-  paused: boolean;
-  pausedBy: string | null;
-  pausedAt: string | null;
-  pauseReason: string | null;
-  lastHeartbeatAt: string | null;
-  lastSuccessAt: string | null;
-  consecutiveFailures: number;
-  lastError: string | null;
-  heartbeatTtlSeconds: number;
-  /** Seconds since the last heartbeat; null when the job never ran. */
-  heartbeatAgeSeconds: number | null;
-}
-
-export function jobStatusOf(state: JobState, now: Date): JobStatus {
-  const heartbeat = state.lastHeartbeatAt ? new Date(state.lastHeartbeatAt).getTime() : undefined;
-  return {
-    name: state.name,
-    paused: state.paused,
-    pausedBy: state.pausedBy ?? null,
-    pausedAt: state.pausedAt ?? null,
-    pauseReason: state.pauseReason ?? null,
-    lastHeartbeatAt: state.lastHeartbeatAt ?? null,
-    lastSuccessAt: state.lastSuccessAt ?? null,
-    consecutiveFailures: state.consecutiveFailures,
-    lastError: state.lastError ?? null,
-    heartbeatTtlSeconds: JOB_DESCRIPTIONS[state.name].heartbeatTtlSeconds,
-    heartbeatAgeSeconds:
-      heartbeat === undefined || Number.isNaN(heartbeat)
-        ? null
-        : Math.max(0, Math.floor((now.getTime() - heartbeat) / 1000)),
-  };
-}
 
 export async function getJobsStatus(ctx: AppContext): Promise<JobStatus[]> {
   const now = ctx.clock();

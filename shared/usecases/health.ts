@@ -11,7 +11,7 @@ import { shardOrder } from '../repositories/sessions.ts';
 import { readStatusGauges } from '../repositories/stats.ts';
 import { safeParse } from '../schema.ts';
 import { settingsOf, timeoutRuleFor } from '../settings.ts';
-import { jobStatusOf } from './admin-jobs.ts';
+import { jobStatusOf } from './job-status.ts';
 
 export type ComponentStatus = 'ok' | 'degraded' | 'error';
 

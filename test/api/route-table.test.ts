@@ -2,9 +2,10 @@
 // and a module light enough for the CDK app (no AWS SDK, no use cases).
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
+import { ADMIN_BINDINGS } from '../../shared/api/admin-bindings.ts';
 import { createBindings } from '../../shared/api/bindings.ts';
 
-const BINDINGS = createBindings(async () => ({}));
+const BINDINGS = { ...createBindings(async () => ({})), ...ADMIN_BINDINGS };
 
 import { ROUTE, ROUTES } from '../../shared/api/routes.ts';
 

@@ -13,7 +13,7 @@ import type { Figure } from './run.ts';
 
 const RUNS = 20;
 
-const BASELINE_SOURCE = `import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+export const BASELINE_SOURCE = `import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 const logger = new Logger({ serviceName: 'baseline' });

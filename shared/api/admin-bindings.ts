@@ -1,0 +1,53 @@
+// Route id → use case for the routes the `api-admin` function serves (`/v1/admin/*`): jobs, runs and
+// dead letters. Apart from ./bindings.ts so that function alone bundles the sweep, the monitor and the
+// DLQ replay, and the product-facing `api` function none of them.
+import {
+  getJobsStatus,
+  listJobRuns,
+  pauseJob,
+  RunsPosition,
+  resumeJob,
+  runJobNow,
+} from '../usecases/admin-jobs.ts';
+import { listDlqDepths, replayDlq } from '../usecases/dlq.ts';
+import { ok, paging } from './results.ts';
+import type { AdminBindings } from './router.ts';
+
+export const ADMIN_BINDINGS: AdminBindings = {
+  async getJobsStatus(ctx) {
+    return ok({ jobs: await getJobsStatus(ctx) });
+  },
+
+  async runJob(ctx, { params, body, caller }) {
+    return ok(
+      await runJobNow(ctx, params.job, { dryRun: body.dryRun, limit: body.limit, triggeredBy: caller }),
+    );
+  },
+
+  async listRuns(ctx, { query }) {
+    const p = paging('runs', query, RunsPosition);
+    const { items, next } = await listJobRuns(ctx, {
+      job: query.job,
+      limit: p.limit,
+      position: p.position,
+    });
+    return p.page(items, next);
+  },
+
+  async pauseJob(ctx, { params, body, caller }) {
+    return ok(await pauseJob(ctx, params.job, { triggeredBy: caller, reason: body.reason }));
+  },
+
+  async resumeJob(ctx, { params, body, caller }) {
+    return ok(await resumeJob(ctx, params.job, { triggeredBy: caller, reason: body.reason }));
+  },
+
+  async listDlqs(ctx) {
+    const depths = await listDlqDepths(ctx);
+    return ok({ channels: depths.map(({ error: _error, ...d }) => d) });
+  },
+
+  async replayDlq(ctx, { params, body, caller }) {
+    return ok(await replayDlq(ctx, params.channel, { ...body, triggeredBy: caller }));
+  },
+};
