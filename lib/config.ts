@@ -154,7 +154,7 @@ const ConfigEntries = v.object({
 
   /**
    * `esbuild` bundles every handler (cdk synth / deploy). `stub` puts a placeholder inline instead, for
-   * template tests that check infrastructure, not code, and should not pay for eight bundles.
+   * template tests that check infrastructure, not code, and should not pay for nine bundles.
    */
   bundling: v.optional(v.picklist(['esbuild', 'stub']), 'esbuild'),
 });

@@ -130,11 +130,8 @@ export class SessionRecoveryStack extends Stack {
           memorySize: description.memoryMb,
           functionName,
           description:
-            trigger.kind === 'api'
-              ? description.id === 'api-admin'
-                ? 'Admin API: jobs, runs, dead letters (/v1/admin/*)'
-                : 'Admin API: sessions, policies, stats, health'
-              : `Scheduled job ${trigger.job}`,
+            description.summary ??
+            (trigger.kind === 'schedule' ? `Scheduled job ${trigger.job}` : 'Admin API'),
           ...common,
         });
       }
@@ -268,9 +265,12 @@ export class SessionRecoveryStack extends Stack {
   }
 
   private functionFor(trigger: FunctionDescription['trigger']): ServiceFunction {
-    const description = FUNCTION_DESCRIPTIONS.find(
+    const matching = FUNCTION_DESCRIPTIONS.filter(
       (d) => JSON.stringify(d.trigger) === JSON.stringify(trigger),
     );
+    if (matching.length > 1)
+      throw new Error(`${matching.length} functions have trigger ${JSON.stringify(trigger)}`);
+    const description = matching[0];
     const fn = description && this.functions[description.id];
     if (!fn) throw new Error(`no function with trigger ${JSON.stringify(trigger)}`);
     return fn;

@@ -316,7 +316,7 @@ export class Operations extends Construct {
 
   /** One alarm on throttles of any of the functions, and their errors and throttles on the dashboard. */
   watchFunctions(functions: readonly lambda.IFunction[]): void {
-    // Alarm metric math takes at most 10 metrics; the stack has 8 functions.
+    // Alarm metric math takes at most 10 metrics; the stack has 9 functions (an 11th needs a second alarm).
     if (functions.length > 10) throw new Error('lambda-throttles alarm: more than 10 functions');
     const throttles = Object.fromEntries(
       functions.map((fn, i) => [`t${i}`, fn.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' })]),

@@ -20,8 +20,7 @@ export interface ResponseSpec {
 /**
  * The Lambda that serves a route. Jobs, runs and dead letters (`/v1/admin/*`, on-call's tools) run in
  * their own function: it holds the sweep and monitor, the DLQ receive/delete rights and the metrics
- * emitter, none of which the product-facing routes need, and a burst of session traffic does not share
- * its concurrency with a replay.
+ * emitter, none of which the product-facing routes need.
  */
 export type ApiFunctionId = 'api' | 'api-admin';
 

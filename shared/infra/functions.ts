@@ -88,6 +88,8 @@ export interface FunctionDescription {
   readonly id: string;
   /** Entry file relative to the repository root; it exports `handler`. */
   readonly entry: string;
+  /** What the function does, in a few words (its Lambda description); derived from the trigger when absent. */
+  readonly summary?: string;
   readonly timeoutSeconds: number;
   readonly memoryMb: number;
   readonly trigger: FunctionTrigger;
@@ -185,6 +187,7 @@ export const FUNCTION_DESCRIPTIONS: readonly FunctionDescription[] = [
   {
     id: 'api',
     entry: 'functions/api.ts',
+    summary: 'Admin API: sessions, timelines, retry policies, stats, health',
     assets: [OPENAPI_ASSET],
     ...API_LIMITS,
     trigger: { kind: 'api' },
@@ -202,6 +205,7 @@ export const FUNCTION_DESCRIPTIONS: readonly FunctionDescription[] = [
     // `/v1/admin/*` (shared/api/routes.ts `function: 'api-admin'`): jobs, runs, dead letters.
     id: 'api-admin',
     entry: 'functions/api-admin.ts',
+    summary: 'Admin API: jobs, runs, dead letters (/v1/admin/*)',
     ...API_LIMITS,
     trigger: { kind: 'api' },
     tables: API_TABLES,

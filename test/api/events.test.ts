@@ -1,27 +1,33 @@
-// The sample API Gateway events (events/api-*.json) through the API handler, as API Gateway delivers them:
-// the matched template in `resource`, path parameters split out, the IAM caller in requestContext.
+// The sample API Gateway events (events/api-*.json) through the function that serves them, as API Gateway
+// delivers them: the matched template in `resource`, path parameters split out, the IAM caller in
+// requestContext. `api-admin-*.json` samples go to the api-admin function's router, the others to api's.
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type ApiHandler, createApiHandler } from '../../shared/api/handler.ts';
+import { ADMIN_BINDINGS } from '../../shared/api/admin-bindings.ts';
+import { createBindings } from '../../shared/api/bindings.ts';
 import { buildInProcess } from '../../shared/api/openapi.ts';
+import { type ApiHandler, createRouter } from '../../shared/api/router.ts';
+import { routesOf } from '../../shared/api/routes.ts';
 import type { AppContext } from '../../shared/context.ts';
 import { createTestContext } from '../support/context.ts';
 
 let ctx: AppContext;
 let api: ApiHandler;
+let admin: ApiHandler;
 
 function sample(name: string): unknown {
   return JSON.parse(readFileSync(new URL(`../../events/${name}`, import.meta.url), 'utf8'));
 }
 
 async function call(name: string) {
-  const res = await api(sample(name));
+  const res = await (name.startsWith('api-admin-') ? admin : api)(sample(name));
   return { status: res.statusCode, headers: res.headers ?? {}, body: JSON.parse(res.body) };
 }
 
 beforeAll(async () => {
   ({ ctx } = await createTestContext());
-  api = createApiHandler(ctx, { openApiDocument: buildInProcess });
+  api = createRouter({ ctx, routes: routesOf('api'), bindings: createBindings(buildInProcess) });
+  admin = createRouter({ ctx, routes: routesOf('api-admin'), bindings: ADMIN_BINDINGS });
 });
 
 describe('sample API Gateway events', () => {
@@ -31,7 +37,7 @@ describe('sample API Gateway events', () => {
     const read = await call('api-get-session.json');
     const listed = await call('api-list-sessions.json');
     const retried = await call('api-retry-now.json');
-    const replay = await call('api-replay-dlq.json');
+    const replay = await call('api-admin-replay-dlq.json');
     // Assess
     expect(created.status).toBe(201);
     expect(read.status).toBe(200);
@@ -64,6 +70,14 @@ describe('sample API Gateway events', () => {
       'body.contact.email',
     ]);
     expect(ready.body.components.database.status).toBe('ok');
+  });
+
+  it('refuse a route of the other function with 404, as a misrouted call', async () => {
+    // Act
+    const res = await api(sample('api-admin-replay-dlq.json'));
+    // Assess
+    expect(res.statusCode).toBe(404);
+    expect(JSON.parse(res.body).detail).toMatch(/served by another function/);
   });
 
   it('answer 400 to an event the router cannot read, without throwing', async () => {

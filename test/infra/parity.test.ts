@@ -3,7 +3,7 @@
 // and attributes, job rates, the route table).
 import { describe, expect, it } from 'vitest';
 import { tableInput } from '../../local/resources.ts';
-import { ROUTES } from '../../shared/api/routes.ts';
+import { ROUTES, routesOf } from '../../shared/api/routes.ts';
 import {
   CHANNEL_QUEUES,
   JOB_DESCRIPTIONS,
@@ -140,5 +140,27 @@ describe('routes', () => {
   it('deploys one method per route of shared/api/routes.ts, and no other', () => {
     const declared = ROUTES.map((r) => `${r.method} ${r.path}`).sort();
     expect(deployedRoutes()).toEqual(declared);
+  });
+
+  it('sends each route to the function the route table names, which API Gateway may invoke', () => {
+    // Prepare: the logical id of each API function, found by its physical name.
+    const lambdaIds = new Map(
+      resourcesOfType(json, 'AWS::Lambda::Function').map(([id, r]) => [String(props(r).FunctionName), id]),
+    );
+    const idOf = (fn: string) => lambdaIds.get(`${PREFIX}-${fn}`);
+    // Act: per method, the function its integration URI names.
+    const methods = resourcesOfType(json, 'AWS::ApiGateway::Method');
+    const targetOf = (m: (typeof methods)[number][1]) =>
+      JSON.stringify(props<{ Integration: unknown }>(m).Integration).match(/"([A-Za-z0-9]+)","Arn"/)?.[1];
+    const targets = methods.map(([, m]) => targetOf(m));
+    const permitted = resourcesOfType(json, 'AWS::Lambda::Permission')
+      .filter(([, r]) => props(r).Principal === 'apigateway.amazonaws.com')
+      .map(([, r]) => refOf(props<{ FunctionName: unknown }>(r).FunctionName));
+    // Assess
+    for (const fn of ['api', 'api-admin'] as const) {
+      expect(targets.filter((t) => t === idOf(fn)).length, fn).toBe(routesOf(fn).length);
+      expect(permitted, fn).toContain(idOf(fn));
+    }
+    expect(targets.length).toBe(ROUTES.length);
   });
 });

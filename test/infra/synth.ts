@@ -1,5 +1,5 @@
 // Synthesizes the stack the way `cdk synth` does (cdk.json context, feature flags, cdk-nag) but with stub
-// code instead of eight esbuild bundles, and with helpers to walk the template. Each test file synthesizes
+// code instead of nine esbuild bundles, and with helpers to walk the template. Each test file synthesizes
 // once at module scope; synthesis is the slow part.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
