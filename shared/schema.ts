@@ -158,6 +158,25 @@ export const isoDateTime = v.pipe(
   v.check(isCalendarDay, 'not a day of the calendar'),
 );
 
+/** The UTC years every stored time stays within, whatever a later delay (at most 30 days) adds to it. */
+export const FIRST_YEAR = 1;
+export const LAST_YEAR = 9998;
+
+function withinStoredYears(text: string): boolean {
+  const year = new Date(Date.parse(text)).getUTCFullYear();
+  return year >= FIRST_YEAR && year <= LAST_YEAR;
+}
+
+/**
+ * A timestamp from outside (API, CLI, event): an `isoDateTime` whose instant, once the offset is applied,
+ * falls in years 0001–9998. `9999-12-31T23:59:59-05:00` is year 10000 in UTC and would be stored as
+ * `+010000-…`, which no reader accepts; the year of slack keeps every stored time a 4-digit year.
+ */
+export const inputDateTime = v.pipe(
+  isoDateTime,
+  v.check(withinStoredYears, `between years ${FIRST_YEAR} and ${LAST_YEAR} in UTC`),
+);
+
 /** A phone number in E.164 form. */
 export const e164 = v.pipe(v.string(), v.regex(/^\+[1-9]\d{6,14}$/, 'E.164, e.g. +14155550100'));
 

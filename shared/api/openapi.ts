@@ -15,9 +15,10 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'The request failed validation: every bad field is listed in `errors`',
   404: 'Unknown id, or nothing at this path',
   409: 'State conflict, or the If-Match version is stale',
-  413: 'The body is larger than 64 KiB',
+  413: "The body is larger than 64 KiB, or the write would make the session larger than DynamoDB's 400 KB item limit",
   415: 'The body is not JSON',
   500: 'A failure on the service side (never caused by input); quote the x-request-id',
+  503: "DynamoDB throttled the request after the SDK's retries; nothing changed, retry after `Retry-After` seconds",
 };
 
 function capitalized(id: string): string {
@@ -150,9 +151,14 @@ function operation(route: RouteSpec, names: ReturnType<typeof components>['names
       content: { 'application/json': { schema: name ? componentRef(name) : {} } },
     };
   }
-  for (const status of [...route.errors, 500]) {
+  for (const status of [...route.errors, 500, 503]) {
+    // readyz's 503 is its own report, declared with its success responses.
+    if (responses[String(status)]) continue;
     responses[String(status)] = {
       description: ERROR_DESCRIPTIONS[status] ?? 'Error',
+      ...(status === 503
+        ? { headers: { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'string' } } } }
+        : {}),
       content: { 'application/problem+json': { schema: componentRef('Problem') } },
     };
   }

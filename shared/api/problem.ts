@@ -37,6 +37,8 @@ const TYPES: Record<string, string> = {
   version_mismatch: '/problems/version-mismatch',
   job_busy: '/problems/job-busy',
   too_large: '/problems/body-too-large',
+  item_too_large: '/problems/item-too-large',
+  throttled: '/problems/throttled',
   media_type: '/problems/unsupported-media-type',
   internal: '/problems/internal',
 };
@@ -58,12 +60,21 @@ export const STATUS_OF_DOMAIN_ERROR: Record<DomainErrorCode, number> = {
   version_mismatch: 409,
   validation: 400,
   job_busy: 409,
+  too_large: 413,
+  throttled: 503,
 };
 
 export function problemFromDomainError(error: DomainError): Problem {
-  // A validation refusal from a use case concerns the request as a whole: say so in the field list too.
-  const errors = error.code === 'validation' ? [{ path: 'request', message: error.message }] : [];
-  return problem(STATUS_OF_DOMAIN_ERROR[error.code], error.code, error.message, errors);
+  // A validation refusal from a use case names its fields (from the body's root), or else concerns the
+  // request as a whole: say so in the field list too.
+  const errors =
+    error.code !== 'validation'
+      ? []
+      : error.fields.length
+        ? error.fields.map((f) => ({ path: f.path ? `body.${f.path}` : 'body', message: f.message }))
+        : [{ path: 'request', message: error.message }];
+  const kind = error.code === 'too_large' ? 'item_too_large' : error.code;
+  return problem(STATUS_OF_DOMAIN_ERROR[error.code], kind, error.message, errors);
 }
 
 /** Thrown by request parsing and bindings when the request itself is at fault. */

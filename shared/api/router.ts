@@ -5,7 +5,9 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import * as v from 'valibot';
 import type { AppContext } from '../context.ts';
+import { THROTTLED_RETRY_AFTER_SECONDS, ThrottledError } from '../domain/errors.ts';
 import { logger } from '../observability/logger.ts';
+import { isThrottling } from '../repositories/dynamo-errors.ts';
 import { parse, safeParse, text } from '../schema.ts';
 import {
   type FieldError,
@@ -387,7 +389,21 @@ export function createRouter(options: RouterOptions): ApiHandler {
       return json(result.status, result.body, { ...headersOut, ...(result.headers ?? {}) });
     } catch (error) {
       if (error instanceof HttpProblem) return problemResponse(error.problem, headersOut);
+      if (error instanceof ThrottledError) {
+        return problemResponse(problemFromDomainError(error), {
+          ...headersOut,
+          'retry-after': String(error.retryAfterSeconds),
+        });
+      }
       if (isDomainError(error)) return problemResponse(problemFromDomainError(error), headersOut);
+      // DynamoDB refused for capacity after the SDK's retries (a read, or a write outside saveSession): the
+      // request changed nothing and can be tried again; that is a 503, not a failure of ours.
+      if (isThrottling(error)) {
+        return problemResponse(
+          problem(503, 'throttled', 'DynamoDB is throttling this table; nothing was changed, retry shortly'),
+          { ...headersOut, 'retry-after': String(THROTTLED_RETRY_AFTER_SECONDS) },
+        );
+      }
       // Input was validated before the binding ran; a SchemaError from inside is a stored item that fails
       // its schema, which is ours to fix (logged below), not the caller's.
       logger.error('unhandled error in the admin API', { route: routeId, requestId, error });

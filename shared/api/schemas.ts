@@ -8,7 +8,7 @@ import { CreatePolicySchema } from '../domain/policy-input.ts';
 import { SESSION_ID, SESSION_STATUSES } from '../domain/session.ts';
 import { RegisterSessionSchema, UpdateSessionSchema } from '../domain/session-input.ts';
 import { CHANNELS, JOBS } from '../infra/resources.ts';
-import { described, integer, isoDateTime as iso, text } from '../schema.ts';
+import { described, integer, inputDateTime as iso, text } from '../schema.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 export const DEFAULT_LIMIT = 25;

@@ -6,17 +6,29 @@ export type DomainErrorCode =
   | 'illegal_transition'
   | 'version_mismatch'
   | 'validation'
-  | 'job_busy';
+  | 'job_busy'
+  | 'too_large'
+  | 'throttled';
+
+/** A field a validation refusal is about, named from the root of what the caller sent. */
+export interface FieldIssue {
+  readonly path: string;
+  readonly message: string;
+}
 
 export class DomainError extends Error {
   constructor(
     readonly code: DomainErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; fields?: readonly FieldIssue[] },
   ) {
     super(message, options);
     this.name = 'DomainError';
+    this.fields = options?.fields ?? [];
   }
+
+  /** For `validation`: the fields at fault (empty when the request as a whole is). */
+  readonly fields: readonly FieldIssue[];
 }
 
 export class NotFoundError extends DomainError {
@@ -45,5 +57,32 @@ export class VersionMismatchError extends DomainError {
   ) {
     super('version_mismatch', `the session is at version ${actual}, not ${expected} (If-Match)`);
     this.name = 'VersionMismatchError';
+  }
+}
+
+/** DynamoDB refused the write for its size (an item is at most 400 KB): nothing was written. */
+export class ItemTooLargeError extends DomainError {
+  constructor(what: string, options?: { cause?: unknown }) {
+    super('too_large', `${what} would exceed DynamoDB's 400 KB item limit; nothing was written`, options);
+    this.name = 'ItemTooLargeError';
+  }
+}
+
+/** Seconds a caller is told to wait after DynamoDB throttled a request the SDK had already retried. */
+export const THROTTLED_RETRY_AFTER_SECONDS = 2;
+
+/** DynamoDB throttled the write even after the SDK's retries: nothing was written, try again later. */
+export class ThrottledError extends DomainError {
+  constructor(
+    what: string,
+    readonly retryAfterSeconds: number,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      'throttled',
+      `${what} was throttled by DynamoDB; nothing was written, retry in ${retryAfterSeconds} s`,
+      options,
+    );
+    this.name = 'ThrottledError';
   }
 }

@@ -2,7 +2,7 @@
 // move its next retry: the same schemas for the API, EventBridge and the CLI. Pure schema and domain
 // modules only, so the route table (and CDK, which reads it) loads without the AWS SDK.
 import * as v from 'valibot';
-import { type Infer, integer, isoDateTime, text } from '../schema.ts';
+import { type Infer, inputDateTime, integer, text } from '../schema.ts';
 import { HttpUrl, MetadataSchema } from './metadata.ts';
 import { ContactSchema, SESSION_ID, SESSION_STATUSES } from './session.ts';
 
@@ -17,7 +17,7 @@ export const RegisterSessionSchema = v.strictObject({
   contact: v.optional(ContactSchema),
   recoveryUrl: v.optional(HttpUrl),
   sizeBytes: v.optional(SizeBytes),
-  processingStartedAt: v.optional(isoDateTime),
+  processingStartedAt: v.optional(inputDateTime),
   metadata: v.optional(MetadataSchema),
 });
 export type RegisterSessionInput = Infer<typeof RegisterSessionSchema>;
@@ -35,7 +35,7 @@ export const UpdateSessionSchema = v.pipe(
 export type UpdateSessionInput = Infer<typeof UpdateSessionSchema>;
 
 export const RegenerateSchema = v.strictObject({
-  overrideNextRetryAt: v.optional(isoDateTime),
+  overrideNextRetryAt: v.optional(inputDateTime),
   automated: v.optional(v.boolean()),
   reason: v.optional(text(0, 500)),
 });

@@ -4,12 +4,26 @@
 // derived here, in one place, from the state: a session is in `due` exactly when it may be retried
 // and in `deadline` exactly when it is processing.
 import { randomBytes } from 'node:crypto';
-import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AppContext } from '../context.ts';
-import { ConflictError, NotFoundError } from '../domain/errors.ts';
+import {
+  ConflictError,
+  DomainError,
+  ItemTooLargeError,
+  NotFoundError,
+  THROTTLED_RETRY_AFTER_SECONDS,
+  ThrottledError,
+} from '../domain/errors.ts';
 import { RETRYABLE_STATUSES, type Session, SessionSchema } from '../domain/session.ts';
-import { parse } from '../schema.ts';
-import { transactionCancellation } from './dynamo-errors.ts';
+import { parse, safeParse } from '../schema.ts';
+import {
+  isConditionalCheckFailed,
+  isItemTooLarge,
+  isThrottling,
+  transactionCancellation,
+} from './dynamo-errors.ts';
 import { moveStatusGauge, type StatsBuffer } from './stats.ts';
 
 /** FNV-1a: a stable, cheap spread of ids over the index shards. */
@@ -90,8 +104,11 @@ export interface SaveSessionInput {
 }
 
 /**
- * Conditionally writes the next state of a session with its timeline events, atomically.
- * Throws ConflictError (carrying the stored item) when the version moved or a condition failed.
+ * Conditionally writes the next state of a session with its timeline events, atomically (one `Put` when
+ * there is nothing to write with it). The next state is checked against the stored-session schema first: a
+ * write that would store an item no reader accepts is refused (DomainError `validation`), never stored.
+ * Throws ConflictError (carrying the stored item) when the version moved or a condition failed,
+ * ItemTooLargeError past DynamoDB's item size, ThrottledError when DynamoDB throttled after the SDK's retries.
  */
 export async function saveSession(ctx: AppContext, input: SaveSessionInput): Promise<Session> {
   const now = ctx.clock().toISOString();
@@ -99,6 +116,15 @@ export async function saveSession(ctx: AppContext, input: SaveSessionInput): Pro
     { ...input.next, version: (input.previous?.version ?? -1) + 1, updatedAt: now },
     ctx.shards,
   );
+  const readable = safeParse(SessionSchema, next);
+  if (!readable.success) {
+    const fields = readable.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
+    throw new DomainError(
+      'validation',
+      `session ${next.sessionId} would be stored unreadable: ${fields.map((f) => `${f.path}: ${f.message}`).join('; ')}`,
+      { fields },
+    );
+  }
   const base: { expression: string; values: Record<string, unknown>; names: Record<string, string> } =
     input.previous
       ? {
@@ -110,17 +136,16 @@ export async function saveSession(ctx: AppContext, input: SaveSessionInput): Pro
   const extra = input.condition;
   const names = { ...base.names, ...(extra?.names ?? {}) };
   const values = { ...base.values, ...(extra?.values ?? {}) };
+  const put = {
+    TableName: ctx.tables.sessions,
+    Item: next,
+    ConditionExpression: extra ? `(${base.expression}) AND (${extra.expression})` : base.expression,
+    ExpressionAttributeNames: Object.keys(names).length ? names : undefined,
+    ExpressionAttributeValues: Object.keys(values).length ? values : undefined,
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+  };
   const items: TransactItem[] = [
-    {
-      Put: {
-        TableName: ctx.tables.sessions,
-        Item: next,
-        ConditionExpression: extra ? `(${base.expression}) AND (${extra.expression})` : base.expression,
-        ExpressionAttributeNames: Object.keys(names).length ? names : undefined,
-        ExpressionAttributeValues: Object.keys(values).length ? values : undefined,
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      },
-    },
+    { Put: put },
     ...(input.events ?? []).map(
       (event): TransactItem => ({
         Put: { TableName: ctx.tables.timeline, Item: timelineItem(next.sessionId, event) },
@@ -128,18 +153,26 @@ export async function saveSession(ctx: AppContext, input: SaveSessionInput): Pro
     ),
     ...(input.extraItems ?? []),
   ];
+  const what = `session ${next.sessionId}`;
   try {
-    await ctx.ddb.send(new TransactWriteCommand({ TransactItems: items }));
+    if (items.length === 1) await ctx.ddb.send(new PutCommand(put));
+    else await ctx.ddb.send(new TransactWriteCommand({ TransactItems: items }));
   } catch (error) {
+    if (isItemTooLarge(error)) throw new ItemTooLargeError(what, { cause: error });
+    if (isThrottling(error)) throw new ThrottledError(what, THROTTLED_RETRY_AFTER_SECONDS, { cause: error });
     const cancelled = transactionCancellation(error);
     if (cancelled) {
       const code = cancelled.codes.find((c) => c !== 'None') ?? 'unknown';
+      throw new ConflictError(`${what} changed since it was read (${code})`, cancelled.items[0], {
+        cause: error,
+      });
+    }
+    if (isConditionalCheckFailed(error)) {
+      const item = (error as { Item?: Record<string, AttributeValue> }).Item;
       throw new ConflictError(
-        `session ${next.sessionId} changed since it was read (${code})`,
-        cancelled.items[0],
-        {
-          cause: error,
-        },
+        `${what} changed since it was read (ConditionalCheckFailed)`,
+        item ? unmarshall(item) : undefined,
+        { cause: error },
       );
     }
     throw error;

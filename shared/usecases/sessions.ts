@@ -25,6 +25,9 @@ export {
 
 import { parse, safeParse } from '../schema.ts';
 
+/** How far ahead of our clock a product's `processingStartedAt` may be (its clock may run a little fast). */
+export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+
 export interface Audit {
   readonly triggeredBy: string;
   readonly reason?: string;
@@ -71,10 +74,23 @@ export async function registerSession(
   input: RegisterSessionInput,
   audit: Audit,
 ): Promise<{ session: Session; created: boolean }> {
-  const existing = await getSession(ctx, input.sessionId);
-  if (existing) return sameRegistration(existing, input);
   const now = ctx.clock();
   const at = now.toISOString();
+  if (
+    input.processingStartedAt &&
+    Date.parse(input.processingStartedAt) > now.getTime() + MAX_CLOCK_SKEW_MS
+  ) {
+    throw new DomainError('validation', 'processingStartedAt is in the future', {
+      fields: [
+        {
+          path: 'processingStartedAt',
+          message: `more than ${MAX_CLOCK_SKEW_MS / 60_000} minutes in the future: the deadline would never come`,
+        },
+      ],
+    });
+  }
+  const existing = await getSession(ctx, input.sessionId);
+  if (existing) return sameRegistration(existing, input);
   const policy = await policyFor(ctx, input);
   let session: Session = parse(SessionSchema, {
     ...input,
@@ -126,6 +142,42 @@ function checkIfMatch(s: Session, ifMatch: number | undefined): void {
   if (ifMatch !== undefined && ifMatch !== s.version) throw new VersionMismatchError(ifMatch, s.version);
 }
 
+/** Tries of a read-modify-write whose write lost to a concurrent one (a sender's stamp, a sweep's claim). */
+export const REWRITE_TRIES = 5;
+
+/** Whether a write lost only because the item moved on since it was read (not because of its own rules). */
+function lostToConcurrentWrite(error: unknown, read: Session): boolean {
+  if (!(error instanceof ConflictError) || error instanceof VersionMismatchError) return false;
+  const stored = error.current?.version;
+  return stored === undefined || stored !== read.version || /TransactionConflict/.test(error.message);
+}
+
+/**
+ * Reads the session and writes what `change` makes of it. Without If-Match the caller means "apply this to
+ * the session as it is", so a write that lost to a concurrent one (a sender's `lastNotifiedAt` stamp, a
+ * sweep's claim) is read again and retried, a few times with jitter; only a stale If-Match is a 409.
+ */
+async function rewriteSession<T>(
+  ctx: AppContext,
+  sessionId: string,
+  ifMatch: number | undefined,
+  change: (current: Session) => Promise<T>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const current = await requireSession(ctx, sessionId);
+    checkIfMatch(current, ifMatch);
+    try {
+      return await change(current);
+    } catch (error) {
+      if (ifMatch !== undefined || attempt >= REWRITE_TRIES || !lostToConcurrentWrite(error, current)) {
+        throw error;
+      }
+      const ms = 10 * 2 ** attempt;
+      await new Promise((resolve) => setTimeout(resolve, ms / 2 + Math.random() * (ms / 2)));
+    }
+  }
+}
+
 /** The product reporting progress. `recovered`/`completed`/`cancelled` end automation. */
 export async function updateSession(
   ctx: AppContext,
@@ -134,43 +186,43 @@ export async function updateSession(
   audit: Audit,
   ifMatch?: number,
 ): Promise<Session> {
-  const current = await requireSession(ctx, sessionId);
-  checkIfMatch(current, ifMatch);
-  const now = ctx.clock();
-  const at = now.toISOString();
-  let next: Session = { ...current };
-  if (patch.contact) next.contact = { ...current.contact, ...patch.contact };
-  if (patch.recoveryUrl) next.recoveryUrl = patch.recoveryUrl;
-  if (patch.metadata) next.metadata = { ...current.metadata, ...patch.metadata };
-  if (patch.sizeBytes !== undefined) next.sizeBytes = patch.sizeBytes;
-  const events: TimelineEvent[] = [];
-  const to = patch.status;
-  if (to && to !== current.status) {
-    assertTransition(current.status, to);
-    if (to === 'stalled') next = enterStalled(next, await policyFor(ctx, next), now);
-    else if (to === 'processing') next = enterProcessing(ctx, next, now);
-    else next.status = to;
-    events.push({ type: 'status_changed', from: current.status, to, ...auditFields(audit, at) });
-  } else if (
-    patch.sizeBytes !== undefined &&
-    current.status === 'processing' &&
-    current.processingStartedAt
-  ) {
-    // A session that grew while processing gets the deadline its new size earns.
-    next = {
-      ...next,
-      ...deadlineFor(
-        timeoutRuleFor(settingsOf(ctx), next.kind),
-        new Date(current.processingStartedAt),
-        next.sizeBytes,
-      ),
-    };
-  }
-  const saved = await saveSession(ctx, { previous: current, next, events });
-  if (to === 'recovered' && current.status !== 'recovered') {
+  const { saved, previous } = await rewriteSession(ctx, sessionId, ifMatch, async (current) => {
+    const now = ctx.clock();
+    const at = now.toISOString();
+    let next: Session = { ...current };
+    if (patch.contact) next.contact = { ...current.contact, ...patch.contact };
+    if (patch.recoveryUrl) next.recoveryUrl = patch.recoveryUrl;
+    if (patch.metadata) next.metadata = { ...current.metadata, ...patch.metadata };
+    if (patch.sizeBytes !== undefined) next.sizeBytes = patch.sizeBytes;
+    const events: TimelineEvent[] = [];
+    const to = patch.status;
+    if (to && to !== current.status) {
+      assertTransition(current.status, to);
+      if (to === 'stalled') next = enterStalled(next, await policyFor(ctx, next), now);
+      else if (to === 'processing') next = enterProcessing(ctx, next, now);
+      else next.status = to;
+      events.push({ type: 'status_changed', from: current.status, to, ...auditFields(audit, at) });
+    } else if (
+      patch.sizeBytes !== undefined &&
+      current.status === 'processing' &&
+      current.processingStartedAt
+    ) {
+      // A session that grew while processing gets the deadline its new size earns.
+      next = {
+        ...next,
+        ...deadlineFor(
+          timeoutRuleFor(settingsOf(ctx), next.kind),
+          new Date(current.processingStartedAt),
+          next.sizeBytes,
+        ),
+      };
+    }
+    return { saved: await saveSession(ctx, { previous: current, next, events }), previous: current };
+  });
+  if (patch.status === 'recovered' && previous.status !== 'recovered') {
     await recordStats(ctx, {
       orgId: saved.orgId,
-      at: now,
+      at: ctx.clock(),
       counts: { recovered: 1, [`recoveredAfter.${saved.retryCount}`]: 1 },
     });
   }
@@ -184,23 +236,23 @@ export async function setSessionPaused(
   audit: Audit,
   ifMatch?: number,
 ): Promise<Session> {
-  const current = await requireSession(ctx, sessionId);
-  checkIfMatch(current, ifMatch);
-  const at = ctx.clock().toISOString();
-  const next: Session = {
-    ...current,
-    automation: {
-      ...current.automation,
-      paused,
-      triggeredBy: audit.triggeredBy,
-      triggeredAt: at,
-      reason: audit.reason,
-    },
-  };
-  return saveSession(ctx, {
-    previous: current,
-    next,
-    events: [{ type: paused ? 'paused' : 'resumed', ...auditFields(audit, at) }],
+  return rewriteSession(ctx, sessionId, ifMatch, (current) => {
+    const at = ctx.clock().toISOString();
+    const next: Session = {
+      ...current,
+      automation: {
+        ...current.automation,
+        paused,
+        triggeredBy: audit.triggeredBy,
+        triggeredAt: at,
+        reason: audit.reason,
+      },
+    };
+    return saveSession(ctx, {
+      previous: current,
+      next,
+      events: [{ type: paused ? 'paused' : 'resumed', ...auditFields(audit, at) }],
+    });
   });
 }
 
@@ -212,41 +264,41 @@ export async function overrideNextRetry(
   audit: Audit,
   ifMatch?: number,
 ): Promise<Session> {
-  const current = await requireSession(ctx, sessionId);
-  checkIfMatch(current, ifMatch);
-  const now = ctx.clock();
-  const at = now.toISOString();
-  const when = input.overrideNextRetryAt ? new Date(input.overrideNextRetryAt).toISOString() : at;
-  let next: Session = { ...current };
-  if (current.status === 'exhausted') {
-    assertTransition('exhausted', 'stalled');
-    next = enterStalled(next, await policyFor(ctx, next), now);
-  } else if (!RETRYABLE_STATUSES.includes(current.status)) {
-    throw new DomainError('illegal_transition', `a ${current.status} session has no retries to move`);
-  }
-  next = {
-    ...next,
-    nextRetryAt: when,
-    automation: {
-      ...current.automation,
-      paused: input.automated === false ? true : (current.automation?.paused ?? false),
-      overrideNextRetryAt: when,
-      triggeredBy: audit.triggeredBy,
-      triggeredAt: at,
-      reason: input.reason ?? audit.reason,
-    },
-  };
-  return saveSession(ctx, {
-    previous: current,
-    next,
-    events: [
-      {
-        type: 'override',
+  return rewriteSession(ctx, sessionId, ifMatch, async (current) => {
+    const now = ctx.clock();
+    const at = now.toISOString();
+    const when = input.overrideNextRetryAt ? new Date(input.overrideNextRetryAt).toISOString() : at;
+    let next: Session = { ...current };
+    if (current.status === 'exhausted') {
+      assertTransition('exhausted', 'stalled');
+      next = enterStalled(next, await policyFor(ctx, next), now);
+    } else if (!RETRYABLE_STATUSES.includes(current.status)) {
+      throw new DomainError('illegal_transition', `a ${current.status} session has no retries to move`);
+    }
+    next = {
+      ...next,
+      nextRetryAt: when,
+      automation: {
+        ...current.automation,
+        paused: input.automated === false ? true : (current.automation?.paused ?? false),
         overrideNextRetryAt: when,
-        automated: input.automated ?? true,
-        ...auditFields(audit, at),
+        triggeredBy: audit.triggeredBy,
+        triggeredAt: at,
+        reason: input.reason ?? audit.reason,
       },
-    ],
+    };
+    return saveSession(ctx, {
+      previous: current,
+      next,
+      events: [
+        {
+          type: 'override',
+          overrideNextRetryAt: when,
+          automated: input.automated ?? true,
+          ...auditFields(audit, at),
+        },
+      ],
+    });
   });
 }
 
@@ -290,28 +342,28 @@ export async function recoverTimedOut(
   audit: Audit,
   ifMatch?: number,
 ): Promise<Session> {
-  const current = await requireSession(ctx, sessionId);
-  checkIfMatch(current, ifMatch);
-  assertTransition(current.status, 'processing');
-  if (current.status !== 'timed_out') {
-    throw new DomainError(
-      'illegal_transition',
-      `only a timed_out session can be recovered, this one is ${current.status}`,
-    );
-  }
-  const now = ctx.clock();
-  const next = enterProcessing(ctx, { ...current }, now);
-  return saveSession(ctx, {
-    previous: current,
-    next,
-    events: [
-      {
-        type: 'recovered_by_operator',
-        from: 'timed_out',
-        deadlineAt: next.deadlineAt,
-        ...auditFields(audit, now.toISOString()),
-      },
-    ],
+  return rewriteSession(ctx, sessionId, ifMatch, (current) => {
+    assertTransition(current.status, 'processing');
+    if (current.status !== 'timed_out') {
+      throw new DomainError(
+        'illegal_transition',
+        `only a timed_out session can be recovered, this one is ${current.status}`,
+      );
+    }
+    const now = ctx.clock();
+    const next = enterProcessing(ctx, { ...current }, now);
+    return saveSession(ctx, {
+      previous: current,
+      next,
+      events: [
+        {
+          type: 'recovered_by_operator',
+          from: 'timed_out',
+          deadlineAt: next.deadlineAt,
+          ...auditFields(audit, now.toISOString()),
+        },
+      ],
+    });
   });
 }
 
