@@ -63,6 +63,38 @@ export function tableInput(prefix: string, table: TableDescription): CreateTable
   };
 }
 
+/**
+ * A channel's queue and its DLQ, with the redrive policy CDK gives them. Creating an existing queue again is
+ * a no-op that answers the same URL, so this also brings back a queue that was deleted.
+ */
+export async function createChannelQueue(
+  sqs: SQSClient,
+  prefix: string,
+  channel: Channel,
+): Promise<QueueRef> {
+  const queue = CHANNEL_QUEUES.find((q) => q.channel === channel);
+  if (!queue) throw new Error(`no channel ${channel}`);
+  const dlqName = queueName(prefix, queue, true);
+  const name = queueName(prefix, queue);
+  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: dlqName }));
+  const dlqAttrs = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }),
+  );
+  const main = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: name,
+      Attributes: {
+        VisibilityTimeout: String(visibilityTimeoutSeconds(queue)),
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: dlqAttrs.Attributes?.QueueArn,
+          maxReceiveCount: queue.maxReceiveCount,
+        }),
+      },
+    }),
+  );
+  return { url: main.QueueUrl!, dlqUrl: dlq.QueueUrl!, name, dlqName };
+}
+
 export async function createResources(
   endpoint: { dynamodb: string; region: string },
   sqs: SQSClient,
@@ -89,27 +121,8 @@ export async function createResources(
     ddb.destroy();
   }
   const queues = {} as Record<Channel, QueueRef>;
-  for (const queue of CHANNEL_QUEUES) {
-    const dlqName = queueName(prefix, queue, true);
-    const name = queueName(prefix, queue);
-    const dlq = await sqs.send(new CreateQueueCommand({ QueueName: dlqName }));
-    const dlqAttrs = await sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }),
-    );
-    const main = await sqs.send(
-      new CreateQueueCommand({
-        QueueName: name,
-        Attributes: {
-          VisibilityTimeout: String(visibilityTimeoutSeconds(queue)),
-          RedrivePolicy: JSON.stringify({
-            deadLetterTargetArn: dlqAttrs.Attributes?.QueueArn,
-            maxReceiveCount: queue.maxReceiveCount,
-          }),
-        },
-      }),
-    );
-    queues[queue.channel] = { url: main.QueueUrl!, dlqUrl: dlq.QueueUrl!, name, dlqName };
-  }
+  for (const queue of CHANNEL_QUEUES)
+    queues[queue.channel] = await createChannelQueue(sqs, prefix, queue.channel);
   return {
     prefix,
     tables: {

@@ -3,6 +3,7 @@
 import * as v from 'valibot';
 import { type AppContext, contextFromEnv } from './context.ts';
 import { DEFAULT_TIMEOUT_RULE, type TimeoutRule, TimeoutRuleSchema } from './domain/deadline.ts';
+import { JOB_DESCRIPTIONS, JOBS, type JobName } from './infra/resources.ts';
 import { type OpsRecipients, OpsRecipientsSchema } from './messages.ts';
 import { describeIssues, integer, numberFromText, objectOf, safeParse } from './schema.ts';
 
@@ -18,6 +19,34 @@ export interface Settings {
   readonly sweepLimit: number;
   /** Claims in flight at once within one sweep. */
   readonly sweepConcurrency: number;
+  /**
+   * How long past its due time the next attempt waits, at most, for the previous attempt's notifications to
+   * reach a final outcome. A channel that stays down delays the next reminder by this much, no more.
+   */
+  readonly outcomeWaitSeconds: number;
+  /** Consecutive dispatch failures after which a sweep stops claiming for the rest of its run. */
+  readonly dispatchFailureLimit: number;
+  /** Each job's schedule as deployed: readiness and the heartbeat read their age against it. */
+  readonly schedules: Record<JobName, JobSchedule>;
+}
+
+export interface JobSchedule {
+  readonly rateSeconds: number;
+  /** A disabled schedule (a deliberate choice) is not an outage: no heartbeat is expected. */
+  readonly enabled: boolean;
+}
+
+/** A heartbeat older than this many schedule periods means the job is not running. */
+export const HEARTBEAT_PERIODS = 3;
+
+export function heartbeatTtlSeconds(schedule: JobSchedule): number {
+  return schedule.rateSeconds * HEARTBEAT_PERIODS;
+}
+
+function defaultSchedules(): Record<JobName, JobSchedule> {
+  return Object.fromEntries(
+    JOBS.map((job) => [job, { rateSeconds: JOB_DESCRIPTIONS[job].rateMinutes * 60, enabled: true }]),
+  ) as Record<JobName, JobSchedule>;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -27,6 +56,9 @@ export const DEFAULT_SETTINGS: Settings = {
   dispatchLeaseSeconds: 60,
   sweepLimit: 1000,
   sweepConcurrency: 16,
+  outcomeWaitSeconds: 3600,
+  dispatchFailureLimit: 3,
+  schedules: defaultSchedules(),
 };
 
 /** A JSON string in an env var, parsed and then checked against `schema`. */
@@ -41,6 +73,12 @@ const EnvSchema = v.object({
   DISPATCH_LEASE_SECONDS: v.optional(numberFromText(integer(5, 3600))),
   SWEEP_LIMIT: v.optional(numberFromText(integer(1, 100_000))),
   SWEEP_CONCURRENCY: v.optional(numberFromText(integer(1, 128))),
+  OUTCOME_WAIT_SECONDS: v.optional(numberFromText(integer(0, 7 * 86_400))),
+  DISPATCH_FAILURE_LIMIT: v.optional(numberFromText(integer(1, 1000))),
+  SWEEP_RATE_SECONDS: v.optional(numberFromText(integer(1, 86_400))),
+  MONITOR_RATE_SECONDS: v.optional(numberFromText(integer(1, 86_400))),
+  SWEEP_SCHEDULE_ENABLED: v.optional(v.picklist(['true', 'false'])),
+  MONITOR_SCHEDULE_ENABLED: v.optional(v.picklist(['true', 'false'])),
 });
 
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings {
@@ -57,6 +95,18 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings 
     dispatchLeaseSeconds: e.DISPATCH_LEASE_SECONDS ?? DEFAULT_SETTINGS.dispatchLeaseSeconds,
     sweepLimit: e.SWEEP_LIMIT ?? DEFAULT_SETTINGS.sweepLimit,
     sweepConcurrency: e.SWEEP_CONCURRENCY ?? DEFAULT_SETTINGS.sweepConcurrency,
+    outcomeWaitSeconds: e.OUTCOME_WAIT_SECONDS ?? DEFAULT_SETTINGS.outcomeWaitSeconds,
+    dispatchFailureLimit: e.DISPATCH_FAILURE_LIMIT ?? DEFAULT_SETTINGS.dispatchFailureLimit,
+    schedules: {
+      'recovery-sweep': {
+        rateSeconds: e.SWEEP_RATE_SECONDS ?? DEFAULT_SETTINGS.schedules['recovery-sweep'].rateSeconds,
+        enabled: e.SWEEP_SCHEDULE_ENABLED !== 'false',
+      },
+      'timeout-monitor': {
+        rateSeconds: e.MONITOR_RATE_SECONDS ?? DEFAULT_SETTINGS.schedules['timeout-monitor'].rateSeconds,
+        enabled: e.MONITOR_SCHEDULE_ENABLED !== 'false',
+      },
+    },
   };
 }
 

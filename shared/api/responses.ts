@@ -180,7 +180,7 @@ const ComponentStatus = v.picklist(['ok', 'degraded', 'error']);
 const Component = v.looseObject({ status: ComponentStatus });
 export const ReadyResponse = v.object({
   status: ComponentStatus,
-  components: v.object({ database: Component, queues: Component, jobs: Component }),
+  components: v.object({ database: Component, queues: Component, jobs: Component, dispatch: Component }),
 });
 
 export const SessionsHealthResponse = v.object({

@@ -43,11 +43,15 @@ export class ConflictError extends DomainError {
   constructor(
     message: string,
     readonly current?: Record<string, unknown>,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; reasons?: readonly string[] },
   ) {
     super('conflict', message, options);
     this.name = 'ConflictError';
+    this.reasons = options?.reasons ?? [];
   }
+
+  /** For a cancelled transaction: each item's cancellation code, in the order the items were written. */
+  readonly reasons: readonly string[];
 }
 
 export class VersionMismatchError extends DomainError {

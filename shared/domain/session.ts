@@ -56,6 +56,19 @@ export const SessionSchema = v.looseObject({
   lastAttemptAt: optionalIso,
   lastNotifiedAt: optionalIso,
   attemptFence: v.optional(integer()),
+  /**
+   * The latest attempt while it is still in the outbox (claimed, not yet on its channel queues). A session
+   * with one is not claimable: attempts that cannot be dispatched never stack up.
+   */
+  pendingAttempt: v.optional(v.object({ attemptId: text(1), number: integer(1), claimedAt: isoDateTime })),
+  /** When the latest attempt left the outbox; the next attempt's delay runs from here. */
+  dispatchedAt: optionalIso,
+  /** The channels of the latest attempt: the next attempt waits (bounded) until each has a final outcome. */
+  lastAttemptChannels: v.optional(v.array(v.picklist(CHANNELS))),
+  /** While the next attempt waits for the previous one's outcomes: when it was due (the wait is counted from here). */
+  deferredRetryAt: optionalIso,
+  /** `retryCount` when the current budget of retries began: the backoff restarts at delay(1) for each. */
+  budgetStart: v.optional(integer(0)),
   automation: v.optional(AutomationSchema),
   processingStartedAt: optionalIso,
   sizeBytes: v.optional(integer(0)),

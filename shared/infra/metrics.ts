@@ -36,6 +36,17 @@ export const JOB_METRICS = {
   durationMs: 'DurationMs',
 } as const;
 
+/** Emitted by the recovery sweep only, dimensions {service, job=recovery-sweep}. */
+export const SWEEP_METRICS = {
+  /**
+   * Age of the oldest attempt or alert still in the outbox (a gauge): past the dispatch lease plus a sweep,
+   * something keeps it from its queue (a missing queue, a lost `sqs:SendMessage` grant).
+   */
+  outboxOldestAgeSeconds: 'OutboxOldestAgeSeconds',
+  /** Due sessions whose next attempt waits for the previous attempt's outcomes. */
+  deferred: 'Deferred',
+} as const;
+
 /** Emitted by the timeout monitor only, dimensions {service, job=timeout-monitor}. */
 export const MONITOR_METRICS = {
   /** Processing sessions past their deadline found by this run (a gauge). */

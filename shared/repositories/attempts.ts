@@ -1,47 +1,78 @@
-// The attempt outbox. An attempt item is written in the same transaction as the claim (state `queued`,
-// in the sparse `outbox` index until `dispatchAfter`), its messages are published to the channel queues
-// after the commit, and only then does it become `dispatched`. A sweep that dies in between leaves a
-// queued attempt that the next sweep finds in the outbox index once the lease has passed: nothing is lost
-// between DynamoDB and SQS.
+// The outbox. An attempt item is written in the same transaction as the claim (state `queued`, in the sparse
+// `outbox` index), its messages are published to the channel queues after the commit, and only then does it
+// become `dispatched` — in one transaction with the session, which learns when its attempt left (the next
+// delay runs from there). An ops alert of the timeout monitor goes through the same outbox. A runner that
+// dies in between, or a publish that fails, leaves a queued item that the next run finds in the outbox index
+// once its dispatch lease has passed: nothing is lost between DynamoDB and SQS, and how long an item has
+// waited is what readiness and the outbox-age alarm report.
+//
+// `dispatchAfter` (the index's sort key) is fixed when the item is written: the claim time plus the lease.
+// Taking over a stale item moves a separate `dispatchLeaseUntil`, so the index stays in claim order and its
+// first entry per shard is the oldest undispatched item.
 import { createHash } from 'node:crypto';
-import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { SendMessageBatchCommand, type SendMessageBatchCommandOutput } from '@aws-sdk/client-sqs';
+import { PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AppContext } from '../context.ts';
 import type { Channel } from '../infra/resources.ts';
-import { type ChannelMessage, type RecoveryMessage, RecoveryMessageSchema } from '../messages.ts';
+import { type ChannelMessage, ChannelMessageSchema } from '../messages.ts';
 import { parse } from '../schema.ts';
 import { isConditionalCheckFailed } from './dynamo-errors.ts';
 import { queryShard, shardOf } from './sessions.ts';
 
-export interface AttemptItem {
+/** What every outbox item carries, whichever kind it is. */
+interface OutboxFields {
   sessionId: string;
   sk: string;
-  type: 'attempt';
+  /** When the item was written (the claim, or the monitor's run). */
   at: string;
+  state: 'queued' | 'dispatched';
+  messages: ChannelMessage[];
+  outboxShard?: string;
+  /** Fixed at write: `at` + the dispatch lease. The outbox index's sort key. */
+  dispatchAfter?: string;
+  dispatchOwner?: string;
+  /** Who may publish it until when; moved by a take-over. */
+  dispatchLeaseUntil?: string;
+  dispatchedAt?: string;
+  /** Publishes that failed, and the last error: an operator reads them on the timeline. */
+  dispatchFailures?: number;
+  lastDispatchError?: string;
+}
+
+export interface AttemptItem extends OutboxFields {
+  type: 'attempt';
   attemptId: string;
   number: number;
   maxRetries: number;
   final: boolean;
   channels: Channel[];
-  state: 'queued' | 'dispatched';
   /** The session version the claim wrote. */
   fence: number;
-  messages: RecoveryMessage[];
   triggeredBy: string;
   reason?: string;
-  outboxShard?: string;
-  dispatchAfter?: string;
-  dispatchOwner?: string;
-  dispatchedAt?: string;
 }
+
+/** One aggregated alert of a timeout-monitor run (partition `ops#<alertId>`, beside its outcomes). */
+export interface OpsAlertItem extends OutboxFields {
+  type: 'ops_alert';
+  alertId: string;
+}
+
+export type OutboxItem = AttemptItem | OpsAlertItem;
 
 /** Deterministic per session and attempt number: a second claim of the same attempt cannot hide. */
 export function attemptIdFor(sessionId: string, number: number): string {
   return `att_${createHash('sha256').update(`${sessionId}#${number}`).digest('hex').slice(0, 24)}`;
 }
 
-export function outboxFields(attempt: Pick<AttemptItem, 'attemptId'>, dispatchAfter: string, shards: number) {
-  return { outboxShard: shardOf(attempt.attemptId, shards), dispatchAfter };
+/** The outbox attributes of a new item: in the index, owned by its writer until `dispatchAfter`. */
+export function outboxFields(id: string, dispatchAfter: string, shards: number, owner: string) {
+  return {
+    outboxShard: shardOf(id, shards),
+    dispatchAfter,
+    dispatchOwner: owner,
+    dispatchLeaseUntil: dispatchAfter,
+  };
 }
 
 export class PublishError extends Error {
@@ -55,18 +86,25 @@ export class PublishError extends Error {
 export async function publishMessages(ctx: AppContext, messages: readonly ChannelMessage[]): Promise<void> {
   const byChannel = new Map<Channel, ChannelMessage[]>();
   for (const m of messages) byChannel.set(m.channel, [...(byChannel.get(m.channel) ?? []), m]);
-  await Promise.all(
+  const results = await Promise.allSettled(
     [...byChannel].map(async ([channel, list]) => {
       const queueUrl = ctx.queues[channel]?.url;
       if (!queueUrl) throw new PublishError(`no queue configured for channel ${channel}`);
       for (let i = 0; i < list.length; i += 10) {
         const chunk = list.slice(i, i + 10);
-        const res = await ctx.sqs.send(
-          new SendMessageBatchCommand({
-            QueueUrl: queueUrl,
-            Entries: chunk.map((m, j) => ({ Id: String(j), MessageBody: JSON.stringify(m) })),
-          }),
-        );
+        let res: SendMessageBatchCommandOutput;
+        try {
+          res = await ctx.sqs.send(
+            new SendMessageBatchCommand({
+              QueueUrl: queueUrl,
+              Entries: chunk.map((m, j) => ({ Id: String(j), MessageBody: JSON.stringify(m) })),
+            }),
+          );
+        } catch (error) {
+          throw new PublishError(`the ${channel} queue refused the messages: ${describe(error)}`, {
+            cause: error,
+          });
+        }
         if (res.Failed?.length) {
           throw new PublishError(
             `${res.Failed.length} message(s) refused by the ${channel} queue: ${res.Failed.map((f) => f.Message ?? f.Code).join('; ')}`,
@@ -75,25 +113,52 @@ export async function publishMessages(ctx: AppContext, messages: readonly Channe
       }
     }),
   );
+  const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed.length === 1) throw failed[0]?.reason;
+  if (failed.length > 1) {
+    throw new PublishError(failed.map((f) => describe(f.reason)).join('; '), { cause: failed[0]?.reason });
+  }
 }
 
-/** queued → dispatched, once; false if another sweep got there first. */
-export async function markDispatched(ctx: AppContext, attempt: AttemptItem): Promise<boolean> {
+function describe(error: unknown): string {
+  return error instanceof Error
+    ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}`
+    : String(error);
+}
+
+/** The update that takes a queued item out of the outbox (alone, or inside the session's transaction). */
+export function dispatchedUpdate(ctx: AppContext, item: Pick<OutboxItem, 'sessionId' | 'sk'>, at: string) {
+  return {
+    TableName: ctx.tables.timeline,
+    Key: { sessionId: item.sessionId, sk: item.sk },
+    UpdateExpression:
+      'SET #state = :dispatched, dispatchedAt = :at REMOVE outboxShard, dispatchAfter, dispatchLeaseUntil',
+    ConditionExpression: '#state = :queued',
+    ExpressionAttributeNames: { '#state': 'state' },
+    ExpressionAttributeValues: { ':dispatched': 'dispatched', ':queued': 'queued', ':at': at },
+  };
+}
+
+/** Writes an ops alert into the outbox (once per alert id) before anything is published. */
+export async function putOpsAlertItem(ctx: AppContext, item: OpsAlertItem): Promise<void> {
   try {
     await ctx.ddb.send(
-      new UpdateCommand({
+      new PutCommand({
         TableName: ctx.tables.timeline,
-        Key: { sessionId: attempt.sessionId, sk: attempt.sk },
-        UpdateExpression: 'SET #state = :dispatched, dispatchedAt = :at REMOVE outboxShard, dispatchAfter',
-        ConditionExpression: '#state = :queued',
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: {
-          ':dispatched': 'dispatched',
-          ':queued': 'queued',
-          ':at': ctx.clock().toISOString(),
-        },
+        Item: item,
+        ConditionExpression: 'attribute_not_exists(sk)',
       }),
     );
+  } catch (error) {
+    // Our own earlier try whose answer was lost: the item is there, which is all we wanted.
+    if (!isConditionalCheckFailed(error)) throw error;
+  }
+}
+
+/** queued → dispatched, once; false if another runner got there first. */
+export async function markDispatched(ctx: AppContext, item: OutboxItem): Promise<boolean> {
+  try {
+    await ctx.ddb.send(new UpdateCommand(dispatchedUpdate(ctx, item, ctx.clock().toISOString())));
     return true;
   } catch (error) {
     if (isConditionalCheckFailed(error)) return false;
@@ -101,13 +166,13 @@ export async function markDispatched(ctx: AppContext, attempt: AttemptItem): Pro
   }
 }
 
-/** Undispatched attempts of one outbox shard whose dispatch lease has passed. */
+/** Undispatched items of one outbox shard whose dispatch lease has passed, oldest claim first. */
 export async function findStaleOutbox(
   ctx: AppContext,
   shard: string,
   now: Date,
   limit: number,
-): Promise<AttemptItem[]> {
+): Promise<OutboxItem[]> {
   const page = await queryShard(ctx, {
     table: ctx.tables.timeline,
     index: 'outbox',
@@ -117,44 +182,90 @@ export async function findStaleOutbox(
     upTo: now.toISOString(),
     limit,
   });
-  return page.items as unknown as AttemptItem[];
+  return page.items as unknown as OutboxItem[];
+}
+
+/** The oldest item still in the outbox over the given shards (its `at`), or undefined when it is empty. */
+export async function oldestInOutbox(
+  ctx: AppContext,
+  shards: readonly string[],
+): Promise<OutboxItem | undefined> {
+  const heads = await Promise.all(
+    shards.map(async (shard) => {
+      const res = await ctx.ddb.send(
+        new QueryCommand({
+          TableName: ctx.tables.timeline,
+          IndexName: 'outbox',
+          KeyConditionExpression: 'outboxShard = :shard',
+          ExpressionAttributeValues: { ':shard': shard },
+          Limit: 1,
+        }),
+      );
+      return res.Items?.[0] as OutboxItem | undefined;
+    }),
+  );
+  return heads.filter((h): h is OutboxItem => h !== undefined).sort((a, b) => a.at.localeCompare(b.at))[0];
 }
 
 /**
- * Takes over a stale queued attempt for re-dispatch: moves its dispatch lease forward only if nobody
- * else did since it was read, so two sweeps never re-publish the same attempt.
+ * Takes over a stale queued item for re-dispatch: its lease moves forward only if nobody holds it (or we
+ * already do: a retried call whose first answer was lost), so two runners never publish it at once.
  */
-export async function takeOverOutboxItem(
+export async function takeOverOutboxItem<T extends OutboxItem>(
   ctx: AppContext,
-  attempt: AttemptItem,
+  item: T,
   owner: string,
   leaseSeconds: number,
-): Promise<AttemptItem | undefined> {
-  const dispatchAfter = new Date(ctx.clock().getTime() + leaseSeconds * 1000).toISOString();
+): Promise<T | undefined> {
+  const now = ctx.clock();
+  const until = new Date(now.getTime() + leaseSeconds * 1000).toISOString();
   try {
     await ctx.ddb.send(
       new UpdateCommand({
         TableName: ctx.tables.timeline,
-        Key: { sessionId: attempt.sessionId, sk: attempt.sk },
-        UpdateExpression: 'SET dispatchAfter = :next, dispatchOwner = :owner',
-        ConditionExpression: '#state = :queued AND dispatchAfter = :seen',
+        Key: { sessionId: item.sessionId, sk: item.sk },
+        UpdateExpression: 'SET dispatchLeaseUntil = :until, dispatchOwner = :owner',
+        ConditionExpression:
+          '#state = :queued AND (attribute_not_exists(dispatchLeaseUntil) OR dispatchLeaseUntil < :now OR dispatchOwner = :owner)',
         ExpressionAttributeNames: { '#state': 'state' },
         ExpressionAttributeValues: {
-          ':next': dispatchAfter,
+          ':until': until,
           ':owner': owner,
           ':queued': 'queued',
-          ':seen': attempt.dispatchAfter,
+          ':now': now.toISOString(),
         },
       }),
     );
-    return { ...attempt, dispatchAfter, dispatchOwner: owner };
+    return { ...item, dispatchLeaseUntil: until, dispatchOwner: owner };
   } catch (error) {
     if (isConditionalCheckFailed(error)) return undefined;
     throw error;
   }
 }
 
-/** Messages stored on an attempt item are re-validated before they are published again. */
-export function storedMessages(attempt: AttemptItem): RecoveryMessage[] {
-  return attempt.messages.map((m) => parse(RecoveryMessageSchema, m));
+/** Notes a failed publish on the item (best effort: the item stays queued either way). */
+export async function noteDispatchFailure(ctx: AppContext, item: OutboxItem, error: unknown): Promise<void> {
+  try {
+    await ctx.ddb.send(
+      new UpdateCommand({
+        TableName: ctx.tables.timeline,
+        Key: { sessionId: item.sessionId, sk: item.sk },
+        UpdateExpression: 'SET lastDispatchError = :error ADD dispatchFailures :one',
+        ConditionExpression: '#state = :queued',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: {
+          ':error': describe(error).slice(0, 1000),
+          ':one': 1,
+          ':queued': 'queued',
+        },
+      }),
+    );
+  } catch {
+    // The run record and the outbox-age alarm already say it; this note is for the timeline.
+  }
+}
+
+/** Messages stored on an outbox item are re-validated before they are published again. */
+export function storedMessages(item: OutboxItem): ChannelMessage[] {
+  return item.messages.map((m) => parse(ChannelMessageSchema, m));
 }

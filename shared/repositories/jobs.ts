@@ -34,6 +34,8 @@ export interface RunCounts {
   redispatched: number;
   skipped: number;
   conflicts: number;
+  /** Due sessions whose next attempt waits for the previous one's outcomes (moved to the bound). */
+  deferred: number;
   exhausted: number;
   invalid: number;
   errors: number;
@@ -50,6 +52,7 @@ export function emptyCounts(): RunCounts {
     redispatched: 0,
     skipped: 0,
     conflicts: 0,
+    deferred: 0,
     exhausted: 0,
     invalid: 0,
     errors: 0,
@@ -76,6 +79,8 @@ export interface RunRecord {
   wouldProcess?: string[];
   problems: Array<{ sessionId?: string; reason: string }>;
   error?: string;
+  /** The sweep: age of the oldest item still in the outbox when the run ended (0 when it is empty). */
+  outboxOldestAgeSeconds?: number;
 }
 
 export function newRunId(at: Date): string {

@@ -11,7 +11,7 @@ import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import * as v from 'valibot';
 import type { AppContext } from '../context.ts';
-import { CHANNELS } from '../infra/resources.ts';
+import { CHANNELS, type Channel } from '../infra/resources.ts';
 import { type ChannelMessage, outcomeSortKey } from '../messages.ts';
 import { type Infer, isoDateTime as iso, parse, safeParse } from '../schema.ts';
 
@@ -399,4 +399,36 @@ export async function listOpsAlertOutcomes(ctx: AppContext, alertId: string): Pr
     }),
   );
   return (out.Items ?? []).map((item) => parse(OutcomeItemSchema, item));
+}
+
+/** What identifies a session's latest attempt on its timeline. */
+export interface LatestAttempt {
+  readonly sessionId: string;
+  /** The attempt's number (the session's `retryCount` after its claim). */
+  readonly number: number;
+  /** When it was claimed (the session's `lastAttemptAt`): with the number, it fixes its outcomes' keys. */
+  readonly at: string;
+  readonly channels: readonly Channel[];
+}
+
+/**
+ * The channels of an attempt whose notification has no final outcome yet (none written, or still `sending`):
+ * one consistent Query over that attempt's outcome items, which sit together on the session's timeline.
+ */
+export async function unsettledChannels(ctx: AppContext, attempt: LatestAttempt): Promise<Channel[]> {
+  const prefix = outcomeSortKey(attempt.at, attempt.number, 'email').replace(/email$/, '');
+  const res = await ctx.ddb.send(
+    new QueryCommand({
+      TableName: ctx.tables.timeline,
+      KeyConditionExpression: 'sessionId = :s AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':s': attempt.sessionId, ':prefix': prefix },
+      ProjectionExpression: 'channel, #status',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ConsistentRead: true,
+    }),
+  );
+  const settled = new Set(
+    (res.Items ?? []).filter((i) => i.status !== 'sending').map((i) => String(i.channel)),
+  );
+  return attempt.channels.filter((c) => !settled.has(c));
 }

@@ -36,12 +36,17 @@ export function shardOf(id: string, shards: number): string {
   return String((hash >>> 0) % shards);
 }
 
+/**
+ * Whether the sweep may find the session due: retryable, not paused, retries left, and no attempt of it still
+ * in the outbox (an attempt counts when it has left the outbox; undispatched ones never stack up).
+ */
 export function isRetryEligible(s: Session): boolean {
   return (
     RETRYABLE_STATUSES.includes(s.status) &&
     !s.automation?.paused &&
     s.nextRetryAt !== undefined &&
-    s.retryCount < (s.maxRetries ?? 0)
+    s.retryCount < (s.maxRetries ?? 0) &&
+    s.pendingAttempt === undefined
   );
 }
 
@@ -51,7 +56,10 @@ export function withIndexKeys(s: Session, shards: number): Session {
   if (isRetryEligible(next)) next.dueShard = shardOf(next.sessionId, shards);
   else delete next.dueShard;
   // A session that can never be retried again has no next retry; a paused one keeps it for resume.
-  if (!RETRYABLE_STATUSES.includes(next.status)) delete next.nextRetryAt;
+  if (!RETRYABLE_STATUSES.includes(next.status)) {
+    delete next.nextRetryAt;
+    delete next.deferredRetryAt;
+  }
   if (next.status === 'processing' && next.deadlineAt) next.deadlineShard = shardOf(next.sessionId, shards);
   else delete next.deadlineShard;
   return next;
@@ -165,6 +173,7 @@ export async function saveSession(ctx: AppContext, input: SaveSessionInput): Pro
       const code = cancelled.codes.find((c) => c !== 'None') ?? 'unknown';
       throw new ConflictError(`${what} changed since it was read (${code})`, cancelled.items[0], {
         cause: error,
+        reasons: cancelled.codes,
       });
     }
     if (isConditionalCheckFailed(error)) {

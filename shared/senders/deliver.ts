@@ -17,7 +17,7 @@
 // leaves `sending` with a lease; once it expires the next delivery sends again (at most two sends).
 import type { AppContext, Clock } from '../context.ts';
 import { CHANNEL_QUEUES } from '../infra/resources.ts';
-import type { ChannelMessage } from '../messages.ts';
+import type { ChannelMessage, RecoveryMessage } from '../messages.ts';
 import { logger as defaultLogger } from '../observability/logger.ts';
 import { PermanentProviderError, TransientProviderError } from '../providers/errors.ts';
 import type { ProviderResult } from '../providers/types.ts';
@@ -35,7 +35,7 @@ import { recordStats } from '../repositories/stats.ts';
 import { type RenderContext, renderNotification } from '../templates/render.ts';
 import type { ChannelConfigSource } from './config.ts';
 import type { ProviderSource } from './providers.ts';
-import { markSessionNotified, readSessionForDelivery } from './session-access.ts';
+import { markSessionNotified, readSessionForDelivery, type SessionView } from './session-access.ts';
 
 type LogFn = (message: string, ...extra: Record<string, unknown>[]) => void;
 /** Provider calls without any answer after which the outcome is `failed` (each may have delivered). */
@@ -104,8 +104,16 @@ export class RetryableDeliveryError extends Error {
   }
 }
 
-/** Sessions that need no more reminders. */
-const DONE_STATUSES = new Set(['recovered', 'completed', 'cancelled']);
+/**
+ * Why a reminder must not reach this session now, or undefined when it may: only a session still being
+ * recovered gets one — stalled or recovering, or exhausted for the final attempt that exhausted it. Never
+ * one now active, processing, recovered, completed, cancelled, failed or timed out.
+ */
+export function notRemindable(session: SessionView, message: RecoveryMessage): string | undefined {
+  if (session.status === 'stalled' || session.status === 'recovering') return undefined;
+  if (session.status === 'exhausted' && message.templateId === 'final_attempt') return undefined;
+  return session.status;
+}
 
 export function defaultLeaseSeconds(channel: ChannelMessage['channel']): number {
   const queue = CHANNEL_QUEUES.find((q) => q.channel === channel);
@@ -135,8 +143,8 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
   const keys = logKeys(message);
   let orgId = orgOf(message);
 
-  const count = async (status: 'sent' | 'failed' | 'skipped', at: Date) =>
-    recordStats(ctx, { orgId, at, counts: { [`channel.${message.channel}.${status}`]: 1 } });
+  const count = async (status: 'sent' | 'failed' | 'skipped', at: Date, delta = 1) =>
+    recordStats(ctx, { orgId, at, counts: { [`channel.${message.channel}.${status}`]: delta } });
 
   /** A final outcome already exists, or another sender is on it right now. */
   const alreadyTaken = (current: OutcomeItem, now: Date): DeliveryResult => {
@@ -192,7 +200,7 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
         attemptFence: session.attemptFence,
       });
       reason = 'stale_fence';
-    } else if (DONE_STATUSES.has(session.status)) reason = session.status;
+    } else reason = notRemindable(session, message);
     if (reason || !session) {
       const now = clock();
       const why = reason ?? 'session_not_found';
@@ -213,7 +221,7 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
 
   const provider = deps.providers(config);
   // Outside the try below: a crash here must not be taken for a provider error (which releases the lease).
-  await deps.faults?.beforeProviderCall?.(message);
+  if (deps.faults?.beforeProviderCall) await deps.faults.beforeProviderCall(message);
   const started = performance.now();
   let providerMessageId: string;
   try {
@@ -286,18 +294,9 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
     });
   }
 
-  await deps.faults?.afterProviderCall?.(message, { providerMessageId });
+  if (deps.faults?.afterProviderCall) await deps.faults.afterProviderCall(message, { providerMessageId });
   const durationMs = performance.now() - started;
   const sentAt = clock();
-  const recorded = await recordSentOutcome(ctx, message, {
-    now: sentAt,
-    provider: provider.name,
-    providerMessageId,
-  });
-  if (!recorded) {
-    // Only after a lease expired mid-send: a second sender took over and finished first; its outcome stands.
-    log.warn('sent, but another delivery had already recorded the outcome', { ...keys, providerMessageId });
-  }
   const stamp = async () => {
     if (message.type !== 'recovery') return;
     try {
@@ -307,8 +306,17 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
       log.error('could not stamp lastNotifiedAt on the session', { ...keys, error: String(error) });
     }
   };
-  // Independent writes, one round trip; the counter only when this delivery's outcome is the one recorded.
-  await Promise.all([stamp(), recorded ? count('sent', sentAt) : Promise.resolve()]);
+  // One round trip: the outcome, the stamp and the counter are independent writes. The counter is taken
+  // back in the rare case another delivery (after this one's lease ran out mid-send) recorded it first.
+  const [recorded] = await Promise.all([
+    recordSentOutcome(ctx, message, { now: sentAt, provider: provider.name, providerMessageId }),
+    stamp(),
+    count('sent', sentAt),
+  ]);
+  if (!recorded) {
+    log.warn('sent, but another delivery had already recorded the outcome', { ...keys, providerMessageId });
+    await count('sent', sentAt, -1);
+  }
   log.info('notification sent', { ...keys, provider: provider.name, providerMessageId, durationMs });
   return { status: 'sent', provider: provider.name, providerMessageId, durationMs };
 }

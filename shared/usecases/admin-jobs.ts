@@ -6,6 +6,7 @@ import type { AppContext } from '../context.ts';
 import { JOBS, type JobName } from '../infra/resources.ts';
 import { getJobState, listRuns, type RunRecord, setJobPaused } from '../repositories/jobs.ts';
 import type { Infer } from '../schema.ts';
+import { settingsOf } from '../settings.ts';
 import { type JobStatus, jobStatusOf } from './job-status.ts';
 import { runRecoverySweep } from './recovery-sweep.ts';
 import { runTimeoutMonitor } from './timeout-monitor.ts';
@@ -13,7 +14,7 @@ import { runTimeoutMonitor } from './timeout-monitor.ts';
 export async function getJobsStatus(ctx: AppContext): Promise<JobStatus[]> {
   const now = ctx.clock();
   const states = await Promise.all(JOBS.map((job) => getJobState(ctx, job)));
-  return states.map((s) => jobStatusOf(s, now));
+  return states.map((s) => jobStatusOf(s, now, settingsOf(ctx).schedules[s.name]));
 }
 
 export async function setJobPausedBy(
@@ -23,7 +24,7 @@ export async function setJobPausedBy(
   audit: { triggeredBy: string; reason?: string },
 ): Promise<JobStatus> {
   const state = await setJobPaused(ctx, job, paused, { ...audit, at: ctx.clock() });
-  return jobStatusOf(state, ctx.clock());
+  return jobStatusOf(state, ctx.clock(), settingsOf(ctx).schedules[job]);
 }
 
 export const pauseJob = (ctx: AppContext, job: JobName, audit: { triggeredBy: string; reason?: string }) =>

@@ -1,21 +1,29 @@
-// Claiming one recovery attempt for a session: the only way an attempt is ever made, by the sweep and by
-// the retry-now route alike. The claim and the attempt item commit together or not at all, fenced by the
-// session's version, so two claimers of the same attempt cannot both win.
+// Claiming and dispatching one recovery attempt: the only way an attempt is ever made, by the sweep and by the
+// retry-now route alike. The claim and the attempt item commit together or not at all, fenced by the
+// session's version, so two claimers of the same attempt cannot both win. An attempt counts when it has left
+// the outbox: until then the session is not claimable again, and the next attempt's delay runs from the
+// dispatch. After the dispatch, the next attempt also waits (bounded) for this one's notifications to reach
+// a final outcome, so a queue backlog delays the next reminder instead of superseding this one. The truth
+// of "final" is the outcome items themselves (one consistent Query at claim time), not a copy on the session.
 import type { AppContext } from '../context.ts';
 import { ConflictError } from '../domain/errors.ts';
 import { nextAttemptAt, type RetryPolicy } from '../domain/retry-policy.ts';
 import { RETRYABLE_STATUSES, type Session, SessionSchema } from '../domain/session.ts';
+import type { Channel } from '../infra/resources.ts';
 import { attemptSortKey, type RecoveryMessage, recipientFor } from '../messages.ts';
 import {
   type AttemptItem,
   attemptIdFor,
+  dispatchedUpdate,
   markDispatched,
   outboxFields,
   publishMessages,
 } from '../repositories/attempts.ts';
+import { unsettledChannels } from '../repositories/outcomes.ts';
 import { getSession, saveSession } from '../repositories/sessions.ts';
 import { recordStats, type StatsBuffer } from '../repositories/stats.ts';
 import { tryParse } from '../schema.ts';
+import { settingsOf } from '../settings.ts';
 
 export interface ClaimOptions {
   /** Who is claiming: a run id, or the API caller. */
@@ -42,15 +50,80 @@ export class NotClaimableError extends ConflictError {
   }
 }
 
-/** Why a session cannot be attempted now, or undefined when it can. */
-export function unclaimableReason(s: Session, now: Date, mode: ClaimOptions['mode']): string | undefined {
-  if (!RETRYABLE_STATUSES.includes(s.status)) return `status is ${s.status}`;
-  if (s.automation?.paused) return 'automation is paused';
-  if (s.retryCount >= (s.maxRetries ?? 0)) return `all ${s.maxRetries ?? 0} retries are used`;
+/** Whether a session can be attempted now, and if not, why. */
+export type Claimability = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+
+/** The backoff step of attempt `number` within the session's current budget of retries (1-based). */
+export function delayIndex(s: Pick<Session, 'budgetStart'>, number: number): number {
+  return number - (s.budgetStart ?? 0);
+}
+
+/** The checks a session's own item can answer (the claim's condition re-checks them on the base item). */
+export function claimability(s: Session, now: Date, mode: ClaimOptions['mode']): Claimability {
+  const no = (reason: string) => ({ ok: false as const, reason });
+  if (!RETRYABLE_STATUSES.includes(s.status)) return no(`status is ${s.status}`);
+  if (s.automation?.paused) return no('automation is paused');
+  if (s.retryCount >= (s.maxRetries ?? 0)) return no(`all ${s.maxRetries ?? 0} retries are used`);
+  if (s.pendingAttempt) {
+    return no(
+      `attempt ${s.pendingAttempt.number} (claimed ${s.pendingAttempt.claimedAt}) has not left the outbox yet`,
+    );
+  }
   if (s.leaseUntil && s.leaseUntil > now.toISOString())
-    return `an attempt is being dispatched until ${s.leaseUntil}`;
-  if (mode === 'sweep' && (!s.nextRetryAt || s.nextRetryAt > now.toISOString())) return 'no retry is due';
-  return undefined;
+    return no(`an attempt is being dispatched until ${s.leaseUntil}`);
+  if (mode === 'sweep' && (!s.nextRetryAt || s.nextRetryAt > now.toISOString())) return no('no retry is due');
+  return { ok: true };
+}
+
+/** The previous attempt's channels still without a final outcome, and how long the next one waits, at most. */
+export interface Unsettled {
+  readonly number: number;
+  readonly channels: readonly Channel[];
+  /** When the next attempt was due. */
+  readonly dueAt: Date;
+  /** Due + `outcomeWaitSeconds`: past it the next attempt goes ahead (a channel that stays down). */
+  readonly waitEnds: Date;
+}
+
+/**
+ * Whether the session's latest attempt still has notifications on their way (no final outcome) while the
+ * next one may still wait for them: the next attempt is delayed past its due time by `outcomeWaitSeconds`
+ * at most. Undefined when it need not wait: all settled, the wait is over, or the session has no attempt
+ * whose channels it knows.
+ */
+export async function previousAttemptUnsettled(
+  ctx: AppContext,
+  s: Session,
+  now: Date,
+): Promise<Unsettled | undefined> {
+  if (!s.retryCount || !s.lastAttemptAt || !s.lastAttemptChannels?.length) return undefined;
+  const due = s.deferredRetryAt ?? s.nextRetryAt ?? now.toISOString();
+  const dueAt = new Date(Math.min(Date.parse(due), now.getTime()));
+  const waitEnds = new Date(dueAt.getTime() + settingsOf(ctx).outcomeWaitSeconds * 1000);
+  if (waitEnds <= now) return undefined;
+  const channels = await unsettledChannels(ctx, {
+    sessionId: s.sessionId,
+    number: s.retryCount,
+    at: s.lastAttemptAt,
+    channels: s.lastAttemptChannels,
+  });
+  return channels.length ? { number: s.retryCount, channels, dueAt, waitEnds } : undefined;
+}
+
+/** Why a retry now must wait for the previous attempt's outcomes, in words. */
+export function unsettledReason(u: Unsettled): string {
+  return `attempt ${u.number}'s notifications on ${u.channels.join(', ')} have no final outcome yet (the next attempt waits for them until ${u.waitEnds.toISOString()} at most)`;
+}
+
+/**
+ * When a deferred session is looked at again: a quarter of the time it has waited past its due time, at
+ * least one sweep period and at most 5 minutes, never past the end of the wait.
+ */
+export function recheckAt(ctx: AppContext, u: Unsettled, now: Date): Date {
+  const rate = settingsOf(ctx).schedules['recovery-sweep'].rateSeconds * 1000;
+  const waited = now.getTime() - u.dueAt.getTime();
+  const step = Math.min(300_000, Math.max(rate, waited / 4));
+  return new Date(Math.min(now.getTime() + step, u.waitEnds.getTime()));
 }
 
 export function buildMessages(
@@ -89,8 +162,8 @@ export async function claimAttempt(
 ): Promise<Claimed> {
   const now = ctx.clock();
   const at = now.toISOString();
-  const why = unclaimableReason(seen, now, options.mode);
-  if (why) throw new NotClaimableError(seen.sessionId, why);
+  const check = claimability(seen, now, options.mode);
+  if (!check.ok) throw new NotClaimableError(seen.sessionId, check.reason);
 
   const number = seen.retryCount + 1;
   const maxRetries = seen.maxRetries ?? policy.maxRetries;
@@ -99,6 +172,7 @@ export async function claimAttempt(
   const leaseUntil = new Date(now.getTime() + options.leaseSeconds * 1000).toISOString();
   const attemptId = attemptIdFor(seen.sessionId, number);
   const { overrideNextRetryAt: _applied, ...automation } = seen.automation ?? { paused: false };
+  const channels = [...policy.enabledChannels];
 
   const next: Session = {
     ...seen,
@@ -109,11 +183,22 @@ export async function claimAttempt(
     leaseOwner: options.owner,
     leaseUntil,
     automation,
+    pendingAttempt: { attemptId, number, claimedAt: at },
+    lastAttemptChannels: channels,
+    // Tentative (the session is not due while its attempt is in the outbox): the dispatch sets it for real.
     nextRetryAt: final
       ? undefined
-      : nextAttemptAt(policy, seen.sessionId, number + 1, now, seen.contact?.timezone).toISOString(),
+      : nextAttemptAt(
+          policy,
+          seen.sessionId,
+          delayIndex(seen, number + 1),
+          now,
+          seen.contact?.timezone,
+        ).toISOString(),
   };
   if (next.nextRetryAt === undefined) delete next.nextRetryAt;
+  delete next.dispatchedAt;
+  delete next.deferredRetryAt;
 
   const attempt: AttemptItem = {
     sessionId: seen.sessionId,
@@ -124,14 +209,13 @@ export async function claimAttempt(
     number,
     maxRetries,
     final,
-    channels: [...policy.enabledChannels],
+    channels,
     state: 'queued',
     fence,
     messages: buildMessages(seen, policy, { attemptId, number, fence, at, final }),
     triggeredBy: options.triggeredBy,
     reason: options.reason,
-    dispatchOwner: options.owner,
-    ...outboxFields({ attemptId }, leaseUntil, ctx.shards),
+    ...outboxFields(attemptId, leaseUntil, ctx.shards, options.owner),
   };
   if (attempt.reason === undefined) delete attempt.reason;
 
@@ -168,23 +252,138 @@ export async function claimAttempt(
     if (stored?.attemptFence !== fence || stored.leaseOwner !== options.owner) throw error;
     session = stored;
   }
-  const counts = { orgId: seen.orgId, at: now, counts: { attempts: 1, exhausted: final ? 1 : 0 } };
-  if (options.stats) options.stats.add(counts);
-  else await recordStats(ctx, counts);
+  if (final) {
+    const counts = { orgId: seen.orgId, at: now, counts: { exhausted: 1 } };
+    if (options.stats) options.stats.add(counts);
+    else await recordStats(ctx, counts);
+  }
   return { session, attempt };
 }
 
 /**
- * Publishes a claimed attempt and marks it dispatched. Returns how many messages went out.
+ * The session once `attempt` has left the outbox: no longer pending, its dispatch lease released, and its
+ * next retry counted from now (an operator's override set meanwhile wins). Undefined when the session's
+ * pending attempt is another one (or none): then the session has nothing to learn from this dispatch.
+ */
+export function afterDispatch(
+  s: Session,
+  attempt: Pick<AttemptItem, 'attemptId'>,
+  policy: RetryPolicy,
+  now: Date,
+): Session | undefined {
+  if (s.pendingAttempt?.attemptId !== attempt.attemptId) return undefined;
+  const next: Session = { ...s, dispatchedAt: now.toISOString() };
+  delete next.pendingAttempt;
+  delete next.leaseOwner;
+  delete next.leaseUntil;
+  if (RETRYABLE_STATUSES.includes(s.status) && s.retryCount < (s.maxRetries ?? 0)) {
+    next.nextRetryAt =
+      s.automation?.overrideNextRetryAt ??
+      nextAttemptAt(
+        policy,
+        s.sessionId,
+        delayIndex(s, s.retryCount + 1),
+        now,
+        s.contact?.timezone,
+      ).toISOString();
+  }
+  return next;
+}
+
+/** Where the dispatch finds what it needs: the session as the claim left it (if at hand) and its policy. */
+export interface DispatchDeps {
+  readonly session?: Session;
+  readonly policyFor: (s: Session) => Promise<RetryPolicy>;
+  readonly stats?: StatsBuffer;
+}
+
+/** Tries of the dispatch write when the session moved meanwhile (a sender already settling an outcome). */
+const DISPATCH_WRITE_TRIES = 6;
+
+/**
+ * queued → dispatched, together with the session (not pending any more, next retry counted from now), in one
+ * transaction: a crash can never leave the attempt dispatched and the session waiting for it. Returns false
+ * when another runner marked it dispatched first.
+ */
+export async function completeDispatch(
+  ctx: AppContext,
+  attempt: AttemptItem,
+  deps: DispatchDeps,
+): Promise<boolean> {
+  let session = deps.session;
+  for (let tryNo = 1; ; tryNo++) {
+    const now = ctx.clock();
+    if (!session || tryNo > 1) session = await getSession(ctx, attempt.sessionId);
+    const next = session ? afterDispatch(session, attempt, await deps.policyFor(session), now) : undefined;
+    if (!session || !next) {
+      if (!(await markDispatched(ctx, attempt))) return false;
+      break;
+    }
+    try {
+      await saveSession(ctx, {
+        previous: session,
+        next,
+        stats: deps.stats,
+        extraItems: [{ Update: dispatchedUpdate(ctx, attempt, now.toISOString()) }],
+      });
+      break;
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error;
+      const codes = error.reasons;
+      // The attempt's own condition failed: another runner dispatched it (or our lost answer did).
+      if (codes.at(-1) === 'ConditionalCheckFailed') return false;
+      if (tryNo >= DISPATCH_WRITE_TRIES) throw error;
+    }
+  }
+  const counts = { orgId: session?.orgId, at: ctx.clock(), counts: { attempts: 1 } };
+  if (deps.stats) deps.stats.add(counts);
+  else await recordStats(ctx, counts);
+  return true;
+}
+
+/**
+ * Publishes a claimed attempt and takes it out of the outbox. Returns how many messages went out.
  * `afterPublish` is a test-only crash point (fault tests and the soak); production callers never pass it.
  */
 export async function dispatchAttempt(
   ctx: AppContext,
-  attempt: AttemptItem,
+  claimed: Claimed,
+  deps: Omit<DispatchDeps, 'session'>,
   afterPublish?: () => void | Promise<void>,
 ): Promise<number> {
-  await publishMessages(ctx, attempt.messages);
-  await afterPublish?.();
-  await markDispatched(ctx, attempt);
-  return attempt.messages.length;
+  await publishMessages(ctx, claimed.attempt.messages);
+  if (afterPublish) await afterPublish();
+  await completeDispatch(ctx, claimed.attempt, { ...deps, session: claimed.session });
+  return claimed.attempt.messages.length;
+}
+
+/**
+ * The next attempt is due but the previous one's notifications are still on their way: look again later
+ * (bounded by the end of the wait), and say so on the timeline.
+ */
+export async function deferAttempt(
+  ctx: AppContext,
+  seen: Session,
+  unsettled: Unsettled,
+  audit: { triggeredBy: string; stats?: StatsBuffer },
+): Promise<Session> {
+  const now = ctx.clock();
+  const until = recheckAt(ctx, unsettled, now);
+  return saveSession(ctx, {
+    previous: seen,
+    next: { ...seen, nextRetryAt: until.toISOString(), deferredRetryAt: unsettled.dueAt.toISOString() },
+    stats: audit.stats,
+    events: [
+      {
+        type: 'deferred',
+        at: now.toISOString(),
+        number: seen.retryCount + 1,
+        waitingFor: [...unsettled.channels],
+        dueAt: unsettled.dueAt.toISOString(),
+        recheckAt: until.toISOString(),
+        waitEnds: unsettled.waitEnds.toISOString(),
+        triggeredBy: audit.triggeredBy,
+      },
+    ],
+  });
 }

@@ -6,6 +6,7 @@ import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { AppContext } from '../context.ts';
 import { type Session, SessionSchema } from '../domain/session.ts';
 import { CHANNELS, JOBS } from '../infra/resources.ts';
+import { oldestInOutbox } from '../repositories/attempts.ts';
 import { getJobState } from '../repositories/jobs.ts';
 import { shardOrder } from '../repositories/sessions.ts';
 import { readStatusGauges } from '../repositories/stats.ts';
@@ -22,7 +23,12 @@ export interface ComponentReport {
 
 export interface Readiness {
   status: ComponentStatus;
-  components: { database: ComponentReport; queues: ComponentReport; jobs: ComponentReport };
+  components: {
+    database: ComponentReport;
+    queues: ComponentReport;
+    jobs: ComponentReport;
+    dispatch: ComponentReport;
+  };
 }
 
 /** A component that does not answer within this is in error: a probe must answer, even about a hang. */
@@ -133,19 +139,25 @@ async function checkQueues(ctx: AppContext): Promise<ComponentReport> {
 
 async function checkJobs(ctx: AppContext): Promise<ComponentReport> {
   const now = ctx.clock();
+  const schedules = settingsOf(ctx).schedules;
   const reports = await Promise.all(
     JOBS.map(async (job) => {
       try {
-        const s = jobStatusOf(await withTimeout(getJobState(ctx, job), `job ${job}`), now);
-        // Never ran: a fresh deployment before its first schedule, worth a look but not an outage.
-        const status: ComponentStatus =
-          s.heartbeatAgeSeconds === null
+        const state = await withTimeout(getJobState(ctx, job), `job ${job}`);
+        const s = jobStatusOf(state, now, schedules[job]);
+        // Never ran: a fresh deployment before its first schedule, worth a look but not an outage. A
+        // disabled schedule is a choice: no heartbeat is expected, so its age says nothing.
+        const heartbeat: ComponentStatus = !s.scheduleEnabled
+          ? 'ok'
+          : s.heartbeatAgeSeconds === null
             ? 'degraded'
             : s.heartbeatAgeSeconds > s.heartbeatTtlSeconds
               ? 'error'
-              : s.paused || s.consecutiveFailures > 0
-                ? 'degraded'
-                : 'ok';
+              : 'ok';
+        // Failing runs are not ok (their run records say why); the outage they point at, if it lasts,
+        // shows as an error in its own component (dispatch, channels, database).
+        const status: ComponentStatus =
+          heartbeat !== 'ok' ? heartbeat : s.paused || s.consecutiveFailures > 0 ? 'degraded' : 'ok';
         return [
           job,
           {
@@ -154,7 +166,9 @@ async function checkJobs(ctx: AppContext): Promise<ComponentReport> {
             lastHeartbeatAt: s.lastHeartbeatAt,
             heartbeatAgeSeconds: s.heartbeatAgeSeconds,
             heartbeatTtlSeconds: s.heartbeatTtlSeconds,
+            schedule: s.scheduleEnabled ? `every ${s.scheduleRateSeconds} s` : 'disabled',
             consecutiveFailures: s.consecutiveFailures,
+            lastError: s.lastError,
           },
         ] as const;
       } catch (error) {
@@ -165,11 +179,55 @@ async function checkJobs(ctx: AppContext): Promise<ComponentReport> {
   return { status: worst(reports.map(([, r]) => r.status)), ...Object.fromEntries(reports) };
 }
 
+/**
+ * The outbox: an attempt (or ops alert) is normally published within a second of its claim, and a failed
+ * publish is retried by the next sweep once the dispatch lease has passed. One that has waited longer than
+ * the lease plus a sweep cannot reach its queue (a deleted queue, a lost `sqs:SendMessage` grant).
+ */
+async function checkDispatch(ctx: AppContext): Promise<ComponentReport> {
+  const settings = settingsOf(ctx);
+  const limitSeconds = settings.dispatchLeaseSeconds + settings.schedules['recovery-sweep'].rateSeconds;
+  try {
+    const oldest = await withTimeout(
+      oldestInOutbox(
+        ctx,
+        Array.from({ length: ctx.shards }, (_, i) => String(i)),
+      ),
+      'outbox index',
+    );
+    const ageSeconds = oldest
+      ? Math.max(0, Math.floor((ctx.clock().getTime() - Date.parse(oldest.at)) / 1000))
+      : 0;
+    return {
+      status: ageSeconds > limitSeconds ? 'error' : 'ok',
+      oldestAgeSeconds: ageSeconds,
+      limitSeconds,
+      ...(oldest
+        ? {
+            oldest: {
+              sessionId: oldest.sessionId,
+              type: oldest.type,
+              queuedAt: oldest.at,
+              ...(oldest.lastDispatchError ? { lastError: oldest.lastDispatchError } : {}),
+            },
+          }
+        : {}),
+    };
+  } catch (error) {
+    return { status: 'error', error: message(error) };
+  }
+}
+
 export async function checkReadiness(ctx: AppContext): Promise<Readiness> {
-  const [database, queues, jobs] = await Promise.all([checkDatabase(ctx), checkQueues(ctx), checkJobs(ctx)]);
+  const [database, queues, jobs, dispatch] = await Promise.all([
+    checkDatabase(ctx),
+    checkQueues(ctx),
+    checkJobs(ctx),
+    checkDispatch(ctx),
+  ]);
   return {
-    status: worst([database.status, queues.status, jobs.status]),
-    components: { database, queues, jobs },
+    status: worst([database.status, queues.status, jobs.status, dispatch.status]),
+    components: { database, queues, jobs, dispatch },
   };
 }
 

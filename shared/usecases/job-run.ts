@@ -33,6 +33,8 @@ export interface RunContext {
   readonly problems: RunRecord['problems'];
   readonly channels: Set<string>;
   readonly wouldProcess: string[];
+  /** Readings the run records beside its counts (the sweep's outbox age). */
+  readonly readings: { outboxOldestAgeSeconds?: number };
 }
 
 /** Thrown by a fault hook to stop a run the way a killed process would: no cleanup, no run record. */
@@ -61,6 +63,7 @@ export async function runJob(
     problems: [],
     channels: new Set(),
     wouldProcess: [],
+    readings: {},
   };
 
   const finish = async (status: RunRecord['status'], detail: { reason?: string; error?: string } = {}) => {
@@ -81,6 +84,7 @@ export async function runJob(
       channels: [...run.channels].sort(),
       ...(run.dryRun ? { wouldProcess: run.wouldProcess.slice(0, 100) } : {}),
       problems: run.problems.slice(0, 50),
+      ...run.readings,
     };
     await putRunRecord(ctx, record);
     // A dry run changes nothing but its own run record: not even the heartbeat.

@@ -1,7 +1,8 @@
 // A job's state as operators read it (admin API, readiness, CLI): its own module, so the readiness check
 // reads job heartbeats without importing the jobs themselves.
-import { JOB_DESCRIPTIONS, type JobName } from '../infra/resources.ts';
+import type { JobName } from '../infra/resources.ts';
 import type { JobState } from '../repositories/jobs.ts';
+import { DEFAULT_SETTINGS, heartbeatTtlSeconds, type JobSchedule } from '../settings.ts';
 
 export interface JobStatus {
   name: JobName;
@@ -14,11 +15,18 @@ export interface JobStatus {
   consecutiveFailures: number;
   lastError: string | null;
   heartbeatTtlSeconds: number;
+  /** Whether its schedule is enabled; a disabled one (a deliberate choice) expects no heartbeat. */
+  scheduleEnabled: boolean;
+  scheduleRateSeconds: number;
   /** Seconds since the last heartbeat; null when the job never ran. */
   heartbeatAgeSeconds: number | null;
 }
 
-export function jobStatusOf(state: JobState, now: Date): JobStatus {
+export function jobStatusOf(
+  state: JobState,
+  now: Date,
+  schedule: JobSchedule = DEFAULT_SETTINGS.schedules[state.name],
+): JobStatus {
   const heartbeat = state.lastHeartbeatAt ? new Date(state.lastHeartbeatAt).getTime() : undefined;
   return {
     name: state.name,
@@ -30,7 +38,9 @@ export function jobStatusOf(state: JobState, now: Date): JobStatus {
     lastSuccessAt: state.lastSuccessAt ?? null,
     consecutiveFailures: state.consecutiveFailures,
     lastError: state.lastError ?? null,
-    heartbeatTtlSeconds: JOB_DESCRIPTIONS[state.name].heartbeatTtlSeconds,
+    heartbeatTtlSeconds: heartbeatTtlSeconds(schedule),
+    scheduleEnabled: schedule.enabled,
+    scheduleRateSeconds: schedule.rateSeconds,
     heartbeatAgeSeconds:
       heartbeat === undefined || Number.isNaN(heartbeat)
         ? null

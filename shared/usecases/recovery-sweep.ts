@@ -1,13 +1,18 @@
 // The recovery sweep: job lease → re-dispatch stale outbox items → query each `due` shard for
 // `nextRetryAt <= now` → claim → publish → dispatched → run record and job state. Its cost follows the
-// number of due sessions, never the table size.
+// number of due sessions, never the table size. A publish that fails is an error of the run (the attempt
+// waits in the outbox and the session with it); after `dispatchFailureLimit` failures in a row the run stops
+// claiming and ends `failed`, so a lost queue pages instead of quietly exhausting sessions.
 import type { AppContext } from '../context.ts';
 import { ConflictError } from '../domain/errors.ts';
+import type { RetryPolicy } from '../domain/retry-policy.ts';
 import { type Session, SessionSchema } from '../domain/session.ts';
 import { logger } from '../observability/logger.ts';
 import {
+  type AttemptItem,
   findStaleOutbox,
-  markDispatched,
+  noteDispatchFailure,
+  oldestInOutbox,
   publishMessages,
   storedMessages,
   takeOverOutboxItem,
@@ -18,7 +23,16 @@ import { queryShard, shardOrder } from '../repositories/sessions.ts';
 import { StatsBuffer } from '../repositories/stats.ts';
 import { describeIssues, safeParse } from '../schema.ts';
 import { settingsOf } from '../settings.ts';
-import { type Claimed, claimAttempt, dispatchAttempt, unclaimableReason } from './claim-attempt.ts';
+import {
+  type Claimed,
+  claimAttempt,
+  claimability,
+  completeDispatch,
+  deferAttempt,
+  dispatchAttempt,
+  previousAttemptUnsettled,
+  type Unsettled,
+} from './claim-attempt.ts';
 import { forEachLimited, type JobRunOptions, type RunContext, runJob } from './job-run.ts';
 
 export { SimulatedCrash } from './job-run.ts';
@@ -37,6 +51,9 @@ export type SweepEvent =
       final: boolean;
     }
   | { type: 'redispatched'; sessionId: string; attemptId: string; number: number }
+  | { type: 'deferred'; sessionId: string; number: number; waitingFor: string[]; until: string }
+  | { type: 'dispatch_failed'; sessionId: string; number: number; reason: string }
+  | { type: 'stopped_claiming'; reason: string }
   | { type: 'conflict'; sessionId: string; reason: string }
   | { type: 'invalid'; sessionId?: string; reason: string }
   | { type: 'error'; sessionId?: string; reason: string };
@@ -67,9 +84,11 @@ async function walkDue(
   shards: readonly string[],
   onInvalid: (sessionId: string | undefined, reason: string) => void,
   onPage: (sessions: Session[]) => Promise<void>,
+  stop: () => boolean,
 ): Promise<number> {
   let selected = 0;
   for (const shard of shards) {
+    if (stop()) break;
     let startKey: Record<string, unknown> | undefined;
     do {
       const page = await queryShard(ctx, {
@@ -94,10 +113,38 @@ async function walkDue(
       selected += sessions.length;
       await onPage(sessions);
       startKey = page.lastKey;
-    } while (startKey && selected < run.limit);
+    } while (startKey && selected < run.limit && !stop());
     if (selected >= run.limit) break;
   }
   return selected;
+}
+
+/** Counts consecutive dispatch failures over a run; past the limit the run stops claiming. */
+class DispatchBreaker {
+  private inARow = 0;
+  private firstError: string | undefined;
+  constructor(private readonly limit: number) {}
+
+  failed(error: unknown): void {
+    this.inARow++;
+    this.firstError ??= String(error);
+  }
+
+  succeeded(): void {
+    this.inARow = 0;
+  }
+
+  get open(): boolean {
+    return this.inARow >= this.limit;
+  }
+
+  get reason(): string {
+    return `dispatch failing: ${this.inARow} attempt(s) in a row could not leave the outbox; stopped claiming for this run (first error: ${this.firstError ?? 'unknown'})`;
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 export async function runRecoverySweep(ctx: AppContext, options: SweepOptions): Promise<RunRecord> {
@@ -110,134 +157,253 @@ export async function runRecoverySweep(ctx: AppContext, options: SweepOptions): 
     };
     const stats = new StatsBuffer();
     const shards = options.shards ?? shardOrder(ctx.shards);
-    if (!run.dryRun) await redispatchStale(ctx, run, shards, emit);
     const getPolicy = policyCache(ctx);
-    // With a zero delay a claimed session can be due again within the same run: one attempt per run.
-    const seenThisRun = new Set<string>();
+    const policyOf = (s: Session) => getPolicy(s.policyId, s.orgId);
+    const breaker = new DispatchBreaker(settings.dispatchFailureLimit);
+    let dispatchFailures = 0;
+    const triggeredBy = `${JOB}/${options.trigger}`;
+    try {
+      if (!run.dryRun) {
+        dispatchFailures += await redispatchStale(ctx, run, shards, { emit, breaker, policyOf, stats });
+      }
+      // With a zero delay a claimed session can be due again within the same run: one attempt per run.
+      const seenThisRun = new Set<string>();
 
-    const claimOne = async (seen: Session) => {
-      if (seenThisRun.has(seen.sessionId) || unclaimableReason(seen, ctx.clock(), 'sweep')) {
-        counts.skipped++;
-        return;
-      }
-      seenThisRun.add(seen.sessionId);
-      if (run.dryRun) {
-        run.wouldProcess.push(seen.sessionId);
-        return;
-      }
-      let claimed: Claimed;
-      try {
-        const policy = await getPolicy(seen.policyId, seen.orgId);
-        claimed = await claimAttempt(ctx, seen, policy, {
-          owner: run.runId,
-          triggeredBy: `${JOB}/${options.trigger}`,
-          leaseSeconds: settings.dispatchLeaseSeconds,
-          mode: 'sweep',
-          stats,
-        });
-      } catch (error) {
-        if (error instanceof ConflictError) {
-          // Another claimer won, or the session changed (recovered, paused) since it was selected.
-          counts.conflicts++;
-          emit({ type: 'conflict', sessionId: seen.sessionId, reason: error.message });
+      const claimOne = async (seen: Session) => {
+        if (breaker.open) {
+          counts.skipped++;
           return;
         }
-        counts.errors++;
-        problem(seen.sessionId, `claim failed: ${String(error)}`);
-        logger.error('claim failed', { sessionId: seen.sessionId, runId: run.runId, error });
-        emit({ type: 'error', sessionId: seen.sessionId, reason: String(error) });
-        return;
-      }
-      counts.claimed++;
-      if (claimed.attempt.final) counts.exhausted++;
-      for (const c of claimed.attempt.channels) run.channels.add(c);
-      emit({
-        type: 'claimed',
-        sessionId: seen.sessionId,
-        number: claimed.attempt.number,
-        maxRetries: claimed.attempt.maxRetries,
-        channels: claimed.attempt.channels,
-        nextRetryAt: claimed.session.nextRetryAt,
-        final: claimed.attempt.final,
-      });
-      await options.faults?.afterClaim?.(claimed);
-      try {
-        const afterPublish = options.faults?.afterPublish;
-        counts.dispatched += await dispatchAttempt(
-          ctx,
-          claimed.attempt,
-          afterPublish && (() => afterPublish(claimed)),
-        );
-      } catch (error) {
-        if (error instanceof Error && error.name === 'SimulatedCrash') throw error;
-        // The attempt stays queued in the outbox; the next sweep after its lease re-dispatches it.
-        counts.errors++;
-        problem(seen.sessionId, `dispatch failed, left in outbox: ${String(error)}`);
-        logger.error('dispatch failed; attempt left in outbox', {
+        const now = ctx.clock();
+        if (seenThisRun.has(seen.sessionId) || !claimability(seen, now, 'sweep').ok) {
+          counts.skipped++;
+          return;
+        }
+        seenThisRun.add(seen.sessionId);
+        let unsettled: Unsettled | undefined;
+        try {
+          unsettled = await previousAttemptUnsettled(ctx, seen, now);
+        } catch (error) {
+          counts.errors++;
+          problem(seen.sessionId, `could not read the previous attempt's outcomes: ${String(error)}`);
+          return;
+        }
+        if (run.dryRun) {
+          if (unsettled) counts.deferred++;
+          else run.wouldProcess.push(seen.sessionId);
+          return;
+        }
+        if (unsettled) {
+          // Due, but the previous attempt's notifications are still on their way: wait for them, bounded.
+          try {
+            const deferred = await deferAttempt(ctx, seen, unsettled, { triggeredBy, stats });
+            counts.deferred++;
+            emit({
+              type: 'deferred',
+              sessionId: seen.sessionId,
+              number: seen.retryCount + 1,
+              waitingFor: [...unsettled.channels],
+              until: deferred.nextRetryAt ?? unsettled.waitEnds.toISOString(),
+            });
+          } catch (error) {
+            if (error instanceof ConflictError) {
+              counts.conflicts++;
+              return;
+            }
+            counts.errors++;
+            problem(seen.sessionId, `deferral failed: ${String(error)}`);
+          }
+          return;
+        }
+        let claimed: Claimed;
+        try {
+          const policy = await policyOf(seen);
+          claimed = await claimAttempt(ctx, seen, policy, {
+            owner: run.runId,
+            triggeredBy,
+            leaseSeconds: settings.dispatchLeaseSeconds,
+            mode: 'sweep',
+            stats,
+          });
+        } catch (error) {
+          if (error instanceof ConflictError) {
+            // Another claimer won, or the session changed (recovered, paused) since it was selected.
+            counts.conflicts++;
+            emit({ type: 'conflict', sessionId: seen.sessionId, reason: error.message });
+            return;
+          }
+          counts.errors++;
+          problem(seen.sessionId, `claim failed: ${String(error)}`);
+          logger.error('claim failed', { sessionId: seen.sessionId, runId: run.runId, error });
+          emit({ type: 'error', sessionId: seen.sessionId, reason: String(error) });
+          return;
+        }
+        counts.claimed++;
+        if (claimed.attempt.final) counts.exhausted++;
+        for (const c of claimed.attempt.channels) run.channels.add(c);
+        emit({
+          type: 'claimed',
           sessionId: seen.sessionId,
-          runId: run.runId,
-          error,
+          number: claimed.attempt.number,
+          maxRetries: claimed.attempt.maxRetries,
+          channels: claimed.attempt.channels,
+          nextRetryAt: claimed.session.nextRetryAt,
+          final: claimed.attempt.final,
         });
-        emit({ type: 'error', sessionId: seen.sessionId, reason: String(error) });
-      }
-    };
+        if (options.faults?.afterClaim) await options.faults.afterClaim(claimed);
+        try {
+          const afterPublish = options.faults?.afterPublish;
+          counts.dispatched += await dispatchAttempt(
+            ctx,
+            claimed,
+            { policyFor: policyOf, stats },
+            afterPublish && (() => afterPublish(claimed)),
+          );
+          breaker.succeeded();
+        } catch (error) {
+          if (error instanceof Error && error.name === 'SimulatedCrash') throw error;
+          // The attempt stays queued in the outbox (and the session with it, not claimable); a later run
+          // re-dispatches it after its lease. The run fails: an attempt that cannot leave is an outage.
+          dispatchFailures++;
+          breaker.failed(error);
+          counts.errors++;
+          problem(
+            seen.sessionId,
+            `dispatch failed, attempt ${claimed.attempt.number} waits in the outbox: ${errorText(error)}`,
+          );
+          logger.error('dispatch failed; attempt left in outbox', {
+            sessionId: seen.sessionId,
+            runId: run.runId,
+            error,
+          });
+          emit({
+            type: 'dispatch_failed',
+            sessionId: seen.sessionId,
+            number: claimed.attempt.number,
+            reason: errorText(error),
+          });
+          await noteDispatchFailure(ctx, claimed.attempt, error);
+        }
+      };
 
-    try {
-      counts.selected = await walkDue(
-        ctx,
-        run,
-        shards,
-        (sessionId, reason) => {
-          counts.invalid++;
-          problem(sessionId, reason);
-          logger.warn('skipping invalid session item', { sessionId, reason, runId: run.runId });
-          emit({ type: 'invalid', sessionId, reason });
-        },
-        (page) => forEachLimited(page, settings.sweepConcurrency, claimOne),
-      );
+      if (!breaker.open) {
+        counts.selected = await walkDue(
+          ctx,
+          run,
+          shards,
+          (sessionId, reason) => {
+            counts.invalid++;
+            problem(sessionId, reason);
+            logger.warn('skipping invalid session item', { sessionId, reason, runId: run.runId });
+            emit({ type: 'invalid', sessionId, reason });
+          },
+          (page) => forEachLimited(page, settings.sweepConcurrency, claimOne),
+          () => breaker.open,
+        );
+      }
+      if (breaker.open) emit({ type: 'stopped_claiming', reason: breaker.reason });
     } finally {
       await stats.flush(ctx);
     }
-    const nothingWorked = counts.selected > 0 && counts.claimed === 0 && counts.errors > 0;
+    if (!run.dryRun) {
+      try {
+        const oldest = await oldestInOutbox(ctx, allShards(ctx));
+        run.readings.outboxOldestAgeSeconds = oldest
+          ? Math.max(0, Math.floor((ctx.clock().getTime() - Date.parse(oldest.at)) / 1000))
+          : 0;
+      } catch (error) {
+        problem(undefined, `outbox age unreadable: ${String(error)}`);
+      }
+    }
+    if (breaker.open) return { failed: breaker.reason };
+    if (dispatchFailures > 0) {
+      return {
+        failed: `${dispatchFailures} attempt(s) could not leave the outbox: ${problems.find((p) => p.reason.includes('outbox'))?.reason ?? 'dispatch failed'}`,
+      };
+    }
+    const nothingWorked =
+      counts.selected > 0 && counts.claimed === 0 && counts.deferred === 0 && counts.errors > 0;
     return nothingWorked ? { failed: problems[0]?.reason ?? 'every claim failed' } : undefined;
   });
 }
 
+/** Every shard number of the sparse indexes. */
+function allShards(ctx: AppContext): string[] {
+  return Array.from({ length: ctx.shards }, (_, i) => String(i));
+}
+
+interface RedispatchDeps {
+  readonly emit: (e: SweepEvent) => void;
+  readonly breaker: DispatchBreaker;
+  readonly policyOf: (s: Session) => Promise<RetryPolicy>;
+  readonly stats: StatsBuffer;
+}
+
+/** Re-publishes attempts whose dispatch lease has passed while still queued. Returns the failures. */
 async function redispatchStale(
   ctx: AppContext,
   run: RunContext,
   shards: readonly string[],
-  emit: (e: SweepEvent) => void,
-): Promise<void> {
+  deps: RedispatchDeps,
+): Promise<number> {
   const leaseSeconds = settingsOf(ctx).dispatchLeaseSeconds;
+  let failures = 0;
   for (const shard of shards) {
-    // A failure here (after the SDK's own retries) is counted and the run goes on to the due sessions:
-    // the outbox item stays queued and the next sweep tries it again.
+    if (deps.breaker.open) break;
+    // A failure to read the outbox (after the SDK's own retries) is counted and the run goes on to the due
+    // sessions; the items stay queued and the next sweep tries again.
+    let items: AttemptItem[];
     try {
-      for (const item of await findStaleOutbox(ctx, shard, ctx.clock(), 100)) {
-        try {
-          const mine = await takeOverOutboxItem(ctx, item, run.runId, leaseSeconds);
-          if (!mine) continue;
-          const messages = storedMessages(mine);
-          await publishMessages(ctx, messages);
-          await markDispatched(ctx, mine);
-          run.counts.redispatched++;
-          run.counts.dispatched += messages.length;
-          for (const m of messages) run.channels.add(m.channel);
-          emit({
-            type: 'redispatched',
-            sessionId: mine.sessionId,
-            attemptId: mine.attemptId,
-            number: mine.number,
-          });
-        } catch (error) {
-          run.counts.errors++;
-          run.problems.push({ sessionId: item.sessionId, reason: `re-dispatch failed: ${String(error)}` });
-        }
-      }
+      items = (await findStaleOutbox(ctx, shard, ctx.clock(), 100)).filter(
+        (i): i is AttemptItem => i.type === 'attempt',
+      );
     } catch (error) {
       run.counts.errors++;
       run.problems.push({ reason: `outbox shard ${shard} unreadable: ${String(error)}` });
+      continue;
+    }
+    for (const item of items) {
+      if (deps.breaker.open) break;
+      let mine: AttemptItem | undefined;
+      try {
+        mine = await takeOverOutboxItem(ctx, item, run.runId, leaseSeconds);
+      } catch (error) {
+        run.counts.errors++;
+        run.problems.push({ sessionId: item.sessionId, reason: `outbox take-over failed: ${String(error)}` });
+        continue;
+      }
+      if (!mine) continue;
+      try {
+        const messages = storedMessages(mine);
+        await publishMessages(ctx, messages);
+        await completeDispatch(ctx, mine, { policyFor: deps.policyOf, stats: deps.stats });
+        deps.breaker.succeeded();
+        run.counts.redispatched++;
+        run.counts.dispatched += messages.length;
+        for (const m of messages) run.channels.add(m.channel);
+        deps.emit({
+          type: 'redispatched',
+          sessionId: mine.sessionId,
+          attemptId: mine.attemptId,
+          number: mine.number,
+        });
+      } catch (error) {
+        failures++;
+        deps.breaker.failed(error);
+        run.counts.errors++;
+        run.problems.push({
+          sessionId: item.sessionId,
+          reason: `re-dispatch failed, attempt ${item.number} waits in the outbox: ${errorText(error)}`,
+        });
+        deps.emit({
+          type: 'dispatch_failed',
+          sessionId: item.sessionId,
+          number: item.number,
+          reason: errorText(error),
+        });
+        await noteDispatchFailure(ctx, mine, error);
+      }
     }
   }
+  return failures;
 }

@@ -1,18 +1,30 @@
 // The timeout monitor: query the sparse `deadline` index for processing sessions near or past their
 // deadline, time out those past it (keeping every attribute), count those running long, and send one
-// aggregated ops alert per run — never one per session.
+// aggregated ops alert per run — never one per session. The alert goes through the outbox: the sessions it
+// is about have already left the deadline index, so an alert that could not be published is published by
+// the next run instead of being lost with them (and the run that could not publish it ends `failed`).
 import type { AppContext } from '../context.ts';
 import { ConflictError } from '../domain/errors.ts';
 import { type Session, SessionSchema } from '../domain/session.ts';
 import { CHANNELS } from '../infra/resources.ts';
 import type { OpsAlertMessage } from '../messages.ts';
 import { logger } from '../observability/logger.ts';
-import { publishMessages } from '../repositories/attempts.ts';
+import {
+  findStaleOutbox,
+  markDispatched,
+  noteDispatchFailure,
+  type OpsAlertItem,
+  outboxFields,
+  publishMessages,
+  putOpsAlertItem,
+  storedMessages,
+  takeOverOutboxItem,
+} from '../repositories/attempts.ts';
 import type { RunRecord } from '../repositories/jobs.ts';
 import { queryShard, shardOrder } from '../repositories/sessions.ts';
 import { describeIssues, safeParse } from '../schema.ts';
 import { type Settings, settingsOf } from '../settings.ts';
-import { type JobRunOptions, runJob } from './job-run.ts';
+import { type JobRunOptions, type RunContext, runJob } from './job-run.ts';
 import { timeOutSession } from './sessions.ts';
 
 const JOB = 'timeout-monitor';
@@ -63,6 +75,7 @@ export async function runTimeoutMonitor(ctx: AppContext, options: MonitorOptions
   const emit = options.onEvent ?? (() => {});
   return runJob(ctx, JOB, { ...options, defaultLimit: 1000 }, async (run) => {
     const now = run.started;
+    const failedAlerts = run.dryRun ? 0 : await redispatchAlerts(ctx, run, settings);
     const horizon = new Date(now.getTime() + warnWindowMs(settings)).toISOString();
     const candidates: Session[] = [];
     for (const shard of shardOrder(ctx.shards)) {
@@ -153,13 +166,64 @@ export async function runTimeoutMonitor(ctx: AppContext, options: MonitorOptions
         },
         createdAt: now.toISOString(),
       });
-      if (messages.length) {
-        await publishMessages(ctx, messages);
-        for (const m of messages) run.channels.add(m.channel);
-      }
       run.counts.alerts = messages.length;
-      emit({ type: 'alert', summary, messages: messages.length });
+      if (messages.length) {
+        const leaseUntil = new Date(now.getTime() + settings.dispatchLeaseSeconds * 1000).toISOString();
+        const item: OpsAlertItem = {
+          sessionId: `ops#${run.runId}`,
+          sk: 'alert',
+          type: 'ops_alert',
+          alertId: run.runId,
+          at: now.toISOString(),
+          state: 'queued',
+          messages,
+          ...outboxFields(run.runId, leaseUntil, ctx.shards, run.runId),
+        };
+        await putOpsAlertItem(ctx, item);
+        try {
+          await publishMessages(ctx, messages);
+          await markDispatched(ctx, item);
+          for (const m of messages) run.channels.add(m.channel);
+          emit({ type: 'alert', summary, messages: messages.length });
+        } catch (error) {
+          await noteDispatchFailure(ctx, item, error);
+          return {
+            failed: `ops alert "${summary}" could not be published; it waits in the outbox: ${String(error)}`,
+          };
+        }
+      } else emit({ type: 'alert', summary, messages: 0 });
     }
-    return undefined;
+    return failedAlerts > 0
+      ? { failed: `${failedAlerts} earlier ops alert(s) still could not be published` }
+      : undefined;
   });
+}
+
+/** Publishes ops alerts an earlier run wrote but could not publish. Returns how many still failed. */
+async function redispatchAlerts(ctx: AppContext, run: RunContext, settings: Settings): Promise<number> {
+  let failed = 0;
+  for (const shard of shardOrder(ctx.shards)) {
+    const items = (await findStaleOutbox(ctx, shard, ctx.clock(), 100)).filter(
+      (i): i is OpsAlertItem => i.type === 'ops_alert',
+    );
+    for (const item of items) {
+      const mine = await takeOverOutboxItem(ctx, item, run.runId, settings.dispatchLeaseSeconds);
+      if (!mine) continue;
+      try {
+        const messages = storedMessages(mine);
+        await publishMessages(ctx, messages);
+        await markDispatched(ctx, mine);
+        run.counts.redispatched++;
+        for (const m of messages) run.channels.add(m.channel);
+      } catch (error) {
+        failed++;
+        run.counts.errors++;
+        run.problems.push({
+          reason: `ops alert ${item.alertId} still waits in the outbox: ${String(error)}`,
+        });
+        await noteDispatchFailure(ctx, mine, error);
+      }
+    }
+  }
+  return failed;
 }

@@ -48,6 +48,7 @@ export interface AttemptRow {
   final: boolean;
   outboxShard?: string;
   dispatchAfter?: string;
+  dispatchedAt?: string;
 }
 
 /** Attempt items of the whole timeline table (tests only: the service never scans). */

@@ -257,7 +257,8 @@ async function main(): Promise<number> {
                 if (e.type === 'claimed') claimed.add(`${e.sessionId}#${e.number}`);
                 else if (e.type === 'conflict') sweep.conflicts++;
                 else if (e.type === 'redispatched') sweep.redispatched++;
-                else if (sweep.errors.length < 20) sweep.errors.push(`${e.type}: ${e.reason}`);
+                else if (sweep.errors.length < 20 && 'reason' in e)
+                  sweep.errors.push(`${e.type}: ${e.reason}`);
               },
             });
             if (record.status === 'failed') sweep.failed++;

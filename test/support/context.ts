@@ -5,6 +5,7 @@ import type { Endpoints } from '../../local/emulators.ts';
 import { contextForResources, createResources, type ResourceNames } from '../../local/resources.ts';
 import { createSqsClient } from '../../shared/aws/clients.ts';
 import type { AppContext, Clock } from '../../shared/context.ts';
+import { DEFAULT_SETTINGS, type Settings } from '../../shared/settings.ts';
 
 export interface TestContext {
   readonly ctx: AppContext;
@@ -15,6 +16,8 @@ export interface TestContext {
 export interface TestContextOptions {
   readonly clock?: Clock;
   readonly shards?: number;
+  /** Settings over the defaults (DEFAULT_SETTINGS when absent). */
+  readonly settings?: Partial<Settings>;
 }
 
 /** A clock the test moves by hand. */
@@ -40,6 +43,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
   const ctx = contextForResources(endpoints, sqs, names, {
     clock: options.clock,
     shards: options.shards ?? 4,
+    ...(options.settings ? { settings: { ...DEFAULT_SETTINGS, ...options.settings } } : {}),
   });
   return { ctx, names, endpoints };
 }
