@@ -144,6 +144,14 @@ export function outOfQuietHours(at: Date, quiet: QuietHours | undefined, recipie
   return t;
 }
 
+/**
+ * The backoff step of attempt `number` (counted from the session's first attempt ever) within the budget
+ * of retries it belongs to: a new stall after exhaustion starts a budget, and the backoff restarts at 1.
+ */
+export function delayIndex(s: { readonly budgetStart?: number }, number: number): number {
+  return number - (s.budgetStart ?? 0);
+}
+
 /** When attempt `attempt` is due, counted from `from` (the previous attempt, or entering `stalled`). */
 export function nextAttemptAt(
   rules: Rules,
@@ -163,22 +171,28 @@ export interface ScheduledAttempt {
   readonly channels: readonly Channel[];
 }
 
-/** The attempts still to come for a session that has made `done` attempts, starting at `from`. */
+/**
+ * The attempts still to come for a session that has made `done` attempts, starting at `from`. Attempt
+ * numbers count from the first attempt ever made; a session in a later budget of retries (a new stall after
+ * it was exhausted) started that budget after attempt `budgetStart`, and its backoff restarts there.
+ */
 export function planSchedule(
   policy: Rules & Pick<RetryPolicy, 'enabledChannels'>,
   sessionId: string,
   from: Date,
   done = 0,
   recipientZone?: string,
+  budgetStart = 0,
 ): ScheduledAttempt[] {
   const out: ScheduledAttempt[] = [];
   let t = from;
   for (let n = done + 1; n <= policy.maxRetries; n++) {
-    t = nextAttemptAt(policy, sessionId, n, t, recipientZone);
+    const step = n - budgetStart;
+    t = nextAttemptAt(policy, sessionId, step, t, recipientZone);
     out.push({
       attempt: n,
       at: t.toISOString(),
-      delaySeconds: delaySeconds(policy, sessionId, n),
+      delaySeconds: delaySeconds(policy, sessionId, step),
       channels: policy.enabledChannels,
     });
   }

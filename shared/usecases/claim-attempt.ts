@@ -7,7 +7,7 @@
 // of "final" is the outcome items themselves (one consistent Query at claim time), not a copy on the session.
 import type { AppContext } from '../context.ts';
 import { ConflictError } from '../domain/errors.ts';
-import { nextAttemptAt, type RetryPolicy } from '../domain/retry-policy.ts';
+import { delayIndex, nextAttemptAt, type RetryPolicy } from '../domain/retry-policy.ts';
 import { RETRYABLE_STATUSES, type Session, SessionSchema } from '../domain/session.ts';
 import type { Channel } from '../infra/resources.ts';
 import { attemptSortKey, type RecoveryMessage, recipientFor } from '../messages.ts';
@@ -52,11 +52,6 @@ export class NotClaimableError extends ConflictError {
 
 /** Whether a session can be attempted now, and if not, why. */
 export type Claimability = { readonly ok: true } | { readonly ok: false; readonly reason: string };
-
-/** The backoff step of attempt `number` within the session's current budget of retries (1-based). */
-export function delayIndex(s: Pick<Session, 'budgetStart'>, number: number): number {
-  return number - (s.budgetStart ?? 0);
-}
 
 /** The checks a session's own item can answer (the claim's condition re-checks them on the base item). */
 export function claimability(s: Session, now: Date, mode: ClaimOptions['mode']): Claimability {

@@ -37,15 +37,16 @@ function sessionPlan(policy: RetryPolicy, s: Session): ScheduledAttempt[] | unde
   if (!retryable || !s.nextRetryAt) return undefined;
   const rules = { ...policy, maxRetries };
   const first = s.retryCount + 1;
+  const budgetStart = s.budgetStart ?? 0;
   const at = new Date(s.nextRetryAt);
   return [
     {
       attempt: first,
       at: at.toISOString(),
-      delaySeconds: delaySeconds(rules, s.sessionId, first),
+      delaySeconds: delaySeconds(rules, s.sessionId, first - budgetStart),
       channels: policy.enabledChannels,
     },
-    ...planSchedule(rules, s.sessionId, at, first, s.contact?.timezone),
+    ...planSchedule(rules, s.sessionId, at, first, s.contact?.timezone, budgetStart),
   ];
 }
 
@@ -68,6 +69,7 @@ export async function previewPolicy(
     from,
     session?.retryCount ?? 0,
     session?.contact?.timezone,
+    session?.budgetStart ?? 0,
   );
   return { policyId, sessionId: session?.sessionId ?? null, basis: 'from', schedule };
 }

@@ -6,7 +6,7 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { AppContext } from '../context.ts';
 import { deadlineFor } from '../domain/deadline.ts';
 import { ConflictError, DomainError, VersionMismatchError } from '../domain/errors.ts';
-import { nextAttemptAt, type RetryPolicy } from '../domain/retry-policy.ts';
+import { delayIndex, nextAttemptAt, type RetryPolicy } from '../domain/retry-policy.ts';
 import { assertTransition, RETRYABLE_STATUSES, type Session, SessionSchema } from '../domain/session.ts';
 import type { RegenerateInput, RegisterSessionInput, UpdateSessionInput } from '../domain/session-input.ts';
 import { getActivePolicy, requirePolicy } from '../repositories/policies.ts';
@@ -39,18 +39,20 @@ function auditFields(audit: Audit, at: string) {
 
 /** Starts (or restarts) the retry clock of a session entering `stalled`. */
 function enterStalled(s: Session, policy: RetryPolicy, now: Date): Session {
-  // A new stall after the budget was used gives a fresh budget on top of the attempts already made,
-  // so attempt numbers (and their ids) keep counting up and never repeat.
-  const maxRetries =
-    s.retryCount >= (s.maxRetries ?? 0)
-      ? s.retryCount + policy.maxRetries
-      : (s.maxRetries ?? policy.maxRetries);
-  return {
+  // A new stall after the budget was used gives a fresh budget on top of the attempts already made, so
+  // attempt numbers (and their ids) keep counting up and never repeat; its backoff restarts at delay(1).
+  const fresh = s.retryCount >= (s.maxRetries ?? 0);
+  const next: Session = {
     ...s,
     status: 'stalled',
     policyId: policy.policyId,
-    maxRetries,
-    nextRetryAt: nextAttemptAt(policy, s.sessionId, s.retryCount + 1, now, s.contact?.timezone).toISOString(),
+    maxRetries: fresh ? s.retryCount + policy.maxRetries : (s.maxRetries ?? policy.maxRetries),
+    ...(fresh && s.retryCount > 0 ? { budgetStart: s.retryCount } : {}),
+  };
+  const step = delayIndex(next, next.retryCount + 1);
+  return {
+    ...next,
+    nextRetryAt: nextAttemptAt(policy, s.sessionId, step, now, s.contact?.timezone).toISOString(),
   };
 }
 
@@ -351,7 +353,9 @@ export async function recoverTimedOut(
       );
     }
     const now = ctx.clock();
-    const next = enterProcessing(ctx, { ...current }, now);
+    // Back to processing: the timeout's error and time leave the session (its timeline keeps them).
+    const { error: _error, timedOutAt: _timedOutAt, previousStatus: _previous, ...rest } = current;
+    const next = enterProcessing(ctx, rest, now);
     return saveSession(ctx, {
       previous: current,
       next,

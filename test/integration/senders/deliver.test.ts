@@ -130,7 +130,16 @@ describe('deliverMessage', () => {
     });
   });
 
-  it.each(['recovered', 'completed', 'cancelled'])('skips a session that is %s', async (status) => {
+  it.each([
+    'recovered',
+    'completed',
+    'cancelled',
+    // Issue #10: these got the reminder before; a session no longer being recovered must not.
+    'active',
+    'processing',
+    'failed',
+    'timed_out',
+  ])('skips a session that is %s', async (status) => {
     // Prepare
     const message = recoveryMessage({ channel: 'slack', recipient: '#recovery' });
     await putSession(ctx, message.sessionId, { status });
@@ -139,6 +148,26 @@ describe('deliverMessage', () => {
     // Assess
     expect(result).toEqual({ status: 'skipped', reason: status });
     expect(receivers.control.requests('slack')).toHaveLength(0);
+  });
+
+  it('sends the final reminder to the session it exhausted, and skips an earlier one that arrives late', async () => {
+    // Prepare
+    const final = recoveryMessage({
+      channel: 'slack',
+      recipient: '#recovery',
+      number: 3,
+      templateId: 'final_attempt',
+    });
+    const earlier = recoveryMessage({ channel: 'slack', recipient: '#recovery', number: 2 });
+    await putSession(ctx, final.sessionId, { status: 'exhausted', retryCount: 3 });
+    await putSession(ctx, earlier.sessionId, { status: 'exhausted', retryCount: 3 });
+    // Act
+    const sent = await deliverMessage(deps(), final);
+    const skipped = await deliverMessage(deps(), earlier);
+    // Assess
+    expect(sent.status).toBe('sent');
+    expect(skipped).toEqual({ status: 'skipped', reason: 'exhausted' });
+    expect(receivers.control.requests('slack')).toHaveLength(1);
   });
 
   it('skips a message without a recipient, and one whose session is gone', async () => {
