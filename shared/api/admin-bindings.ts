@@ -9,7 +9,8 @@ import {
   resumeJob,
   runJobNow,
 } from '../usecases/admin-jobs.ts';
-import { listDlqDepths, replayDlq } from '../usecases/dlq.ts';
+import { replayDlq } from '../usecases/dlq.ts';
+import { listDlqsWithHealth } from '../usecases/health.ts';
 import { ok, paging } from './results.ts';
 import type { AdminBindings } from './router.ts';
 
@@ -43,7 +44,7 @@ export const ADMIN_BINDINGS: AdminBindings = {
   },
 
   async listDlqs(ctx) {
-    const depths = await listDlqDepths(ctx);
+    const depths = await listDlqsWithHealth(ctx);
     return ok({ channels: depths.map(({ error: _error, ...d }) => d) });
   },
 

@@ -161,6 +161,14 @@ export const DlqResponse = v.object({
       dlq: nullableString,
       depth: described(nullableInt, 'Messages waiting in the DLQ.'),
       inFlight: nullableInt,
+      health: described(
+        v.object({
+          status: v.picklist(['ok', 'misconfigured', 'unknown']),
+          reason: nullableString,
+          since: nullableString,
+        }),
+        "Whether the channel's sender can send, as its last deliveries found it; a misconfigured channel's messages wait here until the configuration is fixed and they are replayed.",
+      ),
     }),
   ),
 });
@@ -180,7 +188,13 @@ const ComponentStatus = v.picklist(['ok', 'degraded', 'error']);
 const Component = v.looseObject({ status: ComponentStatus });
 export const ReadyResponse = v.object({
   status: ComponentStatus,
-  components: v.object({ database: Component, queues: Component, jobs: Component, dispatch: Component }),
+  components: v.object({
+    database: Component,
+    queues: Component,
+    jobs: Component,
+    dispatch: Component,
+    channels: Component,
+  }),
 });
 
 export const SessionsHealthResponse = v.object({

@@ -17,6 +17,8 @@ export const DIMENSIONS = {
   job: 'job',
   /** A channel (`email`, `slack`, ...). */
   channel: 'channel',
+  /** Why a notification was skipped (`channel_disabled`, `no_recipient`, `recovered`, ...). */
+  reason: 'reason',
 } as const;
 
 /**
@@ -59,9 +61,19 @@ export const SENDER_METRICS = {
   sent: 'Sent',
   /** Permanent failures and transient ones that will be retried, one per failed send. */
   failed: 'Failed',
-  /** Disabled or unconfigured channel, no recipient, duplicate or stale message. */
+  /** Deliberately not sent: channel disabled, no recipient, stale or finished session, duplicate. */
   skipped: 'SkippedNotifications',
   sendDurationMs: 'SendDurationMs',
+  /**
+   * Records failed because the channel cannot send (missing or unreadable secret, refused credential, no
+   * sender identity): each waits for a fix, then in the DLQ. Alarmed on any.
+   */
+  misconfigured: 'ChannelMisconfigured',
+} as const;
+
+/** Emitted by the senders, dimensions {service, channel, reason}: skipped notifications by why. */
+export const SKIP_METRICS = {
+  skippedByReason: 'SkippedByReason',
 } as const;
 
 export type JobMetric = (typeof JOB_METRICS)[keyof typeof JOB_METRICS];

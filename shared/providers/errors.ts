@@ -36,3 +36,22 @@ export class PermanentProviderError extends Error {
     this.status = options.status;
   }
 }
+
+/**
+ * The provider refused us, not the message: our credential, signing secret or sender identity is wrong
+ * (401/403, SES access denied or an unverified identity). That is a misconfiguration, not the message's
+ * fault: the message is retried and waits in the DLQ, and the channel shows as misconfigured, until the
+ * configuration is fixed and the message replayed.
+ */
+export class ProviderConfigError extends Error {
+  readonly status?: number;
+
+  constructor(
+    readonly reason: string,
+    options: { readonly status?: number; readonly cause?: unknown } = {},
+  ) {
+    super(reason, { cause: options.cause });
+    this.name = 'ProviderConfigError';
+    this.status = options.status;
+  }
+}

@@ -1,6 +1,6 @@
 // One HTTP POST to a provider with a hard timeout, and the rule that sorts its failures: network errors,
 // timeouts, 408, 429 and 5xx are transient (with the provider's Retry-After), every other non-2xx is permanent.
-import { PermanentProviderError, TransientProviderError } from './errors.ts';
+import { PermanentProviderError, ProviderConfigError, TransientProviderError } from './errors.ts';
 
 export interface HttpAnswer {
   readonly status: number;
@@ -92,6 +92,12 @@ export function throwForStatus(
       status,
       retryAfterSeconds: parseRetryAfter(answer.headers.get('retry-after'), options.now),
     });
+  }
+  if (status === 401 || status === 403) {
+    throw new ProviderConfigError(
+      `${options.provider} refused our credentials (${status}): ${reason}; check the channel's secret`,
+      { status },
+    );
   }
   if (status >= 300 && status < 400) {
     const location = answer.headers.get('location') ?? 'an unnamed location';

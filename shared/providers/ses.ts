@@ -2,7 +2,7 @@
 // 400 `Throttling`, so failures are sorted by error name first and HTTP status second.
 import { type SESClient, SendEmailCommand } from '@aws-sdk/client-ses';
 import type { ChannelMessage } from '../messages.ts';
-import { PermanentProviderError, TransientProviderError } from './errors.ts';
+import { PermanentProviderError, ProviderConfigError, TransientProviderError } from './errors.ts';
 import { recipientOf } from './recipient.ts';
 import type { NotificationProvider, ProviderResult, RenderedNotification } from './types.ts';
 
@@ -36,8 +36,24 @@ interface SdkErrorShape {
   readonly $retryable?: unknown;
 }
 
-/** Sorts an error thrown by SESClient.send into transient or permanent. */
-export function classifySesError(error: unknown): TransientProviderError | PermanentProviderError {
+/** SES refusing the sender rather than the message: access, identity, configuration set, paused account. */
+const CONFIG_ERROR_NAMES = new Set([
+  'AccessDenied',
+  'AccessDeniedException',
+  'InvalidClientTokenId',
+  'UnrecognizedClientException',
+  'SignatureDoesNotMatch',
+  'ConfigurationSetDoesNotExist',
+  'ConfigurationSetDoesNotExistException',
+  'MailFromDomainNotVerifiedException',
+  'AccountSendingPausedException',
+  'ConfigurationSetSendingPausedException',
+]);
+
+/** Sorts an error thrown by SESClient.send into transient, a misconfiguration of ours, or permanent. */
+export function classifySesError(
+  error: unknown,
+): TransientProviderError | ProviderConfigError | PermanentProviderError {
   const e = (typeof error === 'object' && error !== null ? error : {}) as SdkErrorShape;
   const name = e.name ?? 'Error';
   const status = e.$metadata?.httpStatusCode;
@@ -51,6 +67,9 @@ export function classifySesError(error: unknown): TransientProviderError | Perma
     status >= 500
   ) {
     return new TransientProviderError(`ses: ${message}`, { status, cause: error });
+  }
+  if (CONFIG_ERROR_NAMES.has(name) || (name === 'MessageRejected' && /not verified/i.test(e.message ?? ''))) {
+    return new ProviderConfigError(`ses ${message}`, { status, cause: error });
   }
   return new PermanentProviderError(`ses ${message}`, { status, cause: error });
 }
@@ -80,7 +99,12 @@ export function createSesProvider(options: SesProviderOptions): NotificationProv
         // SES accepted the mail; a missing id must not turn into a retry and a second email.
         return { providerMessageId: out.MessageId ?? 'ses-unknown' };
       } catch (error) {
-        if (error instanceof TransientProviderError || error instanceof PermanentProviderError) throw error;
+        if (
+          error instanceof TransientProviderError ||
+          error instanceof PermanentProviderError ||
+          error instanceof ProviderConfigError
+        )
+          throw error;
         throw classifySesError(error);
       }
     },

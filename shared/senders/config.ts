@@ -1,6 +1,7 @@
-// Which channels may send, and with what credentials. A channel is enabled when it is listed in
-// ENABLED_CHANNELS *and* its settings and credentials are present and valid; otherwise the sender records
-// `skipped` with the reason and never fails (so a misconfigured channel does not fill a DLQ).
+// Which channels may send, and with what credentials. A channel not listed in ENABLED_CHANNELS is disabled on
+// purpose: its messages are recorded `skipped channel_disabled`. A channel that is listed but whose settings
+// or credentials are missing or unreadable is *misconfigured*: that is an error, not a skip — its messages
+// fail, are retried, reach the DLQ and page, and wait there to be replayed once the configuration is fixed.
 //
 // Environment (all optional; secrets by *name* in AWS, by value locally):
 //   ENABLED_CHANNELS              comma-separated: email,slack,sms,whatsapp,webhook
@@ -57,7 +58,15 @@ export type EnabledChannelConfig =
 
 export type ChannelConfig =
   | ({ readonly enabled: true } & EnabledChannelConfig)
-  | { readonly enabled: false; readonly channel: Channel; readonly reason: string };
+  /** Not in ENABLED_CHANNELS: a deliberate choice (`skipped`). */
+  | { readonly enabled: false; readonly channel: Channel; readonly reason: string }
+  /** Enabled, but it cannot send: a missing or unreadable secret, identity or setting (an error). */
+  | {
+      readonly enabled: false;
+      readonly misconfigured: true;
+      readonly channel: Channel;
+      readonly reason: string;
+    };
 
 /** Resolves a channel's configuration; called per message, cheap after the first call (secrets cached). */
 export type ChannelConfigSource = (channel: Channel) => Promise<ChannelConfig>;
@@ -73,6 +82,11 @@ const TwilioSecretSchema = v.object({
 
 function disabled(channel: Channel, reason: string): ChannelConfig {
   return { enabled: false, channel, reason };
+}
+
+/** An error's kind and words, never a secret's value (the readers' errors name the secret, not its content). */
+function errorName(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}`.slice(0, 300) : 'unknown error';
 }
 
 function firstIssue(issues: readonly Issue[]): string {
@@ -106,7 +120,12 @@ async function secretOrEnv(
 ): Promise<{ value: string } | { missing: string }> {
   const secretName = optionalEnv(nameVar, env);
   if (secretName) {
-    const value = await readSecret(secretName);
+    let value: string | undefined;
+    try {
+      value = await readSecret(secretName);
+    } catch (error) {
+      return { missing: `secret ${secretName} (${nameVar}) could not be read: ${errorName(error)}` };
+    }
     return value === undefined ? { missing: `secret ${secretName} (${nameVar}) does not exist` } : { value };
   }
   const local = optionalEnv(localVar, env);
@@ -120,7 +139,12 @@ async function twilioCredentials(
   const secretName = optionalEnv('TWILIO_SECRET_NAME', env);
   let candidate: unknown;
   if (secretName) {
-    const raw = await readSecret(secretName);
+    let raw: string | undefined;
+    try {
+      raw = await readSecret(secretName);
+    } catch (error) {
+      return { missing: `secret ${secretName} (TWILIO_SECRET_NAME) could not be read: ${errorName(error)}` };
+    }
     if (raw === undefined) return { missing: `secret ${secretName} (TWILIO_SECRET_NAME) does not exist` };
     try {
       candidate = JSON.parse(raw);
@@ -142,7 +166,10 @@ async function twilioCredentials(
     : { missing: `Twilio credentials invalid (${firstIssue(parsed.issues)})` };
 }
 
-/** Resolves one channel's configuration from env (and secrets). Throws only when a secret read fails. */
+/**
+ * Resolves one channel's configuration from env (and secrets). A secret that cannot be read (Secrets
+ * Manager down, access denied) is reported as misconfigured with the reason, like a missing one.
+ */
 export async function resolveChannelConfig(
   channel: Channel,
   env: NodeJS.ProcessEnv,
@@ -150,7 +177,12 @@ export async function resolveChannelConfig(
 ): Promise<ChannelConfig> {
   if (!enabledChannels(env).has(channel)) return disabled(channel, 'channel_disabled');
   const timeoutMs = timeoutOf(env);
-  const unconfigured = (why: string) => disabled(channel, `channel_unconfigured: ${why}`);
+  const unconfigured = (why: string): ChannelConfig => ({
+    enabled: false,
+    misconfigured: true,
+    channel,
+    reason: `channel_unconfigured: ${why}`,
+  });
   switch (channel) {
     case 'email': {
       const from = safeParse(email, optionalEnv('SES_FROM_ADDRESS', env));

@@ -19,7 +19,7 @@ import type { AppContext, Clock } from '../context.ts';
 import { CHANNEL_QUEUES } from '../infra/resources.ts';
 import type { ChannelMessage, RecoveryMessage } from '../messages.ts';
 import { logger as defaultLogger } from '../observability/logger.ts';
-import { PermanentProviderError, TransientProviderError } from '../providers/errors.ts';
+import { PermanentProviderError, ProviderConfigError, TransientProviderError } from '../providers/errors.ts';
 import type { ProviderResult } from '../providers/types.ts';
 import {
   claimOutcome,
@@ -59,6 +59,12 @@ export interface DeliveryFaults {
   afterProviderCall?(message: ChannelMessage, result: ProviderResult): void | Promise<void>;
 }
 
+/** Where a sender says whether its channel can send (readyz, the DLQ listing): see channel-health.ts. */
+export interface ChannelHealthReporter {
+  misconfigured(reason: string, at: Date): Promise<void>;
+  working(at: Date): Promise<void>;
+}
+
 export interface DeliveryDeps {
   readonly ctx: AppContext;
   readonly clock: Clock;
@@ -71,6 +77,8 @@ export interface DeliveryDeps {
   readonly log?: DeliveryLogger;
   /** Test-only crash points; absent in production. */
   readonly faults?: DeliveryFaults;
+  /** Reports misconfiguration and recovery from it; none in unit tests of the protocol. */
+  readonly health?: ChannelHealthReporter;
 }
 
 export type DeliveryResult =
@@ -90,11 +98,14 @@ export type DeliveryResult =
   /** The outcome was already final: a duplicate delivery, a re-dispatch or a DLQ replay. */
   | { readonly status: 'duplicate'; readonly current: OutcomeStatus };
 
-/** The record must come back later: a transient provider error, or another sender holds the lease. */
+/**
+ * The record must come back later: a transient provider error, another sender holds the lease, or the channel
+ * is misconfigured (the message fails until the configuration is fixed, then reaches the DLQ and pages).
+ */
 export class RetryableDeliveryError extends Error {
   constructor(
     message: string,
-    readonly kind: 'transient' | 'in_flight',
+    readonly kind: 'transient' | 'in_flight' | 'misconfigured',
     readonly retryAfterSeconds?: number,
     readonly durationMs?: number,
     options?: { cause?: unknown },
@@ -177,7 +188,16 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
   };
 
   const config = await deps.config(message.channel);
-  if (!config.enabled) return skip(config.reason);
+  if (!config.enabled) {
+    if (!('misconfigured' in config)) return skip(config.reason);
+    // Enabled but unable to send: an error, never a skip. The message is retried and waits in the DLQ.
+    log.error('channel misconfigured; the message fails and waits for a fix', {
+      ...keys,
+      reason: config.reason,
+    });
+    await deps.health?.misconfigured(config.reason, clock());
+    throw new RetryableDeliveryError(config.reason, 'misconfigured');
+  }
   if (!message.recipient) return skip('no_recipient');
 
   const claimedAt = clock();
@@ -230,6 +250,19 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
   } catch (error) {
     const durationMs = performance.now() - started;
     const now = clock();
+    if (error instanceof ProviderConfigError) {
+      // The provider refused our credentials or identity: nothing was sent, the channel is misconfigured.
+      await releaseOutcome(ctx, message, { now, error: error.reason }).catch(() => false);
+      log.error('the provider refused our configuration; the message fails and waits for a fix', {
+        ...keys,
+        provider: provider.name,
+        error: error.reason,
+      });
+      await deps.health?.misconfigured(`channel_unconfigured: ${error.reason}`, now);
+      throw new RetryableDeliveryError(error.reason, 'misconfigured', undefined, durationMs, {
+        cause: error,
+      });
+    }
     if (error instanceof PermanentProviderError) {
       const recorded = await completeOutcome(ctx, message, {
         now,
@@ -238,7 +271,7 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
         error: error.reason,
       });
       log.warn('notification failed for good', { ...keys, provider: provider.name, error: error.reason });
-      if (recorded) await count('failed', now);
+      await Promise.all([recorded ? count('failed', now) : undefined, deps.health?.working(now)]);
       return { status: 'failed', provider: provider.name, error: error.reason, durationMs };
     }
     const description = error instanceof Error ? error.message : String(error);
@@ -312,6 +345,7 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
     recordSentOutcome(ctx, message, { now: sentAt, provider: provider.name, providerMessageId }),
     stamp(),
     count('sent', sentAt),
+    deps.health?.working(sentAt),
   ]);
   if (!recorded) {
     log.warn('sent, but another delivery had already recorded the outcome', { ...keys, providerMessageId });

@@ -10,14 +10,16 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import * as v from 'valibot';
 import { type AppContext, type Clock, contextFromEnv } from '../context.ts';
 import { optionalEnv } from '../env.ts';
-import { DIMENSIONS, SENDER_METRICS } from '../infra/metrics.ts';
+import { DIMENSIONS, SENDER_METRICS, SKIP_METRICS } from '../infra/metrics.ts';
 import type { Channel } from '../infra/resources.ts';
 import { type ChannelMessage, ChannelMessageSchema } from '../messages.ts';
 import { logger } from '../observability/logger.ts';
 import { metrics } from '../observability/metrics.ts';
+import { reportChannelHealth } from '../repositories/channel-health.ts';
 import { type Infer, safeParse, text } from '../schema.ts';
 import type { ChannelConfigSource } from './config.ts';
 import {
+  type ChannelHealthReporter,
   type DeliveryDeps,
   type DeliveryFaults,
   type DeliveryLogger,
@@ -107,7 +109,14 @@ interface Tally {
   sent: number;
   failed: number;
   skipped: number;
+  misconfigured: number;
+  skippedBy: Map<string, number>;
   durations: number[];
+}
+
+/** A skip reason as a metric dimension: its code, without the free text some reasons carry after `: `. */
+export function skipReasonDimension(reason: string): string {
+  return reason.split(': ')[0]?.slice(0, 64) || 'unknown';
 }
 
 function publishMetrics(channel: Channel, tally: Tally): void {
@@ -117,9 +126,49 @@ function publishMetrics(channel: Channel, tally: Tally): void {
   metrics.addMetric(SENDER_METRICS.sent, MetricUnit.Count, tally.sent);
   metrics.addMetric(SENDER_METRICS.failed, MetricUnit.Count, tally.failed);
   metrics.addMetric(SENDER_METRICS.skipped, MetricUnit.Count, tally.skipped);
+  metrics.addMetric(SENDER_METRICS.misconfigured, MetricUnit.Count, tally.misconfigured);
   for (const ms of tally.durations)
     metrics.addMetric(SENDER_METRICS.sendDurationMs, MetricUnit.Milliseconds, ms);
   metrics.publishStoredMetrics();
+  for (const [reason, count] of tally.skippedBy) {
+    const single = metrics.singleMetric();
+    single.addDimensions({ [DIMENSIONS.channel]: channel, [DIMENSIONS.reason]: reason });
+    single.addMetric(SKIP_METRICS.skippedByReason, MetricUnit.Count, count);
+  }
+}
+
+/** Minimum time between two reports that a channel is still misconfigured (per running sender). */
+const MISCONFIGURED_REPORT_EVERY_MS = 60_000;
+
+/**
+ * Reports the channel's health to the control table on a change, and while misconfigured at most once a
+ * minute; best effort (the record fails and dead-letters either way, and the DLQ alarm pages).
+ */
+function channelHealthReporter(
+  ctx: AppContext,
+  channel: Channel,
+  log: DeliveryLogger,
+): ChannelHealthReporter {
+  let last: { misconfigured: boolean; at: number } | undefined;
+  const report = async (misconfigured: boolean, at: Date, reason?: string) => {
+    last = { misconfigured, at: at.getTime() };
+    try {
+      await reportChannelHealth(ctx, channel, { misconfigured, reason, at });
+    } catch (error) {
+      last = undefined;
+      log.warn('could not record the channel health', { channel, error: String(error) });
+    }
+  };
+  return {
+    async misconfigured(reason, at) {
+      if (last?.misconfigured && at.getTime() - last.at < MISCONFIGURED_REPORT_EVERY_MS) return;
+      await report(true, at, reason);
+    },
+    async working(at) {
+      if (last && !last.misconfigured) return;
+      await report(false, at);
+    },
+  };
 }
 
 export function createSenderHandler(channel: Channel, options: SenderHandlerOptions): SenderHandler {
@@ -133,6 +182,7 @@ export function createSenderHandler(channel: Channel, options: SenderHandlerOpti
     leaseSeconds: options.leaseSeconds,
     stage: options.stage ?? optionalEnv('STAGE'),
     log: options.log,
+    health: channelHealthReporter(ctx, channel, options.log ?? logger),
   };
   const log = options.log ?? logger;
   const queueUrl = ctx.queues[channel]?.url;
@@ -179,7 +229,14 @@ export function createSenderHandler(channel: Channel, options: SenderHandlerOpti
   return async (event, context) => {
     const envelope = safeParse(EventSchema, event);
     if (!envelope.success) throw new InvalidChannelMessageError('not an SQS event', envelope.issues);
-    const tally: Tally = { sent: 0, failed: 0, skipped: 0, durations: [] };
+    const tally: Tally = {
+      sent: 0,
+      failed: 0,
+      skipped: 0,
+      misconfigured: 0,
+      skippedBy: new Map(),
+      durations: [],
+    };
     const crash: { error?: unknown } = {};
     const invocationDeps: DeliveryDeps = options.faults
       ? { ...deps, faults: crashingFaults(options.faults, crash) }
@@ -208,13 +265,18 @@ export function createSenderHandler(channel: Channel, options: SenderHandlerOpti
         const outcome = await deliverMessage(invocationDeps, message);
         if (outcome.status === 'sent') tally.sent += 1;
         else if (outcome.status === 'failed') tally.failed += 1;
-        else tally.skipped += 1;
+        else {
+          tally.skipped += 1;
+          const reason = skipReasonDimension(outcome.status === 'skipped' ? outcome.reason : 'duplicate');
+          tally.skippedBy.set(reason, (tally.skippedBy.get(reason) ?? 0) + 1);
+        }
         if ('durationMs' in outcome) tally.durations.push(Math.round(outcome.durationMs * 100) / 100);
         options.onResult?.({ messageId, outcome });
       } catch (error) {
         // A simulated kill: a dead process neither logs nor reports (only fault hooks set `crash`).
         if (crash.error !== undefined && error === crash.error) throw error;
         if (error instanceof RetryableDeliveryError) {
+          if (error.kind === 'misconfigured') tally.misconfigured += 1;
           if (error.kind === 'transient') {
             tally.failed += 1;
             if (error.durationMs !== undefined)

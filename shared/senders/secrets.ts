@@ -11,7 +11,8 @@ export function powertoolsSecretReader(maxAgeSeconds: number): SecretReader {
       if (value === undefined) return undefined;
       return typeof value === 'string' ? value : new TextDecoder().decode(value);
     } catch (error) {
-      // A secret that does not exist is a configuration gap (skip); any other failure is worth a retry.
+      // A secret that does not exist is reported as such; any other failure with its own words. Both make the
+      // channel misconfigured: its messages fail and wait in the DLQ until the secret is fixed.
       if (
         error instanceof Error &&
         error.cause instanceof Error &&

@@ -7,6 +7,7 @@ import type { AppContext } from '../context.ts';
 import { type Session, SessionSchema } from '../domain/session.ts';
 import { CHANNELS, JOBS } from '../infra/resources.ts';
 import { oldestInOutbox } from '../repositories/attempts.ts';
+import { readChannelHealth } from '../repositories/channel-health.ts';
 import { getJobState } from '../repositories/jobs.ts';
 import { shardOrder } from '../repositories/sessions.ts';
 import { readStatusGauges } from '../repositories/stats.ts';
@@ -28,6 +29,7 @@ export interface Readiness {
     queues: ComponentReport;
     jobs: ComponentReport;
     dispatch: ComponentReport;
+    channels: ComponentReport;
   };
 }
 
@@ -93,6 +95,29 @@ export interface DlqDepth {
   depth: number | null;
   inFlight: number | null;
   error?: string;
+}
+
+/** A channel's DLQ with whether its sender can send: a misconfigured channel's messages wait there. */
+export interface DlqReport extends DlqDepth {
+  health: { status: 'ok' | 'misconfigured' | 'unknown'; reason: string | null; since: string | null };
+}
+
+export async function listDlqsWithHealth(ctx: AppContext): Promise<DlqReport[]> {
+  const [depths, health] = await Promise.all([
+    listDlqDepths(ctx),
+    readChannelHealth(ctx).catch(() => ({}) as Awaited<ReturnType<typeof readChannelHealth>>),
+  ]);
+  return depths.map((d) => {
+    const h = health[d.channel];
+    return {
+      ...d,
+      health: {
+        status: h?.status ?? 'unknown',
+        reason: h?.status === 'misconfigured' ? (h.reason ?? null) : null,
+        since: h?.status === 'misconfigured' ? (h.misconfiguredSince ?? null) : null,
+      },
+    };
+  });
 }
 
 function queueName(url: string): string | null {
@@ -218,16 +243,42 @@ async function checkDispatch(ctx: AppContext): Promise<ComponentReport> {
   }
 }
 
+/** Channels a sender found misconfigured (missing or unreadable secret, refused credential, no identity). */
+async function checkChannels(ctx: AppContext): Promise<ComponentReport> {
+  try {
+    const health = await withTimeout(readChannelHealth(ctx), 'channel health');
+    const report: Record<string, unknown> = {};
+    for (const channel of CHANNELS) {
+      const h = health[channel];
+      report[channel] = !h
+        ? { status: 'unknown' }
+        : h.status === 'ok'
+          ? { status: 'ok', lastSeenAt: h.lastSeenAt ?? null }
+          : {
+              status: 'misconfigured',
+              reason: h.reason ?? null,
+              since: h.misconfiguredSince ?? null,
+              lastSeenAt: h.lastSeenAt ?? null,
+            };
+    }
+    const bad = CHANNELS.filter((c) => health[c]?.status === 'misconfigured');
+    return { status: bad.length ? 'error' : 'ok', ...(bad.length ? { misconfigured: bad } : {}), ...report };
+  } catch (error) {
+    return { status: 'error', error: message(error) };
+  }
+}
+
 export async function checkReadiness(ctx: AppContext): Promise<Readiness> {
-  const [database, queues, jobs, dispatch] = await Promise.all([
+  const [database, queues, jobs, dispatch, channels] = await Promise.all([
     checkDatabase(ctx),
     checkQueues(ctx),
     checkJobs(ctx),
     checkDispatch(ctx),
+    checkChannels(ctx),
   ]);
   return {
-    status: worst([database.status, queues.status, jobs.status, dispatch.status]),
-    components: { database, queues, jobs, dispatch },
+    status: worst([database.status, queues.status, jobs.status, dispatch.status, channels.status]),
+    components: { database, queues, jobs, dispatch, channels },
   };
 }
 

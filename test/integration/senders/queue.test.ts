@@ -15,10 +15,16 @@ import type { AppContext } from '../../../shared/context.ts';
 import type { Channel } from '../../../shared/infra/resources.ts';
 import type { ChannelMessage } from '../../../shared/messages.ts';
 import { getOutcome, type OutcomeItem, outcomeKey } from '../../../shared/repositories/outcomes.ts';
-import { type ChannelConfig, staticChannelConfig } from '../../../shared/senders/config.ts';
+import {
+  type ChannelConfig,
+  channelConfigFromEnv,
+  staticChannelConfig,
+} from '../../../shared/senders/config.ts';
 import { createProvider } from '../../../shared/senders/factories/index.ts';
 import { createSenderHandler, type SenderHandlerOptions } from '../../../shared/senders/handler.ts';
 import { cachedProviders } from '../../../shared/senders/providers.ts';
+import { replayDlq } from '../../../shared/usecases/dlq.ts';
+import { checkReadiness, listDlqsWithHealth } from '../../../shared/usecases/health.ts';
 import { createTestContext } from '../../support/context.ts';
 import { putSession, receiverConfigs, recoveryMessage } from './fixtures.ts';
 
@@ -228,6 +234,70 @@ describe('sender behind the queue poller', () => {
     expect(receivers.control.requests('twilio')).toHaveLength(0);
     await vi.waitFor(async () => expect(await depth(ctx.queues.whatsapp.url)).toBe(0));
     expect(await depth(ctx.queues.whatsapp.dlqUrl)).toBe(0);
+  });
+
+  it("fails a misconfigured channel's message until it dead-letters (no skip, no provider call); readyz and the DLQ listing say why; a replay after the fix sends it", async () => {
+    // Prepare: webhook enabled, but its signing secret cannot be read (Secrets Manager refuses).
+    const message = recoveryMessage({ channel: 'webhook', recipient: receivers.urls.webhook });
+    await putSession(ctx, message.sessionId);
+    const broken = channelConfigFromEnv(
+      { ENABLED_CHANNELS: 'webhook', WEBHOOK_SIGNING_SECRET_NAME: 'prod/webhook-signing' },
+      async () => {
+        throw new Error('AccessDeniedException: not authorized to perform secretsmanager:GetSecretValue');
+      },
+    );
+    const run = runSender('webhook', { handler: { config: broken } });
+    // Act
+    const [id] = await enqueue('webhook', [message]);
+    await vi.waitFor(async () => expect(await depth(ctx.queues.webhook.dlqUrl)).toBe(1), {
+      timeout: 30_000,
+      interval: 200,
+    });
+    const ready = await checkReadiness(ctx);
+    const listed = (await listDlqsWithHealth(ctx)).find((d) => d.channel === 'webhook');
+    await Promise.all(pollers.splice(0).map((p) => p.stop()));
+    runSender('webhook');
+    const replay = await replayDlq(ctx, 'webhook', { dryRun: false, limit: 10, triggeredBy: 'on-call' });
+    const outcome = await outcomeWhen(message, 'sent');
+    const readyAfter = await checkReadiness(ctx);
+    // Assess
+    expect(run.receives.get(id!)).toEqual([1, 2, 3, 4, 5]);
+    expect(run.log.error).toHaveBeenCalledWith(
+      'channel misconfigured; the message fails and waits for a fix',
+      expect.objectContaining({ reason: expect.stringContaining('could not be read') }),
+    );
+    expect(ready.components.channels).toMatchObject({
+      status: 'error',
+      misconfigured: ['webhook'],
+      webhook: { status: 'misconfigured', reason: expect.stringContaining('prod/webhook-signing') },
+    });
+    expect(listed).toMatchObject({ depth: 1, health: { status: 'misconfigured' } });
+    expect(replay.replayed).toBe(1);
+    expect(outcome.provider).toBe('webhook');
+    expect(receivers.control.requests('webhook')).toHaveLength(1);
+    expect(readyAfter.components.channels).toMatchObject({ status: 'ok', webhook: { status: 'ok' } });
+  });
+
+  it('treats a provider refusing our credentials (401) as misconfiguration: retried, never a final failure', async () => {
+    // Prepare
+    receivers.control.failAlways('slack', { status: 401, body: 'invalid_token' });
+    const message = recoveryMessage({ channel: 'slack', recipient: '#recovery' });
+    await putSession(ctx, message.sessionId);
+    runSender('slack');
+    // Act
+    await enqueue('slack', [message]);
+    await vi.waitFor(async () => expect(await depth(ctx.queues.slack.dlqUrl)).toBe(1), {
+      timeout: 30_000,
+      interval: 200,
+    });
+    // Assess: the outcome waits, released, for a replay after the fix.
+    expect(await getOutcome(ctx, outcomeKey(message))).toMatchObject({
+      status: 'sending',
+      lastError: expect.stringContaining('refused our credentials (401)'),
+    });
+    expect((await checkReadiness(ctx)).components.channels).toMatchObject({
+      slack: { status: 'misconfigured' },
+    });
   });
 
   it('sends once when the same message is on the queue three times', async () => {

@@ -19,7 +19,7 @@ describe('resolveChannelConfig', () => {
     expect(config).toEqual({ enabled: false, channel: 'slack', reason: 'channel_disabled' });
   });
 
-  it('reports an enabled but unconfigured channel with what is missing', async () => {
+  it('reports an enabled but unconfigured channel as misconfigured (an error, not a skip), with what is missing', async () => {
     // Prepare
     const env = { ENABLED_CHANNELS: 'email, sms ,webhook' };
     // Act
@@ -33,10 +33,19 @@ describe('resolveChannelConfig', () => {
     // Assess
     expect(email).toMatchObject({
       enabled: false,
+      misconfigured: true,
       reason: expect.stringMatching(/^channel_unconfigured: SES_FROM_ADDRESS/),
     });
-    expect(sms).toMatchObject({ enabled: false, reason: expect.stringContaining('TWILIO_SECRET_NAME') });
-    expect(webhook).toMatchObject({ enabled: false, reason: expect.stringContaining('shorter than 16') });
+    expect(sms).toMatchObject({
+      enabled: false,
+      misconfigured: true,
+      reason: expect.stringContaining('TWILIO_SECRET_NAME'),
+    });
+    expect(webhook).toMatchObject({
+      enabled: false,
+      misconfigured: true,
+      reason: expect.stringContaining('shorter than 16'),
+    });
   });
 
   it('builds the local configuration from plain variables', async () => {
@@ -87,7 +96,7 @@ describe('resolveChannelConfig', () => {
     expect(readSecret.mock.calls.map(([name]) => name)).toEqual(['prod/twilio', 'prod/slack']);
   });
 
-  it('treats a missing or malformed secret as unconfigured, without echoing its value', async () => {
+  it('treats a missing or malformed secret as misconfigured, without echoing its value', async () => {
     // Prepare
     const env = {
       ENABLED_CHANNELS: 'sms,webhook',
@@ -103,21 +112,27 @@ describe('resolveChannelConfig', () => {
     const sms = await resolveChannelConfig('sms', env, readSecret);
     const webhook = await resolveChannelConfig('webhook', env, readSecret);
     // Assess
-    expect(sms).toMatchObject({ enabled: false, reason: expect.stringContaining('accountSid') });
+    expect(sms).toMatchObject({ misconfigured: true, reason: expect.stringContaining('accountSid') });
     expect(JSON.stringify(sms)).not.toContain('super-secret-value-123');
-    expect(webhook).toMatchObject({ enabled: false, reason: expect.stringContaining('prod/webhook') });
+    expect(webhook).toMatchObject({ misconfigured: true, reason: expect.stringContaining('prod/webhook') });
   });
 
-  it('lets a failing secret read throw, so the record is retried rather than skipped', async () => {
+  it('reports a secret that cannot be read as misconfigured, saying why (the record then fails and waits)', async () => {
     // Prepare
     const env = { ENABLED_CHANNELS: 'webhook', WEBHOOK_SIGNING_SECRET_NAME: 'prod/webhook' };
     const readSecret: SecretReader = async () => {
       throw new Error('Secrets Manager unavailable');
     };
     // Act
-    const resolving = resolveChannelConfig('webhook', env, readSecret);
+    const config = await resolveChannelConfig('webhook', env, readSecret);
     // Assess
-    await expect(resolving).rejects.toThrow('Secrets Manager unavailable');
+    expect(config).toEqual({
+      enabled: false,
+      misconfigured: true,
+      channel: 'webhook',
+      reason:
+        'channel_unconfigured: secret prod/webhook (WEBHOOK_SIGNING_SECRET_NAME) could not be read: Error: Secrets Manager unavailable',
+    });
   });
 });
 

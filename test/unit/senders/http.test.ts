@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { PermanentProviderError, TransientProviderError } from '../../../shared/providers/errors.ts';
+import {
+  PermanentProviderError,
+  ProviderConfigError,
+  TransientProviderError,
+} from '../../../shared/providers/errors.ts';
 import { type HttpAnswer, parseRetryAfter, throwForStatus } from '../../../shared/providers/http.ts';
 
 const now = new Date('2026-03-02T10:00:00.000Z');
@@ -49,18 +53,28 @@ describe('throwForStatus', () => {
     expect(thrown).toMatchObject({ status, retryAfterSeconds: 4 });
   });
 
-  it.each([400, 401, 403, 404, 410, 422])(
-    'treats %d as permanent, keeping the provider’s reason',
+  it.each([401, 403])(
+    'treats %d as our misconfiguration (a refused credential), not the message’s fault',
     (status) => {
       // Prepare
       const a = answer(status);
       // Act
-      const call = () => throwForStatus(a, 'invalid_payload', { provider: 'slack', now });
+      const call = () => throwForStatus(a, 'invalid_token', { provider: 'slack', now });
       // Assess
-      expect(call).toThrow(PermanentProviderError);
-      expect(call).toThrow(`slack ${status}: invalid_payload`);
+      expect(call).toThrow(ProviderConfigError);
+      expect(call).toThrow(`slack refused our credentials (${status}): invalid_token`);
     },
   );
+
+  it.each([400, 404, 410, 422])('treats %d as permanent, keeping the provider’s reason', (status) => {
+    // Prepare
+    const a = answer(status);
+    // Act
+    const call = () => throwForStatus(a, 'invalid_payload', { provider: 'slack', now });
+    // Assess
+    expect(call).toThrow(PermanentProviderError);
+    expect(call).toThrow(`slack ${status}: invalid_payload`);
+  });
 
   it('refuses to follow a redirect, as a permanent error naming the target', () => {
     // Prepare

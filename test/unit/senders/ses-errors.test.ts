@@ -3,7 +3,11 @@
 import { MessageRejected, SESClient, SESServiceException, SendEmailCommand } from '@aws-sdk/client-ses';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PermanentProviderError, TransientProviderError } from '../../../shared/providers/errors.ts';
+import {
+  PermanentProviderError,
+  ProviderConfigError,
+  TransientProviderError,
+} from '../../../shared/providers/errors.ts';
 import { createSesProvider } from '../../../shared/providers/ses.ts';
 
 const ses = mockClient(SESClient);
@@ -67,13 +71,28 @@ describe('ses provider failures', () => {
     ses.on(SendEmailCommand).rejects(
       new MessageRejected({
         $metadata: { httpStatusCode: 400 },
-        message: 'Email address is not verified.',
+        message: 'Illegal address',
       }),
     );
     // Act
     const failure = provider().send(message, rendered);
     // Assess
     await expect(failure).rejects.toBeInstanceOf(PermanentProviderError);
+    await expect(failure).rejects.toMatchObject({ reason: 'ses MessageRejected: Illegal address' });
+  });
+
+  it('treats an unverified identity as our misconfiguration, not the message’s fault', async () => {
+    // Prepare
+    ses.on(SendEmailCommand).rejects(
+      new MessageRejected({
+        $metadata: { httpStatusCode: 400 },
+        message: 'Email address is not verified.',
+      }),
+    );
+    // Act
+    const failure = provider().send(message, rendered);
+    // Assess
+    await expect(failure).rejects.toBeInstanceOf(ProviderConfigError);
     await expect(failure).rejects.toMatchObject({
       reason: 'ses MessageRejected: Email address is not verified.',
     });
