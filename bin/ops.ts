@@ -11,7 +11,7 @@ import { CHANNELS, JOBS, SESSIONS_TABLE } from '../shared/infra/resources.ts';
 import type { RunRecord } from '../shared/repositories/jobs.ts';
 import { finiteNumber, integer, numberFromText, safeParse, text } from '../shared/schema.ts';
 import { contextWithSettingsFromEnv } from '../shared/settings.ts';
-import { getJobsStatus, listDlqDepths, pauseJob, replayDlq, resumeJob } from '../shared/usecases/ops.ts';
+import { getJobsStatus, listDlqsWithHealth, pauseJob, replayDlq, resumeJob } from '../shared/usecases/ops.ts';
 import { runRecoverySweep } from '../shared/usecases/recovery-sweep.ts';
 import { resetStuckSessions } from '../shared/usecases/sessions.ts';
 import { runTimeoutMonitor } from '../shared/usecases/timeout-monitor.ts';
@@ -24,7 +24,7 @@ commands
   reset-stuck --older-than MIN [--execute]      time out sessions processing longer than MIN minutes
                                                 (lists them only, unless --execute)
   status                                        jobs (heartbeat, failures, paused) and DLQ depths
-  replay-dlq --channel C [--session-id ID] [--attempt-id ID] [--error-contains TEXT] [--limit N] [--execute]
+  replay-dlq --channel C [--session-id ID] [--attempt-id ID] [--error-contains TEXT] [--limit N] [--force] [--execute]
                                                 move matching DLQ messages back to the channel queue
                                                 (counts them only, unless --execute)
   pause <job> [--reason TEXT]                   kill switch: stop a job without a deploy
@@ -46,6 +46,7 @@ const ArgsSchema = v.object({
   'session-id': v.optional(text(1)),
   'attempt-id': v.optional(text(1)),
   'error-contains': v.optional(text(1)),
+  force: v.optional(v.boolean()),
   reason: v.optional(text(0, 500)),
   help: v.optional(v.boolean()),
 });
@@ -121,6 +122,7 @@ export async function runCli(argv: string[]): Promise<number> {
       'session-id': { type: 'string' },
       'attempt-id': { type: 'string' },
       'error-contains': { type: 'string' },
+      force: { type: 'boolean' },
       reason: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -196,7 +198,13 @@ export async function runCli(argv: string[]): Promise<number> {
           `  ${job.name.padEnd(16)} ${job.paused ? 'PAUSED' : 'running'}  last heartbeat ${job.lastHeartbeatAt ?? 'never'}  last success ${job.lastSuccessAt ?? 'never'}  consecutive failures ${job.consecutiveFailures}${job.lastError ? `  last error: ${job.lastError}` : ''}`,
         );
       }
-      for (const q of await listDlqDepths(ctx)) out(`  dlq ${q.channel.padEnd(9)} depth ${q.depth}`);
+      for (const q of await listDlqsWithHealth(ctx)) {
+        const health =
+          q.health.status === 'misconfigured'
+            ? `  MISCONFIGURED since ${q.health.since}: ${q.health.reason}`
+            : '';
+        out(`  dlq ${q.channel.padEnd(9)} depth ${q.depth}${health}`);
+      }
       return 0;
     }
     case 'replay-dlq': {
@@ -210,11 +218,17 @@ export async function runCli(argv: string[]): Promise<number> {
         sessionId: args['session-id'],
         attemptId: args['attempt-id'],
         errorContains: args['error-contains'],
+        force: args.force,
         triggeredBy: operator,
       });
       out(
         `scanned ${result.scanned}, matched ${result.matched}, replayed ${result.replayed}${dryRun ? ' — dry run, nothing moved (add --execute)' : ''}`,
       );
+      if (result.needsForce) {
+        out(
+          `  ${result.needsForce} message(s) left: each may already have reached the person twice (provider_window_exceeded); check the provider, then add --force`,
+        );
+      }
       for (const m of result.messages.slice(0, 20))
         out(`  ${m.messageId} session ${m.sessionId ?? '?'} attempt ${m.attemptId ?? '?'}`);
       return 0;

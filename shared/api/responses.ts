@@ -178,6 +178,10 @@ export const ReplayResponse = v.object({
   matched: int,
   replayed: int,
   scanned: described(int, 'DLQ messages looked at.'),
+  needsForce: described(
+    int,
+    'Matching messages left in the DLQ because their provider window is used up (replay them with force).',
+  ),
   messages: described(
     v.array(v.object({ messageId: v.string(), sessionId: nullableString, attemptId: nullableString })),
     'The matched messages (at most 100 listed).',

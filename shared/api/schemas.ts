@@ -143,4 +143,8 @@ export const ReplayBody = v.strictObject({
     v.optional(text(1, 200)),
     "Case-insensitive text in the failed delivery's recorded error.",
   ),
+  force: described(
+    v.optional(v.boolean(), false),
+    'Also replay notifications refused a third possible send (provider_window_exceeded): each may already have reached the person twice; check the provider first. Audited.',
+  ),
 });

@@ -32,6 +32,10 @@ export function createSqsClient(endpoints: ClientEndpoints = {}): SQSClient {
   return new SQSClient(localOptions(endpoints.sqs, endpoints.region));
 }
 
+/**
+ * SES with the SDK's retries off: SendEmail is not idempotent, so a retry after a lost answer is a second
+ * email. The sender's own protocol decides on another try (at most two possible sends per notification).
+ */
 export function createSesClient(endpoints: ClientEndpoints = {}): SESClient {
-  return new SESClient(localOptions(endpoints.ses, endpoints.region));
+  return new SESClient({ ...localOptions(endpoints.ses, endpoints.region), maxAttempts: 1 });
 }

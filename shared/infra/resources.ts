@@ -102,6 +102,12 @@ export interface ChannelQueueDescription {
   readonly maxReceiveCount: number;
   /** Sender Lambda timeout; the queue's visibility timeout is 6 × this (AWS guidance). */
   readonly senderTimeoutSeconds: number;
+  /**
+   * How long, after the provider accepted a message, the sender keeps trying to record `sent` (a record that
+   * fails there is redelivered and may be sent a second time). The sender's timeout covers the provider's
+   * timeout plus this, plus a second of margin: see maxProviderTimeoutMs.
+   */
+  readonly sentWriteBudgetMs: number;
   readonly batchSize: number;
   readonly maxConcurrency: number;
 }
@@ -113,9 +119,15 @@ export const CHANNEL_QUEUES: readonly ChannelQueueDescription[] = CHANNELS.map((
   dlqEnvVar: `DLQ_URL_${channel.toUpperCase()}`,
   maxReceiveCount: 5,
   senderTimeoutSeconds: 10,
+  sentWriteBudgetMs: 4000,
   batchSize: 10,
   maxConcurrency: 5,
 }));
+
+/** The longest provider timeout that still leaves the `sent` write its budget inside the sender's timeout. */
+export function maxProviderTimeoutMs(queue: ChannelQueueDescription): number {
+  return queue.senderTimeoutSeconds * 1000 - queue.sentWriteBudgetMs - 1000;
+}
 
 export function visibilityTimeoutSeconds(queue: ChannelQueueDescription): number {
   return queue.senderTimeoutSeconds * 6;

@@ -6,6 +6,8 @@
 // refused by its condition, which is how duplicates, re-dispatches and DLQ replays are recognised.
 // A `sending` item without `sendingUntil` is between tries: a transient error released it, so the next
 // delivery of the message takes it at once.
+
+import { randomBytes } from 'node:crypto';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
@@ -45,8 +47,20 @@ export const OutcomeItemSchema = v.looseObject({
   lastError: v.optional(v.string()),
   /** Lease of the sender working on it; absent when nobody is. */
   sendingUntil: v.optional(iso),
-  /** Deliveries that took the lease (1 on the first try). */
+  /** Deliveries that took the lease (1 on the first try); a count to read, an SDK retry may add one. */
   tries: v.optional(v.number()),
+  /**
+   * The claim ids of every delivery that took the lease — each called the provider, or may have — and of
+   * those the provider answered with a definite "not sent" (their lease was released). Sets, so that a
+   * claim or release applied twice (its first answer lost, the SDK retried) counts once.
+   */
+  claimedBy: v.optional(v.set(v.string())),
+  releasedBy: v.optional(v.set(v.string())),
+  /** The claim id of the delivery holding the lease. */
+  sendingOwner: v.optional(v.string()),
+  /** An operator allowed more provider calls after the window was exceeded: who and when. */
+  forcedBy: v.optional(v.string()),
+  forcedAt: v.optional(v.string()),
   /** Provider calls that got no answer at all (timeout, connection lost): each may have been delivered. */
   unanswered: v.optional(v.number()),
 });
@@ -87,10 +101,25 @@ function identity(message: ChannelMessage): Record<string, unknown> {
 /** The item is free to take: it does not exist, or its `sending` holder is gone (lease expired or released). */
 const FREE =
   'attribute_not_exists(sk) OR (#status = :sending AND (attribute_not_exists(sendingUntil) OR sendingUntil < :now))';
+/** Or it is ours already: our own claim applied and its answer was lost, so the SDK sent it again. */
+const FREE_OR_OURS = `${FREE} OR (#status = :sending AND sendingOwner = :owner)`;
 
 export type ClaimResult =
-  | { readonly claimed: true }
+  /** `item`: the outcome as the claim left it; `claimId`: this delivery's id in it (a skip has neither). */
+  | { readonly claimed: true; readonly item?: OutcomeItem; readonly claimId?: string }
   | { readonly claimed: false; readonly current: OutcomeItem };
+
+/**
+ * Provider calls that may have delivered, the one the claim is about to make included: every delivery that
+ * took the lease, but those the provider answered with a definite "not sent" (the lease was released then).
+ */
+export function possibleSends(item: Pick<OutcomeItem, 'claimedBy' | 'releasedBy'>): number {
+  const released = item.releasedBy ?? new Set<string>();
+  return [...(item.claimedBy ?? [])].filter((id) => !released.has(id)).length;
+}
+
+/** The error of an outcome refused a third possible send; only an operator's forced replay lifts it. */
+export const WINDOW_EXCEEDED = 'provider_window_exceeded';
 
 export class OutcomeConflictError extends Error {
   constructor(
@@ -141,7 +170,14 @@ async function writeFree(
   message: ChannelMessage,
   now: Date,
   status: 'sending' | 'skipped',
-  extra: { set: string[]; remove: string[]; add?: string; values: Record<string, unknown> },
+  extra: {
+    set: string[];
+    remove: string[];
+    add?: string;
+    values: Record<string, unknown>;
+    /** A claim: the condition also accepts our own earlier, applied try. */
+    owner?: string;
+  },
 ): Promise<ClaimResult> {
   const t = now.toISOString();
   const names: Record<string, string> = { '#status': 'status', '#at': 'at' };
@@ -167,18 +203,24 @@ async function writeFree(
     .filter(Boolean)
     .join(' ');
   try {
-    await ctx.ddb.send(
+    const res = await ctx.ddb.send(
       new UpdateCommand({
         TableName: ctx.tables.timeline,
         Key: outcomeKey(message),
         UpdateExpression: expression,
-        ConditionExpression: FREE,
+        ConditionExpression: extra.owner ? FREE_OR_OURS : FREE,
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        ReturnValues: 'ALL_NEW',
       }),
     );
-    return { claimed: true };
+    const item = safeParse(OutcomeItemSchema, res.Attributes);
+    return {
+      claimed: true,
+      ...(item.success ? { item: item.data } : {}),
+      ...(extra.owner ? { claimId: extra.owner } : {}),
+    };
   } catch (error) {
     if (isConditionalCheckFailed(error)) return { claimed: false, current: existingFrom(error) };
     throw error;
@@ -192,11 +234,13 @@ export function claimOutcome(
   input: { readonly now: Date; readonly leaseSeconds: number },
 ): Promise<ClaimResult> {
   const until = new Date(input.now.getTime() + input.leaseSeconds * 1000).toISOString();
+  const claimId = randomBytes(8).toString('hex');
   return writeFree(ctx, message, input.now, 'sending', {
-    set: ['sendingUntil = :until'],
+    set: ['sendingUntil = :until', 'sendingOwner = :owner'],
     remove: [],
-    add: 'tries :one',
-    values: { ':until': until, ':one': 1 },
+    add: 'tries :one, claimedBy :claims',
+    values: { ':until': until, ':one': 1, ':owner': claimId, ':claims': new Set([claimId]) },
+    owner: claimId,
   });
 }
 
@@ -271,15 +315,15 @@ export async function completeOutcome(
 /**
  * Records a send the provider has accepted. Unlike other writes this one is not given up on after the
  * SDK's own retries: a record that failed here would be redelivered and the customer messaged twice.
- * It keeps trying (about 6 s in all), and when its answer was lost on an earlier try it recognises the
- * stored `sent` with its own provider message id as its own. False only when another delivery recorded
- * the outcome first.
+ * It keeps trying until `deadline` (epoch ms: the sender's budget for it, inside the Lambda's remaining
+ * time), and when its answer was lost on an earlier try it recognises the stored `sent` with its own
+ * provider message id as its own. False only when another delivery recorded the outcome first.
  */
 export async function recordSentOutcome(
   ctx: AppContext,
   message: ChannelMessage,
   input: { readonly now: Date; readonly provider: string; readonly providerMessageId: string },
-  tries = 8,
+  deadline: number = Date.now() + 4000,
 ): Promise<boolean> {
   for (let attempt = 1; ; attempt++) {
     try {
@@ -287,34 +331,38 @@ export async function recordSentOutcome(
       const stored = await getOutcome(ctx, outcomeKey(message));
       return stored?.status === 'sent' && stored.providerMessageId === input.providerMessageId;
     } catch (error) {
-      if (attempt >= tries) throw error;
       const backoffMs = Math.min(2000, 50 * 2 ** attempt);
-      await new Promise((resolve) => setTimeout(resolve, backoffMs / 2 + Math.random() * (backoffMs / 2)));
+      const wait = backoffMs / 2 + Math.random() * (backoffMs / 2);
+      if (Date.now() + wait >= deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, wait));
     }
   }
 }
 
 /**
- * After a transient error: stays `sending` with the error noted and the lease dropped, so the next
- * delivery of the message (SQS retry, DLQ replay) takes it at once. False when it is no longer `sending`.
+ * After a transient error the provider answered (nothing was sent): stays `sending` with the error noted,
+ * the lease dropped and the try counted as released, so the next delivery of the message (SQS retry, DLQ
+ * replay) takes it at once and it does not count towards the two possible sends. False when it is no
+ * longer `sending`.
  */
 export async function releaseOutcome(
   ctx: AppContext,
   message: ChannelMessage,
-  input: { readonly now: Date; readonly error: string },
+  input: { readonly now: Date; readonly error: string; readonly claimId?: string },
 ): Promise<boolean> {
   try {
     await ctx.ddb.send(
       new UpdateCommand({
         TableName: ctx.tables.timeline,
         Key: outcomeKey(message),
-        UpdateExpression: 'SET lastError = :error, updatedAt = :now REMOVE sendingUntil',
+        UpdateExpression: `SET lastError = :error, updatedAt = :now REMOVE sendingUntil${input.claimId ? ' ADD releasedBy :claims' : ''}`,
         ConditionExpression: '#status = :sending',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
           ':sending': 'sending',
           ':now': input.now.toISOString(),
           ':error': input.error,
+          ...(input.claimId ? { ':claims': new Set([input.claimId]) } : {}),
         },
       }),
     );
@@ -431,4 +479,39 @@ export async function unsettledChannels(ctx: AppContext, attempt: LatestAttempt)
     (res.Items ?? []).filter((i) => i.status !== 'sending').map((i) => String(i.channel)),
   );
   return attempt.channels.filter((c) => !settled.has(c));
+}
+
+/**
+ * An operator's forced replay of a notification refused a third possible send: back to `sending` without
+ * a lease and with its tries counted from zero, audited. False when it is not in that state (nothing done).
+ */
+export async function forceOutcomeWindow(
+  ctx: AppContext,
+  key: OutcomeKey,
+  audit: { readonly by: string; readonly at: Date },
+): Promise<boolean> {
+  try {
+    await ctx.ddb.send(
+      new UpdateCommand({
+        TableName: ctx.tables.timeline,
+        Key: key,
+        UpdateExpression:
+          'SET #status = :sending, #at = :now, updatedAt = :now, forcedBy = :by, forcedAt = :now, tries = :zero, unanswered = :zero, lastError = #error REMOVE #error, sendingUntil, sendingOwner, claimedBy, releasedBy',
+        ConditionExpression: '#status = :failed AND begins_with(#error, :window)',
+        ExpressionAttributeNames: { '#status': 'status', '#at': 'at', '#error': 'error' },
+        ExpressionAttributeValues: {
+          ':sending': 'sending',
+          ':failed': 'failed',
+          ':window': WINDOW_EXCEEDED,
+          ':now': audit.at.toISOString(),
+          ':by': audit.by,
+          ':zero': 0,
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return false;
+    throw error;
+  }
 }

@@ -18,7 +18,7 @@
 import { existsSync } from 'node:fs';
 import * as v from 'valibot';
 import { optionalEnv } from '../env.ts';
-import type { Channel } from '../infra/resources.ts';
+import { CHANNEL_QUEUES, type Channel, maxProviderTimeoutMs } from '../infra/resources.ts';
 import {
   describeIssues,
   e164,
@@ -102,9 +102,12 @@ export function enabledChannels(env: NodeJS.ProcessEnv): Set<string> {
   );
 }
 
+/** Below the sender's timeout minus the `sent` write's budget: a provider answer always leaves time to record it. */
+const MAX_PROVIDER_TIMEOUT_MS = Math.min(...CHANNEL_QUEUES.map(maxProviderTimeoutMs));
+
 function timeoutOf(env: NodeJS.ProcessEnv): number {
   const parsed = safeParse(
-    numberFromText(integer(100, 60_000)),
+    numberFromText(integer(100, MAX_PROVIDER_TIMEOUT_MS)),
     optionalEnv('PROVIDER_TIMEOUT_MS', env) ?? DEFAULT_PROVIDER_TIMEOUT_MS,
   );
   if (!parsed.success) throw new Error(`PROVIDER_TIMEOUT_MS: ${firstIssue(parsed.issues)}`);

@@ -27,9 +27,11 @@ import {
   noteUnanswered,
   type OutcomeItem,
   type OutcomeStatus,
+  possibleSends,
   recordSentOutcome,
   releaseOutcome,
   skipOutcome,
+  WINDOW_EXCEEDED,
 } from '../repositories/outcomes.ts';
 import { recordStats } from '../repositories/stats.ts';
 import { type RenderContext, renderNotification } from '../templates/render.ts';
@@ -40,6 +42,11 @@ import { markSessionNotified, readSessionForDelivery, type SessionView } from '.
 type LogFn = (message: string, ...extra: Record<string, unknown>[]) => void;
 /** Provider calls without any answer after which the outcome is `failed` (each may have delivered). */
 export const MAX_UNANSWERED_TRIES = 2;
+/**
+ * Provider calls that may have delivered one notification, at most: a crash or a lost answer after the
+ * provider accepted leaves the outcome unknown, so one more try is allowed, never a third.
+ */
+export const MAX_POSSIBLE_SENDS = 2;
 
 export interface DeliveryLogger {
   readonly info: LogFn;
@@ -79,7 +86,12 @@ export interface DeliveryDeps {
   readonly faults?: DeliveryFaults;
   /** Reports misconfiguration and recovery from it; none in unit tests of the protocol. */
   readonly health?: ChannelHealthReporter;
+  /** The invocation's remaining time in ms (Lambda's context): the `sent` write never outlives it. */
+  readonly remainingMs?: () => number;
 }
+
+/** Left of the invocation when the `sent` write gives up: the handler still answers its batch. */
+const INVOCATION_MARGIN_MS = 500;
 
 export type DeliveryResult =
   | {
@@ -105,7 +117,7 @@ export type DeliveryResult =
 export class RetryableDeliveryError extends Error {
   constructor(
     message: string,
-    readonly kind: 'transient' | 'in_flight' | 'misconfigured',
+    readonly kind: 'transient' | 'in_flight' | 'misconfigured' | 'window_exceeded',
     readonly retryAfterSeconds?: number,
     readonly durationMs?: number,
     options?: { cause?: unknown },
@@ -171,6 +183,10 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
         left,
       );
     }
+    if (current.status === 'failed' && current.error?.startsWith(WINDOW_EXCEEDED)) {
+      // Kept failing until it reaches the DLQ, where only an operator's forced replay sends it again.
+      throw new RetryableDeliveryError(current.error, 'window_exceeded');
+    }
     log.info('duplicate delivery ignored: the notification is already final', {
       ...keys,
       status: current.status,
@@ -209,6 +225,15 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
     message.type === 'recovery' ? readSessionForDelivery(ctx, message.sessionId) : Promise.resolve(undefined),
   ]);
   if (!claim.claimed) return alreadyTaken(claim.current, claimedAt);
+  if (claim.item && possibleSends(claim.item) > MAX_POSSIBLE_SENDS) {
+    // Two earlier tries may each have reached the person (a crash or a lost answer after the provider
+    // took the message): a third call is refused. The message goes to the DLQ; a forced replay can lift it.
+    const error = `${WINDOW_EXCEEDED}: ${possibleSends(claim.item) - 1} earlier provider calls may have delivered it; replay with force only after checking the provider`;
+    await completeOutcome(ctx, message, { now: clock(), status: 'failed', provider: 'none', error });
+    log.error('a third provider call refused: at most two sends', { ...keys, tries: claim.item.tries });
+    await count('failed', clock());
+    throw new RetryableDeliveryError(error, 'window_exceeded');
+  }
 
   let renderContext: RenderContext = { stage: deps.stage };
   if (message.type === 'recovery') {
@@ -252,7 +277,9 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
     const now = clock();
     if (error instanceof ProviderConfigError) {
       // The provider refused our credentials or identity: nothing was sent, the channel is misconfigured.
-      await releaseOutcome(ctx, message, { now, error: error.reason }).catch(() => false);
+      await releaseOutcome(ctx, message, { now, error: error.reason, claimId: claim.claimId }).catch(
+        () => false,
+      );
       log.error('the provider refused our configuration; the message fails and waits for a fix', {
         ...keys,
         provider: provider.name,
@@ -307,7 +334,7 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
       throw new RetryableDeliveryError(description, 'transient', undefined, durationMs, { cause: error });
     }
     try {
-      await releaseOutcome(ctx, message, { now, error: description });
+      await releaseOutcome(ctx, message, { now, error: description, claimId: claim.claimId });
     } catch (releaseError) {
       // The lease then simply runs out; the next delivery after it takes over.
       log.error('could not release the outcome after a transient error', {
@@ -341,8 +368,13 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
   };
   // One round trip: the outcome, the stamp and the counter are independent writes. The counter is taken
   // back in the rare case another delivery (after this one's lease ran out mid-send) recorded it first.
+  const budget = CHANNEL_QUEUES.find((q) => q.channel === message.channel)?.sentWriteBudgetMs ?? 4000;
+  const deadline = Math.min(
+    Date.now() + budget,
+    deps.remainingMs ? Date.now() + deps.remainingMs() - INVOCATION_MARGIN_MS : Number.POSITIVE_INFINITY,
+  );
   const [recorded] = await Promise.all([
-    recordSentOutcome(ctx, message, { now: sentAt, provider: provider.name, providerMessageId }),
+    recordSentOutcome(ctx, message, { now: sentAt, provider: provider.name, providerMessageId }, deadline),
     stamp(),
     count('sent', sentAt),
     deps.health?.working(sentAt),

@@ -238,9 +238,12 @@ export function createSenderHandler(channel: Channel, options: SenderHandlerOpti
       durations: [],
     };
     const crash: { error?: unknown } = {};
+    const remaining = context?.getRemainingTimeInMillis
+      ? { remainingMs: () => context.getRemainingTimeInMillis() }
+      : {};
     const invocationDeps: DeliveryDeps = options.faults
-      ? { ...deps, faults: crashingFaults(options.faults, crash) }
-      : deps;
+      ? { ...deps, ...remaining, faults: crashingFaults(options.faults, crash) }
+      : { ...deps, ...remaining };
 
     const handleRecord = async (raw: SQSRecord): Promise<void> => {
       const record = safeParse(RecordSchema, raw);

@@ -16,7 +16,16 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { AppContext } from '../context.ts';
 import { DomainError } from '../domain/errors.ts';
 import type { Channel } from '../infra/resources.ts';
+import { ChannelMessageSchema } from '../messages.ts';
 import { logger } from '../observability/logger.ts';
+import {
+  forceOutcomeWindow,
+  getOutcome,
+  type OutcomeKey,
+  outcomeKey,
+  WINDOW_EXCEEDED,
+} from '../repositories/outcomes.ts';
+import { safeParse } from '../schema.ts';
 
 export { listDlqDepths } from './health.ts';
 
@@ -33,6 +42,11 @@ export interface ReplayOptions {
   /** Wall-clock budget; the scan stops when it is spent. @default 15 000 ms (the API function has 25 s) */
   readonly budgetMs?: number;
   readonly triggeredBy?: string;
+  /**
+   * Also replay notifications refused a third possible send (`provider_window_exceeded`): each may already
+   * have reached the person twice. Their outcome is reopened, audited with `triggeredBy`.
+   */
+  readonly force?: boolean;
 }
 
 export interface ReplayResult {
@@ -40,6 +54,8 @@ export interface ReplayResult {
   matched: number;
   replayed: number;
   scanned: number;
+  /** Matching messages left in the DLQ because they need `force` (their provider window is used up). */
+  needsForce: number;
   messages: Array<{ messageId: string; sessionId: string | null; attemptId: string | null }>;
 }
 
@@ -94,6 +110,17 @@ function outcomeErrors(ctx: AppContext, channel: Channel) {
   };
 }
 
+/** The outcome key of a recovery notification on the DLQ (other messages have no provider window). */
+function windowExceededKey(body: string): OutcomeKey | undefined {
+  const parsed = safeParse(ChannelMessageSchema, parseBody(body));
+  return parsed.success && parsed.data.type === 'recovery' ? outcomeKey(parsed.data) : undefined;
+}
+
+async function windowExceeded(ctx: AppContext, key: OutcomeKey): Promise<boolean> {
+  const outcome = await getOutcome(ctx, key).catch(() => undefined);
+  return outcome?.status === 'failed' && (outcome.error ?? '').startsWith(WINDOW_EXCEEDED);
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -131,12 +158,24 @@ export async function replayDlq(
   let replayed = 0;
   let sentInWindow = 0;
 
+  let needsForce = 0;
   const matches = async (r: Received): Promise<boolean> => {
     if (options.sessionId && r.sessionId !== options.sessionId) return false;
     if (options.attemptId && r.attemptId !== options.attemptId) return false;
     if (needle) {
       if (!r.attemptId) return false;
-      return (await errorsOf(r.attemptId)).includes(needle);
+      if (!(await errorsOf(r.attemptId)).includes(needle)) return false;
+    }
+    // A notification refused a third possible send moves only when forced, and then reopens first.
+    const key = windowExceededKey(r.message.Body);
+    if (key && (await windowExceeded(ctx, key))) {
+      if (!options.force) {
+        needsForce++;
+        return false;
+      }
+      if (!options.dryRun) {
+        await forceOutcomeWindow(ctx, key, { by: options.triggeredBy ?? 'operator', at: ctx.clock() });
+      }
     }
     return true;
   };
@@ -247,6 +286,7 @@ export async function replayDlq(
     matched: matched.length,
     replayed,
     scanned: seen.size,
+    needsForce,
     messages: matched.slice(0, 100).map((r) => ({
       messageId: r.message.MessageId,
       sessionId: r.sessionId,

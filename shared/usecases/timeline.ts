@@ -20,8 +20,18 @@ export type OutcomePosition = Infer<typeof OutcomePosition>;
 
 export type TimelineItem = Record<string, unknown> & { type: string; at: string; sessionId: string };
 
-/** Attributes that serve the engine (outbox keys, stored messages with addresses), not the reader. */
-const INTERNAL = new Set(['sk', 'outboxShard', 'dispatchAfter', 'dispatchOwner', 'messages']);
+/** Attributes that serve the engine (outbox keys, stored messages with addresses, claim ids), not the reader. */
+const INTERNAL = new Set([
+  'sk',
+  'outboxShard',
+  'dispatchAfter',
+  'dispatchOwner',
+  'dispatchLeaseUntil',
+  'messages',
+  'sendingOwner',
+  'claimedBy',
+  'releasedBy',
+]);
 
 function publicEvent(item: Record<string, unknown>): TimelineItem {
   const out: Record<string, unknown> = {};

@@ -45,7 +45,14 @@ describe('sample API Gateway events', () => {
     expect(read.headers['x-request-id']).toBe('c0ffee00-0000-4000-8000-000000000001');
     expect(listed.body.items.map((s: { sessionId: string }) => s.sessionId)).toEqual(['chk-1001']);
     expect(retried.status).toBe(202);
-    expect(replay.body).toEqual({ dryRun: true, matched: 0, replayed: 0, scanned: 0, messages: [] });
+    expect(replay.body).toEqual({
+      dryRun: true,
+      matched: 0,
+      replayed: 0,
+      scanned: 0,
+      needsForce: 0,
+      messages: [],
+    });
     const timeline = await api({
       ...(sample('api-get-session.json') as object),
       resource: '/v1/sessions/{id}/timeline',

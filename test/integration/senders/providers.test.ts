@@ -144,7 +144,7 @@ describe('twilio provider', () => {
     });
   });
 
-  it('reports wrong credentials (20003) as permanent', async () => {
+  it('reports wrong credentials (20003) as our misconfiguration, not the message’s fault', async () => {
     // Prepare
     const provider = createTwilioProvider({
       channel: 'sms',
@@ -158,7 +158,7 @@ describe('twilio provider', () => {
     // Act
     const failure = provider.send(message, renderNotification(message));
     // Assess
-    await expect(failure).rejects.toMatchObject({ name: 'PermanentProviderError', status: 401 });
+    await expect(failure).rejects.toMatchObject({ name: 'ProviderConfigError', status: 401 });
   });
 
   it('honours an HTTP-date Retry-After on 503', async () => {
@@ -228,7 +228,7 @@ describe('webhook provider', () => {
     expect(oldCheck).toEqual({ valid: false, reason: 'timestamp_out_of_tolerance' });
   });
 
-  it('is refused by the receiver when signed with another secret (401 is permanent)', async () => {
+  it('is refused by the receiver when signed with another secret (401: our misconfiguration)', async () => {
     // Prepare
     const wrong = createWebhookProvider({
       signingSecret: 'another-secret-entirely',
@@ -239,7 +239,7 @@ describe('webhook provider', () => {
     // Act
     const failure = wrong.send(message, renderNotification(message));
     // Assess
-    await expect(failure).rejects.toMatchObject({ name: 'PermanentProviderError', status: 401 });
+    await expect(failure).rejects.toMatchObject({ name: 'ProviderConfigError', status: 401 });
     expect(receivers.control.requests('webhook')[0]?.verifyFailure).toBe('signature_mismatch');
   });
 

@@ -1,0 +1,202 @@
+// At most two sends, enforced (issue #10, item 6). Each case failed on the code before: a third delivery
+// after two crashes in the provider window called the provider a third time; the SES client retried a send
+// whose answer was lost (a second email from the SDK alone); the `sent` write kept trying for about 6 s
+// whatever the Lambda had left.
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SendEmailCommand, SendRawEmailCommand } from '@aws-sdk/client-ses';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalReceivers, startLocalReceivers } from '../../local/receivers.ts';
+import { createSesClient } from '../../shared/aws/clients.ts';
+import { getOutcome, outcomeKey } from '../../shared/repositories/outcomes.ts';
+import { staticChannelConfig } from '../../shared/senders/config.ts';
+import { type DeliveryDeps, deliverMessage, RetryableDeliveryError } from '../../shared/senders/deliver.ts';
+import { createProvider } from '../../shared/senders/factories/index.ts';
+import { cachedProviders } from '../../shared/senders/providers.ts';
+import { replayDlq } from '../../shared/usecases/dlq.ts';
+import { SimulatedCrash } from '../../shared/usecases/job-run.ts';
+import { putSession, receiverConfigs, recoveryMessage, uniqueId } from '../integration/senders/fixtures.ts';
+import { createTestContext, manualClock } from '../support/context.ts';
+import { injectDynamoFaults } from '../support/faults.ts';
+
+const quiet = { info: () => {}, warn: () => {}, error: () => {} };
+let receivers: LocalReceivers;
+
+beforeAll(async () => {
+  receivers = await startLocalReceivers();
+});
+afterAll(async () => {
+  await receivers.stop();
+});
+
+describe('at most two sends', () => {
+  it('refuses a third provider call after two crashes in the provider window; only a forced replay sends again', async () => {
+    // Prepare
+    const clock = manualClock('2026-03-02T10:00:00.000Z');
+    const { ctx, endpoints } = await createTestContext({ clock: clock.clock });
+    const sessionId = uniqueId('window');
+    await putSession(ctx, sessionId);
+    const message = recoveryMessage({ sessionId, channel: 'webhook', recipient: receivers.urls.webhook });
+    const deps = (crash: boolean): DeliveryDeps => ({
+      ctx,
+      clock: clock.clock,
+      config: staticChannelConfig(receiverConfigs(receivers, endpoints.ses)),
+      providers: cachedProviders(() => new Date(), createProvider),
+      leaseSeconds: 15,
+      log: quiet,
+      ...(crash
+        ? {
+            faults: {
+              afterProviderCall: () => {
+                throw new SimulatedCrash('killed after the provider accepted');
+              },
+            },
+          }
+        : {}),
+    });
+    const calls = () =>
+      receivers.control.requests('webhook').filter((r) => r.body.includes(sessionId)).length;
+
+    // Act: two deliveries die after the provider took the message, each lease then runs out.
+    for (let i = 0; i < 2; i++) {
+      await expect(deliverMessage(deps(true), message)).rejects.toBeInstanceOf(SimulatedCrash);
+      clock.advance(20_000);
+    }
+    const third = deliverMessage(deps(false), message);
+    await expect(third).rejects.toMatchObject({ kind: 'window_exceeded' });
+    const fourth = deliverMessage(deps(false), message);
+    await expect(fourth).rejects.toBeInstanceOf(RetryableDeliveryError);
+    const refused = await getOutcome(ctx, outcomeKey(message));
+    const callsBefore = calls();
+    await ctx.sqs.send(
+      new SendMessageCommand({ QueueUrl: ctx.queues.webhook.dlqUrl, MessageBody: JSON.stringify(message) }),
+    );
+    const unforced = await replayDlq(ctx, 'webhook', { dryRun: false, limit: 10, triggeredBy: 'on-call' });
+    const forced = await replayDlq(ctx, 'webhook', {
+      dryRun: false,
+      limit: 10,
+      force: true,
+      triggeredBy: 'on-call after checking the provider',
+    });
+    const reopened = await getOutcome(ctx, outcomeKey(message));
+    const sent = await deliverMessage(deps(false), message);
+
+    // Assess
+    expect(callsBefore).toBe(2);
+    expect(refused).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/^provider_window_exceeded/),
+    });
+    expect([unforced.replayed, unforced.needsForce]).toEqual([0, 1]);
+    expect([forced.replayed, forced.needsForce]).toEqual([1, 0]);
+    expect(reopened).toMatchObject({
+      status: 'sending',
+      forcedBy: 'on-call after checking the provider',
+      tries: 0,
+    });
+    expect(sent.status).toBe('sent');
+    expect(calls()).toBe(3);
+  });
+
+  it('does not count a try the provider answered with "not sent" (a released 500) towards the two', async () => {
+    // Prepare
+    const clock = manualClock('2026-03-02T10:00:00.000Z');
+    const { ctx, endpoints } = await createTestContext({ clock: clock.clock });
+    const sessionId = uniqueId('released');
+    await putSession(ctx, sessionId);
+    const message = recoveryMessage({ sessionId, channel: 'slack', recipient: '#recovery' });
+    const deps: DeliveryDeps = {
+      ctx,
+      clock: clock.clock,
+      config: staticChannelConfig(receiverConfigs(receivers, endpoints.ses)),
+      providers: cachedProviders(() => new Date(), createProvider),
+      log: quiet,
+    };
+    receivers.control.failNext('slack', 3, { status: 500 });
+
+    // Act
+    for (let i = 0; i < 3; i++)
+      await expect(deliverMessage(deps, message)).rejects.toMatchObject({ kind: 'transient' });
+    const result = await deliverMessage(deps, message);
+
+    // Assess
+    expect(result.status).toBe('sent');
+    const outcome = await getOutcome(ctx, outcomeKey(message));
+    expect([outcome?.tries, outcome?.claimedBy?.size, outcome?.releasedBy?.size]).toEqual([4, 4, 3]);
+  });
+
+  it('gives up the `sent` write when the invocation has no time left, instead of running past it', async () => {
+    // Prepare: the provider accepts; every DynamoDB write after it fails.
+    const clock = manualClock('2026-03-02T10:00:00.000Z');
+    const { ctx, endpoints } = await createTestContext({ clock: clock.clock });
+    const sessionId = uniqueId('deadline');
+    await putSession(ctx, sessionId);
+    const message = recoveryMessage({ sessionId, channel: 'slack', recipient: '#recovery' });
+    let injector: ReturnType<typeof injectDynamoFaults> | undefined;
+    const deps: DeliveryDeps = {
+      ctx,
+      clock: clock.clock,
+      config: staticChannelConfig(receiverConfigs(receivers, endpoints.ses)),
+      providers: cachedProviders(() => new Date(), createProvider),
+      log: quiet,
+      remainingMs: () => 800,
+      faults: {
+        afterProviderCall: () => {
+          injector = injectDynamoFaults(ctx.ddb, { rate: 1, timing: 'before-send', seed: 1 });
+        },
+      },
+    };
+
+    // Act
+    const started = Date.now();
+    const delivery = deliverMessage(deps, message).catch((error: unknown) => error);
+    const error = await delivery;
+    const elapsed = Date.now() - started;
+    injector?.remove();
+
+    // Assess: 800 ms left less the 500 ms margin; the old code tried for about 6 s.
+    expect(error).toBeInstanceOf(Error);
+    expect(elapsed).toBeLessThan(3000);
+  });
+});
+
+describe('the SES client', () => {
+  it('makes one HTTP request per send: no SDK retry can turn a lost answer into a second email', async () => {
+    // Prepare: an SES endpoint on 127.0.0.1 that answers 500 to everything.
+    const requests: string[] = [];
+    const server = createServer((req: IncomingMessage, res) => {
+      requests.push(req.url ?? '');
+      req.resume();
+      res
+        .writeHead(500, { 'content-type': 'text/xml' })
+        .end('<ErrorResponse><Error><Code>InternalFailure</Code></Error></ErrorResponse>');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const client = createSesClient({
+      ses: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      region: 'us-east-1',
+    });
+
+    // Act
+    const raw = client
+      .send(
+        new SendRawEmailCommand({ RawMessage: { Data: new TextEncoder().encode('Subject: x\r\n\r\nbody') } }),
+      )
+      .catch((e: unknown) => e);
+    const simple = client
+      .send(
+        new SendEmailCommand({
+          Source: 'a@example.com',
+          Destination: { ToAddresses: ['b@example.com'] },
+          Message: { Subject: { Data: 'x' }, Body: { Text: { Data: 'y' } } },
+        }),
+      )
+      .catch((e: unknown) => e);
+    await Promise.all([raw, simple]);
+    server.close();
+
+    // Assess
+    expect(requests).toHaveLength(2);
+  });
+});
