@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { AppContext } from '../context.ts';
 import { ConflictError, NotFoundError } from '../domain/errors.ts';
+import { recipientKeyOfContact } from '../domain/recipient-key.ts';
 import { RETRYABLE_STATUSES, type Session, SessionSchema } from '../domain/session.ts';
 import { parse } from '../schema.ts';
 import { transactionCancellation } from './dynamo-errors.ts';
@@ -40,6 +41,9 @@ export function withIndexKeys(s: Session, shards: number): Session {
   if (!RETRYABLE_STATUSES.includes(next.status)) delete next.nextRetryAt;
   if (next.status === 'processing' && next.deadlineAt) next.deadlineShard = shardOf(next.sessionId, shards);
   else delete next.deadlineShard;
+  const recipientKey = recipientKeyOfContact(next.contact);
+  if (recipientKey) next.recipientKey = recipientKey;
+  else delete next.recipientKey;
   return next;
 }
 
