@@ -12,7 +12,7 @@ import { policiesPage } from './pages/policies.ts';
 import { sessionPage } from './pages/session.ts';
 import { sessionsPage } from './pages/sessions.ts';
 import { stuckPage } from './pages/stuck.ts';
-import { dialogOpen, explain, READ_ONLY, TARGET } from './ui.ts';
+import { clearMessages, dialogOpen, explain, READ_ONLY, TARGET } from './ui.ts';
 
 export interface PageContext {
   readonly path: readonly string[];
@@ -168,6 +168,7 @@ async function render(initial: boolean): Promise<void> {
 
 function navigate(url: string): void {
   history.pushState(null, '', url);
+  clearMessages();
   watchUntil = 0;
   void render(true).then(() => main.focus());
 }
@@ -203,7 +204,10 @@ document.addEventListener('click', (event) => {
   event.preventDefault();
   navigate(href);
 });
-window.addEventListener('popstate', () => void render(true));
+window.addEventListener('popstate', () => {
+  clearMessages();
+  void render(true);
+});
 
 document.body.append(
   h('a', { href: '#main', class: 'skip' }, 'Skip to content'),

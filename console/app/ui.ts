@@ -37,6 +37,14 @@ export function explain(error: unknown): HTMLElement {
   );
 }
 
+/** The last message of each area, so it outlives the re-render that follows an action. */
+const lastMessages = new Map<string, Node>();
+
+/** Forget every message (a new page is shown). */
+export function clearMessages(): void {
+  lastMessages.clear();
+}
+
 /** A live region per page section: success as status, failure as alert (screen readers announce both). */
 export function messageArea(id: string): {
   el: HTMLElement;
@@ -45,15 +53,25 @@ export function messageArea(id: string): {
   clear(): void;
 } {
   const el = h('div', { id, class: 'messages', 'aria-live': 'polite' });
+  const kept = lastMessages.get(id);
+  if (kept) el.append(kept);
+  const show = (node: Node) => {
+    lastMessages.set(id, node);
+    // The page may have been drawn again since this area was made: write to the one on screen.
+    const target = document.getElementById(id) ?? el;
+    replace(target, node);
+    if (target !== el) replace(el, node.cloneNode(true));
+  };
   return {
     el,
     ok(text) {
-      replace(el, h('div', { class: 'msg msg-ok', role: 'status' }, text));
+      show(h('div', { class: 'msg msg-ok', role: 'status' }, text));
     },
     fail(error) {
-      replace(el, h('div', { class: 'msg msg-error', role: 'alert' }, explain(error)));
+      show(h('div', { class: 'msg msg-error', role: 'alert' }, explain(error)));
     },
     clear() {
+      lastMessages.delete(id);
       replace(el);
     },
   };

@@ -28,16 +28,23 @@ export const dlqPage: Page = {
       channels: Array<{ channel: string; depth: number | null; inFlight: number | null }>;
     }>('/admin/dlq');
     const list = table(
-      ['channel', 'DLQ depth', 'in flight', ''],
+      ['channel', 'DLQ depth', 'in flight', ...(READ_ONLY ? [] : ['replay'])],
       dlq.channels.map((c) => [
         c.channel,
         h('span', { class: c.depth ? 'bad' : '' }, c.depth === null ? 'unknown' : String(c.depth)),
         c.inFlight === null ? '—' : String(c.inFlight),
-        h(
-          'a',
-          { href: `/console/dlq?channel=${c.channel}`, 'aria-label': `Replay ${c.channel} dead letters` },
-          c.channel === channel ? 'selected' : 'replay…',
-        ),
+        ...(READ_ONLY
+          ? []
+          : [
+              h(
+                'a',
+                {
+                  href: `/console/dlq?channel=${c.channel}`,
+                  ...(c.channel === channel ? { 'aria-current': 'true' } : {}),
+                },
+                `Replay ${c.channel} dead letters`,
+              ),
+            ]),
       ]),
       'Dead-letter queues',
     );
