@@ -16,9 +16,9 @@ export function barChart(options: {
   series: readonly Series[];
 }): HTMLElement {
   const { labels, series } = options;
-  const width = 640;
-  const height = 160;
-  const pad = { left: 36, right: 8, top: 8, bottom: 22 };
+  const width = 400;
+  const height = 140;
+  const pad = { left: 30, right: 6, top: 8, bottom: 20 };
   const totals = labels.map((_, i) => series.reduce((sum, s) => sum + (s.values[i] ?? 0), 0));
   const max = Math.max(1, ...totals);
   const slot = (width - pad.left - pad.right) / Math.max(1, labels.length);
@@ -49,7 +49,7 @@ export function barChart(options: {
         base += v;
         return v ? rect : null;
       });
-      const every = Math.ceil(labels.length / 8);
+      const every = Math.ceil(labels.length / 6);
       return [
         parts,
         i % every === 0

@@ -78,7 +78,7 @@ export function scheduleAxis(options: {
   const pad = span * 0.05;
   const [lo, hi] = [from - pad, to + pad];
   const width = 640;
-  const height = 70;
+  const height = 74;
   const x = (t: number) => 10 + ((t - lo) / (hi - lo)) * (width - 20);
   const quiet = options.quietHours ? quietWindows(options.quietHours, options.timeZone, lo, hi) : [];
   const label = `Remaining schedule from ${when(new Date(from).toISOString())} to ${when(new Date(to).toISOString())}: ${options.schedule.length} attempt(s)${quiet.length ? `, quiet hours ${options.quietHours?.start}–${options.quietHours?.end} ${options.timeZone} shaded` : ''}`;
@@ -101,8 +101,18 @@ export function scheduleAxis(options: {
         ),
       ),
       svg('line', { x1: 10, x2: width - 10, y1: 30, y2: 30, class: 'axis' }),
+      svg(
+        'text',
+        { x: 10, y: 68, 'text-anchor': 'start', class: 'tick' },
+        when(new Date(from).toISOString()),
+      ),
+      svg(
+        'text',
+        { x: width - 10, y: 68, 'text-anchor': 'end', class: 'tick' },
+        when(new Date(to).toISOString()),
+      ),
       svg('line', { x1: x(now), x2: x(now), y1: 8, y2: 44, class: 'now' }),
-      svg('text', { x: x(now), y: 60, 'text-anchor': 'middle', class: 'tick' }, 'now'),
+      svg('text', { x: x(now), y: 55, 'text-anchor': 'middle', class: 'tick' }, 'now'),
       options.schedule.map((p) =>
         svg(
           'g',

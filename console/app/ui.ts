@@ -169,16 +169,17 @@ export function loading(): HTMLElement {
   return h('p', { class: 'loading', role: 'status' }, 'Loading…');
 }
 
-/** Values of a JSON object as a definition list, one level deep (for generic reports such as readyz). */
-export function details(value: unknown): HTMLElement {
+/**
+ * A JSON report as nested definition lists, two levels deep, so any component a readiness report names
+ * (new ones included) reads as words, not as JSON.
+ */
+export function details(value: unknown, depth = 0): HTMLElement {
   if (value === null || typeof value !== 'object') return h('span', {}, String(value));
+  if (depth >= 2) return h('code', {}, JSON.stringify(value));
   const entries = Object.entries(value as Record<string, unknown>);
   return h(
     'dl',
-    { class: 'kv' },
-    entries.map(([k, v]) => [
-      h('dt', {}, k),
-      h('dd', {}, v !== null && typeof v === 'object' ? h('code', {}, JSON.stringify(v)) : String(v)),
-    ]),
+    { class: depth ? 'kv kv-nested' : 'kv' },
+    entries.map(([k, v]) => [h('dt', {}, k), h('dd', {}, details(v, depth + 1))]),
   );
 }

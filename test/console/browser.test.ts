@@ -40,6 +40,7 @@ let browser: Browser;
 let base: string;
 let signedApi: RunningApiServer;
 let proxy: RunningConsoleProxy;
+let demoPolicyId = '';
 
 async function api<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T> {
   const res = await fetch(`${service.apiUrl}/v1${path}`, {
@@ -161,6 +162,26 @@ beforeAll(async () => {
     }),
   );
   await api('POST', '/admin/jobs/timeout-monitor/run', { dryRun: true });
+  // A session under a policy with quiet hours (from 1 h to 4 h from now, UTC), for the shaded time axis.
+  const hour = (h: number) => `${String((new Date().getUTCHours() + h) % 24).padStart(2, '0')}:00`;
+  await api('POST', '/retry/policies', {
+    name: 'Night shift (quiet hours)',
+    orgId: 'night',
+    maxRetries: 3,
+    initialDelaySeconds: 1800,
+    backoffMultiplier: 2,
+    maxDelaySeconds: 86400,
+    enabledChannels: ['email', 'sms'],
+    quietHours: { start: hour(1), end: hour(4), timezone: 'UTC' },
+  });
+  await api('POST', '/sessions', {
+    sessionId: 'night-checkout-5',
+    kind: 'checkout',
+    status: 'stalled',
+    orgId: 'night',
+    contact: { name: 'Nora', email: 'nora@example.com', timezone: 'UTC' },
+  });
+  demoPolicyId = (await api<{ policyId: string }>('GET', '/retry/policies/active?orgId=demo')).policyId;
 }, 120_000);
 
 afterAll(async () => {
@@ -180,21 +201,27 @@ afterEach(async (test) => {
   current = undefined;
 });
 
-const PAGES: ReadonlyArray<readonly [name: string, path: string, shows: RegExp]> = [
+/** Every page, with a view worth a screenshot (policies: a preview for a session). */
+const PAGES = (): ReadonlyArray<readonly [name: string, path: string, shows: RegExp]> => [
   ['overview', '/console?org=demo', /recovery-sweep/],
   ['sessions', '/console/sessions', /demo-checkout-1/],
   ['session', '/console/sessions/demo-checkout-2', /Attempt 1 of 3/],
+  ['session-quiet-hours', '/console/sessions/night-checkout-5', /quiet hours/],
   ['jobs', '/console/jobs', /Run history/],
   ['dlq', '/console/dlq?channel=email', /Dead-letter queues[\s\S]*webhook/],
   ['stuck', '/console/stuck', /stuck-transcription-9/],
-  ['policies', '/console/policies?org=demo', /Demo policy \(seconds\)/],
+  [
+    'policies',
+    `/console/policies?org=demo&preview=${demoPolicyId}&session=demo-checkout-1`,
+    /Schedule of pol_/,
+  ],
 ];
 
 describe('the operator console in Chromium', () => {
   it('renders every page with data, without a console error or a serious axe violation', async () => {
     const { page, errors } = await newPage();
     const violations: string[] = [];
-    for (const [name, path, shows] of PAGES) {
+    for (const [name, path, shows] of PAGES()) {
       // Act
       await open(page, `${base}${path}`);
       // Assess
@@ -259,6 +286,7 @@ describe('the operator console in Chromium', () => {
     await page.getByLabel('Session id').fill('demo-checkout-2');
     await page.getByRole('button', { name: 'Dry run' }).click();
     await page.getByText('Dry run: 1 matched').waitFor();
+    await page.screenshot({ path: join(SHOTS, 'dlq-dry-run.png'), fullPage: true });
     expect(page.url()).toContain('sessionId=demo-checkout-2');
     await page.getByRole('button', { name: 'Replay 1 message(s) to the email queue' }).click();
     // Assess
@@ -283,6 +311,7 @@ describe('the operator console in Chromium', () => {
     await page.getByRole('link', { name: 'Jobs and runs' }).click();
     await page.getByRole('button', { name: 'Dry run timeout-monitor' }).click();
     await page.getByText('Dry run: nothing changed').waitFor();
+    await page.screenshot({ path: join(SHOTS, 'jobs-dry-run.png'), fullPage: true });
     await page.getByRole('button', { name: 'Resume recovery-sweep' }).click();
     await page.getByRole('dialog').getByLabel('Reason').fill('incident over');
     await page.getByRole('dialog').getByRole('button', { name: 'Resume recovery-sweep' }).click();
@@ -333,7 +362,7 @@ describe('the operator console in Chromium', () => {
     await page.goto(proxy.url);
     const writes =
       /retry now|^pause (?!refresh)|^resume (?!refresh)|override|recover|dry run|replay|create policy|deactivate|run .* now|time out/i;
-    for (const [name, path, shows] of PAGES) {
+    for (const [name, path, shows] of PAGES()) {
       // Act
       await open(page, `${proxy.origin}${path}`);
       // Assess
