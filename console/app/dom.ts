@@ -60,6 +60,7 @@ export function relative(iso: string | null | undefined, now = Date.now()): stri
   if (!iso) return '—';
   const diff = Math.round((Date.parse(iso) - now) / 1000);
   const abs = Math.abs(diff);
+  if (abs < 2) return 'just now';
   const text =
     abs < 90
       ? `${abs} s`

@@ -49,7 +49,11 @@ function runSummary(run: Run): HTMLElement {
       ? h(
           'div',
           {},
-          h('p', {}, `Would claim ${run.wouldProcess.length} session(s):`),
+          h(
+            'p',
+            {},
+            `${run.job === 'recovery-sweep' ? 'Would claim' : 'Would time out or check'} ${run.wouldProcess.length} session(s):`,
+          ),
           h(
             'ul',
             { class: 'inline-list' },

@@ -111,7 +111,11 @@ export const sessionsPage: Page = {
           });
         },
       },
-      field('Recipient (email or phone)', recipient),
+      field(
+        'Recipient (email or phone)',
+        recipient,
+        'a phone finds the sessions that have no email: each is indexed by one address',
+      ),
       field('Status', status),
       field('Kind', kind),
       field('Org', org),

@@ -128,7 +128,7 @@ export const stuckPage: Page = {
       messages.el,
       stuck.count
         ? table(
-            ['session', 'processing since', 'minutes', 'size', 'deadline'],
+            ['session', 'registered', 'minutes', 'size', 'deadline'],
             stuck.stuckSessions.map((s) => [
               h('a', { href: `/console/sessions/${encodeURIComponent(s.id)}` }, s.id),
               time(s.createdAt),
