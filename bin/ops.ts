@@ -255,6 +255,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   } catch (error) {
     if (
       error instanceof UsageError ||
+      (error instanceof Error && error.name === 'UsageError') ||
       (error instanceof Error && error.name === 'TypeError' && 'code' in error)
     ) {
       process.stderr.write(`session-recovery: ${error.message}\n`);

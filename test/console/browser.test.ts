@@ -239,6 +239,14 @@ describe('the operator console in Chromium', () => {
     await leaseFree('demo-checkout-2');
     const { page, errors } = await newPage();
     await open(page, `${base}/console/sessions`);
+    // Act: a search the API refuses says why, with the field, and keeps the form
+    await page.getByLabel('Recipient (email or phone)').fill('grace at example');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await expect
+      .poll(() => page.locator('main [role=alert]').innerText())
+      .toMatch(/query\.recipient — an email address or a phone number/);
+    // The browser logs the refused request itself; that one was provoked on purpose.
+    expect(errors.splice(0)).toEqual([expect.stringContaining('status of 400')]);
     // Act: search by email, as typed by a person
     await page.getByLabel('Recipient (email or phone)').fill('  Grace@Example.com ');
     await page.getByRole('button', { name: 'Search' }).click();

@@ -34,9 +34,18 @@ export const sessionsPage: Page = {
       sort: p.get('sort') ?? 'next-retry',
     };
     const messages = messageArea('sessions-messages');
-    const page = await get<{ items: SessionView[]; nextCursor: string | null }>(
-      `/sessions${qs({ status: filters.status, kind: filters.kind, orgId: filters.org, recipient: filters.recipient, limit: 100, cursor: p.get('cursor') })}`,
-    );
+    // A refused search (a recipient that is neither an email nor a phone) is shown next to the form, which
+    // stays, so the operator can correct it.
+    let page: { items: SessionView[]; nextCursor: string | null } = { items: [], nextCursor: null };
+    let refused: unknown;
+    try {
+      page = await get(
+        `/sessions${qs({ status: filters.status, kind: filters.kind, orgId: filters.org, recipient: filters.recipient, limit: 100, cursor: p.get('cursor') })}`,
+      );
+    } catch (error) {
+      refused = error;
+    }
+    if (refused) messages.fail(refused);
     const items = [...page.items];
     if (filters.sort === 'next-retry') {
       // Soonest first; sessions with no next retry after them.
@@ -165,11 +174,15 @@ export const sessionsPage: Page = {
             rows.map((r) => r.filter((c) => c !== null)),
             `${items.length} session(s)${filters.recipient ? ` for ${filters.recipient}` : ''}`,
           )
-        : h(
-            'p',
-            { role: 'status' },
-            filters.recipient ? `No session has the recipient ${filters.recipient}.` : 'No session matches.',
-          ),
+        : refused
+          ? null
+          : h(
+              'p',
+              { role: 'status' },
+              filters.recipient
+                ? `No session has the recipient ${filters.recipient}.`
+                : 'No session matches.',
+            ),
       page.nextCursor
         ? h(
             'p',
