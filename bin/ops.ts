@@ -29,6 +29,9 @@ commands
                                                 (counts them only, unless --execute)
   pause <job> [--reason TEXT]                   kill switch: stop a job without a deploy
   resume <job> [--reason TEXT]
+  console [--stack NAME | --api URL] [--read-only] [--port N]
+                                                the operator console on 127.0.0.1 against a deployed stack,
+                                                every call signed with your AWS credentials (--help for more)
 
 jobs: ${JOBS.join(', ')}    channels: ${CHANNELS.join(', ')}
 
@@ -251,10 +254,22 @@ export async function runCli(argv: string[]): Promise<number> {
 
 export async function main(argv = process.argv.slice(2)): Promise<void> {
   try {
+    if (argv[0] === 'console') {
+      // Its own flags and module: the signing proxy loads the credential chain, nothing of the above.
+      const { runConsoleCommand } = await import('../console/server/cli.ts');
+      const running = await runConsoleCommand(argv.slice(1));
+      if (running) {
+        const stop = () => void running.stop().then(() => process.exit(0));
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      }
+      return;
+    }
     process.exitCode = await runCli(argv);
   } catch (error) {
     if (
       error instanceof UsageError ||
+      (error instanceof Error && error.name === 'UsageError') ||
       (error instanceof Error && error.name === 'TypeError' && 'code' in error)
     ) {
       process.stderr.write(`session-recovery: ${error.message}\n`);

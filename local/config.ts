@@ -24,6 +24,10 @@ export const LocalConfigSchema = v.object({
   DEMO: v.optional(v.picklist(['true', 'false']), 'true'),
   /** Stop by itself after this many seconds (0 = run until Ctrl-C); handy for scripted demos. */
   RUN_SECONDS: v.optional(numberFromText(finiteNumber(0)), 0),
+  /** Make the API verify SigV4 signatures with the local credentials below (the console proxy's target). */
+  API_SIGV4: v.optional(v.picklist(['true', 'false']), 'false'),
+  LOCAL_ACCESS_KEY_ID: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9]{1,128}$/)), 'local'),
+  LOCAL_SECRET_ACCESS_KEY: v.optional(v.pipe(v.string(), v.minLength(1)), 'local'),
 });
 export type LocalConfig = Infer<typeof LocalConfigSchema>;
 

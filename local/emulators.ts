@@ -29,6 +29,9 @@ export interface EmulatorOptions {
   readonly log?: (line: string) => void;
 }
 
+/** The only origin DynamoDB Local's CORS allows: one no web page can have (RFC 2606 reserves .invalid). */
+export const DYNAMODB_CORS_ALLOW = 'https://no-browser-access.invalid';
+
 export class JavaMissingError extends Error {
   constructor() {
     super(
@@ -95,6 +98,11 @@ async function startDynamoDbLocal(port: number): Promise<{ url: string; stop: ()
       '-inMemory',
       '-sharedDb',
       '-disableTelemetry',
+      // DynamoDB Local has no bind option (it listens on every interface) and allows every CORS origin by
+      // default, so any web page could read and write these tables through the browser. An allow-list of
+      // one origin under the reserved .invalid TLD matches no page.
+      '-cors',
+      DYNAMODB_CORS_ALLOW,
       '-port',
       String(port),
     ],

@@ -1,18 +1,27 @@
 // The admin API on 127.0.0.1 for `npm start` and the tests: each HTTP request becomes the API Gateway REST
 // proxy event the deployed function receives, and goes through the same router, so what answers locally
-// is what answers in AWS. The caller is `local-operator` (no IAM locally); loopback only.
+// is what answers in AWS. The caller is `local-operator` (no IAM locally), or the access key of a verified
+// SigV4 signature when asked to check them; loopback only, with the console's Host and Origin checks.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { AwsCredentialIdentity } from '@smithy/types';
+import { serveConsole } from '../console/server/assets.ts';
+import { checkHostAndOrigin, guardProblem } from '../console/server/guard.ts';
 import { createApiHandler } from '../shared/api/handler.ts';
 import { buildInProcess } from '../shared/api/openapi.ts';
 import type { ProxyEvent } from '../shared/api/router.ts';
 import type { AppContext } from '../shared/context.ts';
+import { signatureProblem, verifyLocalSignature } from './sigv4-check.ts';
 
 export interface ApiServerOptions {
   readonly ctx: AppContext;
   /** @default 3000; 0 picks a free port */
   readonly port?: number;
+  /** Serve the operator console at /console (npm start does). */
+  readonly console?: boolean;
+  /** Verify every API call's SigV4 signature with these local credentials (npm start with API_SIGV4=true). */
+  readonly sigv4?: { readonly region: string; readonly credentials: AwsCredentialIdentity };
 }
 
 export interface RunningApiServer {
@@ -86,8 +95,21 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     defaultCaller: LOCAL_CALLER,
     openApiDocument: buildInProcess,
   });
+  let port = 0;
   const server = createServer((req, res) => {
     void (async () => {
+      // Host and Origin first, before anything is read: see console/server/guard.ts.
+      const verdict = checkHostAndOrigin(req, port);
+      if (!verdict.ok) {
+        send(res, verdict.status, { 'content-type': 'application/problem+json' }, guardProblem(verdict));
+        return;
+      }
+      const pathname = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+      if (options.console) {
+        const target = options.sigv4 ? 'local API (SigV4 required: read only here)' : 'local (npm start)';
+        const readOnly = Boolean(options.sigv4);
+        if (await serveConsole(req, res, pathname, { readOnly, target })) return;
+      }
       const body = await readBody(req);
       if (body === 'too-large') {
         // Answer without reading the rest, and close: the client is still sending.
@@ -107,7 +129,19 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
         req.destroy();
         return;
       }
-      const result = await api(toProxyEvent(req, body));
+      let event = toProxyEvent(req, body);
+      if (options.sigv4) {
+        const checked = await verifyLocalSignature(req, event, options.sigv4);
+        if (!checked.ok) {
+          send(res, 403, { 'content-type': 'application/problem+json' }, signatureProblem(checked.reason));
+          return;
+        }
+        event = {
+          ...event,
+          requestContext: { ...event.requestContext, identity: { userArn: checked.caller, caller: null } },
+        };
+      }
+      const result = await api(event);
       send(res, result.statusCode, result.headers ?? {}, result.body);
     })().catch((error: unknown) => {
       // The router never throws; this is a broken socket. Answer if still possible.
@@ -123,7 +157,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
       resolve();
     });
   });
-  const { port } = server.address() as AddressInfo;
+  port = (server.address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${port}`,
     stop: () =>

@@ -4,6 +4,7 @@
 // everything and leaves no process behind.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { AwsCredentialIdentity } from '@smithy/types';
 import * as v from 'valibot';
 import { createSqsClient } from '../shared/aws/clients.ts';
 import type { AppContext } from '../shared/context.ts';
@@ -19,12 +20,12 @@ import { runRecoverySweep, type SweepEvent } from '../shared/usecases/recovery-s
 import { RegisterSessionSchema, registerSession } from '../shared/usecases/sessions.ts';
 import { type MonitorEvent, runTimeoutMonitor } from '../shared/usecases/timeout-monitor.ts';
 import { loadLocalConfig } from './config.ts';
-import { startEmulators } from './emulators.ts';
+import { type Endpoints, startEmulators } from './emulators.ts';
 import { startApiServer } from './http-server.ts';
 import { functionEnv, REPO_ROOT, STATE_FILE, writeLocalState } from './local-env.ts';
 import { startQueuePoller } from './queue-poller.ts';
-import { startLocalReceivers } from './receivers.ts';
-import { contextForResources, createResources } from './resources.ts';
+import { type LocalReceivers, startLocalReceivers } from './receivers.ts';
+import { contextForResources, createResources, type ResourceNames } from './resources.ts';
 
 const tty = process.stdout.isTTY;
 const paint = (code: number) => (s: string) => (tty ? `\u001b[${code}m${s}\u001b[0m` : s);
@@ -108,32 +109,44 @@ function describeMonitorEvent(e: MonitorEvent): string | undefined {
   }
 }
 
-async function main(): Promise<void> {
-  const config = loadLocalConfig();
-  say('local', 'starting session-recovery on this machine (Ctrl-C to stop)');
-  const emulators = await startEmulators({
-    dynamodbPort: config.DYNAMODB_PORT,
-    sqsPort: config.SQS_PORT,
-    sesPort: config.SES_PORT,
-    log: (line) => say('local', line),
-  });
-  const stops: Array<() => Promise<void>> = [() => emulators.stop()];
-  let stopping = false;
-  const stopAll = async (code: number) => {
-    if (stopping) return;
-    stopping = true;
-    say('local', 'stopping: timers, pollers, API, receivers, emulators…');
-    for (const stop of stops.reverse()) await stop().catch(() => {});
-    say('local', 'stopped cleanly');
-    process.exit(code);
-  };
-  process.on('SIGINT', () => void stopAll(0));
-  process.on('SIGTERM', () => void stopAll(0));
+export interface LocalServiceOptions {
+  readonly endpoints: Endpoints;
+  /** Table and queue name prefix (`local` for npm start; the tests use their own). */
+  readonly prefix: string;
+  /** API port; 0 picks a free one. */
+  readonly port: number;
+  readonly demo: boolean;
+  readonly sweepEverySeconds: number;
+  readonly monitorEverySeconds: number;
+  /** Make the API verify SigV4 with these credentials (API_SIGV4=true). */
+  readonly sigv4?: { readonly region: string; readonly credentials: AwsCredentialIdentity };
+  /** The live log; npm start prints it, the tests drop it. */
+  readonly say: (source: string, message: string) => void;
+  /** Called once the API is up, before the demo data is loaded. */
+  readonly onReady?: (info: { apiUrl: string; names: ResourceNames; receivers: LocalReceivers }) => void;
+}
 
+export interface LocalService {
+  readonly apiUrl: string;
+  readonly ctx: AppContext;
+  readonly names: ResourceNames;
+  stop(): Promise<void>;
+}
+
+/**
+ * Everything but the emulators: tables and queues, provider stand-ins, one poller per channel sender, the
+ * API with the console, demo data and the two job timers. npm start runs it; so do the console's browser
+ * tests, on the emulators the test run shares.
+ */
+export async function startLocalService(options: LocalServiceOptions): Promise<LocalService> {
+  const { endpoints, say } = options;
+  const stops: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch(() => {});
+  };
   try {
-    const { endpoints } = emulators;
     const sqs = createSqsClient(endpoints);
-    const names = await createResources(endpoints, sqs, 'local');
+    const names = await createResources(endpoints, sqs, options.prefix);
     const receivers = await startLocalReceivers();
     stops.push(() => receivers.stop());
     const ctx = contextForResources(endpoints, sqs, names, { shards: 4, settings: DEMO_SETTINGS });
@@ -176,48 +189,18 @@ async function main(): Promise<void> {
       stops.push(() => poller.stop());
     }
 
-    const api = await startApiServer({ ctx, port: config.PORT });
+    const api = await startApiServer({ ctx, port: options.port, console: true, sigv4: options.sigv4 });
     stops.push(() => api.stop());
+    options.onReady?.({ apiUrl: api.url, names, receivers });
 
-    const sesStore = `${endpoints.ses}/store`;
-    writeLocalState({
-      pid: process.pid,
-      startedAt: new Date().toISOString(),
-      endpoints,
-      api: api.url,
-      sesStore,
-      receivers: { ...receivers.urls },
-      env: functionEnv(endpoints, names),
-    });
+    if (options.demo) await loadDemo(ctx, receivers.urls.webhook, say);
 
-    process.stdout.write(
-      [
-        '',
-        bold('  Endpoints (also written to .local/endpoints.json)'),
-        `    DynamoDB   ${cyan(endpoints.dynamodb)}   tables ${Object.values(names.tables).join(', ')}`,
-        `    SQS        ${cyan(endpoints.sqs)}   queues local-<channel> and local-<channel>-dlq`,
-        `    SES        ${cyan(endpoints.ses)}   sent mail: ${cyan(sesStore)}`,
-        `    Admin API  ${cyan(`${api.url}/v1`)}`,
-        '',
-        bold('  Try'),
-        `    curl -s ${api.url}/v1/sessions?status=recovering | head -c 600`,
-        `    curl -s ${api.url}/v1/sessions/demo-checkout-1/timeline`,
-        `    curl -s ${api.url}/v1/admin/jobs/status`,
-        `    aws --endpoint-url ${endpoints.dynamodb} dynamodb scan --table-name ${names.tables.sessions} --region ${endpoints.region}`,
-        '',
-        '',
-      ].join('\n'),
+    say(
+      'local',
+      `sweep every ${options.sweepEverySeconds} s, timeout monitor every ${options.monitorEverySeconds} s`,
     );
-
-    if (config.DEMO === 'true') await loadDemo(ctx, receivers.urls.webhook);
-
-    const sweepEvery =
-      (config.SWEEP_INTERVAL_SECONDS ?? JOB_DESCRIPTIONS['recovery-sweep'].localIntervalSeconds) * 1000;
-    const monitorEvery =
-      (config.MONITOR_INTERVAL_SECONDS ?? JOB_DESCRIPTIONS['timeout-monitor'].localIntervalSeconds) * 1000;
-    say('local', `sweep every ${sweepEvery / 1000} s, timeout monitor every ${monitorEvery / 1000} s`);
     stops.push(
-      repeat(sweepEvery, async () => {
+      repeat(options.sweepEverySeconds * 1000, say, async () => {
         const run = await runRecoverySweep(ctx, {
           trigger: 'local',
           onEvent: (e) => {
@@ -236,7 +219,7 @@ async function main(): Promise<void> {
       }),
     );
     stops.push(
-      repeat(monitorEvery, async () => {
+      repeat(options.monitorEverySeconds * 1000, say, async () => {
         const run = await runTimeoutMonitor(ctx, {
           trigger: 'local',
           onEvent: (e) => {
@@ -254,6 +237,94 @@ async function main(): Promise<void> {
         }
       }),
     );
+    return { apiUrl: api.url, ctx, names, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+async function main(): Promise<void> {
+  const config = loadLocalConfig();
+  say('local', 'starting session-recovery on this machine (Ctrl-C to stop)');
+  const emulators = await startEmulators({
+    dynamodbPort: config.DYNAMODB_PORT,
+    sqsPort: config.SQS_PORT,
+    sesPort: config.SES_PORT,
+    log: (line) => say('local', line),
+  });
+  const stops: Array<() => Promise<void>> = [() => emulators.stop()];
+  let stopping = false;
+  const stopAll = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    say('local', 'stopping: timers, pollers, API, receivers, emulators…');
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+    say('local', 'stopped cleanly');
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+
+  try {
+    const { endpoints } = emulators;
+    const sigv4 =
+      config.API_SIGV4 === 'true'
+        ? {
+            region: endpoints.region,
+            credentials: {
+              accessKeyId: config.LOCAL_ACCESS_KEY_ID,
+              secretAccessKey: config.LOCAL_SECRET_ACCESS_KEY,
+            },
+          }
+        : undefined;
+    const service = await startLocalService({
+      endpoints,
+      prefix: 'local',
+      port: config.PORT,
+      demo: config.DEMO === 'true',
+      sweepEverySeconds:
+        config.SWEEP_INTERVAL_SECONDS ?? JOB_DESCRIPTIONS['recovery-sweep'].localIntervalSeconds,
+      monitorEverySeconds:
+        config.MONITOR_INTERVAL_SECONDS ?? JOB_DESCRIPTIONS['timeout-monitor'].localIntervalSeconds,
+      sigv4,
+      say,
+      onReady: ({ apiUrl, names, receivers }) => {
+        const sesStore = `${endpoints.ses}/store`;
+        writeLocalState({
+          pid: process.pid,
+          startedAt: new Date().toISOString(),
+          endpoints,
+          api: apiUrl,
+          sesStore,
+          receivers: { ...receivers.urls },
+          env: functionEnv(endpoints, names),
+        });
+        const consoleLine = sigv4
+          ? `    Console    the API checks SigV4 (API_SIGV4=true): open it through the signing proxy, ${cyan(`npx session-recovery console --api ${apiUrl}/`)}`
+          : `    Console    ${cyan(`${apiUrl}/console`)}   the operator console, on the demo data`;
+        process.stdout.write(
+          [
+            '',
+            bold('  Endpoints (also written to .local/endpoints.json)'),
+            consoleLine,
+            `    Admin API  ${cyan(`${apiUrl}/v1`)}${sigv4 ? `   SigV4 required (access key ${sigv4.credentials.accessKeyId}, region ${sigv4.region})` : ''}`,
+            `    DynamoDB   ${cyan(endpoints.dynamodb)}   tables ${Object.values(names.tables).join(', ')}`,
+            `    SQS        ${cyan(endpoints.sqs)}   queues local-<channel> and local-<channel>-dlq`,
+            `    SES        ${cyan(endpoints.ses)}   sent mail: ${cyan(sesStore)}`,
+            '',
+            bold('  Try'),
+            `    curl -s ${apiUrl}/v1/sessions?status=recovering | head -c 600`,
+            `    curl -s ${apiUrl}/v1/sessions/demo-checkout-1/timeline`,
+            `    curl -s ${apiUrl}/v1/admin/jobs/status`,
+            `    aws --endpoint-url ${endpoints.dynamodb} dynamodb scan --table-name ${names.tables.sessions} --region ${endpoints.region}`,
+            '',
+            '',
+          ].join('\n'),
+        );
+      },
+    });
+    stops.push(() => service.stop());
     if (config.RUN_SECONDS > 0) setTimeout(() => void stopAll(0), config.RUN_SECONDS * 1000).unref();
   } catch (error) {
     process.stderr.write(
@@ -264,7 +335,11 @@ async function main(): Promise<void> {
 }
 
 /** Runs `task` now and then every `ms`, never overlapping itself; returns a stop function. */
-function repeat(ms: number, task: () => Promise<void>): () => Promise<void> {
+function repeat(
+  ms: number,
+  say: (source: string, message: string) => void,
+  task: () => Promise<void>,
+): () => Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
   let stopped = false;
@@ -283,7 +358,11 @@ function repeat(ms: number, task: () => Promise<void>): () => Promise<void> {
   };
 }
 
-async function loadDemo(ctx: AppContext, webhookUrl: string): Promise<void> {
+async function loadDemo(
+  ctx: AppContext,
+  webhookUrl: string,
+  say: (source: string, message: string) => void,
+): Promise<void> {
   const demo = parse(
     DemoFileSchema,
     JSON.parse(readFileSync(join(REPO_ROOT, 'events', 'demo-sessions.json'), 'utf8')),

@@ -3,6 +3,7 @@
 // pulls in the use cases and with them the AWS SDK, which the CDK app must not load.
 
 import * as v from 'valibot';
+import { normaliseRecipient, recipientKeyOf } from '../domain/recipient-key.ts';
 import type { Session } from '../domain/session.ts';
 import {
   createPolicy,
@@ -18,6 +19,7 @@ import { checkReadiness, getSessionsHealth, listStuckSessions } from '../usecase
 import { previewPolicy } from '../usecases/policy-preview.ts';
 import { retryNow } from '../usecases/retry-now.ts';
 import { listSessions, SessionListPosition } from '../usecases/session-list.ts';
+import { findSessionsByRecipient, RecipientLookupPosition } from '../usecases/session-lookup.ts';
 import {
   overrideNextRetry,
   recoverTimedOut,
@@ -27,6 +29,7 @@ import {
   updateSession,
 } from '../usecases/sessions.ts';
 import { getRecoveryStats } from '../usecases/stats.ts';
+import { getStatsSeries } from '../usecases/stats-series.ts';
 import {
   listAttemptOutcomes,
   listTimeline,
@@ -67,10 +70,31 @@ export function createBindings(openApiDocument: OpenApiSource): ProductBindings 
     },
 
     async listSessions(ctx, { query }) {
+      if (query.recipient !== undefined) {
+        const recipient = normaliseRecipient(query.recipient);
+        if (!recipient) {
+          throw new HttpProblem(
+            problem(400, 'validation', 'the request has 1 invalid field(s)', [
+              { path: 'query.recipient', message: 'an email address or a phone number such as +14155550100' },
+            ]),
+          );
+        }
+        const p = paging('sessions:recipient', query, RecipientLookupPosition);
+        const { items, next } = await findSessionsByRecipient(ctx, {
+          recipientKey: recipientKeyOf(recipient),
+          status: query.status,
+          kind: query.kind,
+          orgId: query.orgId,
+          limit: p.limit,
+          position: p.position,
+        });
+        return p.page(items.map(sessionView), next);
+      }
       const p = paging('sessions', query, SessionListPosition);
       const { items, next } = await listSessions(ctx, {
         status: query.status,
         kind: query.kind,
+        orgId: query.orgId,
         limit: p.limit,
         position: p.position,
       });
@@ -172,6 +196,10 @@ export function createBindings(openApiDocument: OpenApiSource): ProductBindings 
 
     async getStats(ctx, { query }) {
       return ok(await getRecoveryStats(ctx, query));
+    },
+
+    async getStatsSeries(ctx, { query }) {
+      return ok(await getStatsSeries(ctx, query));
     },
 
     async listAttemptNotifications(ctx, { params, query }) {

@@ -108,6 +108,23 @@ export const StatsResponse = v.object({
   ),
 });
 
+export const StatsSeriesResponse = v.object({
+  orgId: v.string(),
+  granularity: v.picklist(['hour', 'day']),
+  from: v.string(),
+  to: v.string(),
+  buckets: v.array(
+    v.object({
+      start: described(v.string(), 'Start of the hour or UTC day.'),
+      sessions: v.number(),
+      attempts: v.number(),
+      recovered: v.number(),
+      exhausted: v.number(),
+      byChannel: StatsResponse.entries.byChannel,
+    }),
+  ),
+});
+
 export const OutcomeView = v.object({
   attemptId: v.string(),
   sessionId: v.string(),
@@ -250,6 +267,7 @@ export const RESPONSES = {
   PolicyPage: pageOf(PolicyView),
   Preview: PreviewResponse,
   Stats: StatsResponse,
+  StatsSeries: StatsSeriesResponse,
   OutcomePage: pageOf(OutcomeView),
   JobsStatus: v.object({ jobs: v.array(JobStateView) }),
   JobState: JobStateView,

@@ -80,7 +80,8 @@ export const ROUTE = {
     path: '/v1/sessions',
     access: 'read',
     tag: 'sessions',
-    summary: 'List sessions, by status and kind, most recently updated first within a status',
+    summary:
+      'List sessions by status, kind and org, or find them by recipient; most recently updated first within a status',
     query: S.ListSessionsQuery,
     responses: [{ status: 200, description: 'A page of sessions', schema: 'SessionPage' }],
     errors: [400],
@@ -291,6 +292,17 @@ export const ROUTE = {
     summary: 'Recovery counters of an org over whole UTC days',
     query: S.StatsQuery,
     responses: [{ status: 200, description: 'The counters', schema: 'Stats' }],
+    errors: [400],
+  }),
+  getStatsSeries: route({
+    id: 'getStatsSeries',
+    method: 'GET',
+    path: '/v1/retry/stats/series',
+    access: 'read',
+    tag: 'policies',
+    summary: 'Recovery counters of an org per hour (last 8 days) or per UTC day, for charts',
+    query: S.StatsSeriesQuery,
+    responses: [{ status: 200, description: 'One bucket per hour or day', schema: 'StatsSeries' }],
     errors: [400],
   }),
   listAttemptNotifications: route({

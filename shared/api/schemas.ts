@@ -46,6 +46,11 @@ export const PageQuery = v.strictObject({ limit: LimitQuery, cursor: CursorQuery
 export const ListSessionsQuery = v.strictObject({
   status: v.optional(v.picklist(SESSION_STATUSES)),
   kind: v.optional(text(1, 64)),
+  orgId: v.optional(OrgId),
+  recipient: described(
+    v.optional(text(1, 254)),
+    "The customer's email, or phone (E.164, spaces and dashes allowed) when the session has no email; normalised, then looked up by its hash.",
+  ),
   limit: LimitQuery,
   cursor: CursorQuery,
 });
@@ -81,6 +86,28 @@ export const StatsQuery = v.pipe(
     v.check(
       (q) => !(q.from && q.to && Date.parse(q.to) - Date.parse(q.from) > 366 * DAY_MS),
       'at most 366 days at once',
+    ),
+    ['to'],
+  ),
+);
+
+export const StatsSeriesQuery = v.pipe(
+  v.strictObject({
+    granularity: described(v.optional(v.picklist(['hour', 'day'])), 'Bucket size; default hour.'),
+    from: described(v.optional(iso), 'First bucket; default 23 hours (or 13 days) before `to`.'),
+    to: described(v.optional(iso), 'Last bucket; default now.'),
+    orgId: v.optional(OrgId),
+  }),
+  v.forward(
+    v.check((q) => !(q.from && q.to && Date.parse(q.from) > Date.parse(q.to)), 'from must not be after to'),
+    ['from'],
+  ),
+  v.forward(
+    v.check(
+      (q) =>
+        !(q.from && q.to) ||
+        Date.parse(q.to) - Date.parse(q.from) <= (q.granularity === 'day' ? 91 * DAY_MS : 167 * 3_600_000),
+      'at most 168 hourly or 92 daily buckets at once',
     ),
     ['to'],
   ),

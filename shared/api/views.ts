@@ -18,7 +18,7 @@ export function recoveryStateOf(s: Session) {
 }
 
 export function sessionView(s: Session) {
-  const { dueShard: _due, deadlineShard: _deadline, ...rest } = s;
+  const { dueShard: _due, deadlineShard: _deadline, recipientKey: _recipient, ...rest } = s;
   return { ...rest, recoveryState: recoveryStateOf(s) };
 }
 

@@ -52,6 +52,13 @@ export const SESSIONS_TABLE: TableDescription = {
       sortKey: { name: 'updatedAt', type: 'S' },
       projection: 'ALL',
     },
+    {
+      // Sparse: a hash of the session's normalised email (or phone), for GET /v1/sessions?recipient=.
+      indexName: 'byRecipient',
+      partitionKey: { name: 'recipientKey', type: 'S' },
+      sortKey: { name: 'updatedAt', type: 'S' },
+      projection: 'ALL',
+    },
   ],
 };
 

@@ -16,6 +16,7 @@ import {
   THROTTLED_RETRY_AFTER_SECONDS,
   ThrottledError,
 } from '../domain/errors.ts';
+import { recipientKeyOfContact } from '../domain/recipient-key.ts';
 import { RETRYABLE_STATUSES, type Session, SessionSchema } from '../domain/session.ts';
 import { parse, safeParse } from '../schema.ts';
 import {
@@ -62,6 +63,9 @@ export function withIndexKeys(s: Session, shards: number): Session {
   }
   if (next.status === 'processing' && next.deadlineAt) next.deadlineShard = shardOf(next.sessionId, shards);
   else delete next.deadlineShard;
+  const recipientKey = recipientKeyOfContact(next.contact);
+  if (recipientKey) next.recipientKey = recipientKey;
+  else delete next.recipientKey;
   return next;
 }
 

@@ -1,7 +1,8 @@
 // Counters for /retry/stats and /health/sessions, kept up to date as things happen so that reading
 // them costs the same at a thousand sessions or ten million: no Scan anywhere.
 //
-// Daily counters per org: pk `stats#<orgId>#<yyyy-mm-dd>`, sk `<key>#<shard>`.
+// Daily counters per org: pk `stats#<orgId>#<yyyy-mm-dd>`, sk `<key>#<shard>`; the same counts per hour
+// (`statsh#<orgId>#<yyyy-mm-ddThh>`, kept 8 days through the TTL) draw the console's hourly charts.
 // Status gauges (how many sessions are in each status now): pk `gauge#status`, sk `<status>#<shard>`.
 // Each counter is spread over a few shard items so a busy day never makes one item hot. They are
 // updated after the business write commits (best effort): a crash in between under-counts by one,
@@ -22,16 +23,37 @@ function shard(): number {
   return Math.floor(Math.random() * COUNTER_SHARDS);
 }
 
-async function add(ctx: AppContext, pk: string, key: string, delta: number): Promise<void> {
+async function add(
+  ctx: AppContext,
+  pk: string,
+  key: string,
+  delta: number,
+  expiresAt?: number,
+): Promise<void> {
   await ctx.ddb.send(
     new UpdateCommand({
       TableName: ctx.tables.control,
       Key: { pk, sk: `${key}#${shard()}` },
-      UpdateExpression: 'ADD #count :delta',
-      ExpressionAttributeNames: { '#count': 'count' },
-      ExpressionAttributeValues: { ':delta': delta },
+      UpdateExpression: expiresAt
+        ? 'ADD #count :delta SET #expiresAt = if_not_exists(#expiresAt, :expiresAt)'
+        : 'ADD #count :delta',
+      ExpressionAttributeNames: { '#count': 'count', ...(expiresAt ? { '#expiresAt': 'expiresAt' } : {}) },
+      ExpressionAttributeValues: { ':delta': delta, ...(expiresAt ? { ':expiresAt': expiresAt } : {}) },
     }),
   );
+}
+
+/** Hourly counters (the console's charts) live this long; daily ones are kept. */
+export const HOURLY_STATS_DAYS = 8;
+
+/** The partition of an hour's counters: `statsh#<orgId>#<yyyy-mm-ddThh>`. */
+export function hourlyStatsPk(orgId: string, at: Date): string {
+  return `statsh#${orgId}#${at.toISOString().slice(0, 13)}`;
+}
+
+/** The partition of a day's counters: `stats#<orgId>#<yyyy-mm-dd>`. */
+export function dailyStatsPk(orgId: string, at: Date): string {
+  return `stats#${orgId}#${day(at)}`;
 }
 
 export interface StatsInput {
@@ -43,11 +65,14 @@ export interface StatsInput {
 
 /** Adds to today's counters. Never throws: a lost increment must not fail the business write before it. */
 export async function recordStats(ctx: AppContext, input: StatsInput): Promise<void> {
-  const pk = `stats#${input.orgId ?? DEFAULT_ORG}#${day(input.at)}`;
+  const org = input.orgId ?? DEFAULT_ORG;
+  const pk = dailyStatsPk(org, input.at);
+  const hourly = hourlyStatsPk(org, input.at);
+  const expiresAt = Math.floor(input.at.getTime() / 1000) + HOURLY_STATS_DAYS * 86_400;
   const results = await Promise.allSettled(
     Object.entries(input.counts)
       .filter(([, delta]) => delta !== 0)
-      .map(([key, delta]) => add(ctx, pk, key, delta)),
+      .flatMap(([key, delta]) => [add(ctx, pk, key, delta), add(ctx, hourly, key, delta, expiresAt)]),
   );
   for (const r of results) {
     if (r.status === 'rejected') logger.warn('stats counter update failed', { error: String(r.reason) });
@@ -86,6 +111,13 @@ async function sumPartition(ctx: AppContext, pk: string, into: Record<string, nu
     }
     cursor = page.LastEvaluatedKey;
   } while (cursor);
+}
+
+/** The counters of one partition (a day's or an hour's, see dailyStatsPk/hourlyStatsPk), summed over shards. */
+export async function readStatsPartition(ctx: AppContext, pk: string): Promise<Record<string, number>> {
+  const totals: Record<string, number> = {};
+  await sumPartition(ctx, pk, totals);
+  return totals;
 }
 
 /** Sums the daily counters of an org between two dates (inclusive, at most 366 days). */

@@ -1,5 +1,6 @@
 // Listing sessions for the admin API through the `byStatus` index, never a scan: one status at a time (all
-// of them in a fixed order when no status is asked for), most recently updated first within a status.
+// of them in a fixed order when no status is asked for), most recently updated first within a status;
+// kind and org are filters on what the index returns.
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import * as v from 'valibot';
 import type { AppContext } from '../context.ts';
@@ -31,13 +32,32 @@ const MAX_PAGES = 10;
 
 export async function listSessions(
   ctx: AppContext,
-  input: { status?: SessionStatus; kind?: string; limit: number; position?: SessionListPosition },
+  input: {
+    status?: SessionStatus;
+    kind?: string;
+    orgId?: string;
+    limit: number;
+    position?: SessionListPosition;
+  },
 ): Promise<{ items: Session[]; next?: SessionListPosition }> {
   const statuses: readonly SessionStatus[] = input.status ? [input.status] : SESSION_STATUSES;
   let index = input.position?.s ?? 0;
   let key: Record<string, unknown> | undefined = input.position?.k;
   if (index >= statuses.length || (input.position?.k && input.position.k.status !== statuses[index])) {
     throw new DomainError('validation', 'the cursor does not belong to this listing');
+  }
+  const filters: string[] = [];
+  const names: Record<string, string> = { '#status': 'status' };
+  const values: Record<string, unknown> = {};
+  if (input.kind) {
+    filters.push('#kind = :kind');
+    names['#kind'] = 'kind';
+    values[':kind'] = input.kind;
+  }
+  if (input.orgId) {
+    filters.push('#orgId = :orgId');
+    names['#orgId'] = 'orgId';
+    values[':orgId'] = input.orgId;
   }
   const items: Session[] = [];
   for (let pages = 0; pages < MAX_PAGES && items.length < input.limit && index < statuses.length; pages++) {
@@ -46,12 +66,9 @@ export async function listSessions(
         TableName: ctx.tables.sessions,
         IndexName: 'byStatus',
         KeyConditionExpression: '#status = :status',
-        FilterExpression: input.kind ? '#kind = :kind' : undefined,
-        ExpressionAttributeNames: { '#status': 'status', ...(input.kind ? { '#kind': 'kind' } : {}) },
-        ExpressionAttributeValues: {
-          ':status': statuses[index],
-          ...(input.kind ? { ':kind': input.kind } : {}),
-        },
+        FilterExpression: filters.length ? filters.join(' AND ') : undefined,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: { ':status': statuses[index], ...values },
         ScanIndexForward: false,
         Limit: input.limit - items.length,
         ExclusiveStartKey: key,

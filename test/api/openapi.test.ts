@@ -126,7 +126,7 @@ describe('OpenAPI document', () => {
     const list = paths['/v1/sessions']?.get?.parameters ?? [];
     const patch = paths['/v1/sessions/{id}']?.patch?.parameters ?? [];
     // Assess
-    expect(list.map((p) => p.name)).toEqual(['status', 'kind', 'limit', 'cursor']);
+    expect(list.map((p) => p.name)).toEqual(['status', 'kind', 'orgId', 'recipient', 'limit', 'cursor']);
     expect(list.every((p) => p.required === false)).toBe(true);
     expect(patch).toEqual(
       expect.arrayContaining([

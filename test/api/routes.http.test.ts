@@ -178,6 +178,61 @@ describe('GET /v1/sessions', () => {
   });
 });
 
+describe('GET /v1/sessions?recipient=', () => {
+  it('finds a session by its email or phone, normalised, newest first; 400 for text that is neither', async () => {
+    // Prepare: two sessions of one customer, one of another; a phone-only one
+    await register('lookup-a1', { contact: { email: 'Lookup.Ada@Example.com', phone: '+14155550171' } });
+    await register('lookup-a2', { kind: 'payment', contact: { email: 'lookup.ada@example.com' } });
+    await register('lookup-b1', { contact: { email: 'lookup.bob@example.com' } });
+    await register('lookup-p1', { contact: { phone: '+14155550172' } });
+    // Act
+    const byEmail = await api.call('GET', '/v1/sessions?recipient=%20LOOKUP.ada@example.com%20');
+    const byKind = await api.call('GET', '/v1/sessions?recipient=lookup.ada@example.com&kind=payment');
+    const paged = await api.call('GET', '/v1/sessions?recipient=lookup.ada@example.com&limit=1');
+    const next = await api.call(
+      'GET',
+      `/v1/sessions?recipient=lookup.ada@example.com&limit=1&cursor=${body<Page>(paged).nextCursor}`,
+    );
+    const byPhone = await api.call(
+      'GET',
+      `/v1/sessions?recipient=${encodeURIComponent('+1 (415) 555-0172')}`,
+    );
+    const none = await api.call('GET', '/v1/sessions?recipient=nobody@example.com');
+    const bad = await api.call('GET', '/v1/sessions?recipient=not-an-address');
+    // Assess
+    expect(
+      body<Page>(byEmail)
+        .items.map((s) => s.sessionId)
+        .sort(),
+    ).toEqual(['lookup-a1', 'lookup-a2']);
+    expect(body<Page>(byEmail).items[0]).not.toHaveProperty('recipientKey');
+    expect(body<Page>(byKind).items.map((s) => s.sessionId)).toEqual(['lookup-a2']);
+    expect([...body<Page>(paged).items, ...body<Page>(next).items].map((s) => s.sessionId).sort()).toEqual([
+      'lookup-a1',
+      'lookup-a2',
+    ]);
+    expect(body<Page>(byPhone).items.map((s) => s.sessionId)).toEqual(['lookup-p1']);
+    expect(body<Page>(none).items).toEqual([]);
+    expect(bad.status).toBe(400);
+    expect(problemPaths(bad)).toEqual(['query.recipient']);
+  });
+
+  it('follows a contact change: the old address no longer finds the session', async () => {
+    // Prepare
+    await register('lookup-c1', { contact: { email: 'lookup.old@example.com' } });
+    // Act
+    const patched = await api.call('PATCH', '/v1/sessions/lookup-c1', {
+      body: { contact: { email: 'lookup.new@example.com' } },
+    });
+    const old = await api.call('GET', '/v1/sessions?recipient=lookup.old@example.com');
+    const renewed = await api.call('GET', '/v1/sessions?recipient=lookup.new@example.com');
+    // Assess
+    expect(patched.status).toBe(200);
+    expect(body<Page>(old).items).toEqual([]);
+    expect(body<Page>(renewed).items.map((s) => s.sessionId)).toEqual(['lookup-c1']);
+  });
+});
+
 describe('GET /v1/sessions/{id}', () => {
   it('answers the session with its recovery state and its version as ETag', async () => {
     // Prepare
@@ -514,6 +569,43 @@ describe('retry policies and stats', () => {
     expect(bad.status).toBe(400);
     expect(problemPaths(bad)).toEqual(['query.from']);
     expect(tooLong.status).toBe(400);
+  });
+
+  it('draws the counters per hour and per day for charts; 400 for a bad granularity or range', async () => {
+    // Act
+    const hourly = await api.call('GET', '/v1/retry/stats/series');
+    const daily = await api.call(
+      'GET',
+      '/v1/retry/stats/series?granularity=day&from=2026-02-25T00:00:00Z&to=2026-03-02T23:00:00Z',
+    );
+    const badGranularity = await api.call('GET', '/v1/retry/stats/series?granularity=minute');
+    const tooMany = await api.call(
+      'GET',
+      '/v1/retry/stats/series?granularity=hour&from=2026-01-01T00:00:00Z&to=2026-03-02T00:00:00Z',
+    );
+    // Assess
+    type Series = { buckets: Array<{ start: string; attempts: number; sessions: number }> };
+    expect(hourly.status).toBe(200);
+    expect(body<Series>(hourly).buckets).toHaveLength(24);
+    expect(body<Series>(hourly).buckets.at(-1)?.start).toBe('2026-03-02T10:00:00.000Z');
+    const total = (r: ApiResponse, k: 'attempts' | 'sessions') =>
+      body<Series>(r).buckets.reduce((sum, b) => sum + b[k], 0);
+    expect(total(hourly, 'sessions')).toBeGreaterThan(10);
+    expect(total(hourly, 'attempts')).toBeGreaterThanOrEqual(1);
+    expect(body<Series>(daily).buckets.map((b) => b.start.slice(0, 10))).toEqual([
+      '2026-02-25',
+      '2026-02-26',
+      '2026-02-27',
+      '2026-02-28',
+      '2026-03-01',
+      '2026-03-02',
+    ]);
+    // Hours and days count the same events.
+    expect(total(daily, 'sessions')).toBe(total(hourly, 'sessions'));
+    expect(badGranularity.status).toBe(400);
+    expect(problemPaths(badGranularity)).toEqual(['query.granularity']);
+    expect(tooMany.status).toBe(400);
+    expect(problemPaths(tooMany)).toEqual(['query.to']);
   });
 
   it('lists the notification outcomes of an attempt; 404 for an unknown attempt, 400 for a bad limit', async () => {

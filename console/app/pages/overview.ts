@@ -1,0 +1,214 @@
+/// <reference lib="dom" />
+// Overview: readiness (every component the API reports, whatever its name), jobs, dead-letter depths,
+// session health, and attempts and outcomes per channel over time from the counters.
+import { get, qs } from '../api.ts';
+import { barChart } from '../chart.ts';
+import { badge, field, h, table, time } from '../dom.ts';
+import type { Page } from '../main.ts';
+import { details } from '../ui.ts';
+
+interface Ready {
+  status: string;
+  components: Record<string, Record<string, unknown> & { status: string }>;
+}
+export interface JobState {
+  name: string;
+  paused: boolean;
+  pausedBy: string | null;
+  pausedAt: string | null;
+  pauseReason: string | null;
+  lastHeartbeatAt: string | null;
+  lastSuccessAt: string | null;
+  consecutiveFailures: number;
+  lastError: string | null;
+  heartbeatTtlSeconds: number;
+  heartbeatAgeSeconds: number | null;
+}
+interface Dlq {
+  channels: Array<{ channel: string; depth: number | null; inFlight?: number | null }>;
+}
+interface Health {
+  status: string;
+  metrics: Record<string, number>;
+  thresholds: Record<string, number>;
+}
+interface Series {
+  buckets: Array<{
+    start: string;
+    attempts: number;
+    recovered: number;
+    exhausted: number;
+    byChannel: Record<string, { sent: number; failed: number; skipped: number }>;
+  }>;
+}
+
+export function jobsTable(jobs: readonly JobState[]): HTMLElement {
+  return table(
+    ['job', 'state', 'heartbeat age', 'last success', 'consecutive failures', 'last error'],
+    jobs.map((j) => [
+      h('strong', {}, j.name),
+      j.paused
+        ? h(
+            'span',
+            {},
+            badge('paused'),
+            ` by ${j.pausedBy ?? '?'}${j.pauseReason ? `: “${j.pauseReason}”` : ''}`,
+          )
+        : badge('running'),
+      j.heartbeatAgeSeconds === null
+        ? 'never'
+        : h(
+            'span',
+            { class: j.heartbeatAgeSeconds > j.heartbeatTtlSeconds ? 'bad' : '' },
+            `${j.heartbeatAgeSeconds} s (limit ${j.heartbeatTtlSeconds} s)`,
+          ),
+      time(j.lastSuccessAt),
+      h('span', { class: j.consecutiveFailures ? 'bad' : '' }, String(j.consecutiveFailures)),
+      j.lastError ?? '—',
+    ]),
+    'Scheduled jobs',
+  );
+}
+
+export const overviewPage: Page = {
+  title: 'Overview',
+  refreshSeconds: 15,
+  async render(ctx) {
+    const granularity = ctx.params.get('granularity') === 'day' ? 'day' : 'hour';
+    const org = ctx.params.get('org') ?? '';
+    const [ready, jobs, dlq, health, series] = await Promise.all([
+      get<Ready>('/health/readyz'),
+      get<{ jobs: JobState[] }>('/admin/jobs/status'),
+      get<Dlq>('/admin/dlq'),
+      get<Health>('/health/sessions'),
+      get<Series>(`/retry/stats/series${qs({ granularity, orgId: org })}`),
+    ]);
+    const labels = series.buckets.map((b) =>
+      granularity === 'hour' ? `${b.start.slice(11, 13)}h` : b.start.slice(5, 10),
+    );
+    const channels = Object.keys(series.buckets[0]?.byChannel ?? {});
+    const orgInput = h('input', {
+      id: 'overview-org',
+      value: org,
+      placeholder: 'default',
+      'data-from-url': 'true',
+    });
+    const select = h(
+      'select',
+      { id: 'overview-granularity' },
+      h(
+        'option',
+        { value: 'hour', ...(granularity === 'hour' ? { selected: true } : {}) },
+        'per hour (last 24 h)',
+      ),
+      h(
+        'option',
+        { value: 'day', ...(granularity === 'day' ? { selected: true } : {}) },
+        'per day (last 14 days)',
+      ),
+    );
+    const form = h(
+      'form',
+      {
+        class: 'filters',
+        onsubmit: (e: Event) => {
+          e.preventDefault();
+          ctx.setParams({
+            org: orgInput.value.trim(),
+            granularity: select.value === 'day' ? 'day' : undefined,
+          });
+        },
+      },
+      field('Org', orgInput),
+      field('Buckets', select),
+      h('button', { type: 'submit' }, 'Show'),
+    );
+    return h(
+      'div',
+      {},
+      h('h1', {}, 'Overview'),
+      h(
+        'section',
+        { 'aria-labelledby': 'h-ready' },
+        h('h2', { id: 'h-ready' }, 'Readiness ', badge(ready.status)),
+        h(
+          'div',
+          { class: 'cards' },
+          Object.entries(ready.components).map(([name, c]) => {
+            const { status, ...rest } = c;
+            return h('article', { class: 'card' }, h('h3', {}, name, ' ', badge(status)), details(rest));
+          }),
+        ),
+      ),
+      h('section', { 'aria-labelledby': 'h-jobs' }, h('h2', { id: 'h-jobs' }, 'Jobs'), jobsTable(jobs.jobs)),
+      h(
+        'div',
+        { class: 'two' },
+        h(
+          'section',
+          { 'aria-labelledby': 'h-dlq' },
+          h('h2', { id: 'h-dlq' }, 'Dead letters'),
+          table(
+            ['channel', 'DLQ depth'],
+            dlq.channels.map((c) => [
+              h('a', { href: `/console/dlq${qs({ channel: c.channel })}` }, c.channel),
+              h('span', { class: c.depth ? 'bad' : '' }, c.depth === null ? 'unknown' : String(c.depth)),
+            ]),
+          ),
+        ),
+        h(
+          'section',
+          { 'aria-labelledby': 'h-health' },
+          h('h2', { id: 'h-health' }, 'Session health ', badge(health.status)),
+          table(
+            ['measure', 'now'],
+            [
+              ['processing', String(health.metrics.processingSessions ?? 0)],
+              ['running long', String(health.metrics.longRunningSessions ?? 0)],
+              [
+                'stuck (past deadline)',
+                h('a', { href: '/console/stuck' }, String(health.metrics.stuckSessions ?? 0)),
+              ],
+              ['all sessions', String(health.metrics.totalSessions ?? 0)],
+            ],
+          ),
+          h(
+            'p',
+            { class: 'hint' },
+            `Running long after ${health.thresholds.warningMinutes} min; alert above ${health.thresholds.maxLongRunning}.`,
+          ),
+        ),
+      ),
+      h(
+        'section',
+        { 'aria-labelledby': 'h-charts' },
+        h('h2', { id: 'h-charts' }, 'Attempts and outcomes over time'),
+        form,
+        h(
+          'div',
+          { class: 'charts' },
+          barChart({
+            title: `Attempts ${granularity === 'hour' ? 'per hour' : 'per day'}`,
+            labels,
+            series: [
+              { name: 'attempts', className: 's-attempts', values: series.buckets.map((b) => b.attempts) },
+              { name: 'recovered', className: 's-sent', values: series.buckets.map((b) => b.recovered) },
+              { name: 'exhausted', className: 's-failed', values: series.buckets.map((b) => b.exhausted) },
+            ],
+          }),
+          channels.map((channel) =>
+            barChart({
+              title: `${channel} outcomes`,
+              labels,
+              series: (['sent', 'failed', 'skipped'] as const).map((k) => ({
+                name: k,
+                className: `s-${k}`,
+                values: series.buckets.map((b) => b.byChannel[channel]?.[k] ?? 0),
+              })),
+            }),
+          ),
+        ),
+      ),
+    );
+  },
+};
