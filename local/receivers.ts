@@ -4,7 +4,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SIGNATURE_HEADER, verifyWebhookSignature } from '../shared/providers/webhook-signature.ts';
+import { verifyWebhook } from '../shared/providers/webhook-signature.ts';
 
 export const RECEIVERS = ['slack', 'twilio', 'webhook'] as const;
 export type ReceiverName = (typeof RECEIVERS)[number];
@@ -205,7 +205,7 @@ async function listen(server: Server): Promise<number> {
 }
 
 export async function startLocalReceivers(options: LocalReceiverOptions = {}): Promise<LocalReceivers> {
-  const webhookSecret = options.webhookSecret ?? randomBytes(24).toString('hex');
+  const webhookSecret = options.webhookSecret ?? `whsec_${randomBytes(24).toString('base64')}`;
   const twilioSid = options.twilioAccountSid ?? `AC${randomBytes(16).toString('hex')}`;
   const twilioToken = options.twilioAuthToken ?? randomBytes(16).toString('hex');
   const slackHookPath = `/services/T00000000/B00000000/${randomUUID().replaceAll('-', '')}`;
@@ -230,11 +230,7 @@ export async function startLocalReceivers(options: LocalReceiverOptions = {}): P
         let verifyFailure: string | undefined;
         if (receiver === 'webhook') {
           // Verified even when a fault is scripted: a test can check what a failed delivery carried.
-          const check = verifyWebhookSignature(
-            webhookSecret,
-            req.headers[SIGNATURE_HEADER.toLowerCase()] as string,
-            body,
-          );
+          const check = verifyWebhook(webhookSecret, headers, body);
           verified = check.valid;
           verifyFailure = check.valid ? undefined : check.reason;
         }

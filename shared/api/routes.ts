@@ -8,7 +8,7 @@ import * as S from './schemas.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 export type Access = 'read' | 'write';
-export type ErrorStatus = 400 | 404 | 409 | 413 | 415;
+export type ErrorStatus = 400 | 403 | 404 | 409 | 413 | 415;
 
 export interface ResponseSpec {
   readonly status: number;
@@ -22,7 +22,24 @@ export interface ResponseSpec {
  * their own function: it holds the sweep and monitor, the DLQ receive/delete rights and the metrics
  * emitter, none of which the product-facing routes need.
  */
-export type ApiFunctionId = 'api' | 'api-admin';
+export type ApiFunctionId = 'api' | 'api-admin' | 'receipts';
+
+/**
+ * A route reachable without AWS credentials (everything under `/v1/public/`): authorization NONE in API
+ * Gateway, so the route verifies its own token or signature, answers in its caller's format, and is
+ * served by its own router (shared/public/router.ts), never the admin router. Stage throttling and the
+ * optional WAF cover it like every route.
+ */
+export interface PublicRouteSpec {
+  /** What proves the caller (documented in the OpenAPI document): `hmac-token`, `twilio-signature`, … */
+  readonly verifiedBy: string;
+  /** The form body (`application/x-www-form-urlencoded`) the route reads, when it reads one. */
+  readonly form?: v.GenericSchema;
+  /** The media type of its answers. */
+  readonly responds: 'text/html' | 'text/xml';
+}
+
+export const PUBLIC_PREFIX = '/v1/public/';
 
 export interface RouteSpec {
   /** Stable id, the OpenAPI operationId, and the key of the use-case binding. */
@@ -47,6 +64,8 @@ export interface RouteSpec {
   readonly ifMatch?: boolean;
   /** @default 'api' */
   readonly function?: ApiFunctionId;
+  /** Present on public routes only; every other route is AWS_IAM. */
+  readonly public?: PublicRouteSpec;
 }
 
 function route<const R extends RouteSpec>(spec: R): R {
@@ -433,6 +452,125 @@ export const ROUTE = {
     responses: [{ status: 200, description: 'Stuck sessions', schema: 'StuckSessions' }],
     errors: [400],
   }),
+  getRecipient: route({
+    id: 'getRecipient',
+    method: 'GET',
+    path: '/v1/recipients/{address}',
+    access: 'read',
+    tag: 'recipients',
+    summary: 'Consent of an address per channel (suppressed, reason, source, since) and its latest changes',
+    params: S.RecipientParams,
+    query: S.NoQuery,
+    responses: [{ status: 200, description: 'The recipient', schema: 'Recipient' }],
+    errors: [400, 404],
+  }),
+  suppressRecipient: route({
+    id: 'suppressRecipient',
+    method: 'POST',
+    path: '/v1/recipients/{address}/suppressions',
+    access: 'write',
+    tag: 'recipients',
+    summary: 'Suppress an address on a channel (operator); audited',
+    params: S.RecipientParams,
+    query: S.NoQuery,
+    body: S.SuppressBody,
+    responses: [{ status: 200, description: 'Suppressed (or already)', schema: 'SuppressionChange' }],
+    errors: [400, 404, 413, 415],
+  }),
+  liftSuppression: route({
+    id: 'liftSuppression',
+    method: 'DELETE',
+    path: '/v1/recipients/{address}/suppressions/{channel}',
+    access: 'write',
+    tag: 'recipients',
+    summary: 'Lift the suppression of an address on a channel; audited with the caller and reason',
+    params: S.RecipientChannelParams,
+    query: S.NoQuery,
+    body: S.ReasonBody,
+    responses: [{ status: 200, description: 'Lifted (or was not suppressed)', schema: 'SuppressionChange' }],
+    errors: [400, 404, 413, 415],
+  }),
+  getReputation: route({
+    id: 'getReputation',
+    method: 'GET',
+    path: '/v1/admin/reputation',
+    access: 'read',
+    tag: 'admin',
+    summary: 'Bounce and complaint rates per channel over the last 24 h, and whether sending paused itself',
+    query: S.NoQuery,
+    responses: [{ status: 200, description: 'Rates and pauses', schema: 'Reputation' }],
+    errors: [400],
+    function: 'api-admin',
+  }),
+  resumeChannelSending: route({
+    id: 'resumeChannelSending',
+    method: 'POST',
+    path: '/v1/admin/channels/{channel}/resume',
+    access: 'write',
+    tag: 'admin',
+    summary: 'Resume a channel that the reputation guard paused (its waiting messages then go out)',
+    params: S.ConsentChannelParams,
+    query: S.NoQuery,
+    body: S.ReasonBody,
+    responses: [{ status: 200, description: 'Sending state', schema: 'ChannelSending' }],
+    errors: [400, 404, 413, 415],
+    function: 'api-admin',
+  }),
+  unsubscribePage: route({
+    id: 'unsubscribePage',
+    method: 'GET',
+    path: '/v1/public/unsubscribe/{token}',
+    access: 'read',
+    tag: 'public',
+    summary: 'The unsubscribe page with a confirm button; changes nothing (mail scanners prefetch GETs)',
+    params: S.UnsubscribeTokenParams,
+    query: S.NoQuery,
+    responses: [{ status: 200, description: 'The confirm page', schema: 'Html' }],
+    errors: [400, 404],
+    function: 'receipts',
+    public: { verifiedBy: 'hmac-token', responds: 'text/html' },
+  }),
+  unsubscribeOneClick: route({
+    id: 'unsubscribeOneClick',
+    method: 'POST',
+    path: '/v1/public/unsubscribe/{token}',
+    access: 'write',
+    tag: 'public',
+    summary: 'RFC 8058 one-click unsubscribe: suppresses the recipient at once; 404 for a bad token',
+    params: S.UnsubscribeTokenParams,
+    query: S.NoQuery,
+    responses: [{ status: 200, description: 'Unsubscribed', schema: 'Html' }],
+    errors: [400, 404, 413, 415],
+    function: 'receipts',
+    public: { verifiedBy: 'hmac-token', form: S.OneClickForm, responds: 'text/html' },
+  }),
+  twilioStatus: route({
+    id: 'twilioStatus',
+    method: 'POST',
+    path: '/v1/public/hooks/twilio/status',
+    access: 'write',
+    tag: 'public',
+    summary:
+      'Twilio message status callbacks (SMS, WhatsApp): delivery receipts; 403 without a valid signature',
+    query: S.TwilioStatusQuery,
+    responses: [{ status: 200, description: 'Applied (or ignored as late or repeated)', schema: 'Twiml' }],
+    errors: [400, 403, 413, 415],
+    function: 'receipts',
+    public: { verifiedBy: 'twilio-signature', form: S.TwilioForm, responds: 'text/xml' },
+  }),
+  twilioInbound: route({
+    id: 'twilioInbound',
+    method: 'POST',
+    path: '/v1/public/hooks/twilio/inbound',
+    access: 'write',
+    tag: 'public',
+    summary: 'Inbound SMS: STOP suppresses the number, START lifts it; 403 without a valid signature',
+    query: S.NoQuery,
+    responses: [{ status: 200, description: 'Done', schema: 'Twiml' }],
+    errors: [400, 403, 413, 415],
+    function: 'receipts',
+    public: { verifiedBy: 'twilio-signature', form: S.TwilioForm, responds: 'text/xml' },
+  }),
   openApi: route({
     id: 'openApi',
     method: 'GET',
@@ -464,3 +602,16 @@ export function routesOf(fn: ApiFunctionId): readonly RouteSpec[] {
 export type AdminRouteId = {
   [K in RouteId]: (typeof ROUTE)[K] extends { function: 'api-admin' } ? K : never;
 }[RouteId];
+
+/** Ids of the public routes (served by shared/public/router.ts). */
+export type PublicRouteId = {
+  [K in RouteId]: (typeof ROUTE)[K] extends { public: PublicRouteSpec } ? K : never;
+}[RouteId];
+
+export function isPublicRoute(route: RouteSpec): boolean {
+  return route.public !== undefined;
+}
+
+/** The routes the admin router serves (every route but the public ones). */
+export const ADMIN_ROUTER_ROUTES: readonly RouteSpec[] = ROUTES.filter((r) => !isPublicRoute(r));
+export const PUBLIC_ROUTES: readonly RouteSpec[] = ROUTES.filter(isPublicRoute);
