@@ -8,11 +8,20 @@ import { createApiHandler } from '../shared/api/handler.ts';
 import { buildInProcess } from '../shared/api/openapi.ts';
 import type { ProxyEvent } from '../shared/api/router.ts';
 import type { AppContext } from '../shared/context.ts';
+import { createPublicBindings } from '../shared/public/bindings.ts';
+import { createPublicRouter } from '../shared/public/router.ts';
+import type { PublicSecrets } from '../shared/public/secrets.ts';
+import { DEFAULT_GUARD, type GuardThresholds } from '../shared/reputation/guard.ts';
 
 export interface ApiServerOptions {
   readonly ctx: AppContext;
   /** @default 3000; 0 picks a free port */
   readonly port?: number;
+  /**
+   * Serve the public routes (`/v1/public/`) too, as the receipts function does in AWS, with these keys.
+   * Their public base URL is this server's own URL. @default - not served (404)
+   */
+  readonly publicRoutes?: { readonly secrets: PublicSecrets; readonly guard?: GuardThresholds };
 }
 
 export interface RunningApiServer {
@@ -86,6 +95,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     defaultCaller: LOCAL_CALLER,
     openApiDocument: buildInProcess,
   });
+  let publicApi: ((event: unknown) => ReturnType<typeof api>) | undefined;
   const server = createServer((req, res) => {
     void (async () => {
       const body = await readBody(req);
@@ -107,7 +117,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
         req.destroy();
         return;
       }
-      const result = await api(toProxyEvent(req, body));
+      const event = toProxyEvent(req, body);
+      const result =
+        publicApi && event.path.startsWith('/v1/public/') ? await publicApi(event) : await api(event);
       send(res, result.statusCode, result.headers ?? {}, result.body);
     })().catch((error: unknown) => {
       // The router never throws; this is a broken socket. Answer if still possible.
@@ -124,6 +136,16 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     });
   });
   const { port } = server.address() as AddressInfo;
+  if (options.publicRoutes) {
+    publicApi = createPublicRouter({
+      ctx: options.ctx,
+      publicBaseUrl: `http://127.0.0.1:${port}`,
+      bindings: createPublicBindings({
+        secrets: options.publicRoutes.secrets,
+        guard: options.publicRoutes.guard ?? DEFAULT_GUARD,
+      }),
+    });
+  }
   return {
     url: `http://127.0.0.1:${port}`,
     stop: () =>
