@@ -2,7 +2,6 @@
 // queues from resources.ts, functions with their triggers and grants from functions.ts. Nothing here names a
 // table, index, queue or env var by hand, so the stack cannot drift from the local runtime.
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';

@@ -30,7 +30,6 @@ function singleLine(name: string, value: string): string {
 
 /** RFC 2047 encoded words for non-ASCII text, each at most 75 characters, never splitting a character. */
 export function encodeHeaderText(value: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: printable ASCII is exactly what needs no encoding
   if (/^[\x20-\x7e]*$/.test(value)) return value;
   const words: string[] = [];
   let chunk = '';
