@@ -24,6 +24,15 @@ export const LocalConfigSchema = v.object({
   DEMO: v.optional(v.picklist(['true', 'false']), 'true'),
   /** Stop by itself after this many seconds (0 = run until Ctrl-C); handy for scripted demos. */
   RUN_SECONDS: v.optional(numberFromText(finiteNumber(0)), 0),
+  /** Local secrets (#13); random per run when unset. npm start writes the ones in use to .local/endpoints.json. */
+  WEBHOOK_SIGNING_SECRET: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'whsec_ followed by base64 (Standard Webhooks)'),
+    ),
+  ),
+  TWILIO_AUTH_TOKEN: v.optional(v.pipe(v.string(), v.minLength(16))),
+  UNSUBSCRIBE_TOKEN_KEY: v.optional(v.pipe(v.string(), v.minLength(32))),
 });
 export type LocalConfig = Infer<typeof LocalConfigSchema>;
 
