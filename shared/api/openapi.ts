@@ -147,7 +147,9 @@ function operation(route: RouteSpec, names: ReturnType<typeof components>['names
       ...(route.etag
         ? { headers: { ETag: { description: 'The session version', schema: { type: 'string' } } } }
         : {}),
-      content: { 'application/json': { schema: name ? componentRef(name) : {} } },
+      content: route.public
+        ? { [route.public.responds]: { schema: { type: 'string' } } }
+        : { 'application/json': { schema: name ? componentRef(name) : {} } },
     };
   }
   for (const status of [...route.errors, 500]) {
@@ -162,7 +164,17 @@ function operation(route: RouteSpec, names: ReturnType<typeof components>['names
     summary: route.summary,
     tags: [route.tag],
     'x-access': route.access,
+    // Public routes (#13): no SigV4; the route verifies its caller itself.
+    ...(route.public ? { security: [], 'x-verified-by': route.public.verifiedBy } : {}),
     parameters: parameters(route),
+    ...(route.public?.form
+      ? {
+          requestBody: {
+            required: false,
+            content: { 'application/x-www-form-urlencoded': { schema: parameterSchema(route.public.form) } },
+          },
+        }
+      : {}),
     ...(bodyName
       ? {
           requestBody: {

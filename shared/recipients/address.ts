@@ -11,7 +11,7 @@ export function isConsentChannel(channel: string): channel is ConsentChannel {
   return (CONSENT_CHANNELS as readonly string[]).includes(channel);
 }
 
-const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
+const EMAIL = /^[^\s@]+@[^\s@]+$/;
 const E164 = /^\+[1-9]\d{6,14}$/;
 
 export function normaliseEmail(raw: string): string | undefined {

@@ -76,10 +76,15 @@ function keyed(channel: ConsentChannel, raw: string): string {
   return address;
 }
 
+let auditSequence = 0;
+
 function auditItem(address: string, record: Omit<AuditRecord, 'sk'>) {
+  // Two changes at the same `at` (a fixed test clock, one request) keep the order they were made in.
+  auditSequence = (auditSequence + 1) % 1296;
+  const order = `${Date.now().toString(36)}${auditSequence.toString(36).padStart(2, '0')}`;
   return {
     pk: pkOf(address),
-    sk: `audit#${record.at}#${record.channel}#${randomBytes(3).toString('hex')}`,
+    sk: `audit#${record.at}#${order}#${record.channel}#${randomBytes(3).toString('hex')}`,
     ...record,
   };
 }

@@ -276,6 +276,7 @@ describe('ses provider', () => {
       client: createSesClient({ ses: endpoints.ses, region: endpoints.region }),
       fromAddress: 'recovery@example.com',
       timeoutMs: 5000,
+      unsubscribe: { key: 'k'.repeat(32), publicBaseUrl: 'https://api.example.com/prod' },
     });
     const id = uniqueId('mail');
     // A link with characters that must be escaped in HTML, to see the escaping survive the trip.
@@ -309,6 +310,7 @@ describe('ses provider', () => {
       client: createSesClient({ ses: 'http://127.0.0.1:9', region: 'us-east-1' }),
       fromAddress: 'recovery@example.com',
       timeoutMs: 2000,
+      unsubscribe: { key: 'k'.repeat(32), publicBaseUrl: 'https://api.example.com/prod' },
     });
     const message = recoveryMessage();
     // Act
