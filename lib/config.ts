@@ -126,6 +126,21 @@ const ConfigEntries = v.object({
   slackWebhookSecretName: v.optional(secretNameSchema),
   twilioSecretName: v.optional(secretNameSchema),
   webhookSigningSecretName: v.optional(secretNameSchema),
+  /** Secret holding the one-click unsubscribe token key (32+ characters); default `session-recovery/<stage>/unsubscribe-key`. */
+  unsubscribeKeySecretName: v.optional(secretNameSchema),
+  /**
+   * The https base URL the public routes are reached at, for unsubscribe links and Twilio callbacks (a
+   * custom domain). Default: the API's own execute-api URL with the stage.
+   */
+  publicBaseUrl: v.optional(httpsUrl),
+  /** Requests per second (and burst) allowed on each public route, below the stage's own limits. */
+  publicThrottleRateLimit: v.optional(int(1, 10_000), 10),
+  publicThrottleBurstLimit: v.optional(int(1, 5_000), 20),
+  /** The reputation guard pauses email at or above these 24 h rates (percent); SES reviews at 5 / 0.1. */
+  reputationPauseBouncePercent: v.optional(numberFromText(finiteNumber(0.1, 100)), 5),
+  reputationPauseComplaintPercent: v.optional(numberFromText(finiteNumber(0.01, 100)), 0.1),
+  /** Sends in 24 h below which the guard does not judge (a few bounces of a few sends are no reputation). */
+  reputationMinSends: v.optional(int(1, 1_000_000), 100),
 
   /** Timeout rule per session kind (`default` for the rest); the design's defaults when absent. */
   timeoutRules: v.optional(jsonObject(TimeoutRulesSchema)),
@@ -247,6 +262,7 @@ export function secretName(config: Config, id: SecretId): string {
     slackWebhook: config.slackWebhookSecretName,
     twilio: config.twilioSecretName,
     webhookSigning: config.webhookSigningSecretName,
+    unsubscribeKey: config.unsubscribeKeySecretName,
   }[id];
   return configured ?? `session-recovery/${config.stage}/${SECRETS[id].suffix}`;
 }

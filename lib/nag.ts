@@ -32,6 +32,12 @@ export function acknowledgeNagFindings(stack: SessionRecoveryStack): readonly Ac
         'invocations of a job; a DLQ of a DLQ would only move the same messages once more. Its depth pages on-call.',
     );
   }
+  acknowledge(
+    stack.receiptsDeadLetterQueue,
+    'AwsSolutions-SQS3',
+    "This queue is itself the dead-letter target of the SES events rule and of the receipts function's async " +
+      'invocations; a DLQ of a DLQ would only move the same events once more. Its depth pages on-call.',
+  );
   if (stack.api) acknowledgeApi(stack.api);
   return acknowledgements;
 }
@@ -46,6 +52,15 @@ function acknowledgeApi(api: AdminApi): void {
       'every bad field (API.md). Models in API Gateway would duplicate the schemas and answer in another format.',
   );
   for (const method of restApi.methods) {
+    if (method.resource.path.startsWith('/v1/public/')) {
+      acknowledge(
+        method,
+        'AwsSolutions-APIG4',
+        'A public route (API.md): its callers are Twilio and mail recipients, who hold no AWS credentials. The ' +
+          'function verifies each request itself (X-Twilio-Signature, an HMAC unsubscribe token) before it ' +
+          'changes anything; the route has a throttle of its own and the optional WAF covers it.',
+      );
+    }
     acknowledge(
       method,
       'AwsSolutions-COG4',

@@ -2,8 +2,13 @@
 // queues from resources.ts, functions with their triggers and grants from functions.ts. Nothing here names a
 // table, index, queue or env var by hand, so the stack cannot drift from the local runtime.
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as ses from 'aws-cdk-lib/aws-ses';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import {
   FUNCTION_DESCRIPTIONS,
@@ -54,6 +59,10 @@ export class SessionRecoveryStack extends Stack {
   public readonly jobs: Record<JobName, ScheduledJob>;
   public readonly operations: Operations;
   public readonly api?: AdminApi;
+  /** SES configuration set every email is sent through; it publishes the events the receipts function reads. */
+  public readonly configurationSet: ses.ConfigurationSet;
+  /** Where SES events go that the receipts function could not apply (after Lambda's retries). */
+  public readonly receiptsDeadLetterQueue: sqs.Queue;
   /** The cdk-nag findings this stack accepts, each with its resource and reason (lib/nag.ts). */
   public readonly nagAcknowledgements: readonly Acknowledgement[];
 
@@ -117,6 +126,7 @@ export class SessionRecoveryStack extends Stack {
           functionName,
           dlqAlarmName: alarm.alarmName,
           dlqAlarmDescription: alarm.alarmDescription,
+          secretsExtension: description.secretsViaExtension,
           ...common,
         });
         this.senders[trigger.channel] = sender;
@@ -132,11 +142,17 @@ export class SessionRecoveryStack extends Stack {
           description:
             description.summary ??
             (trigger.kind === 'schedule' ? `Scheduled job ${trigger.job}` : 'Admin API'),
+          secretsExtension: description.secretsViaExtension,
           ...common,
         });
       }
     }
+    this.configurationSet = new ses.ConfigurationSet(this, 'EmailConfigurationSet', {
+      configurationSetName: this.sesConfigurationSetName(),
+      reputationMetrics: true,
+    });
     for (const description of FUNCTION_DESCRIPTIONS) this.bind(description);
+    this.receiptsDeadLetterQueue = this.wireReceipts();
 
     this.jobs = {} as Record<JobName, ScheduledJob>;
     for (const job of JOBS) {
@@ -189,22 +205,37 @@ export class SessionRecoveryStack extends Stack {
     if (props.routes) {
       this.api = new AdminApi(this, 'AdminApi', {
         handlers: Object.fromEntries(
-          FUNCTION_DESCRIPTIONS.filter((d) => d.trigger.kind === 'api').map((d) => [
-            d.id,
-            this.functions[d.id],
-          ]),
+          FUNCTION_DESCRIPTIONS.filter((d) => d.trigger.kind === 'api' || d.trigger.kind === 'receipts').map(
+            (d) => [d.id, this.functions[d.id]],
+          ),
         ) as Record<string, ServiceFunction>,
         routes: props.routes,
         stageName: config.stage,
         restApiName: `${this.prefix}-admin`,
         throttlingRateLimit: config.apiThrottleRateLimit,
         throttlingBurstLimit: config.apiThrottleBurstLimit,
+        publicThrottlingRateLimit: config.publicThrottleRateLimit,
+        publicThrottlingBurstLimit: config.publicThrottleBurstLimit,
         waf: config.apiWaf,
         cloudWatchRole: config.apiCloudWatchRole,
         ...common,
       });
       this.operations.watchApi(this.api, config.alarmApi5xxRatePercent);
     }
+    // Unsubscribe links and Twilio callbacks point at the public routes. Built from the API's id, not
+    // `api.url`: that names the stage, whose deployment depends on the receipts function (a cycle).
+    const publicBaseUrl =
+      config.publicBaseUrl?.replace(/\/+$/, '') ??
+      (this.api
+        ? `https://${this.api.api.restApiId}.execute-api.${this.region}.${this.urlSuffix}/${config.stage}`
+        : undefined);
+    if (publicBaseUrl) {
+      for (const description of FUNCTION_DESCRIPTIONS) {
+        if (description.settings.includes('publicBaseUrl'))
+          this.functions[description.id]?.addEnvironment(SETTINGS.publicBaseUrl, publicBaseUrl);
+      }
+    }
+    this.operations.watchReputation(this.receiptsDeadLetterQueue);
     this.operations.addAlarmStatus();
 
     this.nagAcknowledgements = acknowledgeNagFindings(this);
@@ -244,7 +275,7 @@ export class SessionRecoveryStack extends Stack {
       fn.bindEmailIdentity({
         fromAddress: config.sesFromAddress,
         fromEnvVar: SETTINGS.sesFromAddress,
-        configurationSet: config.sesConfigurationSet,
+        configurationSet: this.sesConfigurationSetName(),
         configurationSetEnvVar: SETTINGS.sesConfigurationSet,
       });
 
@@ -257,11 +288,79 @@ export class SessionRecoveryStack extends Stack {
       timeoutRules: config.timeoutRules && JSON.stringify(config.timeoutRules),
       maxLongRunning: config.maxLongRunning?.toString(),
       opsAlertRecipients: config.opsAlertRecipients && JSON.stringify(config.opsAlertRecipients),
+      reputationPauseBouncePercent: String(config.reputationPauseBouncePercent),
+      reputationPauseComplaintPercent: String(config.reputationPauseComplaintPercent),
+      reputationMinSends: String(config.reputationMinSends),
     };
     for (const setting of description.settings) {
       const value = settingValues[setting];
       if (value !== undefined) fn.addEnvironment(SETTINGS[setting], value);
     }
+  }
+
+  private sesConfigurationSetName(): string {
+    return this.config.sesConfigurationSet ?? this.prefix;
+  }
+
+  /**
+   * SES events → EventBridge (the default bus, the only one SES publishes to) → the receipts function.
+   * EventBridge over SNS: no topic to run or secure, the rule filters by this configuration set, and
+   * failed deliveries have a DLQ and retry policy on the target itself. Events the function fails on go,
+   * after Lambda's two retries, to the same DLQ, whose alarm pages.
+   */
+  private wireReceipts(): sqs.Queue {
+    const fn = this.functionFor({ kind: 'receipts' });
+    const configurationSetName = this.sesConfigurationSetName();
+    this.configurationSet.addEventDestination('ToEventBridge', {
+      destination: ses.EventDestination.eventBus(
+        events.EventBus.fromEventBusName(this, 'DefaultBus', 'default'),
+      ),
+      events: [
+        ses.EmailSendingEvent.SEND,
+        ses.EmailSendingEvent.DELIVERY,
+        ses.EmailSendingEvent.BOUNCE,
+        ses.EmailSendingEvent.COMPLAINT,
+        ses.EmailSendingEvent.REJECT,
+        ses.EmailSendingEvent.DELIVERY_DELAY,
+        ses.EmailSendingEvent.RENDERING_FAILURE,
+      ],
+    });
+    const dlq = new sqs.Queue(this, 'ReceiptsDeadLetterQueue', {
+      queueName: `${this.prefix}-receipts-dlq`,
+      retentionPeriod: Duration.days(14),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    fn.configureAsyncInvoke({
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+      onFailure: new destinations.SqsDestination(dlq),
+    });
+    new events.Rule(this, 'SesEventsRule', {
+      ruleName: `${this.prefix}-ses-events`,
+      description: `SES events of configuration set ${configurationSetName} to the receipts function`,
+      eventPattern: {
+        source: ['aws.ses'],
+        detailType: [
+          'Email Sent',
+          'Email Delivered',
+          'Email Bounced',
+          'Email Complaint Received',
+          'Email Rejected',
+          'Email Delivery Delayed',
+          'Email Rendering Failed',
+        ],
+        detail: { mail: { tags: { 'ses:configuration-set': [configurationSetName] } } },
+      },
+      targets: [
+        new targets.LambdaFunction(fn, {
+          deadLetterQueue: dlq,
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(24),
+        }),
+      ],
+    });
+    return dlq;
   }
 
   private functionFor(trigger: FunctionDescription['trigger']): ServiceFunction {

@@ -28,6 +28,15 @@ export const LocalConfigSchema = v.object({
   API_SIGV4: v.optional(v.picklist(['true', 'false']), 'false'),
   LOCAL_ACCESS_KEY_ID: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9]{1,128}$/)), 'local'),
   LOCAL_SECRET_ACCESS_KEY: v.optional(v.pipe(v.string(), v.minLength(1)), 'local'),
+  /** Local secrets (#13); random per run when unset. npm start writes the ones in use to .local/endpoints.json. */
+  WEBHOOK_SIGNING_SECRET: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'whsec_ followed by base64 (Standard Webhooks)'),
+    ),
+  ),
+  TWILIO_AUTH_TOKEN: v.optional(v.pipe(v.string(), v.minLength(16))),
+  UNSUBSCRIBE_TOKEN_KEY: v.optional(v.pipe(v.string(), v.minLength(32))),
 });
 export type LocalConfig = Infer<typeof LocalConfigSchema>;
 

@@ -6,6 +6,7 @@ import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
+import { startSesSimulator } from './ses-simulator.ts';
 
 export interface Endpoints {
   readonly dynamodb: string;
@@ -146,7 +147,20 @@ async function startFauxqs(
   return { url: `http://127.0.0.1:${port}`, stop: () => app.close() };
 }
 
-async function startSes(port: number): Promise<{ url: string; stop: () => Promise<void> }> {
+/** aws-ses-v2-local on a port of its own, behind the simulator (./ses-simulator.ts) on `port`. */
+async function startSes(port: number, region: string): Promise<{ url: string; stop: () => Promise<void> }> {
+  const store = await startSesStore(await freePort());
+  const simulator = await startSesSimulator({ port, upstream: store.url, region });
+  return {
+    url: simulator.url,
+    stop: async () => {
+      await simulator.stop();
+      await store.stop();
+    },
+  };
+}
+
+async function startSesStore(port: number): Promise<{ url: string; stop: () => Promise<void> }> {
   const mod = await import('aws-ses-v2-local');
   // The package is CommonJS with a default export; under ESM interop it may arrive wrapped once more.
   const candidate = (mod as unknown as { default: unknown }).default;
@@ -177,7 +191,7 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Run
   try {
     const sqs = await startFauxqs(sqsPort, region);
     stops.push(sqs.stop);
-    const ses = await startSes(sesPort);
+    const ses = await startSes(sesPort, region);
     stops.push(ses.stop);
     const dynamo = await startDynamoDbLocal(dynamoPort);
     stops.push(dynamo.stop);

@@ -12,6 +12,10 @@ import { createApiHandler } from '../shared/api/handler.ts';
 import { buildInProcess } from '../shared/api/openapi.ts';
 import type { ProxyEvent } from '../shared/api/router.ts';
 import type { AppContext } from '../shared/context.ts';
+import { createPublicBindings } from '../shared/public/bindings.ts';
+import { createPublicRouter } from '../shared/public/router.ts';
+import type { PublicSecrets } from '../shared/public/secrets.ts';
+import { DEFAULT_GUARD, type GuardThresholds } from '../shared/reputation/guard.ts';
 import { signatureProblem, verifyLocalSignature } from './sigv4-check.ts';
 
 export interface ApiServerOptions {
@@ -22,6 +26,11 @@ export interface ApiServerOptions {
   readonly console?: boolean;
   /** Verify every API call's SigV4 signature with these local credentials (npm start with API_SIGV4=true). */
   readonly sigv4?: { readonly region: string; readonly credentials: AwsCredentialIdentity };
+  /**
+   * Serve the public routes (`/v1/public/`) too, as the receipts function does in AWS, with these keys.
+   * Their public base URL is this server's own URL. @default - not served (404)
+   */
+  readonly publicRoutes?: { readonly secrets: PublicSecrets; readonly guard?: GuardThresholds };
 }
 
 export interface RunningApiServer {
@@ -96,6 +105,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     openApiDocument: buildInProcess,
   });
   let port = 0;
+  let publicApi: ((event: unknown) => ReturnType<typeof api>) | undefined;
   const server = createServer((req, res) => {
     void (async () => {
       // Host and Origin first, before anything is read: see console/server/guard.ts.
@@ -130,6 +140,12 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
         return;
       }
       let event = toProxyEvent(req, body);
+      // Public routes verify their own token or signature (as in AWS, where they have no IAM).
+      if (publicApi && event.path.startsWith('/v1/public/')) {
+        const result = await publicApi(event);
+        send(res, result.statusCode, result.headers ?? {}, result.body);
+        return;
+      }
       if (options.sigv4) {
         const checked = await verifyLocalSignature(req, event, options.sigv4);
         if (!checked.ok) {
@@ -158,6 +174,16 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     });
   });
   port = (server.address() as AddressInfo).port;
+  if (options.publicRoutes) {
+    publicApi = createPublicRouter({
+      ctx: options.ctx,
+      publicBaseUrl: `http://127.0.0.1:${port}`,
+      bindings: createPublicBindings({
+        secrets: options.publicRoutes.secrets,
+        guard: options.publicRoutes.guard ?? DEFAULT_GUARD,
+      }),
+    });
+  }
   return {
     url: `http://127.0.0.1:${port}`,
     stop: () =>

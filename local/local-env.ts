@@ -48,6 +48,8 @@ export const LocalStateSchema = v.object({
   api: v.optional(v.string()),
   sesStore: v.string(),
   receivers: v.optional(StringMap),
+  /** The local secrets in use (webhook signing secret, Twilio auth token, unsubscribe token key). */
+  secrets: v.optional(StringMap),
   env: StringMap,
 });
 export type LocalState = Infer<typeof LocalStateSchema>;

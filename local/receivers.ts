@@ -4,7 +4,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SIGNATURE_HEADER, verifyWebhookSignature } from '../shared/providers/webhook-signature.ts';
+import { verifyWebhook } from '../shared/providers/webhook-signature.ts';
+import { twilioSignature } from '../shared/public/twilio-signature.ts';
 
 export const RECEIVERS = ['slack', 'twilio', 'webhook'] as const;
 export type ReceiverName = (typeof RECEIVERS)[number];
@@ -51,6 +52,16 @@ export interface ReceiverControl {
   hangNext(receiver: ReceiverName, count: number): void;
   /** Every request `match` accepts gets `fault` until reset (one poison message among good ones). */
   failMatching(receiver: ReceiverName, match: (request: RequestView) => boolean, fault?: Fault): void;
+  /**
+   * A text from `from` to the Twilio number, as Twilio posts it to the inbound webhook (signed): STOP makes
+   * the stand-in refuse later sends to that number with 21610, as Twilio does; START lifts it. Resolves
+   * with the webhook's HTTP status.
+   */
+  inbound(from: string, body: string): Promise<number>;
+  /** Where inbound texts are posted (the service's `/v1/public/hooks/twilio/inbound`). */
+  setInboundUrl(url: string): void;
+  /** Status callbacks posted so far, with the answer each got. */
+  callbacks(): ReadonlyArray<{ url: string; status: string; answer: number | 'error' }>;
   /** Back to normal answers (faults cleared; recorded requests kept). */
   reset(receiver?: ReceiverName): void;
   clearRequests(receiver?: ReceiverName): void;
@@ -158,7 +169,17 @@ function slackAnswer(path: string, hookPath: string, body: string): Answer {
   }
 }
 
-function twilioAnswer(req: IncomingMessage, path: string, body: string, sid: string, token: string): Answer {
+/** Twilio's numbers that answered STOP, per stand-in: sends to them get 21610. */
+type OptedOut = Set<string>;
+
+function twilioAnswer(
+  req: IncomingMessage,
+  path: string,
+  body: string,
+  sid: string,
+  token: string,
+  optedOut: OptedOut,
+): Answer {
   const match = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/.exec(path);
   if (!match || req.method !== 'POST')
     return twilioError(404, 20404, `The requested resource ${path} was not found`);
@@ -180,6 +201,7 @@ function twilioAnswer(req: IncomingMessage, path: string, body: string, sid: str
     return twilioError(400, 21910, 'Invalid From and To pair. From and To should be of the same channel');
   }
   if (!text) return twilioError(400, 21602, 'Message body is required.');
+  if (optedOut.has(to)) return twilioError(400, 21610, 'Attempt to send to unsubscribed recipient');
   const messageSid = `SM${randomBytes(16).toString('hex')}`;
   return json(201, {
     sid: messageSid,
@@ -205,7 +227,7 @@ async function listen(server: Server): Promise<number> {
 }
 
 export async function startLocalReceivers(options: LocalReceiverOptions = {}): Promise<LocalReceivers> {
-  const webhookSecret = options.webhookSecret ?? randomBytes(24).toString('hex');
+  const webhookSecret = options.webhookSecret ?? `whsec_${randomBytes(24).toString('base64')}`;
   const twilioSid = options.twilioAccountSid ?? `AC${randomBytes(16).toString('hex')}`;
   const twilioToken = options.twilioAuthToken ?? randomBytes(16).toString('hex');
   const slackHookPath = `/services/T00000000/B00000000/${randomUUID().replaceAll('-', '')}`;
@@ -215,6 +237,52 @@ export async function startLocalReceivers(options: LocalReceiverOptions = {}): P
     RECEIVERS.map((r) => [r, { requests: [], faults: [], rules: [] } as ReceiverState]),
   ) as Record<ReceiverName, ReceiverState>;
   const hung = new Set<ServerResponse>();
+  const optedOut: OptedOut = new Set();
+  const callbackLog: Array<{ url: string; status: string; answer: number | 'error' }> = [];
+  let inboundUrl: string | undefined;
+
+  /** Posts a form to `url` signed as Twilio signs it (X-Twilio-Signature, HMAC-SHA1 of URL + params). */
+  async function postSigned(url: string, params: Record<string, string>): Promise<number> {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-twilio-signature': twilioSignature(twilioToken, url, params),
+        'user-agent': 'TwilioProxy/1.1',
+      },
+      body: new URLSearchParams(params).toString(),
+      signal: AbortSignal.timeout(5000),
+    });
+    await res.arrayBuffer();
+    return res.status;
+  }
+
+  /** As Twilio does after accepting a message with a StatusCallback: `sent`, then `delivered`. */
+  function scheduleStatusCallbacks(requestBody: string, answerBody: string): void {
+    const form = new URLSearchParams(requestBody);
+    const callback = form.get('StatusCallback');
+    if (!callback) return;
+    const created = JSON.parse(answerBody) as { sid: string };
+    const base = {
+      MessageSid: created.sid,
+      SmsSid: created.sid,
+      AccountSid: twilioSid,
+      From: form.get('From') ?? '',
+      To: form.get('To') ?? '',
+      ApiVersion: '2010-04-01',
+    };
+    void (async () => {
+      for (const status of ['sent', 'delivered']) {
+        await new Promise((r) => setTimeout(r, 50));
+        const answer = await postSigned(callback, {
+          ...base,
+          MessageStatus: status,
+          SmsStatus: status,
+        }).catch(() => 'error' as const);
+        callbackLog.push({ url: callback, status, answer });
+      }
+    })();
+  }
 
   function makeServer(receiver: ReceiverName): Server {
     return createServer((req, res) => {
@@ -230,18 +298,16 @@ export async function startLocalReceivers(options: LocalReceiverOptions = {}): P
         let verifyFailure: string | undefined;
         if (receiver === 'webhook') {
           // Verified even when a fault is scripted: a test can check what a failed delivery carried.
-          const check = verifyWebhookSignature(
-            webhookSecret,
-            req.headers[SIGNATURE_HEADER.toLowerCase()] as string,
-            body,
-          );
+          const check = verifyWebhook(webhookSecret, headers, body);
           verified = check.valid;
           verifyFailure = check.valid ? undefined : check.reason;
         }
         if (fault) answer = faultAnswer(receiver, fault);
         else if (receiver === 'slack') answer = slackAnswer(path, slackHookPath, body);
-        else if (receiver === 'twilio') answer = twilioAnswer(req, path, body, twilioSid, twilioToken);
-        else answer = verified ? json(200, { received: true }) : json(401, { error: verifyFailure });
+        else if (receiver === 'twilio') {
+          answer = twilioAnswer(req, path, body, twilioSid, twilioToken, optedOut);
+          if (answer !== 'hang' && answer.status === 201) scheduleStatusCallbacks(body, answer.body);
+        } else answer = verified ? json(200, { received: true }) : json(401, { error: verifyFailure });
         s.requests.push({
           receiver,
           method: req.method ?? 'GET',
@@ -297,6 +363,25 @@ export async function startLocalReceivers(options: LocalReceiverOptions = {}): P
     rateLimitNext: (receiver, count, retryAfter) =>
       control.failNext(receiver, count, { status: 429, retryAfter }),
     hangNext: (receiver, count) => control.failNext(receiver, count, { hang: true }),
+    inbound: async (from, body) => {
+      if (!inboundUrl) throw new Error('no inbound URL set (setInboundUrl)');
+      const word = body.trim().toUpperCase();
+      if (word === 'STOP') optedOut.add(from.replace(/^whatsapp:/, ''));
+      if (word === 'START') optedOut.delete(from.replace(/^whatsapp:/, ''));
+      return postSigned(inboundUrl, {
+        MessageSid: `SM${randomBytes(16).toString('hex')}`,
+        AccountSid: twilioSid,
+        From: from,
+        To: '+15005550006',
+        Body: body,
+        NumMedia: '0',
+        ApiVersion: '2010-04-01',
+      });
+    },
+    setInboundUrl: (url) => {
+      inboundUrl = url;
+    },
+    callbacks: () => [...callbackLog],
     reset: (receiver) => {
       for (const r of names(receiver)) {
         state[r].faults.length = 0;

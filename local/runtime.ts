@@ -2,6 +2,7 @@
 // description, demo data loaded, the sweep and monitor on timers, one queue poller per channel sender,
 // provider stand-ins, and the admin API on 127.0.0.1 — with a live log a person can follow. Ctrl-C stops
 // everything and leaves no process behind.
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AwsCredentialIdentity } from '@smithy/types';
@@ -9,7 +10,12 @@ import * as v from 'valibot';
 import { createSqsClient } from '../shared/aws/clients.ts';
 import type { AppContext } from '../shared/context.ts';
 import { CHANNELS, JOB_DESCRIPTIONS } from '../shared/infra/resources.ts';
+import { publicSecretsFromEnv } from '../shared/public/secrets.ts';
+import { parseSesEvent } from '../shared/receipts/ses-events.ts';
+import { handleSesEvent, ReceiptNotReadyError } from '../shared/receipts/ses-handler.ts';
 import { createPolicy } from '../shared/repositories/policies.ts';
+import { DEFAULT_GUARD } from '../shared/reputation/guard.ts';
+import { pausable } from '../shared/reputation/pause-gate.ts';
 import { finiteNumber, integer, parse } from '../shared/schema.ts';
 import { channelConfigFromEnv } from '../shared/senders/config.ts';
 import { createProvider } from '../shared/senders/factories/index.ts';
@@ -26,6 +32,7 @@ import { functionEnv, REPO_ROOT, STATE_FILE, writeLocalState } from './local-env
 import { startQueuePoller } from './queue-poller.ts';
 import { type LocalReceivers, startLocalReceivers } from './receivers.ts';
 import { contextForResources, createResources, type ResourceNames } from './resources.ts';
+import { readSimulatedEvents } from './ses-simulator.ts';
 
 const tty = process.stdout.isTTY;
 const paint = (code: number) => (s: string) => (tty ? `\u001b[${code}m${s}\u001b[0m` : s);
@@ -120,10 +127,24 @@ export interface LocalServiceOptions {
   readonly monitorEverySeconds: number;
   /** Make the API verify SigV4 with these credentials (API_SIGV4=true). */
   readonly sigv4?: { readonly region: string; readonly credentials: AwsCredentialIdentity };
+  /** The local secrets (from env or .env); random for this run where absent. */
+  readonly secrets?: Partial<LocalSecrets>;
   /** The live log; npm start prints it, the tests drop it. */
   readonly say: (source: string, message: string) => void;
   /** Called once the API is up, before the demo data is loaded. */
-  readonly onReady?: (info: { apiUrl: string; names: ResourceNames; receivers: LocalReceivers }) => void;
+  readonly onReady?: (info: {
+    apiUrl: string;
+    names: ResourceNames;
+    receivers: LocalReceivers;
+    secrets: LocalSecrets;
+  }) => void;
+}
+
+/** The keys a person needs to verify a delivery or sign a callback by hand (written to endpoints.json). */
+export interface LocalSecrets {
+  readonly WEBHOOK_SIGNING_SECRET: string;
+  readonly TWILIO_AUTH_TOKEN: string;
+  readonly UNSUBSCRIBE_TOKEN_KEY: string;
 }
 
 export interface LocalService {
@@ -147,7 +168,16 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
   try {
     const sqs = createSqsClient(endpoints);
     const names = await createResources(endpoints, sqs, options.prefix);
-    const receivers = await startLocalReceivers();
+    const secrets: LocalSecrets = {
+      WEBHOOK_SIGNING_SECRET:
+        options.secrets?.WEBHOOK_SIGNING_SECRET ?? `whsec_${randomBytes(24).toString('base64')}`,
+      TWILIO_AUTH_TOKEN: options.secrets?.TWILIO_AUTH_TOKEN ?? randomBytes(16).toString('hex'),
+      UNSUBSCRIBE_TOKEN_KEY: options.secrets?.UNSUBSCRIBE_TOKEN_KEY ?? randomBytes(24).toString('base64url'),
+    };
+    const receivers = await startLocalReceivers({
+      webhookSecret: secrets.WEBHOOK_SIGNING_SECRET,
+      twilioAuthToken: secrets.TWILIO_AUTH_TOKEN,
+    });
     stops.push(() => receivers.stop());
     const ctx = contextForResources(endpoints, sqs, names, { shards: 4, settings: DEMO_SETTINGS });
 
@@ -158,13 +188,18 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       ...receivers.env,
       ENABLED_CHANNELS: 'email,slack,sms,webhook',
       SES_FROM_ADDRESS: 'recovery@example.com',
+      // Through a configuration set, so the SES simulator publishes its events (bounces, complaints, …).
+      SES_CONFIGURATION_SET: 'session-recovery-local',
       SMS_FROM_NUMBER: '+15005550006',
       WEBHOOK_ALLOW_HTTP: 'true',
+      UNSUBSCRIBE_TOKEN_KEY: secrets.UNSUBSCRIBE_TOKEN_KEY,
+      // The admin API's URL, set once it listens: unsubscribe links and Twilio callbacks point at it.
+      PUBLIC_BASE_URL: `http://127.0.0.1:${options.port || 3000}`,
     };
     const configSource = channelConfigFromEnv(senderEnv, async () => undefined);
     const providers = cachedProviders(ctx.clock, createProvider);
     for (const channel of CHANNELS) {
-      const handler = createSenderHandler(channel, {
+      const senderHandler = createSenderHandler(channel, {
         ctx,
         config: configSource,
         providers,
@@ -179,6 +214,16 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
           else say(channel, dim(`duplicate delivery ignored (already ${o.current})`));
         },
       });
+      // Email waits behind the reputation guard's pause gate, as the deployed email sender does.
+      const handler =
+        channel === 'email'
+          ? pausable(senderHandler, {
+              ctx,
+              channel,
+              onDeferred: (n, why) =>
+                say(channel, yellow(`paused: ${n} message(s) wait on the queue (${why})`)),
+            })
+          : senderHandler;
       const poller = startQueuePoller({
         sqs,
         queueUrl: names.queues[channel].url,
@@ -189,9 +234,21 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       stops.push(() => poller.stop());
     }
 
-    const api = await startApiServer({ ctx, port: options.port, console: true, sigv4: options.sigv4 });
+    const api = await startApiServer({
+      ctx,
+      port: options.port,
+      console: true,
+      sigv4: options.sigv4,
+      publicRoutes: {
+        secrets: publicSecretsFromEnv({ ...senderEnv }, async () => undefined),
+        guard: DEFAULT_GUARD,
+      },
+    });
     stops.push(() => api.stop());
-    options.onReady?.({ apiUrl: api.url, names, receivers });
+    senderEnv.PUBLIC_BASE_URL = api.url;
+    receivers.control.setInboundUrl(`${api.url}/v1/public/hooks/twilio/inbound`);
+    stops.push(startReceiptsPoller(ctx, endpoints.ses, api.url, say));
+    options.onReady?.({ apiUrl: api.url, names, receivers, secrets });
 
     if (options.demo) await loadDemo(ctx, receivers.urls.webhook, say);
 
@@ -288,8 +345,13 @@ async function main(): Promise<void> {
       monitorEverySeconds:
         config.MONITOR_INTERVAL_SECONDS ?? JOB_DESCRIPTIONS['timeout-monitor'].localIntervalSeconds,
       sigv4,
+      secrets: {
+        WEBHOOK_SIGNING_SECRET: config.WEBHOOK_SIGNING_SECRET,
+        TWILIO_AUTH_TOKEN: config.TWILIO_AUTH_TOKEN,
+        UNSUBSCRIBE_TOKEN_KEY: config.UNSUBSCRIBE_TOKEN_KEY,
+      },
       say,
-      onReady: ({ apiUrl, names, receivers }) => {
+      onReady: ({ apiUrl, names, receivers, secrets }) => {
         const sesStore = `${endpoints.ses}/store`;
         writeLocalState({
           pid: process.pid,
@@ -298,6 +360,12 @@ async function main(): Promise<void> {
           api: apiUrl,
           sesStore,
           receivers: { ...receivers.urls },
+          secrets: {
+            ...secrets,
+            TWILIO_ACCOUNT_SID: receivers.env.TWILIO_ACCOUNT_SID ?? '',
+            twilioStatusCallback: `${apiUrl}/v1/public/hooks/twilio/status`,
+            twilioInbound: `${apiUrl}/v1/public/hooks/twilio/inbound`,
+          },
           env: functionEnv(endpoints, names),
         });
         const consoleLine = sigv4
@@ -332,6 +400,75 @@ async function main(): Promise<void> {
     );
     await stopAll(1);
   }
+}
+
+/** The demo's recipient who clicks the one-click unsubscribe link of the first email she gets. */
+const DEMO_UNSUBSCRIBER = 'uma.unsubscribes@example.com';
+
+/**
+ * What EventBridge does in AWS: every SES event the simulator publishes goes to the receipts handler. An
+ * event for an outcome not yet recorded `sent` is tried again on the next tick (Lambda's async retry).
+ */
+function startReceiptsPoller(
+  ctx: AppContext,
+  sesUrl: string,
+  apiUrl: string,
+  say: (source: string, message: string) => void,
+): () => Promise<void> {
+  let after = 0;
+  const waiting: Array<{ event: unknown; tries: number }> = [];
+  const clicked = new Set<string>();
+  return repeat(1000, say, async () => {
+    const fresh = await readSimulatedEvents(sesUrl, after);
+    if (fresh.length) after = fresh[fresh.length - 1]?.seq ?? after;
+    const batch = [...waiting.splice(0), ...fresh.map((e) => ({ event: e.event as unknown, tries: 0 }))];
+    for (const item of batch) {
+      try {
+        const applied = await handleSesEvent(ctx, item.event, DEFAULT_GUARD);
+        const { detail } = parseSesEvent(item.event);
+        if (detail.eventType === 'Send') continue;
+        const to = detail.mail.destination.join(', ');
+        const outcome = applied.outcomeStatus ? ` → outcome ${applied.outcomeStatus}` : '';
+        const suppressed = applied.suppressed.length
+          ? yellow(` → suppressed ${applied.suppressed.join(', ')}`)
+          : '';
+        say('receipt', `email ${detail.eventType.toLowerCase()} ${to}${outcome}${suppressed}`);
+        if (detail.eventType === 'Delivery' && to === DEMO_UNSUBSCRIBER && !clicked.has(to)) {
+          clicked.add(to);
+          await clickUnsubscribe(sesUrl, detail.mail.messageId, apiUrl, say);
+        }
+      } catch (error) {
+        if (error instanceof ReceiptNotReadyError && item.tries < 5)
+          waiting.push({ ...item, tries: item.tries + 1 });
+        else
+          say(
+            'receipt',
+            red(`receipt not applied: ${error instanceof Error ? error.message : String(error)}`),
+          );
+      }
+    }
+  });
+}
+
+/** A mail client's one-click: POST List-Unsubscribe=One-Click to the email's List-Unsubscribe URL. */
+async function clickUnsubscribe(
+  sesUrl: string,
+  messageId: string,
+  apiUrl: string,
+  say: (source: string, message: string) => void,
+): Promise<void> {
+  const raw = await (await fetch(`${sesUrl}/raw/${encodeURIComponent(messageId)}`)).text();
+  const link = /^List-Unsubscribe: <([^>]+)>\r?$/m.exec(raw)?.[1];
+  if (!link?.startsWith(apiUrl)) return say('demo', red('no List-Unsubscribe link in the email'));
+  const res = await fetch(link, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'List-Unsubscribe=One-Click',
+  });
+  say(
+    'demo',
+    `${DEMO_UNSUBSCRIBER} clicked one-click unsubscribe → ${res.status}; later reminders are skipped`,
+  );
 }
 
 /** Runs `task` now and then every `ms`, never overlapping itself; returns a stop function. */

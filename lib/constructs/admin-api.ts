@@ -1,6 +1,8 @@
 // The admin API: a REST API with one method per route of the route table, every method behind AWS_IAM
-// (SigV4), proxied to the one API function; access and execution logs, stage throttling, optional WAF, and
-// two managed policies (read-only and operator) that grant callers exactly the routes of their access level.
+// (SigV4) except the public routes (`/v1/public/`, authorization NONE: each verifies its own token or
+// signature, with a throttle of its own), proxied to the function each route names; access and execution
+// logs, stage throttling, optional WAF over every route, and two managed policies (read-only and operator)
+// that grant callers exactly the IAM routes of their access level.
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -21,7 +23,16 @@ export interface ApiRoute {
    * @default 'api'
    */
   readonly function?: string;
+  /**
+   * A public route: authorization NONE, reachable without AWS credentials; the function verifies the caller.
+   * Only paths under `/v1/public/` may be public.
+   * @default - AWS_IAM
+   */
+  readonly public?: unknown;
 }
+
+/** The only prefix under which a route may go without IAM. */
+export const PUBLIC_PATH_PREFIX = '/v1/public/';
 
 export interface AdminApiProps {
   /** The functions serving the routes, by id (Lambda proxy integrations); a route names its own. */
@@ -38,6 +49,13 @@ export interface AdminApiProps {
   readonly throttlingRateLimit?: number;
   /** @default 40 */
   readonly throttlingBurstLimit?: number;
+  /**
+   * Requests per second on each public route (authorization NONE), below the stage's limits.
+   * @default 10
+   */
+  readonly publicThrottlingRateLimit?: number;
+  /** @default 20 */
+  readonly publicThrottlingBurstLimit?: number;
   /**
    * Put a WAFv2 web ACL (AWS managed common and known-bad-inputs rules, per-IP rate limit) on the stage.
    * @default false
@@ -79,6 +97,10 @@ export class AdminApi extends Construct {
       if (!METHODS.has(route.method)) throw new Error(`route ${key}: unsupported method`);
       if (!route.path.startsWith('/')) throw new Error(`route ${key}: path must start with /`);
       if (seen.has(key)) throw new Error(`route ${key} is declared twice`);
+      if (route.public && !route.path.startsWith(PUBLIC_PATH_PREFIX))
+        throw new Error(`route ${key}: only paths under ${PUBLIC_PATH_PREFIX} may be public`);
+      if (!route.public && route.path.startsWith(PUBLIC_PATH_PREFIX))
+        throw new Error(`route ${key}: a path under ${PUBLIC_PATH_PREFIX} must be marked public`);
       seen.add(key);
     }
 
@@ -121,6 +143,18 @@ export class AdminApi extends Construct {
         metricsEnabled: true,
         throttlingRateLimit: props.throttlingRateLimit ?? 20,
         throttlingBurstLimit: props.throttlingBurstLimit ?? 40,
+        // Public routes answer anyone on the internet: each gets a tighter throttle of its own.
+        methodOptions: Object.fromEntries(
+          props.routes
+            .filter((route) => route.public)
+            .map((route) => [
+              `${route.path}/${route.method}`,
+              {
+                throttlingRateLimit: props.publicThrottlingRateLimit ?? 10,
+                throttlingBurstLimit: props.publicThrottlingBurstLimit ?? 20,
+              },
+            ]),
+        ),
       },
     });
 
@@ -152,10 +186,14 @@ export class AdminApi extends Construct {
       const resource = this.api.root.resourceForPath(route.path);
       const params = [...route.path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
       resource.addMethod(route.method, integrationFor(route), {
-        authorizationType: apigateway.AuthorizationType.IAM,
+        authorizationType: route.public
+          ? apigateway.AuthorizationType.NONE
+          : apigateway.AuthorizationType.IAM,
         requestValidator: validator,
         requestParameters: Object.fromEntries(params.map((p) => [`method.request.path.${p}`, true])),
       });
+      // No IAM policy names a public route: IAM does not guard it, its own verifier does.
+      if (route.public) continue;
       const arn = this.api.arnForExecuteApi(route.method, executeApiPath(route.path), props.stageName);
       allArns.push(arn);
       if (route.access === 'read') readArns.push(arn);

@@ -44,6 +44,11 @@ export interface ChannelSenderProps {
    */
   readonly code?: lambda.Code;
   /**
+   * The sender reads its secrets through the Parameters and Secrets extension (see ServiceFunction).
+   * @default false
+   */
+  readonly secretsExtension?: boolean;
+  /**
    * How long a dead letter is kept for inspection and replay.
    * @default Duration.days(14) (the SQS maximum)
    */
@@ -77,6 +82,7 @@ export class ChannelSender extends Construct {
     this.fn = new ServiceFunction(this, 'Sender', {
       entry: props.entry,
       code: props.code,
+      secretsExtension: props.secretsExtension,
       timeout: Duration.seconds(description.senderTimeoutSeconds),
       memorySize: props.memorySize,
       functionName: props.functionName,

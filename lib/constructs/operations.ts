@@ -14,6 +14,7 @@ import {
   DIMENSIONS,
   JOB_METRICS,
   MONITOR_METRICS,
+  RECEIPT_METRICS,
   SENDER_METRICS,
   SERVICE_NAME,
 } from '../../shared/infra/metrics.ts';
@@ -32,7 +33,14 @@ export const RunbookIds = {
   stuckSessions: 'stuck-sessions',
   lambdaThrottles: 'lambda-throttles',
   api5xx: 'api-5xx',
+  receiptsDlq: 'receipts-dlq',
+  bounceRate: (channel: Channel) => `${channel}-bounce-rate`,
+  complaintRate: (channel: Channel) => `${channel}-complaint-rate`,
+  sendingPaused: (channel: Channel) => `${channel}-sending-paused`,
 } as const;
+
+/** SES reviews an account at these 24 h rates (percent); the alarms fire at half of them. */
+export const SES_REVIEW_PERCENT = { bounce: 5, complaint: 0.1 } as const;
 
 export interface OperationsProps {
   /** Prefix of alarm, topic and dashboard names (`session-recovery-<stage>`). */
@@ -388,6 +396,83 @@ export class Operations extends Construct {
             label: 'integration p95',
           }),
         ],
+        width: 12,
+      }),
+    );
+  }
+
+  /**
+   * The reputation guard (#13): email bounce and complaint rates (24 h, from the receipts) at half of SES's
+   * review thresholds, the guard's pause of email sending, and receipts that could not be applied.
+   */
+  watchReputation(receiptsDeadLetterQueue: sqs.IQueue): void {
+    const hour = Duration.hours(1);
+    const gauge = (name: string) => this.senderMetric('email', name, cloudwatch.Stats.MAXIMUM, hour);
+    this.alarm(
+      RunbookIds.bounceRate('email'),
+      `The email bounce rate over 24 h passed ${SES_REVIEW_PERCENT.bounce / 2}% (half of SES's review threshold).`,
+      {
+        metric: gauge(RECEIPT_METRICS.bounceRate),
+        threshold: SES_REVIEW_PERCENT.bounce / 2,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      },
+    );
+    this.alarm(
+      RunbookIds.complaintRate('email'),
+      `The email complaint rate over 24 h passed ${SES_REVIEW_PERCENT.complaint / 2}% (half of SES's review threshold).`,
+      {
+        metric: gauge(RECEIPT_METRICS.complaintRate),
+        threshold: SES_REVIEW_PERCENT.complaint / 2,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      },
+    );
+    this.alarm(
+      RunbookIds.sendingPaused('email'),
+      'The reputation guard paused email sending: reminders wait on the queue until an operator resumes.',
+      {
+        metric: this.senderMetric(
+          'email',
+          RECEIPT_METRICS.sendingPaused,
+          cloudwatch.Stats.MAXIMUM,
+          FIVE_MINUTES,
+        ),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      },
+    );
+    this.alarm(RunbookIds.receiptsDlq, 'SES events the receipts function could not apply are in its DLQ.', {
+      metric: receiptsDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.dashboard.addWidgets(
+      new cloudwatch.TextWidget({ markdown: '## Delivery feedback', width: 24, height: 1 }),
+      new cloudwatch.GraphWidget({
+        title: 'email: bounce and complaint rate, 24 h (%)',
+        left: [gauge(RECEIPT_METRICS.bounceRate).with({ label: 'bounce %' })],
+        right: [gauge(RECEIPT_METRICS.complaintRate).with({ label: 'complaint %' })],
+        leftAnnotations: [{ value: SES_REVIEW_PERCENT.bounce / 2, label: 'alarm' }],
+        rightAnnotations: [{ value: SES_REVIEW_PERCENT.complaint / 2, label: 'alarm' }],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Receipts per 5 min',
+        left: (['email', 'sms', 'whatsapp'] as const).flatMap((channel) =>
+          [RECEIPT_METRICS.delivered, RECEIPT_METRICS.bounced, RECEIPT_METRICS.complained].map((name) =>
+            this.senderMetric(channel, name).with({ label: `${channel} ${name}` }),
+          ),
+        ),
         width: 12,
       }),
     );

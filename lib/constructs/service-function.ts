@@ -79,6 +79,12 @@ export interface ServiceFunctionProps {
    * @default - `entry` bundled with esbuild
    */
   readonly code?: lambda.Code;
+  /**
+   * Add the AWS Parameters and Secrets Lambda extension (a layer): the function reads its secrets over
+   * localhost through it instead of bundling the Secrets Manager client.
+   * @default false
+   */
+  readonly secretsExtension?: boolean;
 }
 
 export interface TableBinding {
@@ -163,6 +169,14 @@ export class ServiceFunction extends NodejsFunction {
       functionName: props.functionName,
       role,
       logGroup,
+      ...(props.secretsExtension
+        ? {
+            paramsAndSecrets: lambda.ParamsAndSecretsLayerVersion.fromVersion(
+              lambda.ParamsAndSecretsVersions.V1_0_103,
+              { cacheSize: 20, logLevel: lambda.ParamsAndSecretsLogLevel.WARN },
+            ),
+          }
+        : {}),
       loggingFormat: lambda.LoggingFormat.JSON,
       applicationLogLevelV2: lambda.ApplicationLogLevel[logLevel],
       systemLogLevelV2: lambda.SystemLogLevel.WARN,

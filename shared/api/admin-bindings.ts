@@ -1,6 +1,8 @@
 // Route id → use case for the routes the `api-admin` function serves (`/v1/admin/*`): jobs, runs and
 // dead letters. Apart from ./bindings.ts so that function alone bundles the sweep, the monitor and the
 // DLQ replay, and the product-facing `api` function none of them.
+
+import { resumeChannel } from '../reputation/guard.ts';
 import {
   getJobsStatus,
   listJobRuns,
@@ -11,6 +13,7 @@ import {
 } from '../usecases/admin-jobs.ts';
 import { replayDlq } from '../usecases/dlq.ts';
 import { listDlqsWithHealth } from '../usecases/health.ts';
+import { reputationReport } from '../usecases/reputation.ts';
 import { ok, paging } from './results.ts';
 import type { AdminBindings } from './router.ts';
 
@@ -46,6 +49,20 @@ export const ADMIN_BINDINGS: AdminBindings = {
   async listDlqs(ctx) {
     const depths = await listDlqsWithHealth(ctx);
     return ok({ channels: depths.map(({ error: _error, ...d }) => d) });
+  },
+
+  async getReputation(ctx) {
+    return ok(await reputationReport(ctx));
+  },
+
+  async resumeChannelSending(ctx, { params, body, caller }) {
+    const state = await resumeChannel(ctx, params.channel, { triggeredBy: caller, reason: body.reason });
+    return ok({
+      channel: state.channel,
+      paused: state.paused,
+      resumedBy: state.resumedBy ?? null,
+      resumedAt: state.resumedAt ?? null,
+    });
   },
 
   async replayDlq(ctx, { params, body, caller }) {

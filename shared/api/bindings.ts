@@ -17,6 +17,7 @@ import { requireSession } from '../repositories/sessions.ts';
 import { parse } from '../schema.ts';
 import { checkReadiness, getSessionsHealth, listStuckSessions } from '../usecases/health.ts';
 import { previewPolicy } from '../usecases/policy-preview.ts';
+import { getRecipient, liftByOperator, suppressByOperator } from '../usecases/recipients.ts';
 import { retryNow } from '../usecases/retry-now.ts';
 import { listSessions, SessionListPosition } from '../usecases/session-list.ts';
 import { findSessionsByRecipient, RecipientLookupPosition } from '../usecases/session-lookup.ts';
@@ -222,6 +223,23 @@ export function createBindings(openApiDocument: OpenApiSource): ProductBindings 
 
     async stuckSessions(ctx) {
       return ok(await listStuckSessions(ctx));
+    },
+
+    async getRecipient(ctx, { params }) {
+      return ok(await getRecipient(ctx, params.address));
+    },
+
+    async suppressRecipient(ctx, { params, body, caller }) {
+      return ok(await suppressByOperator(ctx, params.address, body, { triggeredBy: caller }));
+    },
+
+    async liftSuppression(ctx, { params, body, caller }) {
+      return ok(
+        await liftByOperator(ctx, params.address, params.channel, {
+          triggeredBy: caller,
+          reason: body.reason,
+        }),
+      );
     },
 
     async openApi() {

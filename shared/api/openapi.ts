@@ -5,7 +5,8 @@ import { type ConversionConfig, toJsonSchema, toJsonSchemaDefs } from '@valibot/
 import type * as v from 'valibot';
 import { jsonObject, objectEntries, safeParse } from '../schema.ts';
 import { NAMED_SCHEMAS, RESPONSES } from './responses.ts';
-import { ROUTES, type RouteSpec } from './routes.ts';
+import { ROUTE_SUMMARIES } from './route-summaries.ts';
+import { ROUTES, type RouteId, type RouteSpec } from './routes.ts';
 
 type Schema = v.GenericSchema;
 
@@ -148,7 +149,9 @@ function operation(route: RouteSpec, names: ReturnType<typeof components>['names
       ...(route.etag
         ? { headers: { ETag: { description: 'The session version', schema: { type: 'string' } } } }
         : {}),
-      content: { 'application/json': { schema: name ? componentRef(name) : {} } },
+      content: route.public
+        ? { [route.public.responds]: { schema: { type: 'string' } } }
+        : { 'application/json': { schema: name ? componentRef(name) : {} } },
     };
   }
   for (const status of [...route.errors, 500, 503]) {
@@ -165,10 +168,20 @@ function operation(route: RouteSpec, names: ReturnType<typeof components>['names
   const bodyName = route.body ? names.input.get(route.body) : undefined;
   return {
     operationId: route.id,
-    summary: route.summary,
+    summary: ROUTE_SUMMARIES[route.id as RouteId],
     tags: [route.tag],
     'x-access': route.access,
+    // Public routes (#13): no SigV4; the route verifies its caller itself.
+    ...(route.public ? { security: [], 'x-verified-by': route.public.verifiedBy } : {}),
     parameters: parameters(route),
+    ...(route.public?.form
+      ? {
+          requestBody: {
+            required: false,
+            content: { 'application/x-www-form-urlencoded': { schema: parameterSchema(route.public.form) } },
+          },
+        }
+      : {}),
     ...(bodyName
       ? {
           requestBody: {

@@ -19,6 +19,7 @@ export interface Problem {
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
+  403: 'Forbidden',
   404: 'Not Found',
   409: 'Conflict',
   413: 'Content Too Large',
@@ -41,6 +42,7 @@ const TYPES: Record<string, string> = {
   throttled: '/problems/throttled',
   media_type: '/problems/unsupported-media-type',
   internal: '/problems/internal',
+  signature: '/problems/bad-signature',
 };
 
 export function problem(

@@ -47,7 +47,7 @@ function pageOf<T extends v.GenericSchema>(item: T) {
 
 export const TimelineEventView = described(
   v.looseObject({ at: v.string(), type: v.string(), sessionId: v.string() }),
-  'One event. `attempt` events carry attemptId, number (1-based), channels and state; `notification` events carry the outcome of one channel.',
+  'One event. `attempt` events carry attemptId, number (1-based), channels and state; `notification` events carry the outcome of one channel; `receipt` events (after their notification) carry what the provider reported: status, providerStatus, errorCode.',
 );
 
 export const RetryNowResponse = v.object({
@@ -129,7 +129,10 @@ export const OutcomeView = v.object({
   attemptId: v.string(),
   sessionId: v.string(),
   channel: v.string(),
-  status: described(v.string(), 'sending | sent | failed | skipped'),
+  status: described(
+    v.string(),
+    'sending | sent | failed | skipped | delivered | read | bounced | complained | undelivered (forward only)',
+  ),
   provider: nullableString,
   providerMessageId: nullableString,
   error: nullableString,
@@ -253,6 +256,66 @@ export const OpenApiResponse = v.looseObject({
   paths: v.record(v.string(), v.unknown()),
 });
 
+const ChannelConsent = v.object({
+  suppressed: v.boolean(),
+  reason: described(nullableString, 'bounce | complaint | unsubscribe | stop | operator'),
+  source: described(nullableString, 'ses, twilio, one-click, or the operator'),
+  since: nullableString,
+});
+
+export const RecipientResponse = v.object({
+  address: described(v.string(), 'The normalised address (lower-case email, E.164 phone).'),
+  channels: v.record(v.string(), ChannelConsent),
+  history: described(
+    v.array(v.looseObject({ action: v.string(), channel: v.string(), source: v.string(), at: v.string() })),
+    'The latest changes first: every suppression and lift, with who and why.',
+  ),
+});
+
+export const SuppressionChangeResponse = v.object({
+  address: v.string(),
+  channel: v.string(),
+  changed: described(v.boolean(), 'false: it already was in that state (nothing written).'),
+  recipient: RecipientResponse,
+});
+
+const ReputationWindowView = v.object({
+  channel: v.string(),
+  from: v.string(),
+  to: v.string(),
+  sent: int,
+  delivered: int,
+  bounced: int,
+  complained: int,
+  undelivered: int,
+  bounceRate: described(v.nullable(v.number()), 'Percent of sends, last 24 h.'),
+  complaintRate: described(v.nullable(v.number()), 'Percent of sends, last 24 h.'),
+});
+
+export const ReputationResponse = v.object({
+  channels: v.array(
+    v.object({
+      ...ReputationWindowView.entries,
+      paused: v.boolean(),
+      pausedAt: nullableString,
+      pauseReason: nullableString,
+    }),
+  ),
+  thresholds: v.record(v.string(), v.number()),
+});
+
+export const ChannelSendingResponse = v.object({
+  channel: v.string(),
+  paused: v.boolean(),
+  resumedBy: nullableString,
+  resumedAt: nullableString,
+});
+
+/** A page for a person (the unsubscribe confirmation). */
+export const HtmlResponse = described(v.string(), 'An HTML page (text/html).');
+/** TwiML for Twilio: an empty `<Response/>` (text/xml). */
+export const TwimlResponse = described(v.string(), 'An empty TwiML document (text/xml).');
+
 /**
  * Every response schema a route can name, by name. Routes refer to these by name (./routes.ts), so the
  * route table stays cheap to load; the OpenAPI document and the tests look the schemas up here.
@@ -279,6 +342,12 @@ export const RESPONSES = {
   SessionsHealth: SessionsHealthResponse,
   StuckSessions: StuckSessionsResponse,
   OpenApi: OpenApiResponse,
+  Recipient: RecipientResponse,
+  SuppressionChange: SuppressionChangeResponse,
+  Reputation: ReputationResponse,
+  ChannelSending: ChannelSendingResponse,
+  Html: HtmlResponse,
+  Twiml: TwimlResponse,
 } as const satisfies Record<string, v.GenericSchema>;
 export type ResponseName = keyof typeof RESPONSES;
 

@@ -18,7 +18,14 @@ import {
   problem,
   problemFromDomainError,
 } from './problem.ts';
-import { type AdminRouteId, type ROUTE, ROUTES, type RouteId, type RouteSpec } from './routes.ts';
+import {
+  ADMIN_ROUTER_ROUTES,
+  type AdminRouteId,
+  type PublicRouteId,
+  type ROUTE,
+  type RouteId,
+  type RouteSpec,
+} from './routes.ts';
 import { MAX_BODY_BYTES } from './schemas.ts';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -47,7 +54,8 @@ export type Binding<R extends RouteSpec> = (ctx: AppContext, input: RequestInput
 export type Bindings = { readonly [K in RouteId]: Binding<(typeof ROUTE)[K]> };
 /** The bindings of the `api-admin` function's routes, and of the `api` function's (all the others). */
 export type AdminBindings = Pick<Bindings, AdminRouteId>;
-export type ProductBindings = Omit<Bindings, AdminRouteId>;
+/** Public routes have their own router and bindings (shared/public/router.ts). */
+export type ProductBindings = Omit<Bindings, AdminRouteId | PublicRouteId>;
 
 // ---------------------------------------------------------------------------------------------------------
 // The event, as far as the router reads it.
@@ -125,7 +133,9 @@ function compile(spec: RouteSpec): CompiledRoute {
   return { spec, segments, literals: segments.filter((s) => 'literal' in s).length };
 }
 
-const COMPILED: readonly CompiledRoute[] = [...ROUTES.map(compile)].sort((a, b) => b.literals - a.literals);
+const COMPILED: readonly CompiledRoute[] = [...ADMIN_ROUTER_ROUTES.map(compile)].sort(
+  (a, b) => b.literals - a.literals,
+);
 
 function decodeSegment(segment: string): string | undefined {
   try {
@@ -164,7 +174,7 @@ function matchPath(path: string): { byMethod: Map<string, Match> } {
   return { byMethod };
 }
 
-const BY_TEMPLATE = new Map(ROUTES.map((r) => [`${r.method} ${r.path}`, r]));
+const BY_TEMPLATE = new Map(ADMIN_ROUTER_ROUTES.map((r) => [`${r.method} ${r.path}`, r]));
 
 function findRoute(event: ProxyEvent, method: string): Match | { allowed: string[] } {
   // In API Gateway, `resource` is the matched template and pathParameters are already split out.
@@ -317,7 +327,7 @@ export type ApiHandler = (event: unknown) => Promise<APIGatewayProxyResult>;
 
 export function createRouter(options: RouterOptions): ApiHandler {
   const { ctx, bindings } = options;
-  const served = new Set((options.routes ?? ROUTES).map((route) => route.id));
+  const served = new Set((options.routes ?? ADMIN_ROUTER_ROUTES).map((route) => route.id));
   for (const id of served) {
     if (!(id in bindings)) throw new Error(`route ${id} has no binding`);
   }

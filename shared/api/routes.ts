@@ -8,7 +8,7 @@ import * as S from './schemas.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 export type Access = 'read' | 'write';
-export type ErrorStatus = 400 | 404 | 409 | 413 | 415;
+export type ErrorStatus = 400 | 403 | 404 | 409 | 413 | 415;
 
 export interface ResponseSpec {
   readonly status: number;
@@ -22,7 +22,24 @@ export interface ResponseSpec {
  * their own function: it holds the sweep and monitor, the DLQ receive/delete rights and the metrics
  * emitter, none of which the product-facing routes need.
  */
-export type ApiFunctionId = 'api' | 'api-admin';
+export type ApiFunctionId = 'api' | 'api-admin' | 'receipts';
+
+/**
+ * A route reachable without AWS credentials (everything under `/v1/public/`): authorization NONE in API
+ * Gateway, so the route verifies its own token or signature, answers in its caller's format, and is
+ * served by its own router (shared/public/router.ts), never the admin router. Stage throttling and the
+ * optional WAF cover it like every route.
+ */
+export interface PublicRouteSpec {
+  /** What proves the caller (documented in the OpenAPI document): `hmac-token`, `twilio-signature`, … */
+  readonly verifiedBy: string;
+  /** The form body (`application/x-www-form-urlencoded`) the route reads, when it reads one. */
+  readonly form?: v.GenericSchema;
+  /** The media type of its answers. */
+  readonly responds: 'text/html' | 'text/xml';
+}
+
+export const PUBLIC_PREFIX = '/v1/public/';
 
 export interface RouteSpec {
   /** Stable id, the OpenAPI operationId, and the key of the use-case binding. */
@@ -32,7 +49,6 @@ export interface RouteSpec {
   readonly path: string;
   readonly access: Access;
   readonly tag: string;
-  readonly summary: string;
   readonly params?: v.StrictObjectSchema<v.ObjectEntries, undefined>;
   readonly query: v.GenericSchema<unknown, Record<string, unknown>>;
   /** Present when the route takes a JSON body; absent routes refuse any body. */
@@ -47,6 +63,8 @@ export interface RouteSpec {
   readonly ifMatch?: boolean;
   /** @default 'api' */
   readonly function?: ApiFunctionId;
+  /** Present on public routes only; every other route is AWS_IAM. */
+  readonly public?: PublicRouteSpec;
 }
 
 function route<const R extends RouteSpec>(spec: R): R {
@@ -64,7 +82,6 @@ export const ROUTE = {
     path: '/v1/sessions',
     access: 'write',
     tag: 'sessions',
-    summary: 'Register a session (idempotent on sessionId: the same content again answers 200)',
     query: S.NoQuery,
     body: S.RegisterSessionBody,
     responses: [
@@ -80,8 +97,6 @@ export const ROUTE = {
     path: '/v1/sessions',
     access: 'read',
     tag: 'sessions',
-    summary:
-      'List sessions by status, kind and org, or find them by recipient; most recently updated first within a status',
     query: S.ListSessionsQuery,
     responses: [{ status: 200, description: 'A page of sessions', schema: 'SessionPage' }],
     errors: [400],
@@ -92,7 +107,6 @@ export const ROUTE = {
     path: '/v1/sessions/{id}',
     access: 'read',
     tag: 'sessions',
-    summary: 'A session with its recovery state; the ETag is its version',
     params: S.SessionIdParams,
     query: S.NoQuery,
     responses: [{ status: 200, description: 'The session', schema: 'Session' }],
@@ -105,8 +119,6 @@ export const ROUTE = {
     path: '/v1/sessions/{id}',
     access: 'write',
     tag: 'sessions',
-    summary:
-      'Report progress: recovered/completed/cancelled end automation, processing starts the deadline clock',
     params: S.SessionIdParams,
     query: S.NoQuery,
     body: S.UpdateSessionBody,
@@ -121,7 +133,6 @@ export const ROUTE = {
     path: '/v1/sessions/{id}/timeline',
     access: 'read',
     tag: 'sessions',
-    summary: 'The events of a session, oldest first',
     params: S.SessionIdParams,
     query: S.PageQuery,
     responses: [{ status: 200, description: 'A page of events', schema: 'TimelinePage' }],
@@ -133,7 +144,6 @@ export const ROUTE = {
     path: '/v1/sessions/{id}/regenerate',
     access: 'write',
     tag: 'sessions',
-    summary: 'Move the next retry (to now by default); an exhausted session gets a fresh budget',
     params: S.SessionIdParams,
     query: S.NoQuery,
     body: S.RegenerateBody,
@@ -148,7 +158,6 @@ export const ROUTE = {
     path: '/v1/sessions/{id}/retry-now',
     access: 'write',
     tag: 'sessions',
-    summary: 'Make an attempt now, through the same claim as the sweep',
     params: S.SessionIdParams,
     query: S.NoQuery,
     body: S.ReasonBody,
@@ -162,7 +171,6 @@ export const ROUTE = {
     path: '/v1/sessions/{id}/pause',
     access: 'write',
     tag: 'sessions',
-    summary: 'Pause the automation of a session',
     params: S.SessionIdParams,
     query: S.NoQuery,
     body: S.ReasonBody,
@@ -177,7 +185,6 @@ export const ROUTE = {
     path: '/v1/sessions/{id}/resume',
     access: 'write',
     tag: 'sessions',
-    summary: 'Resume the automation of a session',
     params: S.SessionIdParams,
     query: S.NoQuery,
     body: S.ReasonBody,
@@ -192,7 +199,6 @@ export const ROUTE = {
     path: '/v1/sessions/{id}/recover',
     access: 'write',
     tag: 'sessions',
-    summary: 'Send a timed_out session back to processing with a new deadline',
     params: S.SessionIdParams,
     query: S.NoQuery,
     body: S.ReasonBody,
@@ -207,7 +213,6 @@ export const ROUTE = {
     path: '/v1/sessions/reset-stuck',
     access: 'write',
     tag: 'sessions',
-    summary: 'Time out sessions processing for longer than olderThanMinutes (a dry run unless dryRun: false)',
     query: S.NoQuery,
     body: S.ResetStuckBody,
     responses: [{ status: 200, description: 'What matched, and what changed', schema: 'ResetStuck' }],
@@ -219,7 +224,6 @@ export const ROUTE = {
     path: '/v1/retry/policies',
     access: 'write',
     tag: 'policies',
-    summary: 'Create a retry policy (active by default: it replaces the org’s active policy)',
     query: S.NoQuery,
     body: S.CreatePolicyBody,
     responses: [{ status: 201, description: 'The policy', schema: 'RetryPolicy' }],
@@ -231,7 +235,6 @@ export const ROUTE = {
     path: '/v1/retry/policies',
     access: 'read',
     tag: 'policies',
-    summary: 'List retry policies',
     query: S.ListPoliciesQuery,
     responses: [{ status: 200, description: 'A page of policies', schema: 'PolicyPage' }],
     errors: [400],
@@ -242,7 +245,6 @@ export const ROUTE = {
     path: '/v1/retry/policies/active',
     access: 'read',
     tag: 'policies',
-    summary: 'The active policy of an org (the default policy when none is active)',
     query: S.OrgQuery,
     responses: [{ status: 200, description: 'The policy', schema: 'RetryPolicy' }],
     errors: [400],
@@ -253,7 +255,6 @@ export const ROUTE = {
     path: '/v1/retry/policies/{id}',
     access: 'read',
     tag: 'policies',
-    summary: 'A retry policy',
     params: S.PolicyIdParams,
     query: S.NoQuery,
     responses: [{ status: 200, description: 'The policy', schema: 'RetryPolicy' }],
@@ -265,7 +266,6 @@ export const ROUTE = {
     path: '/v1/retry/policies/{id}',
     access: 'write',
     tag: 'policies',
-    summary: 'Deactivate a retry policy (policies are never deleted)',
     params: S.PolicyIdParams,
     query: S.NoQuery,
     responses: [{ status: 200, description: 'The policy, active: false', schema: 'RetryPolicy' }],
@@ -277,7 +277,6 @@ export const ROUTE = {
     path: '/v1/retry/policies/{id}/preview',
     access: 'read',
     tag: 'policies',
-    summary: 'The attempts the sweep will make under this policy, with their times and channels',
     params: S.PolicyIdParams,
     query: S.PreviewQuery,
     responses: [{ status: 200, description: 'The schedule', schema: 'Preview' }],
@@ -289,7 +288,6 @@ export const ROUTE = {
     path: '/v1/retry/stats',
     access: 'read',
     tag: 'policies',
-    summary: 'Recovery counters of an org over whole UTC days',
     query: S.StatsQuery,
     responses: [{ status: 200, description: 'The counters', schema: 'Stats' }],
     errors: [400],
@@ -300,7 +298,6 @@ export const ROUTE = {
     path: '/v1/retry/stats/series',
     access: 'read',
     tag: 'policies',
-    summary: 'Recovery counters of an org per hour (last 8 days) or per UTC day, for charts',
     query: S.StatsSeriesQuery,
     responses: [{ status: 200, description: 'One bucket per hour or day', schema: 'StatsSeries' }],
     errors: [400],
@@ -311,7 +308,6 @@ export const ROUTE = {
     path: '/v1/attempts/{attemptId}/notifications',
     access: 'read',
     tag: 'sessions',
-    summary: 'The notification outcomes of one attempt, one per channel',
     params: S.AttemptIdParams,
     query: S.PageQuery,
     responses: [{ status: 200, description: 'A page of outcomes', schema: 'OutcomePage' }],
@@ -324,7 +320,6 @@ export const ROUTE = {
     path: '/v1/admin/jobs/status',
     access: 'read',
     tag: 'admin',
-    summary: 'State of every scheduled job: paused, heartbeat, last success, failures',
     query: S.NoQuery,
     responses: [{ status: 200, description: 'The jobs', schema: 'JobsStatus' }],
     errors: [400],
@@ -336,7 +331,6 @@ export const ROUTE = {
     path: '/v1/admin/jobs/{job}/run',
     access: 'write',
     tag: 'admin',
-    summary: 'Run a job once now; a dry run selects exactly as a real run and changes nothing',
     params: S.JobParams,
     query: S.NoQuery,
     body: S.RunJobBody,
@@ -350,7 +344,6 @@ export const ROUTE = {
     path: '/v1/admin/runs',
     access: 'read',
     tag: 'admin',
-    summary: 'Run records, newest first',
     query: S.ListRunsQuery,
     responses: [{ status: 200, description: 'A page of run records', schema: 'RunPage' }],
     errors: [400],
@@ -362,7 +355,6 @@ export const ROUTE = {
     path: '/v1/admin/jobs/{job}/pause',
     access: 'write',
     tag: 'admin',
-    summary: 'Kill switch: the job skips its runs until resumed',
     params: S.JobParams,
     query: S.NoQuery,
     body: S.ReasonBody,
@@ -376,7 +368,6 @@ export const ROUTE = {
     path: '/v1/admin/jobs/{job}/resume',
     access: 'write',
     tag: 'admin',
-    summary: 'Resume a paused job',
     params: S.JobParams,
     query: S.NoQuery,
     body: S.ReasonBody,
@@ -390,7 +381,6 @@ export const ROUTE = {
     path: '/v1/admin/dlq',
     access: 'read',
     tag: 'admin',
-    summary: 'Depth of every channel’s dead-letter queue',
     query: S.NoQuery,
     responses: [{ status: 200, description: 'The queues', schema: 'Dlq' }],
     errors: [400],
@@ -402,7 +392,6 @@ export const ROUTE = {
     path: '/v1/admin/dlq/{channel}/replay',
     access: 'write',
     tag: 'admin',
-    summary: 'Move matching dead letters back to the channel queue (a dry run unless dryRun: false)',
     params: S.ChannelParams,
     query: S.NoQuery,
     body: S.ReplayBody,
@@ -415,7 +404,6 @@ export const ROUTE = {
     path: '/v1/health/readyz',
     access: 'read',
     tag: 'health',
-    summary: 'Readiness: tables, dead-letter queues, job heartbeats',
     query: S.NoQuery,
     responses: [
       { status: 200, description: 'Ready (ok or degraded)', schema: 'Ready' },
@@ -429,7 +417,6 @@ export const ROUTE = {
     path: '/v1/health/sessions',
     access: 'read',
     tag: 'health',
-    summary: 'Session counts against the long-running and timeout thresholds',
     query: S.NoQuery,
     responses: [{ status: 200, description: 'Session health', schema: 'SessionsHealth' }],
     errors: [400],
@@ -440,10 +427,118 @@ export const ROUTE = {
     path: '/v1/health/sessions/stuck',
     access: 'read',
     tag: 'health',
-    summary: 'Sessions still processing past their deadline',
     query: S.NoQuery,
     responses: [{ status: 200, description: 'Stuck sessions', schema: 'StuckSessions' }],
     errors: [400],
+  }),
+  getRecipient: route({
+    id: 'getRecipient',
+    method: 'GET',
+    path: '/v1/recipients/{address}',
+    access: 'read',
+    tag: 'recipients',
+    params: S.RecipientParams,
+    query: S.NoQuery,
+    responses: [{ status: 200, description: 'The recipient', schema: 'Recipient' }],
+    errors: [400, 404],
+  }),
+  suppressRecipient: route({
+    id: 'suppressRecipient',
+    method: 'POST',
+    path: '/v1/recipients/{address}/suppressions',
+    access: 'write',
+    tag: 'recipients',
+    params: S.RecipientParams,
+    query: S.NoQuery,
+    body: S.SuppressBody,
+    responses: [{ status: 200, description: 'Suppressed (or already)', schema: 'SuppressionChange' }],
+    errors: [400, 404, 413, 415],
+  }),
+  liftSuppression: route({
+    id: 'liftSuppression',
+    method: 'DELETE',
+    path: '/v1/recipients/{address}/suppressions/{channel}',
+    access: 'write',
+    tag: 'recipients',
+    params: S.RecipientChannelParams,
+    query: S.NoQuery,
+    body: S.ReasonBody,
+    responses: [{ status: 200, description: 'Lifted (or was not suppressed)', schema: 'SuppressionChange' }],
+    errors: [400, 404, 413, 415],
+  }),
+  getReputation: route({
+    id: 'getReputation',
+    method: 'GET',
+    path: '/v1/admin/reputation',
+    access: 'read',
+    tag: 'admin',
+    query: S.NoQuery,
+    responses: [{ status: 200, description: 'Rates and pauses', schema: 'Reputation' }],
+    errors: [400],
+    function: 'api-admin',
+  }),
+  resumeChannelSending: route({
+    id: 'resumeChannelSending',
+    method: 'POST',
+    path: '/v1/admin/channels/{channel}/resume',
+    access: 'write',
+    tag: 'admin',
+    params: S.ConsentChannelParams,
+    query: S.NoQuery,
+    body: S.ReasonBody,
+    responses: [{ status: 200, description: 'Sending state', schema: 'ChannelSending' }],
+    errors: [400, 404, 413, 415],
+    function: 'api-admin',
+  }),
+  unsubscribePage: route({
+    id: 'unsubscribePage',
+    method: 'GET',
+    path: '/v1/public/unsubscribe/{token}',
+    access: 'read',
+    tag: 'public',
+    params: S.UnsubscribeTokenParams,
+    query: S.NoQuery,
+    responses: [{ status: 200, description: 'The confirm page', schema: 'Html' }],
+    errors: [400, 404],
+    function: 'receipts',
+    public: { verifiedBy: 'hmac-token', responds: 'text/html' },
+  }),
+  unsubscribeOneClick: route({
+    id: 'unsubscribeOneClick',
+    method: 'POST',
+    path: '/v1/public/unsubscribe/{token}',
+    access: 'write',
+    tag: 'public',
+    params: S.UnsubscribeTokenParams,
+    query: S.NoQuery,
+    responses: [{ status: 200, description: 'Unsubscribed', schema: 'Html' }],
+    errors: [400, 404, 413, 415],
+    function: 'receipts',
+    public: { verifiedBy: 'hmac-token', form: S.OneClickForm, responds: 'text/html' },
+  }),
+  twilioStatus: route({
+    id: 'twilioStatus',
+    method: 'POST',
+    path: '/v1/public/hooks/twilio/status',
+    access: 'write',
+    tag: 'public',
+    query: S.TwilioStatusQuery,
+    responses: [{ status: 200, description: 'Applied (or ignored as late or repeated)', schema: 'Twiml' }],
+    errors: [400, 403, 413, 415],
+    function: 'receipts',
+    public: { verifiedBy: 'twilio-signature', form: S.TwilioForm, responds: 'text/xml' },
+  }),
+  twilioInbound: route({
+    id: 'twilioInbound',
+    method: 'POST',
+    path: '/v1/public/hooks/twilio/inbound',
+    access: 'write',
+    tag: 'public',
+    query: S.NoQuery,
+    responses: [{ status: 200, description: 'Done', schema: 'Twiml' }],
+    errors: [400, 403, 413, 415],
+    function: 'receipts',
+    public: { verifiedBy: 'twilio-signature', form: S.TwilioForm, responds: 'text/xml' },
   }),
   openApi: route({
     id: 'openApi',
@@ -451,7 +546,6 @@ export const ROUTE = {
     path: '/v1/openapi.json',
     access: 'read',
     tag: 'meta',
-    summary: 'This API as an OpenAPI 3.1 document',
     query: S.NoQuery,
     responses: [{ status: 200, description: 'The OpenAPI document', schema: 'OpenApi' }],
     errors: [400],
@@ -476,3 +570,16 @@ export function routesOf(fn: ApiFunctionId): readonly RouteSpec[] {
 export type AdminRouteId = {
   [K in RouteId]: (typeof ROUTE)[K] extends { function: 'api-admin' } ? K : never;
 }[RouteId];
+
+/** Ids of the public routes (served by shared/public/router.ts). */
+export type PublicRouteId = {
+  [K in RouteId]: (typeof ROUTE)[K] extends { public: PublicRouteSpec } ? K : never;
+}[RouteId];
+
+export function isPublicRoute(route: RouteSpec): boolean {
+  return route.public !== undefined;
+}
+
+/** The routes the admin router serves (every route but the public ones). */
+export const ADMIN_ROUTER_ROUTES: readonly RouteSpec[] = ROUTES.filter((r) => !isPublicRoute(r));
+export const PUBLIC_ROUTES: readonly RouteSpec[] = ROUTES.filter(isPublicRoute);

@@ -175,3 +175,36 @@ export const ReplayBody = v.strictObject({
     'Also replay notifications refused a third possible send (provider_window_exceeded): each may already have reached the person twice; check the provider first. Audited.',
   ),
 });
+
+// ---------------------------------------------------------------------------------------------------------
+// Recipients and consent (#13), and the public routes' inputs.
+
+const CONSENT = ['email', 'sms', 'whatsapp'] as const;
+
+/** An email address or a phone number as an operator types it; normalised by the route (case, E.164). */
+export const RecipientParams = v.strictObject({
+  address: described(text(3, 320), 'An email address or a phone number (normalised: case, E.164).'),
+});
+export const RecipientChannelParams = v.strictObject({
+  address: text(3, 320),
+  channel: v.picklist(CONSENT),
+});
+export const SuppressBody = v.strictObject({
+  channel: v.picklist(CONSENT),
+  reason: described(v.optional(Reason), 'Why, for the audit record.'),
+});
+
+/** An unsubscribe token as the email's link carries it (checked by its HMAC, not by this pattern). */
+export const UnsubscribeTokenParams = v.strictObject({
+  token: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]{1,2048}$/, 'an unsubscribe token')),
+});
+/** RFC 8058: a one-click POST carries `List-Unsubscribe=One-Click`; the confirm page's form sends the same. */
+export const OneClickForm = v.looseObject({ 'List-Unsubscribe': v.optional(v.literal('One-Click')) });
+
+export const TwilioStatusQuery = v.strictObject({
+  ref: described(v.optional(text(1, 1024)), 'The outcome the message belongs to (set by the sender).'),
+});
+/** Twilio's form fields are many and change; each handler's own schema checks the ones it reads. */
+export const TwilioForm = v.looseObject({ AccountSid: v.optional(v.string()) });
+
+export const ConsentChannelParams = v.strictObject({ channel: v.literal('email') });

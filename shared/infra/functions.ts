@@ -49,8 +49,10 @@ export const SECRETS = {
   slackWebhook: { envVar: 'SLACK_WEBHOOK_SECRET_NAME', suffix: 'slack-webhook', channels: ['slack'] },
   /** Twilio credentials as JSON `{ "accountSid": "...", "authToken": "..." }`, shared by SMS and WhatsApp. */
   twilio: { envVar: 'TWILIO_SECRET_NAME', suffix: 'twilio', channels: ['sms', 'whatsapp'] },
-  /** The HMAC-SHA256 key the webhook sender signs bodies with, as the secret string. */
+  /** The HMAC-SHA256 key the webhook sender signs bodies with, as the secret string (`whsec_<base64>`). */
   webhookSigning: { envVar: 'WEBHOOK_SIGNING_SECRET_NAME', suffix: 'webhook-signing', channels: ['webhook'] },
+  /** The key of the one-click unsubscribe tokens (32+ characters): the email sender signs, receipts verifies. */
+  unsubscribeKey: { envVar: 'UNSUBSCRIBE_KEY_SECRET_NAME', suffix: 'unsubscribe-key', channels: ['email'] },
 } as const satisfies Record<string, { envVar: string; suffix: string; channels: readonly Channel[] }>;
 export type SecretId = keyof typeof SECRETS;
 
@@ -76,12 +78,20 @@ export const SETTINGS = {
   opsAlertRecipients: 'OPS_ALERT_RECIPIENTS',
   /** The deployment stage (`dev`, `prod`, ...); the local runtime sets `local`. Used in logs and alert texts. */
   stage: 'STAGE',
+  /** The API's public base URL: unsubscribe links and Twilio status callbacks point at it (#13). */
+  publicBaseUrl: 'PUBLIC_BASE_URL',
+  /** The reputation guard's pause thresholds (percent of 24 h sends) and the volume below which it does not judge. */
+  reputationPauseBouncePercent: 'REPUTATION_PAUSE_BOUNCE_PERCENT',
+  reputationPauseComplaintPercent: 'REPUTATION_PAUSE_COMPLAINT_PERCENT',
+  reputationMinSends: 'REPUTATION_MIN_SENDS',
 } as const;
 
 export type FunctionTrigger =
   | { readonly kind: 'schedule'; readonly job: JobName }
   | { readonly kind: 'queue'; readonly channel: Channel }
-  | { readonly kind: 'api' };
+  | { readonly kind: 'api' }
+  /** SES events from EventBridge and the public API routes (`/v1/public/`): provider and recipient feedback. */
+  | { readonly kind: 'receipts' };
 
 export interface FunctionDescription {
   /** Logical id; also the suffix of the physical name (`<prefix>-<id>`). */
@@ -102,6 +112,11 @@ export interface FunctionDescription {
   readonly settings: readonly (keyof typeof SETTINGS)[];
   /** Files copied next to the bundle (read at runtime, not loaded as code). */
   readonly assets?: readonly BundleAsset[];
+  /**
+   * Reads its secrets through the Parameters and Secrets Lambda extension (a layer) instead of the Secrets
+   * Manager client, which would not fit its bundle budget.
+   */
+  readonly secretsViaExtension?: boolean;
 }
 
 /** What the jobs and the API (which runs jobs and previews schedules) read besides tables and queues. */
@@ -145,9 +160,9 @@ function senderFunction(channel: Channel): FunctionDescription {
     (SECRETS[id].channels as readonly Channel[]).includes(channel),
   );
   const settings: (keyof typeof SETTINGS)[] = ['enabledChannels', 'stage'];
-  if (channel === 'email') settings.push('sesFromAddress', 'sesConfigurationSet');
-  if (channel === 'sms') settings.push('smsFromNumber');
-  if (channel === 'whatsapp') settings.push('whatsappFromNumber');
+  if (channel === 'email') settings.push('sesFromAddress', 'sesConfigurationSet', 'publicBaseUrl');
+  if (channel === 'sms') settings.push('smsFromNumber', 'publicBaseUrl');
+  if (channel === 'whatsapp') settings.push('whatsappFromNumber', 'publicBaseUrl');
   return {
     id: `sender-${channel}`,
     entry: `functions/sender-${channel}.ts`,
@@ -162,10 +177,15 @@ function senderFunction(channel: Channel): FunctionDescription {
       // Adds to the per-channel delivery counters behind /retry/stats.
       { table: 'control', access: 'readwrite', indexes: [] },
     ],
-    queues: [{ channels: [channel], access: 'consume' }],
+    queues: [
+      { channels: [channel], access: 'consume' },
+      // The reputation guard's pause gate puts a paused channel's messages back on their queue (#13).
+      ...(channel === 'email' ? [{ channels: [channel], access: 'send' as const }] : []),
+    ],
     secrets,
     sendsEmail: channel === 'email',
     settings,
+    ...(channel === 'email' ? { secretsViaExtension: true } : {}),
   };
 }
 
@@ -217,7 +237,42 @@ export const FUNCTION_DESCRIPTIONS: readonly FunctionDescription[] = [
     ],
     secrets: [],
     sendsEmail: false,
-    settings: SCHEDULING_SETTINGS,
+    // GET /v1/admin/reputation shows the guard's thresholds as configured.
+    settings: [
+      ...SCHEDULING_SETTINGS,
+      'reputationPauseBouncePercent',
+      'reputationPauseComplaintPercent',
+      'reputationMinSends',
+    ],
+  },
+  {
+    // What comes back from providers and recipients: SES events and the public routes (#13).
+    id: 'receipts',
+    entry: 'functions/receipts.ts',
+    summary: 'Receipts and consent: SES events, Twilio callbacks and inbound STOP, one-click unsubscribe',
+    timeoutSeconds: 20,
+    memoryMb: 256,
+    trigger: { kind: 'receipts' },
+    tables: [
+      // Read only because every function's context names the sessions table; receipts never read it.
+      { table: 'sessions', access: 'read', indexes: [] },
+      // Receipts on the timeline and the outcome moved forward (by key: the ref names the outcome).
+      { table: 'timeline', access: 'readwrite', indexes: [] },
+      // The recipient store, delivery counters, reputation counters and the guard's pause.
+      { table: 'control', access: 'readwrite', indexes: [] },
+    ],
+    queues: [],
+    // Twilio's auth token verifies its callbacks; the unsubscribe key verifies tokens.
+    secrets: ['twilio', 'unsubscribeKey'],
+    sendsEmail: false,
+    settings: [
+      'stage',
+      'publicBaseUrl',
+      'reputationPauseBouncePercent',
+      'reputationPauseComplaintPercent',
+      'reputationMinSends',
+    ],
+    secretsViaExtension: true,
   },
 ];
 

@@ -79,3 +79,18 @@ export const SKIP_METRICS = {
 export type JobMetric = (typeof JOB_METRICS)[keyof typeof JOB_METRICS];
 export type MonitorMetric = (typeof MONITOR_METRICS)[keyof typeof MONITOR_METRICS];
 export type SenderMetric = (typeof SENDER_METRICS)[keyof typeof SENDER_METRICS];
+
+/** Emitted by the receipts function, dimensions {service, channel}. */
+export const RECEIPT_METRICS = {
+  delivered: 'Delivered',
+  bounced: 'Bounced',
+  complained: 'Complained',
+  undelivered: 'Undelivered',
+  /** Percent of the channel's sends over the last 24 h that bounced or were not delivered (a gauge). */
+  bounceRate: 'BounceRate',
+  /** Percent of the channel's sends over the last 24 h that were complained about (a gauge). */
+  complaintRate: 'ComplaintRate',
+  /** 1 while the reputation guard holds the channel paused (a gauge, emitted after each bounce or complaint). */
+  sendingPaused: 'SendingPaused',
+} as const;
+export type ReceiptMetric = (typeof RECEIPT_METRICS)[keyof typeof RECEIPT_METRICS];

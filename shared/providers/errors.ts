@@ -55,3 +55,14 @@ export class ProviderConfigError extends Error {
     this.status = options.status;
   }
 }
+
+/**
+ * The provider refused because the recipient opted out (Twilio 21610: they replied STOP). Permanent, and
+ * the sender also records the opt-out in the recipient store so no later attempt calls the provider.
+ */
+export class RecipientOptedOutError extends PermanentProviderError {
+  constructor(reason: string, options: { readonly status?: number; readonly cause?: unknown } = {}) {
+    super(reason, options);
+    this.name = 'RecipientOptedOutError';
+  }
+}

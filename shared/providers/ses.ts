@@ -1,8 +1,17 @@
-// Email through Amazon SES (SendEmail, v1 API): HTML and text bodies, UTF-8. SES reports throttling as a
-// 400 `Throttling`, so failures are sorted by error name first and HTTP status second.
-import { type SESClient, SendEmailCommand } from '@aws-sdk/client-ses';
+// Email through Amazon SES (SendRawEmail, v1 API): a MIME message built here (./mime.ts) with HTML and
+// text bodies, UTF-8, so that recovery emails can carry RFC 8058 one-click unsubscribe headers, which v1
+// SendEmail cannot set (README, design notes: why raw MIME over SES v2). Each send carries the outcome ref
+// as a message tag, so SES's events find their outcome. SES reports throttling as a 400 `Throttling`, so
+// failures are sorted by error name first and HTTP status second.
+import { type SESClient, SendRawEmailCommand } from '@aws-sdk/client-ses';
+import { createUnsubscribeToken, unsubscribeUrl } from '../consent/unsubscribe-token.ts';
 import type { ChannelMessage } from '../messages.ts';
+import { encodeOutcomeRef, outcomeRefOf } from '../receipts/outcome-ref.ts';
+import { REF_TAG } from '../receipts/ses-tags.ts';
+import { normaliseEmail } from '../recipients/address.ts';
+import { escapeHtml } from '../templates/escape.ts';
 import { PermanentProviderError, ProviderConfigError, TransientProviderError } from './errors.ts';
+import { composeMime } from './mime.ts';
 import { recipientOf } from './recipient.ts';
 import type { NotificationProvider, ProviderResult, RenderedNotification } from './types.ts';
 
@@ -12,6 +21,9 @@ export interface SesProviderOptions {
   readonly fromAddress: string;
   readonly configurationSetName?: string;
   readonly timeoutMs: number;
+  /** One-click unsubscribe for recovery emails: the token key and the public API's base URL. */
+  readonly unsubscribe?: { readonly key: string; readonly publicBaseUrl: string };
+  readonly clock?: () => Date;
 }
 
 /** Errors SES (and the SDK underneath) raise for conditions that pass on their own. */
@@ -80,17 +92,44 @@ export function createSesProvider(options: SesProviderOptions): NotificationProv
     name: 'ses',
     async send(message: ChannelMessage, rendered: RenderedNotification): Promise<ProviderResult> {
       const to = recipientOf(message, 'ses');
-      const command = new SendEmailCommand({
+      let { text, html } = rendered;
+      const headers: Array<[string, string]> = [];
+      if (message.type === 'recovery') {
+        // RFC 8058: every recovery email (a reminder is promotional) can be left with one click.
+        const address = normaliseEmail(to);
+        if (!options.unsubscribe || !address)
+          throw new PermanentProviderError('ses: no unsubscribe link can be made for this recipient');
+        const orgId = typeof message.data.orgId === 'string' ? message.data.orgId : undefined;
+        const url = unsubscribeUrl(
+          options.unsubscribe.publicBaseUrl,
+          createUnsubscribeToken(options.unsubscribe.key, { address, orgId }),
+        );
+        headers.push(
+          ['List-Unsubscribe', `<${url}>`],
+          ['List-Unsubscribe-Post', 'List-Unsubscribe=One-Click'],
+        );
+        text = `${text}\n\nTo stop these reminders, unsubscribe: ${url}\n`;
+        html = html
+          ? `${html}\n<p style="font-size:12px;color:#666">To stop these reminders, <a href="${escapeHtml(url)}">unsubscribe</a>.</p>`
+          : undefined;
+      }
+      const ref = outcomeRefOf(message);
+      const encodedRef = ref && encodeOutcomeRef(ref);
+      const raw = composeMime({
+        from: options.fromAddress,
+        to,
+        subject: rendered.subject,
+        text,
+        ...(html ? { html } : {}),
+        headers,
+        date: options.clock?.(),
+      });
+      const command = new SendRawEmailCommand({
         Source: options.fromAddress,
-        Destination: { ToAddresses: [to] },
-        Message: {
-          Subject: { Data: rendered.subject, Charset: 'UTF-8' },
-          Body: {
-            Text: { Data: rendered.text, Charset: 'UTF-8' },
-            ...(rendered.html ? { Html: { Data: rendered.html, Charset: 'UTF-8' } } : {}),
-          },
-        },
+        Destinations: [to],
+        RawMessage: { Data: Buffer.from(raw, 'utf8') },
         ConfigurationSetName: options.configurationSetName,
+        ...(encodedRef ? { Tags: [{ Name: REF_TAG, Value: encodedRef }] } : {}),
       });
       try {
         const out = await options.client.send(command, {

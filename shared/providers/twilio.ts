@@ -4,7 +4,9 @@
 // WhatsApp uses the same resource with `whatsapp:`-prefixed addresses on both ends.
 import * as v from 'valibot';
 import type { ChannelMessage } from '../messages.ts';
+import { encodeOutcomeRef, outcomeRefOf } from '../receipts/outcome-ref.ts';
 import { safeParse, text } from '../schema.ts';
+import { RecipientOptedOutError } from './errors.ts';
 import { isSuccess, postOnce, throwForStatus } from './http.ts';
 import { recipientOf } from './recipient.ts';
 import type { NotificationProvider, ProviderResult, RenderedNotification } from './types.ts';
@@ -19,6 +21,11 @@ export interface TwilioProviderOptions {
   readonly from: string;
   /** Overridden locally to point at the receiver in local/receivers.ts. */
   readonly apiBaseUrl?: string;
+  /**
+   * Where Twilio posts the message's status (`/v1/public/hooks/twilio/status` of this service); each send
+   * adds its outcome ref as the `ref` query parameter, which Twilio's signature covers.
+   */
+  readonly statusCallbackUrl?: string;
   readonly timeoutMs: number;
   readonly clock?: () => Date;
   readonly fetch?: typeof fetch;
@@ -26,6 +33,28 @@ export interface TwilioProviderOptions {
 
 const CreatedSchema = v.looseObject({ sid: text(1) });
 const ErrorSchema = v.looseObject({ code: v.optional(v.number()), message: v.optional(v.string()) });
+
+/** Twilio's code for a recipient who replied STOP to this sender. */
+export const TWILIO_UNSUBSCRIBED_CODE = 21610;
+
+function errorCode(text: string): number | undefined {
+  try {
+    const parsed = safeParse(ErrorSchema, JSON.parse(text));
+    return parsed.success ? parsed.data.code : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The status callback of one send: the configured URL with the outcome ref added as `ref`. */
+export function statusCallbackFor(base: string, message: ChannelMessage): string {
+  const ref = outcomeRefOf(message);
+  const encoded = ref && encodeOutcomeRef(ref, 1024);
+  if (!encoded) return base;
+  const url = new URL(base);
+  url.searchParams.set('ref', encoded);
+  return url.toString();
+}
 
 function address(channel: 'sms' | 'whatsapp', number: string): string {
   if (channel === 'sms' || number.startsWith('whatsapp:')) return number;
@@ -58,6 +87,8 @@ export function createTwilioProvider(options: TwilioProviderOptions): Notificati
         From: address(options.channel, options.from),
         Body: rendered.text,
       });
+      if (options.statusCallbackUrl)
+        form.set('StatusCallback', statusCallbackFor(options.statusCallbackUrl, message));
       const answer = await postOnce(
         url,
         {
@@ -71,6 +102,10 @@ export function createTwilioProvider(options: TwilioProviderOptions): Notificati
         { provider: 'twilio', timeoutMs: options.timeoutMs, fetch: options.fetch },
       );
       if (!isSuccess(answer.status)) {
+        if (errorCode(answer.text) === TWILIO_UNSUBSCRIBED_CODE)
+          throw new RecipientOptedOutError(`twilio ${answer.status}: ${errorReason(answer.text)}`, {
+            status: answer.status,
+          });
         throwForStatus(answer, errorReason(answer.text), { provider: 'twilio', now: clock() });
       }
       let sid: string | undefined;

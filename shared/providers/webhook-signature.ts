@@ -1,30 +1,63 @@
-// Signing of webhook deliveries and its check on the receiving side. The product verifies a delivery with
-// `verifyWebhookSignature` (or the same four steps in its own language):
-//   1. read the `X-Session-Recovery-Signature` header: `t=<unix seconds>,v1=<hex>` (several v1 during a key rotation);
-//   2. compute HMAC-SHA256(secret, `${t}.${rawBody}`) over the raw bytes received, before any JSON parsing;
-//   3. compare it with each v1 in constant time;
-//   4. reject when |now - t| exceeds the tolerance (300 s): a captured delivery cannot be replayed later.
+// Signing of webhook deliveries in the Standard Webhooks format (standardwebhooks.com), so a product can
+// verify with the off-the-shelf `standardwebhooks` libraries or these few lines:
+//   webhook-id         the delivery id, the same on every retry (drop a second copy by it)
+//   webhook-timestamp  unix seconds of the signing
+//   webhook-signature  `v1,<base64 HMAC-SHA256>` over `${id}.${timestamp}.${rawBody}`, space-separated
+//                      when several keys are valid (a rotation)
+// The key is the secret `whsec_<base64>` decoded from base64 (the prefix dropped), as the libraries do.
+// A receiver refuses a timestamp more than 300 s from its clock, so a captured delivery cannot be replayed.
 // Only node:crypto: the module can be copied into a product as it is.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-export const SIGNATURE_HEADER = 'X-Session-Recovery-Signature';
-export const DELIVERY_ID_HEADER = 'X-Session-Recovery-Delivery';
+export const WEBHOOK_ID_HEADER = 'webhook-id';
+export const WEBHOOK_TIMESTAMP_HEADER = 'webhook-timestamp';
+export const WEBHOOK_SIGNATURE_HEADER = 'webhook-signature';
 export const DEFAULT_TOLERANCE_SECONDS = 300;
+const SECRET_PREFIX = 'whsec_';
 
-function hmacHex(secret: string, timestamp: number, body: string | Uint8Array): string {
-  const mac = createHmac('sha256', secret);
-  mac.update(`${timestamp}.`);
-  mac.update(body);
-  return mac.digest('hex');
+/** Whether a secret is in the Standard Webhooks form: `whsec_` and base64 of at least 16 bytes. */
+export function isStandardWebhookSecret(secret: string): boolean {
+  const body = secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : undefined;
+  if (!body || !/^[A-Za-z0-9+/]+={0,2}$/.test(body) || body.length % 4 !== 0) return false;
+  return Buffer.from(body, 'base64').length >= 16;
 }
 
-/** The header value for `body` signed at `timestampSeconds` (unix seconds). */
-export function signWebhookBody(secret: string, body: string, timestampSeconds: number): string {
-  return `t=${timestampSeconds},v1=${hmacHex(secret, timestampSeconds, body)}`;
+function keyOf(secret: string): Buffer {
+  return Buffer.from(
+    secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret,
+    'base64',
+  );
+}
+
+function mac(secret: string, id: string, timestamp: number, body: string | Uint8Array): Buffer {
+  const hmac = createHmac('sha256', keyOf(secret));
+  hmac.update(`${id}.${timestamp}.`);
+  hmac.update(body);
+  return hmac.digest();
+}
+
+export interface WebhookSignatureHeaders {
+  readonly [WEBHOOK_ID_HEADER]: string;
+  readonly [WEBHOOK_TIMESTAMP_HEADER]: string;
+  readonly [WEBHOOK_SIGNATURE_HEADER]: string;
+}
+
+/** The three headers of a delivery of `body` with id `id`, signed at `timestampSeconds`. */
+export function signWebhook(
+  secret: string,
+  id: string,
+  body: string,
+  timestampSeconds: number,
+): WebhookSignatureHeaders {
+  return {
+    [WEBHOOK_ID_HEADER]: id,
+    [WEBHOOK_TIMESTAMP_HEADER]: String(timestampSeconds),
+    [WEBHOOK_SIGNATURE_HEADER]: `v1,${mac(secret, id, timestampSeconds, body).toString('base64')}`,
+  };
 }
 
 export type WebhookVerification =
-  | { readonly valid: true; readonly timestamp: number }
+  | { readonly valid: true; readonly timestamp: number; readonly id: string }
   | {
       readonly valid: false;
       readonly reason:
@@ -35,32 +68,32 @@ export type WebhookVerification =
     };
 
 /**
- * Checks a delivery. `body` must be the raw request body exactly as received; `now` is the receiver's clock.
- * A delivery signed more than `toleranceSeconds` away from `now` (either way) is refused.
+ * Checks a delivery. `headers` are the request's (lower-case names); `body` the raw request body exactly as
+ * received; `now` the receiver's clock.
  */
-export function verifyWebhookSignature(
+export function verifyWebhook(
   secret: string,
-  header: string | null | undefined,
+  headers: Readonly<Record<string, string | undefined>>,
   body: string | Uint8Array,
   now: Date = new Date(),
   toleranceSeconds: number = DEFAULT_TOLERANCE_SECONDS,
 ): WebhookVerification {
-  if (!header) return { valid: false, reason: 'missing_header' };
-  let timestamp: number | undefined;
-  const signatures: string[] = [];
-  for (const part of header.split(',')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) continue;
-    const key = part.slice(0, eq).trim();
-    const value = part.slice(eq + 1).trim();
-    if (key === 't' && /^\d{1,12}$/.test(value)) timestamp = Number(value);
-    else if (key === 'v1' && /^[0-9a-f]{64}$/i.test(value)) signatures.push(value.toLowerCase());
-  }
-  if (timestamp === undefined || signatures.length === 0) return { valid: false, reason: 'malformed_header' };
+  const id = headers[WEBHOOK_ID_HEADER];
+  const stamp = headers[WEBHOOK_TIMESTAMP_HEADER];
+  const signature = headers[WEBHOOK_SIGNATURE_HEADER];
+  if (!id || !stamp || !signature) return { valid: false, reason: 'missing_header' };
+  if (!/^\d{1,12}$/.test(stamp)) return { valid: false, reason: 'malformed_header' };
+  const timestamp = Number(stamp);
+  const candidates = signature
+    .split(' ')
+    .map((s) => s.split(','))
+    .filter(([version, value]) => version === 'v1' && value)
+    .map(([, value]) => Buffer.from(value ?? '', 'base64'));
+  if (candidates.length === 0) return { valid: false, reason: 'malformed_header' };
   if (Math.abs(Math.floor(now.getTime() / 1000) - timestamp) > toleranceSeconds) {
     return { valid: false, reason: 'timestamp_out_of_tolerance' };
   }
-  const expected = Buffer.from(hmacHex(secret, timestamp, body), 'hex');
-  const match = signatures.some((candidate) => timingSafeEqual(Buffer.from(candidate, 'hex'), expected));
-  return match ? { valid: true, timestamp } : { valid: false, reason: 'signature_mismatch' };
+  const expected = mac(secret, id, timestamp, body);
+  const match = candidates.some((c) => c.length === expected.length && timingSafeEqual(c, expected));
+  return match ? { valid: true, timestamp, id } : { valid: false, reason: 'signature_mismatch' };
 }

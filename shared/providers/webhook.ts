@@ -1,12 +1,13 @@
 // The product's own endpoint: a signed JSON POST per notification, so the product can push it to the
-// customer itself (SSE, in-app). Any 2xx accepts; the delivery id header stays the same across retries,
+// customer itself (SSE, in-app), signed in the Standard Webhooks format (./webhook-signature.ts). Any 2xx
+// accepts; the `webhook-id` header stays the same across retries,
 // so the product can drop a second copy (the one case the sender cannot rule out, see shared/senders).
 import type { ChannelMessage } from '../messages.ts';
 import { PermanentProviderError } from './errors.ts';
 import { isSuccess, postOnce, throwForStatus } from './http.ts';
 import { recipientOf } from './recipient.ts';
 import type { NotificationProvider, ProviderResult, RenderedNotification } from './types.ts';
-import { DELIVERY_ID_HEADER, SIGNATURE_HEADER, signWebhookBody } from './webhook-signature.ts';
+import { signWebhook } from './webhook-signature.ts';
 
 export interface WebhookProviderOptions {
   /** HMAC-SHA256 key shared with the product. */
@@ -79,15 +80,15 @@ export function createWebhookProvider(options: WebhookProviderOptions): Notifica
       const body = JSON.stringify(webhookPayload(message, rendered, now));
       const id = webhookDeliveryId(message);
       // Signed at send time, not at enqueue time: a retry an hour later must still be within tolerance.
-      const signature = signWebhookBody(options.signingSecret, body, Math.floor(now.getTime() / 1000));
+      const signature = signWebhook(options.signingSecret, id, body, Math.floor(now.getTime() / 1000));
       const answer = await postOnce(
         url,
         {
           headers: {
             'content-type': 'application/json; charset=utf-8',
             'user-agent': 'session-recovery-webhook/1',
-            [SIGNATURE_HEADER]: signature,
-            [DELIVERY_ID_HEADER]: id,
+            // Standard Webhooks: webhook-id (stable across retries), webhook-timestamp, webhook-signature.
+            ...signature,
           },
           body,
         },

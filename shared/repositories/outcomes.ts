@@ -17,9 +17,29 @@ import { CHANNELS, type Channel } from '../infra/resources.ts';
 import { type ChannelMessage, outcomeSortKey } from '../messages.ts';
 import { type Infer, isoDateTime as iso, parse, safeParse } from '../schema.ts';
 
-export const OUTCOME_STATUSES = ['sending', 'sent', 'failed', 'skipped'] as const;
+export const OUTCOME_STATUSES = [
+  'sending',
+  'sent',
+  'failed',
+  'skipped',
+  // Set by provider receipts after `sent`, forward only (shared/receipts/outcome-receipts.ts).
+  'delivered',
+  'read',
+  'bounced',
+  'complained',
+  'undelivered',
+] as const;
 export type OutcomeStatus = (typeof OUTCOME_STATUSES)[number];
-export const FINAL_STATUSES: readonly OutcomeStatus[] = ['sent', 'failed', 'skipped'];
+export const FINAL_STATUSES: readonly OutcomeStatus[] = [
+  'sent',
+  'failed',
+  'skipped',
+  'delivered',
+  'read',
+  'bounced',
+  'complained',
+  'undelivered',
+];
 
 export const OutcomeItemSchema = v.looseObject({
   sessionId: v.string(),

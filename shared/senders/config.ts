@@ -17,8 +17,10 @@
 // Locally these come from the environment or an untracked `.env` (see loadLocalEnvFile).
 import { existsSync } from 'node:fs';
 import * as v from 'valibot';
+import { twilioStatusCallbackUrl, unsubscribeSettings } from '../consent/channel-settings.ts';
 import { optionalEnv } from '../env.ts';
 import { CHANNEL_QUEUES, type Channel, maxProviderTimeoutMs } from '../infra/resources.ts';
+import { isStandardWebhookSecret } from '../providers/webhook-signature.ts';
 import {
   describeIssues,
   e164,
@@ -45,6 +47,8 @@ export type EnabledChannelConfig =
       readonly configurationSetName?: string;
       readonly sesEndpoint?: string;
       readonly region?: string;
+      /** One-click unsubscribe (RFC 8058) of recovery emails: token key and public base URL (#13). */
+      readonly unsubscribe: { readonly key: string; readonly publicBaseUrl: string };
     })
   | (Common & { readonly channel: 'slack'; readonly webhookUrl: string })
   | (Common & {
@@ -53,6 +57,8 @@ export type EnabledChannelConfig =
       readonly authToken: string;
       readonly from: string;
       readonly apiBaseUrl?: string;
+      /** Where Twilio posts message statuses (#13); absent without a public base URL. */
+      readonly statusCallbackUrl?: string;
     })
   | (Common & { readonly channel: 'webhook'; readonly signingSecret: string; readonly allowHttp: boolean });
 
@@ -190,6 +196,8 @@ export async function resolveChannelConfig(
     case 'email': {
       const from = safeParse(email, optionalEnv('SES_FROM_ADDRESS', env));
       if (!from.success) return unconfigured('SES_FROM_ADDRESS must be a verified sender address');
+      const unsubscribe = await unsubscribeSettings(env, readSecret);
+      if ('missing' in unsubscribe) return unconfigured(unsubscribe.missing);
       return {
         enabled: true,
         channel,
@@ -198,6 +206,7 @@ export async function resolveChannelConfig(
         configurationSetName: optionalEnv('SES_CONFIGURATION_SET', env),
         sesEndpoint: optionalEnv('SES_ENDPOINT', env),
         region: optionalEnv('AWS_REGION', env),
+        unsubscribe,
       };
     }
     case 'slack': {
@@ -217,7 +226,16 @@ export async function resolveChannelConfig(
       const base = optionalEnv('TWILIO_API_BASE_URL', env);
       if (base !== undefined && !safeParse(HttpUrl, base).success)
         return unconfigured('TWILIO_API_BASE_URL is not a URL');
-      return { enabled: true, channel, timeoutMs, ...credentials, from: from.data, apiBaseUrl: base };
+      const statusCallbackUrl = twilioStatusCallbackUrl(env);
+      return {
+        enabled: true,
+        channel,
+        timeoutMs,
+        ...credentials,
+        from: from.data,
+        apiBaseUrl: base,
+        ...(statusCallbackUrl ? { statusCallbackUrl } : {}),
+      };
     }
     case 'webhook': {
       const secret = await secretOrEnv(
@@ -229,6 +247,10 @@ export async function resolveChannelConfig(
       if ('missing' in secret) return unconfigured(secret.missing);
       if (secret.value.length < 16)
         return unconfigured('the webhook signing secret is shorter than 16 characters');
+      if (!isStandardWebhookSecret(secret.value))
+        return unconfigured(
+          'the webhook signing secret must be whsec_ followed by base64 (Standard Webhooks)',
+        );
       return {
         enabled: true,
         channel,

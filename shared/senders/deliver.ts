@@ -19,8 +19,14 @@ import type { AppContext, Clock } from '../context.ts';
 import { CHANNEL_QUEUES } from '../infra/resources.ts';
 import type { ChannelMessage, RecoveryMessage } from '../messages.ts';
 import { logger as defaultLogger } from '../observability/logger.ts';
-import { PermanentProviderError, ProviderConfigError, TransientProviderError } from '../providers/errors.ts';
+import {
+  PermanentProviderError,
+  ProviderConfigError,
+  RecipientOptedOutError,
+  TransientProviderError,
+} from '../providers/errors.ts';
 import type { ProviderResult } from '../providers/types.ts';
+import { lookUpSuppression, recordProviderOptOut } from '../recipients/sender-checks.ts';
 import {
   claimOutcome,
   completeOutcome,
@@ -216,6 +222,8 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
   }
   if (!message.recipient) return skip('no_recipient');
 
+  // #13: the recipient store is asked beside the claim (no extra round trip) and answered before the provider.
+  const suppression = lookUpSuppression(ctx, message);
   const claimedAt = clock();
   const [claim, session] = await Promise.all([
     claimOutcome(ctx, message, {
@@ -264,6 +272,18 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
     };
   }
 
+  // #13: a suppressed recipient (bounce, complaint, unsubscribe, STOP, operator) gets no provider call.
+  const suppressed = await suppression();
+  if (suppressed) {
+    const now = clock();
+    const why = `suppressed:${suppressed}`;
+    if (await completeOutcome(ctx, message, { now, status: 'skipped', reason: why })) {
+      log.info('notification skipped', { ...keys, reason: why });
+      await count('skipped', now);
+    }
+    return { status: 'skipped', reason: why };
+  }
+
   const provider = deps.providers(config);
   // Outside the try below: a crash here must not be taken for a provider error (which releases the lease).
   if (deps.faults?.beforeProviderCall) await deps.faults.beforeProviderCall(message);
@@ -298,6 +318,16 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
         error: error.reason,
       });
       log.warn('notification failed for good', { ...keys, provider: provider.name, error: error.reason });
+      // #13: the recipient opted out at the provider (Twilio 21610): no later attempt calls it again.
+      if (error instanceof RecipientOptedOutError) {
+        const noted = await recordProviderOptOut(ctx, message, {
+          now,
+          provider: provider.name,
+          detail: error.reason,
+        });
+        if (!noted)
+          log.error('could not record the opt-out the provider reported', { ...keys, error: error.reason });
+      }
       await Promise.all([recorded ? count('failed', now) : undefined, deps.health?.working(now)]);
       return { status: 'failed', provider: provider.name, error: error.reason, durationMs };
     }

@@ -2,7 +2,7 @@
 // reader only when its channel has a credential. Each functions/sender-*.ts passes its own provider
 // factory (and reader), so a sender's bundle holds no other channel's provider or SDK client: the email
 // sender carries no Secrets Manager client, the others no SES client.
-import { systemClock } from '../context.ts';
+import { type AppContext, systemClock } from '../context.ts';
 import type { Channel } from '../infra/resources.ts';
 import { channelConfigFromEnv, noSecrets, type SecretReader } from './config.ts';
 import { createSenderHandler, type SenderHandler } from './handler.ts';
@@ -13,10 +13,13 @@ export interface DeployedSender {
   readonly provider: ProviderFactory;
   /** Reads the channel's credential (./secrets.ts); absent for a channel that has none (email). */
   readonly readSecret?: SecretReader;
+  /** The function's context, when the caller built it already (the email sender's pause gate shares it). */
+  readonly ctx?: AppContext;
 }
 
 export function deployedSenderHandler(sender: DeployedSender): SenderHandler {
   return createSenderHandler(sender.channel, {
+    ...(sender.ctx ? { ctx: sender.ctx } : {}),
     config: channelConfigFromEnv(process.env, sender.readSecret ?? noSecrets),
     providers: cachedProviders(systemClock, sender.provider),
   });

@@ -4,8 +4,20 @@ import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { ADMIN_BINDINGS } from '../../shared/api/admin-bindings.ts';
 import { createBindings } from '../../shared/api/bindings.ts';
+import { createPublicBindings } from '../../shared/public/bindings.ts';
+import { DEFAULT_GUARD } from '../../shared/reputation/guard.ts';
 
-const BINDINGS = { ...createBindings(async () => ({})), ...ADMIN_BINDINGS };
+const BINDINGS = {
+  ...createBindings(async () => ({})),
+  ...ADMIN_BINDINGS,
+  ...createPublicBindings({
+    secrets: {
+      unsubscribeKey: async () => 'k'.repeat(32),
+      twilio: async () => ({ accountSid: '', authToken: '' }),
+    },
+    guard: DEFAULT_GUARD,
+  }),
+};
 
 import { ROUTE, ROUTES } from '../../shared/api/routes.ts';
 
@@ -19,7 +31,9 @@ describe('route table', () => {
       expect(route.id).toBe(id);
       expect(route.path.startsWith('/v1/')).toBe(true);
       expect(route.access === 'read').toBe(route.method === 'GET');
-      expect(typeof BINDINGS[route.id as keyof typeof BINDINGS]).toBe('function');
+      expect(typeof (BINDINGS as Record<string, unknown>)[route.id]).toBe('function');
+      // Public exactly under /v1/public/ (authorization NONE there, AWS_IAM everywhere else).
+      expect(route.path.startsWith('/v1/public/')).toBe('public' in route);
     }
   });
 

@@ -122,7 +122,16 @@ export async function bench(log: (line: string) => void): Promise<Figure[]> {
     const handler = createSenderHandler('email', {
       ctx: timedCtx,
       config: staticChannelConfig({
-        email: { enabled: true, channel: 'email', fromAddress: 'r@example.com', timeoutMs: 1000 },
+        email: {
+          enabled: true,
+          channel: 'email',
+          fromAddress: 'r@example.com',
+          unsubscribe: {
+            key: 'test-unsubscribe-key-0123456789abcdef',
+            publicBaseUrl: 'http://127.0.0.1:3000',
+          },
+          timeoutMs: 1000,
+        },
       }),
       providers: () => instant,
       log: silent,

@@ -16,7 +16,7 @@ import { type LocalReceivers, type ReceiverName, startLocalReceivers } from '../
 import type { AppContext } from '../../shared/context.ts';
 import { CHANNELS, type Channel } from '../../shared/infra/resources.ts';
 import type { RecoveryMessage } from '../../shared/messages.ts';
-import { DELIVERY_ID_HEADER } from '../../shared/providers/webhook-signature.ts';
+import { WEBHOOK_ID_HEADER } from '../../shared/providers/webhook-signature.ts';
 import { getOutcome, type OutcomeItem, outcomeKey } from '../../shared/repositories/outcomes.ts';
 import { parse } from '../../shared/schema.ts';
 import { staticChannelConfig } from '../../shared/senders/config.ts';
@@ -212,9 +212,7 @@ describe('sender crash points', () => {
       expect(await s.depth(s.ctx.queues[channel].dlqUrl)).toBe(0);
       if (channel === 'webhook') {
         // Both copies carry the same delivery id, so the product can drop the second one.
-        const ids = receivers.control
-          .requests('webhook')
-          .map((r) => r.headers[DELIVERY_ID_HEADER.toLowerCase()]);
+        const ids = receivers.control.requests('webhook').map((r) => r.headers[WEBHOOK_ID_HEADER]);
         expect(ids).toEqual([`${s.message.attemptId}:webhook`, `${s.message.attemptId}:webhook`]);
       }
     },

@@ -97,7 +97,7 @@ describe('DynamoDB faults during sends', () => {
     const calls = receivers.control.requests('webhook').slice(before);
     const perDelivery = new Map<string, number>();
     for (const c of calls) {
-      const id = c.headers['x-session-recovery-delivery'] ?? '?';
+      const id = c.headers['webhook-id'] ?? '?';
       perDelivery.set(id, (perDelivery.get(id) ?? 0) + 1);
     }
     expect(perDelivery.size).toBe(40);

@@ -43,7 +43,16 @@ function countingSender(ctx: AppContext, clock: () => Date) {
   const sends: Array<{ channel: Channel; attemptId: string }> = [];
   const config = async (channel: Channel): Promise<ChannelConfig> =>
     channel === 'email'
-      ? { enabled: true, channel, fromAddress: 'recovery@example.com', timeoutMs: 1000 }
+      ? {
+          enabled: true,
+          channel,
+          fromAddress: 'recovery@example.com',
+          unsubscribe: {
+            key: 'test-unsubscribe-key-0123456789abcdef',
+            publicBaseUrl: 'http://127.0.0.1:3000',
+          },
+          timeoutMs: 1000,
+        }
       : {
           enabled: true,
           channel: 'slack',

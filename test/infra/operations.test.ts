@@ -93,7 +93,7 @@ describe('alarms', () => {
     const dlqs = resourcesOfType(json, 'AWS::SQS::Queue').filter(([, q]) =>
       String(props(q).QueueName).endsWith('-dlq'),
     );
-    expect(dlqs).toHaveLength(CHANNELS.length + JOBS.length);
+    expect(dlqs).toHaveLength(CHANNELS.length + JOBS.length + 1);
     for (const [dlqId] of dlqs) {
       const watching = alarms.filter(([, a]) => {
         const p = props<{ MetricName?: string; Dimensions?: { Value: unknown }[] }>(a);

@@ -25,6 +25,7 @@ export const ALL_CHANNELS_CONTEXT = {
   opsAlertRecipients: '{"email":["ops@example.com"]}',
   onCallEmails: 'oncall@example.com',
   onCallHttpsUrls: 'https://pager.example.com/sns',
+  publicBaseUrl: 'https://hooks.example.com/prod',
 } as const;
 
 export interface Synthesized {

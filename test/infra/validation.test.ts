@@ -8,6 +8,8 @@ const ACCEPTED_RULES = new Set([
   'AwsSolutions-SQS3',
   'AwsSolutions-APIG2',
   'AwsSolutions-APIG3',
+  // The public routes (/v1/public/, #13): authorization NONE, each verifies its own token or signature.
+  'AwsSolutions-APIG4',
   'AwsSolutions-COG4',
   'AwsSolutions-IAM4',
   'AwsSolutions-IAM5',
@@ -16,7 +18,12 @@ const ACCEPTED_RULES = new Set([
 describe('cdk-nag AwsSolutions', () => {
   it('passes with the cdk.json defaults and no API', () => {
     const { stack } = synth({}, { routes: null, nag: true });
-    expect(stack.nagAcknowledgements.map((a) => a.rule)).toEqual(['AwsSolutions-SQS3', 'AwsSolutions-SQS3']);
+    // Two job DLQs and the receipts DLQ, each a DLQ itself.
+    expect(stack.nagAcknowledgements.map((a) => a.rule)).toEqual([
+      'AwsSolutions-SQS3',
+      'AwsSolutions-SQS3',
+      'AwsSolutions-SQS3',
+    ]);
   });
 
   it('passes with every channel, the API of shared/api/routes.ts and WAF; each acknowledgement on one resource with a reason', () => {
@@ -27,6 +34,10 @@ describe('cdk-nag AwsSolutions', () => {
       expect(ack.path).toMatch(/^SessionRecovery-dev\/.+/);
       expect(ack.reason.length, ack.rule).toBeGreaterThan(40);
     }
+    // APIG4 only on the methods under /v1/public/.
+    const apig4 = stack.nagAcknowledgements.filter((a) => a.rule === 'AwsSolutions-APIG4');
+    expect(apig4.length).toBeGreaterThanOrEqual(4);
+    for (const ack of apig4) expect(ack.path).toContain('/v1/public/');
     // WAF on: the missing-WAF finding is not acknowledged.
     expect(stack.nagAcknowledgements.some((a) => a.rule === 'AwsSolutions-APIG3')).toBe(false);
   });

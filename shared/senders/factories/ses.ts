@@ -3,12 +3,14 @@ import { createSesClient } from '../../aws/clients.ts';
 import { createSesProvider } from '../../providers/ses.ts';
 import { narrowConfig, type ProviderFactory } from '../providers.ts';
 
-export const sesProviderFactory: ProviderFactory = (raw) => {
+export const sesProviderFactory: ProviderFactory = (raw, clock) => {
   const config = narrowConfig(raw, ['email']);
   return createSesProvider({
     client: createSesClient({ ses: config.sesEndpoint, region: config.region }),
     fromAddress: config.fromAddress,
     configurationSetName: config.configurationSetName,
     timeoutMs: config.timeoutMs,
+    unsubscribe: config.unsubscribe,
+    clock,
   });
 };

@@ -10,6 +10,7 @@ export const twilioProviderFactory: ProviderFactory = (raw, clock) => {
     authToken: config.authToken,
     from: config.from,
     apiBaseUrl: config.apiBaseUrl,
+    statusCallbackUrl: config.statusCallbackUrl,
     timeoutMs: config.timeoutMs,
     clock,
   });

@@ -9,6 +9,9 @@ import type { OpsAlertMessage, RecoveryMessage } from '../../../shared/messages.
 import type { ChannelConfig } from '../../../shared/senders/config.ts';
 
 export const ATTEMPT_AT = '2026-03-02T10:00:00.000Z';
+/** The unsubscribe token key and public base URL the test senders sign their links with. */
+export const TEST_UNSUBSCRIBE_KEY = 'test-unsubscribe-key-0123456789abcdef';
+export const TEST_PUBLIC_BASE_URL = 'http://127.0.0.1:3999';
 
 export function uniqueId(prefix: string): string {
   return `${prefix}-${randomBytes(5).toString('hex')}`;
@@ -90,6 +93,7 @@ export function receiverConfigs(
     authToken: env.TWILIO_AUTH_TOKEN ?? '',
     apiBaseUrl: env.TWILIO_API_BASE_URL,
     from: '+15005550006',
+    statusCallbackUrl: `${TEST_PUBLIC_BASE_URL}/v1/public/hooks/twilio/status`,
     timeoutMs,
   };
   return {
@@ -97,6 +101,8 @@ export function receiverConfigs(
       enabled: true,
       channel: 'email',
       fromAddress: 'recovery@example.com',
+      configurationSetName: 'session-recovery-test',
+      unsubscribe: { key: TEST_UNSUBSCRIBE_KEY, publicBaseUrl: TEST_PUBLIC_BASE_URL },
       sesEndpoint,
       region: 'us-east-1',
       timeoutMs,

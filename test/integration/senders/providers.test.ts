@@ -1,6 +1,7 @@
 // Each provider against its local stand-in (Slack, Twilio, webhook receivers) or the SES emulator: the
 // real request code, the real answers, including the failure answers and a provider that never answers.
 
+import { Webhook } from 'standardwebhooks';
 import * as v from 'valibot';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { type LocalReceivers, startLocalReceivers, TWILIO_INVALID_NUMBER } from '../../../local/receivers.ts';
@@ -10,11 +11,7 @@ import { createSesProvider } from '../../../shared/providers/ses.ts';
 import { createSlackProvider } from '../../../shared/providers/slack.ts';
 import { createTwilioProvider } from '../../../shared/providers/twilio.ts';
 import { createWebhookProvider, webhookDeliveryId } from '../../../shared/providers/webhook.ts';
-import {
-  SIGNATURE_HEADER,
-  signWebhookBody,
-  verifyWebhookSignature,
-} from '../../../shared/providers/webhook-signature.ts';
+import { signWebhook, verifyWebhook } from '../../../shared/providers/webhook-signature.ts';
 import { parse } from '../../../shared/schema.ts';
 import { renderNotification } from '../../../shared/templates/render.ts';
 import { opsAlertMessage, recoveryMessage, uniqueId } from './fixtures.ts';
@@ -184,48 +181,52 @@ describe('webhook provider', () => {
       timeoutMs: 2000,
     });
 
-  it('delivers a signed JSON body that verifies with the documented recipe', async () => {
+  it('delivers a Standard Webhooks delivery that the standardwebhooks package verifies', async () => {
     // Prepare
     const message = recoveryMessage({ channel: 'webhook', recipient: receivers.urls.webhook });
     // Act
     const result = await provider().send(message, renderNotification(message));
-    // Assess
+    // Assess: the off-the-shelf verifier a product would use, with the secret as configured.
     const [request] = receivers.control.requests('webhook');
-    const header = request?.headers[SIGNATURE_HEADER.toLowerCase()];
+    const headers = request?.headers ?? {};
     expect(result.providerMessageId).toBe(webhookDeliveryId(message));
+    expect(headers['webhook-id']).toBe(webhookDeliveryId(message));
+    expect(headers['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/]+=*$/);
     expect(request?.verified).toBe(true);
-    expect(
-      verifyWebhookSignature(receivers.env.WEBHOOK_SIGNING_SECRET!, header, request?.body ?? ''),
-    ).toEqual({
-      valid: true,
-      timestamp: expect.any(Number),
-    });
-    expect(JSON.parse(request?.body ?? '{}')).toMatchObject({
+    const verified = new Webhook(receivers.env.WEBHOOK_SIGNING_SECRET!).verify(request?.body ?? '', headers);
+    expect(verified).toMatchObject({
       type: 'recovery',
       sessionId: message.sessionId,
       attemptNumber: 1,
       recoveryUrl: `https://shop.example.com/recover/${message.sessionId}`,
     });
+    expect(verifyWebhook(receivers.env.WEBHOOK_SIGNING_SECRET!, headers, request?.body ?? '')).toEqual({
+      valid: true,
+      timestamp: expect.any(Number),
+      id: webhookDeliveryId(message),
+    });
   });
 
-  it('fails verification for a tampered body and for an old timestamp', async () => {
+  it("fails verification, ours and the package's, for a changed body and for an old timestamp", async () => {
     // Prepare
     const secret = receivers.env.WEBHOOK_SIGNING_SECRET!;
     const message = recoveryMessage({ channel: 'webhook', recipient: receivers.urls.webhook });
     await provider().send(message, renderNotification(message));
     const [request] = receivers.control.requests('webhook');
     const body = request?.body ?? '';
-    const header = request?.headers[SIGNATURE_HEADER.toLowerCase()];
+    const headers = request?.headers ?? {};
     const tampered = body.replace('"attemptNumber":1', '"attemptNumber":2');
     const sixMinutesAgo = Math.floor(Date.now() / 1000) - 360;
-    const oldHeader = signWebhookBody(secret, body, sixMinutesAgo);
+    const oldHeaders = signWebhook(secret, headers['webhook-id'] ?? '', body, sixMinutesAgo);
     // Act
-    const tamperedCheck = verifyWebhookSignature(secret, header, tampered);
-    const oldCheck = verifyWebhookSignature(secret, oldHeader, body);
+    const tamperedCheck = verifyWebhook(secret, headers, tampered);
+    const oldCheck = verifyWebhook(secret, { ...oldHeaders }, body);
     // Assess
     expect(tampered).not.toBe(body);
     expect(tamperedCheck).toEqual({ valid: false, reason: 'signature_mismatch' });
     expect(oldCheck).toEqual({ valid: false, reason: 'timestamp_out_of_tolerance' });
+    expect(() => new Webhook(secret).verify(tampered, headers)).toThrow();
+    expect(() => new Webhook(secret).verify(body, { ...oldHeaders })).toThrow();
   });
 
   it('is refused by the receiver when signed with another secret (401: our misconfiguration)', async () => {
@@ -275,6 +276,7 @@ describe('ses provider', () => {
       client: createSesClient({ ses: endpoints.ses, region: endpoints.region }),
       fromAddress: 'recovery@example.com',
       timeoutMs: 5000,
+      unsubscribe: { key: 'k'.repeat(32), publicBaseUrl: 'https://api.example.com/prod' },
     });
     const id = uniqueId('mail');
     // A link with characters that must be escaped in HTML, to see the escaping survive the trip.
@@ -308,6 +310,7 @@ describe('ses provider', () => {
       client: createSesClient({ ses: 'http://127.0.0.1:9', region: 'us-east-1' }),
       fromAddress: 'recovery@example.com',
       timeoutMs: 2000,
+      unsubscribe: { key: 'k'.repeat(32), publicBaseUrl: 'https://api.example.com/prod' },
     });
     const message = recoveryMessage();
     // Act

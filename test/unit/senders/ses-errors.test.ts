@@ -1,6 +1,6 @@
 // SES failures the emulator cannot produce (throttling, rejection, an outage), through aws-sdk-client-mock:
 // only the sorting into transient and permanent is under test here; the happy path runs against the emulator.
-import { MessageRejected, SESClient, SESServiceException, SendEmailCommand } from '@aws-sdk/client-ses';
+import { MessageRejected, SESClient, SESServiceException, SendRawEmailCommand } from '@aws-sdk/client-ses';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -44,13 +44,14 @@ function provider() {
     client: new SESClient({ region: 'us-east-1' }),
     fromAddress: 'r@example.com',
     timeoutMs: 1000,
+    unsubscribe: { key: 'k'.repeat(32), publicBaseUrl: 'https://api.example.com/prod' },
   });
 }
 
 describe('ses provider failures', () => {
   it('treats Throttling (a 400 in SES) as transient', async () => {
     // Prepare
-    ses.on(SendEmailCommand).rejects(serviceError('Throttling', 400));
+    ses.on(SendRawEmailCommand).rejects(serviceError('Throttling', 400));
     // Act
     const failure = provider().send(message, rendered);
     // Assess
@@ -59,7 +60,7 @@ describe('ses provider failures', () => {
 
   it('treats an SES 5xx as transient', async () => {
     // Prepare
-    ses.on(SendEmailCommand).rejects(serviceError('ServiceUnavailable', 503));
+    ses.on(SendRawEmailCommand).rejects(serviceError('ServiceUnavailable', 503));
     // Act
     const failure = provider().send(message, rendered);
     // Assess
@@ -68,7 +69,7 @@ describe('ses provider failures', () => {
 
   it('treats MessageRejected as permanent with SES’s reason', async () => {
     // Prepare
-    ses.on(SendEmailCommand).rejects(
+    ses.on(SendRawEmailCommand).rejects(
       new MessageRejected({
         $metadata: { httpStatusCode: 400 },
         message: 'Illegal address',
@@ -83,7 +84,7 @@ describe('ses provider failures', () => {
 
   it('treats an unverified identity as our misconfiguration, not the message’s fault', async () => {
     // Prepare
-    ses.on(SendEmailCommand).rejects(
+    ses.on(SendRawEmailCommand).rejects(
       new MessageRejected({
         $metadata: { httpStatusCode: 400 },
         message: 'Email address is not verified.',
@@ -98,19 +99,21 @@ describe('ses provider failures', () => {
     });
   });
 
-  it('sends both bodies as UTF-8 from the configured identity', async () => {
+  it('sends one raw MIME message with both bodies, the one-click headers and the outcome ref tag', async () => {
     // Prepare
-    ses.on(SendEmailCommand).resolves({ MessageId: 'mid-1' });
+    ses.on(SendRawEmailCommand).resolves({ MessageId: 'mid-1' });
     // Act
     const result = await provider().send(message, rendered);
     // Assess
     expect(result.providerMessageId).toBe('mid-1');
-    expect(ses.commandCalls(SendEmailCommand)[0]?.args[0].input).toMatchObject({
-      Source: 'r@example.com',
-      Destination: { ToAddresses: ['ada@example.com'] },
-      Message: {
-        Body: { Text: { Data: 't', Charset: 'UTF-8' }, Html: { Data: '<p>h</p>', Charset: 'UTF-8' } },
-      },
-    });
+    const input = ses.commandCalls(SendRawEmailCommand)[0]?.args[0].input;
+    expect(input).toMatchObject({ Source: 'r@example.com', Destinations: ['ada@example.com'] });
+    const raw = Buffer.from(input?.RawMessage?.Data ?? new Uint8Array()).toString('utf8');
+    expect(raw).toMatch(
+      /^List-Unsubscribe: <https:\/\/api\.example\.com\/prod\/v1\/public\/unsubscribe\/u1\.[^>]+>\r$/m,
+    );
+    expect(raw).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click\r$/m);
+    expect(raw).toContain('Content-Type: multipart/alternative');
+    expect(input?.Tags?.[0]?.Name).toBe('sr_ref');
   });
 });
