@@ -9,6 +9,7 @@ import { readRunningLocalState } from '../local/local-env.ts';
 import type { AppContext } from '../shared/context.ts';
 import { CHANNELS, JOBS, SESSIONS_TABLE } from '../shared/infra/resources.ts';
 import type { RunRecord } from '../shared/repositories/jobs.ts';
+import { compactShardCount, readRecordedShards } from '../shared/repositories/shards.ts';
 import { finiteNumber, integer, numberFromText, safeParse, text } from '../shared/schema.ts';
 import { contextWithSettingsFromEnv } from '../shared/settings.ts';
 import { getJobsStatus, listDlqsWithHealth, pauseJob, replayDlq, resumeJob } from '../shared/usecases/ops.ts';
@@ -27,6 +28,9 @@ commands
   replay-dlq --channel C [--session-id ID] [--attempt-id ID] [--error-contains TEXT] [--limit N] [--force] [--execute]
                                                 move matching DLQ messages back to the channel queue
                                                 (counts them only, unless --execute)
+  shards [--compact] [--execute]                the index shard count readers walk (the largest any writer used);
+                                                --compact lowers it to this INDEX_SHARDS once the shards above
+                                                it are empty (checks only, unless --execute)
   pause <job> [--reason TEXT]                   kill switch: stop a job without a deploy
   resume <job> [--reason TEXT]
   console [--stack NAME | --api URL] [--read-only] [--port N]
@@ -50,6 +54,7 @@ const ArgsSchema = v.object({
   'attempt-id': v.optional(text(1)),
   'error-contains': v.optional(text(1)),
   force: v.optional(v.boolean()),
+  compact: v.optional(v.boolean()),
   reason: v.optional(text(0, 500)),
   help: v.optional(v.boolean()),
 });
@@ -126,6 +131,7 @@ export async function runCli(argv: string[]): Promise<number> {
       'attempt-id': { type: 'string' },
       'error-contains': { type: 'string' },
       force: { type: 'boolean' },
+      compact: { type: 'boolean' },
       reason: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -234,6 +240,33 @@ export async function runCli(argv: string[]): Promise<number> {
       }
       for (const m of result.messages.slice(0, 20))
         out(`  ${m.messageId} session ${m.sessionId ?? '?'} attempt ${m.attemptId ?? '?'}`);
+      return 0;
+    }
+    case 'shards': {
+      const { ctx, target } = resolveContext();
+      const recorded = await readRecordedShards(ctx);
+      out(
+        `${target}: readers walk ${Math.max(recorded, ctx.shards)} shard(s); recorded ${recorded || 'nothing yet'}, this INDEX_SHARDS ${ctx.shards}`,
+      );
+      if (!args.compact) return 0;
+      progress(
+        `checking shards ${ctx.shards}..${Math.max(recorded, ctx.shards) - 1} of the due, deadline and outbox indexes…`,
+      );
+      const report = await compactShardCount(ctx, !args.execute);
+      const left = Object.entries(report.left);
+      if (left.length) {
+        out(
+          `not lowered: still in the shards above ${ctx.shards}: ${left.map(([ix, n]) => `${ix} ${n}${n >= 100 ? '+' : ''}`).join(', ')} — they move as those sessions are written again; run this later`,
+        );
+        return 1;
+      }
+      out(
+        report.compacted
+          ? `lowered to ${report.to}: readers now walk ${report.to} shard(s)`
+          : report.from <= ctx.shards
+            ? 'nothing to lower'
+            : `shards ${ctx.shards}..${report.from - 1} are empty — dry run, nothing changed (add --execute)`,
+      );
       return 0;
     }
     case 'pause':

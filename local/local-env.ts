@@ -14,8 +14,12 @@ export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const STATE_DIR = join(REPO_ROOT, '.local');
 export const STATE_FILE = join(STATE_DIR, 'endpoints.json');
 
+/** The shard count of the sparse indexes in local runs (npm start, invoke, the CLI against them). */
+export const LOCAL_SHARDS = 4;
+
 export function functionEnv(endpoints: Endpoints, names: ResourceNames): Record<string, string> {
   const env: Record<string, string> = {
+    INDEX_SHARDS: String(LOCAL_SHARDS),
     AWS_REGION: endpoints.region,
     DYNAMODB_ENDPOINT: endpoints.dynamodb,
     SQS_ENDPOINT: endpoints.sqs,

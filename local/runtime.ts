@@ -28,7 +28,7 @@ import { type MonitorEvent, runTimeoutMonitor } from '../shared/usecases/timeout
 import { loadLocalConfig } from './config.ts';
 import { type Endpoints, startEmulators } from './emulators.ts';
 import { startApiServer } from './http-server.ts';
-import { functionEnv, REPO_ROOT, STATE_FILE, writeLocalState } from './local-env.ts';
+import { functionEnv, LOCAL_SHARDS, REPO_ROOT, STATE_FILE, writeLocalState } from './local-env.ts';
 import { startQueuePoller } from './queue-poller.ts';
 import { type LocalReceivers, startLocalReceivers } from './receivers.ts';
 import { contextForResources, createResources, type ResourceNames } from './resources.ts';
@@ -179,7 +179,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       twilioAuthToken: secrets.TWILIO_AUTH_TOKEN,
     });
     stops.push(() => receivers.stop());
-    const ctx = contextForResources(endpoints, sqs, names, { shards: 4, settings: DEMO_SETTINGS });
+    const ctx = contextForResources(endpoints, sqs, names, { shards: LOCAL_SHARDS, settings: DEMO_SETTINGS });
 
     // Senders: every channel configured against the stand-ins except WhatsApp, left unconfigured on
     // purpose so the demo shows a `skipped` outcome instead of a failure.

@@ -18,6 +18,7 @@ import { type ChannelMessage, ChannelMessageSchema } from '../messages.ts';
 import { parse } from '../schema.ts';
 import { isConditionalCheckFailed } from './dynamo-errors.ts';
 import { queryShard, shardOf } from './sessions.ts';
+import { recordShardCount } from './shards.ts';
 
 /** What every outbox item carries, whichever kind it is. */
 interface OutboxFields {
@@ -141,6 +142,7 @@ export function dispatchedUpdate(ctx: AppContext, item: Pick<OutboxItem, 'sessio
 
 /** Writes an ops alert into the outbox (once per alert id) before anything is published. */
 export async function putOpsAlertItem(ctx: AppContext, item: OpsAlertItem): Promise<void> {
+  await recordShardCount(ctx);
   try {
     await ctx.ddb.send(
       new PutCommand({

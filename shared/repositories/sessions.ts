@@ -25,6 +25,7 @@ import {
   isThrottling,
   transactionCancellation,
 } from './dynamo-errors.ts';
+import { recordShardCount } from './shards.ts';
 import { moveStatusGauge, type StatsBuffer } from './stats.ts';
 
 /** FNV-1a: a stable, cheap spread of ids over the index shards. */
@@ -166,6 +167,8 @@ export async function saveSession(ctx: AppContext, input: SaveSessionInput): Pro
     ...(input.extraItems ?? []),
   ];
   const what = `session ${next.sessionId}`;
+  // Index keys are about to be written with this process's shard count: readers must know to walk it.
+  await recordShardCount(ctx);
   try {
     if (items.length === 1) await ctx.ddb.send(new PutCommand(put));
     else await ctx.ddb.send(new TransactWriteCommand({ TransactItems: items }));

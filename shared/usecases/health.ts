@@ -10,6 +10,7 @@ import { oldestInOutbox } from '../repositories/attempts.ts';
 import { readChannelHealth } from '../repositories/channel-health.ts';
 import { getJobState } from '../repositories/jobs.ts';
 import { shardOrder } from '../repositories/sessions.ts';
+import { shardNumbers, shardsToRead } from '../repositories/shards.ts';
 import { readStatusGauges } from '../repositories/stats.ts';
 import { safeParse } from '../schema.ts';
 import { settingsOf, timeoutRuleFor } from '../settings.ts';
@@ -214,10 +215,7 @@ async function checkDispatch(ctx: AppContext): Promise<ComponentReport> {
   const limitSeconds = settings.dispatchLeaseSeconds + settings.schedules['recovery-sweep'].rateSeconds;
   try {
     const oldest = await withTimeout(
-      oldestInOutbox(
-        ctx,
-        Array.from({ length: ctx.shards }, (_, i) => String(i)),
-      ),
+      shardsToRead(ctx).then((n) => oldestInOutbox(ctx, shardNumbers(n))),
       'outbox index',
     );
     const ageSeconds = oldest
@@ -291,7 +289,7 @@ async function readDeadlineIndex(
 ): Promise<{ count: number; items: Session[] }> {
   let count = 0;
   const items: Session[] = [];
-  for (const shard of shardOrder(ctx.shards)) {
+  for (const shard of shardOrder(await shardsToRead(ctx))) {
     let startKey: Record<string, unknown> | undefined;
     do {
       const res = await ctx.ddb.send(

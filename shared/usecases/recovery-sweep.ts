@@ -20,6 +20,7 @@ import {
 import type { RunRecord } from '../repositories/jobs.ts';
 import { policyCache } from '../repositories/policies.ts';
 import { queryShard, shardOrder } from '../repositories/sessions.ts';
+import { shardNumbers, shardsToRead } from '../repositories/shards.ts';
 import { StatsBuffer } from '../repositories/stats.ts';
 import { describeIssues, safeParse } from '../schema.ts';
 import { settingsOf } from '../settings.ts';
@@ -156,7 +157,8 @@ export async function runRecoverySweep(ctx: AppContext, options: SweepOptions): 
       problems.push({ ...(sessionId ? { sessionId } : {}), reason });
     };
     const stats = new StatsBuffer();
-    const shards = options.shards ?? shardOrder(ctx.shards);
+    const readable = await shardsToRead(ctx);
+    const shards = options.shards ?? shardOrder(readable);
     const getPolicy = policyCache(ctx);
     const policyOf = (s: Session) => getPolicy(s.policyId, s.orgId);
     const breaker = new DispatchBreaker(settings.dispatchFailureLimit);
@@ -307,7 +309,7 @@ export async function runRecoverySweep(ctx: AppContext, options: SweepOptions): 
     }
     if (!run.dryRun) {
       try {
-        const oldest = await oldestInOutbox(ctx, allShards(ctx));
+        const oldest = await oldestInOutbox(ctx, shardNumbers(readable));
         run.readings.outboxOldestAgeSeconds = oldest
           ? Math.max(0, Math.floor((ctx.clock().getTime() - Date.parse(oldest.at)) / 1000))
           : 0;
@@ -325,11 +327,6 @@ export async function runRecoverySweep(ctx: AppContext, options: SweepOptions): 
       counts.selected > 0 && counts.claimed === 0 && counts.deferred === 0 && counts.errors > 0;
     return nothingWorked ? { failed: problems[0]?.reason ?? 'every claim failed' } : undefined;
   });
-}
-
-/** Every shard number of the sparse indexes. */
-function allShards(ctx: AppContext): string[] {
-  return Array.from({ length: ctx.shards }, (_, i) => String(i));
 }
 
 interface RedispatchDeps {

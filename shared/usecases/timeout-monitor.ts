@@ -22,6 +22,7 @@ import {
 } from '../repositories/attempts.ts';
 import type { RunRecord } from '../repositories/jobs.ts';
 import { queryShard, shardOrder } from '../repositories/sessions.ts';
+import { shardsToRead } from '../repositories/shards.ts';
 import { describeIssues, safeParse } from '../schema.ts';
 import { type Settings, settingsOf } from '../settings.ts';
 import { type JobRunOptions, type RunContext, runJob } from './job-run.ts';
@@ -78,7 +79,7 @@ export async function runTimeoutMonitor(ctx: AppContext, options: MonitorOptions
     const failedAlerts = run.dryRun ? 0 : await redispatchAlerts(ctx, run, settings);
     const horizon = new Date(now.getTime() + warnWindowMs(settings)).toISOString();
     const candidates: Session[] = [];
-    for (const shard of shardOrder(ctx.shards)) {
+    for (const shard of shardOrder(await shardsToRead(ctx))) {
       let startKey: Record<string, unknown> | undefined;
       do {
         const page = await queryShard(ctx, {
@@ -202,7 +203,7 @@ export async function runTimeoutMonitor(ctx: AppContext, options: MonitorOptions
 /** Publishes ops alerts an earlier run wrote but could not publish. Returns how many still failed. */
 async function redispatchAlerts(ctx: AppContext, run: RunContext, settings: Settings): Promise<number> {
   let failed = 0;
-  for (const shard of shardOrder(ctx.shards)) {
+  for (const shard of shardOrder(await shardsToRead(ctx))) {
     const items = (await findStaleOutbox(ctx, shard, ctx.clock(), 100)).filter(
       (i): i is OpsAlertItem => i.type === 'ops_alert',
     );
