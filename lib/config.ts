@@ -159,6 +159,18 @@ const ConfigEntries = v.object({
   alarmApi5xxRatePercent: v.optional(numberFromText(finiteNumber(0.1, 100)), 5),
   /** Stuck sessions the monitor may report before paging; 0 pages on the first. */
   alarmStuckSessionsThreshold: v.optional(int(0, 100_000), 0),
+  /** A channel queue's oldest message older than this (minutes) pages: its sender is not keeping up. */
+  alarmQueueAgeMinutes: v.optional(int(1, 720), 15),
+
+  /** How long a claimer owns the dispatch of its attempt before a later sweep re-dispatches it (seconds). */
+  dispatchLeaseSeconds: v.optional(int(5, 3600), 60),
+  /**
+   * How long past its due time a reminder waits, at most, for the previous one's notifications to reach a
+   * final outcome (minutes): a channel that stays down delays the next reminder by this much, no more.
+   */
+  outcomeWaitMinutes: v.optional(int(0, 7 * 24 * 60), 60),
+  /** Dispatch failures in a row after which a sweep stops claiming for that run (and fails). */
+  dispatchFailureLimit: v.optional(int(1, 1000), 3),
 
   apiThrottleRateLimit: v.optional(int(1, 10_000), 20),
   apiThrottleBurstLimit: v.optional(int(1, 5_000), 40),

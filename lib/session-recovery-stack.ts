@@ -20,7 +20,7 @@ import {
 import {
   CHANNEL_QUEUES,
   type Channel,
-  JOB_DESCRIPTIONS,
+  heartbeatTtlSeconds,
   JOBS,
   type JobName,
   queueName,
@@ -156,7 +156,6 @@ export class SessionRecoveryStack extends Stack {
 
     this.jobs = {} as Record<JobName, ScheduledJob>;
     for (const job of JOBS) {
-      const jobDescription = JOB_DESCRIPTIONS[job];
       const fn = this.functionFor({ kind: 'schedule', job });
       const rate = Duration.minutes(
         job === 'recovery-sweep' ? config.sweepRateMinutes : config.monitorRateMinutes,
@@ -178,16 +177,21 @@ export class SessionRecoveryStack extends Stack {
         dlqAlarmDescription: dlqAlarm.alarmDescription,
       });
       this.jobs[job] = scheduled;
+      const scheduleEnabled =
+        job === 'recovery-sweep' ? config.sweepScheduleEnabled : config.monitorScheduleEnabled;
       this.operations.watchJob(
         {
           job,
           rate,
-          heartbeatTtl: Duration.seconds(Math.max(jobDescription.heartbeatTtlSeconds, rate.toSeconds())),
+          // The readiness check reads the same TTL (shared/settings.ts): three periods of the deployed rate.
+          heartbeatTtl: Duration.seconds(heartbeatTtlSeconds({ rateSeconds: rate.toSeconds() })),
+          scheduleEnabled,
         },
         scheduled.dlqAlarm,
         fn,
       );
     }
+    this.operations.watchDispatch(Duration.minutes(config.sweepRateMinutes), config.dispatchLeaseSeconds);
     this.operations.watchStuckSessions(
       Duration.minutes(config.monitorRateMinutes),
       config.alarmStuckSessionsThreshold,
@@ -195,10 +199,16 @@ export class SessionRecoveryStack extends Stack {
 
     for (const queue of CHANNEL_QUEUES) {
       const sender = this.senders[queue.channel];
-      this.operations.watchChannel(queue.channel, sender.deadLetterQueue, sender.dlqAlarm, {
-        senderErrorRatePercent: config.alarmSenderErrorRatePercent,
-        senderMinSends: config.alarmSenderMinSends,
-      });
+      this.operations.watchChannel(
+        queue.channel,
+        { queue: sender.queue, deadLetterQueue: sender.deadLetterQueue },
+        sender.dlqAlarm,
+        {
+          senderErrorRatePercent: config.alarmSenderErrorRatePercent,
+          senderMinSends: config.alarmSenderMinSends,
+          queueAge: Duration.minutes(config.alarmQueueAgeMinutes),
+        },
+      );
     }
     this.operations.watchFunctions(Object.values(this.functions));
 
@@ -291,6 +301,13 @@ export class SessionRecoveryStack extends Stack {
       reputationPauseBouncePercent: String(config.reputationPauseBouncePercent),
       reputationPauseComplaintPercent: String(config.reputationPauseComplaintPercent),
       reputationMinSends: String(config.reputationMinSends),
+      dispatchLeaseSeconds: String(config.dispatchLeaseSeconds),
+      outcomeWaitSeconds: String(config.outcomeWaitMinutes * 60),
+      dispatchFailureLimit: String(config.dispatchFailureLimit),
+      sweepRateSeconds: String(config.sweepRateMinutes * 60),
+      monitorRateSeconds: String(config.monitorRateMinutes * 60),
+      sweepScheduleEnabled: String(config.sweepScheduleEnabled),
+      monitorScheduleEnabled: String(config.monitorScheduleEnabled),
     };
     for (const setting of description.settings) {
       const value = settingValues[setting];

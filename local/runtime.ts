@@ -179,10 +179,17 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       twilioAuthToken: secrets.TWILIO_AUTH_TOKEN,
     });
     stops.push(() => receivers.stop());
-    const ctx = contextForResources(endpoints, sqs, names, { shards: LOCAL_SHARDS, settings: DEMO_SETTINGS });
+    const settings: Settings = {
+      ...DEMO_SETTINGS,
+      schedules: {
+        'recovery-sweep': { rateSeconds: options.sweepEverySeconds, enabled: true },
+        'timeout-monitor': { rateSeconds: options.monitorEverySeconds, enabled: true },
+      },
+    };
+    const ctx = contextForResources(endpoints, sqs, names, { shards: LOCAL_SHARDS, settings });
 
-    // Senders: every channel configured against the stand-ins except WhatsApp, left unconfigured on
-    // purpose so the demo shows a `skipped` outcome instead of a failure.
+    // Senders: every channel configured against the stand-ins except WhatsApp, disabled on purpose (not in
+    // ENABLED_CHANNELS) so the demo shows a deliberate `skipped channel_disabled`.
     const senderEnv: NodeJS.ProcessEnv = {
       ...functionEnv(endpoints, names),
       ...receivers.env,
@@ -538,7 +545,7 @@ async function loadDemo(
   }
   say(
     'demo',
-    `loaded ${demo.stalled.length} stalled checkouts (policy ${policy.policyId}: ${DEMO_POLICY.maxRetries} retries, ${DEMO_POLICY.initialDelaySeconds} s ×${DEMO_POLICY.backoffMultiplier}, channels ${DEMO_POLICY.enabledChannels.join(', ')}; whatsapp is left unconfigured) and ${demo.processing.length} processing transcriptions (deadline 30–60 s)`,
+    `loaded ${demo.stalled.length} stalled checkouts (policy ${policy.policyId}: ${DEMO_POLICY.maxRetries} retries, ${DEMO_POLICY.initialDelaySeconds} s ×${DEMO_POLICY.backoffMultiplier}, channels ${DEMO_POLICY.enabledChannels.join(', ')}; whatsapp is disabled) and ${demo.processing.length} processing transcriptions (deadline 30–60 s)`,
   );
 }
 

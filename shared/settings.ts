@@ -4,6 +4,9 @@ import * as v from 'valibot';
 import { type AppContext, contextFromEnv } from './context.ts';
 import { DEFAULT_TIMEOUT_RULE, type TimeoutRule, TimeoutRuleSchema } from './domain/deadline.ts';
 import { JOB_DESCRIPTIONS, JOBS, type JobName } from './infra/resources.ts';
+
+export { heartbeatTtlSeconds } from './infra/resources.ts';
+
 import { type OpsRecipients, OpsRecipientsSchema } from './messages.ts';
 import { describeIssues, integer, numberFromText, objectOf, safeParse } from './schema.ts';
 
@@ -34,13 +37,6 @@ export interface JobSchedule {
   readonly rateSeconds: number;
   /** A disabled schedule (a deliberate choice) is not an outage: no heartbeat is expected. */
   readonly enabled: boolean;
-}
-
-/** A heartbeat older than this many schedule periods means the job is not running. */
-export const HEARTBEAT_PERIODS = 3;
-
-export function heartbeatTtlSeconds(schedule: JobSchedule): number {
-  return schedule.rateSeconds * HEARTBEAT_PERIODS;
 }
 
 function defaultSchedules(): Record<JobName, JobSchedule> {

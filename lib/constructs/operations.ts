@@ -17,6 +17,7 @@ import {
   RECEIPT_METRICS,
   SENDER_METRICS,
   SERVICE_NAME,
+  SWEEP_METRICS,
 } from '../../shared/infra/metrics.ts';
 import type { Channel, JobName } from '../../shared/infra/resources.ts';
 import type { AdminApi } from './admin-api.ts';
@@ -27,6 +28,10 @@ export const RUNBOOK_PATH = 'docs/runbooks.md';
 export const RunbookIds = {
   heartbeatMissing: (job: JobName) => `${job}-heartbeat-missing`,
   jobFailing: (job: JobName) => `${job}-failing`,
+  sweepErrors: 'recovery-sweep-errors',
+  outboxStuck: 'outbox-stuck',
+  queueAge: (channel: Channel) => `${channel}-queue-age`,
+  channelMisconfigured: (channel: Channel) => `${channel}-misconfigured`,
   jobDlq: (job: JobName) => `${job}-dlq`,
   channelDlq: (channel: Channel) => `${channel}-dlq`,
   senderErrorRate: (channel: Channel) => `${channel}-error-rate`,
@@ -65,6 +70,11 @@ export interface JobWatch {
   readonly rate: Duration;
   /** A heartbeat older than this pages. */
   readonly heartbeatTtl: Duration;
+  /**
+   * A disabled schedule (a deliberate choice) expects no heartbeat: no heartbeat alarm, which would
+   * otherwise page forever. @default true
+   */
+  readonly scheduleEnabled?: boolean;
 }
 
 export interface AlarmThresholds {
@@ -76,6 +86,8 @@ export interface AlarmThresholds {
   readonly stuckSessions?: number;
   /** @default 5 */
   readonly api5xxRatePercent?: number;
+  /** Age of a channel queue's oldest message that pages. @default 15 minutes */
+  readonly queueAge?: Duration;
 }
 
 const FIVE_MINUTES = Duration.minutes(5);
@@ -167,18 +179,20 @@ export class Operations extends Construct {
     // One datapoint per run; the alarm fires once the heartbeat TTL worth of periods has none. Missing data
     // is the failure mode (the schedule stopped, the function cannot start), so it counts as breaching.
     const heartbeatPeriods = Math.max(1, Math.ceil(watch.heartbeatTtl.toSeconds() / rate.toSeconds()));
-    this.alarm(
-      RunbookIds.heartbeatMissing(job),
-      `${job} has not reported a heartbeat for ${heartbeatPeriods * rate.toMinutes()} minutes: it is not running.`,
-      {
-        metric: this.jobMetric(job, JOB_METRICS.heartbeat, cloudwatch.Stats.SUM, rate),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-        evaluationPeriods: heartbeatPeriods,
-        datapointsToAlarm: heartbeatPeriods,
-        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-      },
-    );
+    if (watch.scheduleEnabled ?? true) {
+      this.alarm(
+        RunbookIds.heartbeatMissing(job),
+        `${job} has not reported a heartbeat for ${heartbeatPeriods * rate.toMinutes()} minutes: it is not running.`,
+        {
+          metric: this.jobMetric(job, JOB_METRICS.heartbeat, cloudwatch.Stats.SUM, rate),
+          threshold: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+          evaluationPeriods: heartbeatPeriods,
+          datapointsToAlarm: heartbeatPeriods,
+          treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+        },
+      );
+    }
     // Failing for 5 minutes straight, not one blip: ConsecutiveFailures is a gauge reset by a success.
     const failurePeriods = Math.max(1, Math.ceil(FIVE_MINUTES.toSeconds() / rate.toSeconds()));
     this.alarm(RunbookIds.jobFailing(job), `${job} runs have been failing for 5 minutes.`, {
@@ -242,6 +256,58 @@ export class Operations extends Construct {
     );
   }
 
+  /**
+   * The outbox and the sweep's errors: an attempt that cannot leave the outbox (a deleted queue, a lost
+   * `sqs:SendMessage` grant) keeps its session from every later reminder, so it pages once it has waited
+   * the dispatch lease plus two sweeps; errors in three sweeps running page too.
+   */
+  watchDispatch(rate: Duration, leaseSeconds: number): void {
+    const limitSeconds = leaseSeconds + 2 * rate.toSeconds();
+    this.alarm(
+      RunbookIds.outboxStuck,
+      `An attempt or ops alert has waited in the outbox more than ${limitSeconds} s: it cannot reach its queue.`,
+      {
+        metric: this.jobMetric(
+          'recovery-sweep',
+          SWEEP_METRICS.outboxOldestAgeSeconds,
+          cloudwatch.Stats.MAXIMUM,
+          rate,
+        ),
+        threshold: limitSeconds,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        // No data means no sweep, which the heartbeat alarm pages for.
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      },
+    );
+    this.alarm(RunbookIds.sweepErrors, 'Three sweeps in a row reported errors (claims, dispatches, reads).', {
+      metric: this.jobMetric('recovery-sweep', JOB_METRICS.errors, cloudwatch.Stats.SUM, rate),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'outbox: oldest waiting item (s) and deferred reminders',
+        left: [
+          this.jobMetric(
+            'recovery-sweep',
+            SWEEP_METRICS.outboxOldestAgeSeconds,
+            cloudwatch.Stats.MAXIMUM,
+            rate,
+          ).with({ label: 'oldest in outbox (s)' }),
+        ],
+        leftAnnotations: [{ value: limitSeconds, label: 'pages' }],
+        right: [
+          this.jobMetric('recovery-sweep', SWEEP_METRICS.deferred).with({ label: 'deferred per 5 min' }),
+        ],
+        width: 12,
+      }),
+    );
+  }
+
   /** Stuck sessions reported by the timeout monitor. */
   watchStuckSessions(rate: Duration, threshold = 0): void {
     this.alarm(RunbookIds.stuckSessions, `The timeout monitor found more than ${threshold} stuck sessions.`, {
@@ -258,13 +324,43 @@ export class Operations extends Construct {
     });
   }
 
-  /** Error-rate alarm and DLQ alarm of a channel, and its delivery row. */
+  /** Error-rate, queue-age, misconfiguration and DLQ alarms of a channel, and its delivery row. */
   watchChannel(
     channel: Channel,
-    deadLetterQueue: sqs.IQueue,
+    queues: { readonly queue: sqs.IQueue; readonly deadLetterQueue: sqs.IQueue },
     deadLetterAlarm: cloudwatch.Alarm,
     thresholds: AlarmThresholds = {},
   ): void {
+    const { deadLetterQueue } = queues;
+    const queueAge = thresholds.queueAge ?? Duration.minutes(15);
+    // Reminders wait for the previous one's notifications: a queue that backs up delays every session's
+    // next reminder, so a backlog pages before it turns into the outcome wait running out.
+    this.alarm(
+      RunbookIds.queueAge(channel),
+      `The ${channel} queue's oldest message is older than ${queueAge.toMinutes()} minutes: its sender is not keeping up.`,
+      {
+        metric: queues.queue.metricApproximateAgeOfOldestMessage({
+          period: FIVE_MINUTES,
+          statistic: cloudwatch.Stats.MAXIMUM,
+        }),
+        threshold: queueAge.toSeconds(),
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 2,
+        datapointsToAlarm: 2,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      },
+    );
+    this.alarm(
+      RunbookIds.channelMisconfigured(channel),
+      `The ${channel} sender cannot send (missing or unreadable secret, refused credential, no identity): its messages wait for a fix.`,
+      {
+        metric: this.senderMetric(channel, SENDER_METRICS.misconfigured),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      },
+    );
     const rate = thresholds.senderErrorRatePercent ?? 20;
     const minSends = thresholds.senderMinSends ?? 5;
     const sent = this.senderMetric(channel, SENDER_METRICS.sent);

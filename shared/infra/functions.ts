@@ -84,6 +84,15 @@ export const SETTINGS = {
   reputationPauseBouncePercent: 'REPUTATION_PAUSE_BOUNCE_PERCENT',
   reputationPauseComplaintPercent: 'REPUTATION_PAUSE_COMPLAINT_PERCENT',
   reputationMinSends: 'REPUTATION_MIN_SENDS',
+  /** The dispatch lease, the outcome wait and the dispatch breaker of the claim (shared/settings.ts). */
+  dispatchLeaseSeconds: 'DISPATCH_LEASE_SECONDS',
+  outcomeWaitSeconds: 'OUTCOME_WAIT_SECONDS',
+  dispatchFailureLimit: 'DISPATCH_FAILURE_LIMIT',
+  /** Each job's schedule as deployed: readiness and job status read heartbeats against it. */
+  sweepRateSeconds: 'SWEEP_RATE_SECONDS',
+  monitorRateSeconds: 'MONITOR_RATE_SECONDS',
+  sweepScheduleEnabled: 'SWEEP_SCHEDULE_ENABLED',
+  monitorScheduleEnabled: 'MONITOR_SCHEDULE_ENABLED',
 } as const;
 
 export type FunctionTrigger =
@@ -127,6 +136,13 @@ const SCHEDULING_SETTINGS: readonly (keyof typeof SETTINGS)[] = [
   'timeoutRules',
   'maxLongRunning',
   'opsAlertRecipients',
+  'dispatchLeaseSeconds',
+  'outcomeWaitSeconds',
+  'dispatchFailureLimit',
+  'sweepRateSeconds',
+  'monitorRateSeconds',
+  'sweepScheduleEnabled',
+  'monitorScheduleEnabled',
 ];
 
 const ALL_CHANNELS: readonly Channel[] = CHANNELS;

@@ -153,8 +153,6 @@ export interface JobDescription {
   readonly localIntervalSeconds: number;
   /** How long the job lease lasts; a sweep that outlives it loses the lease to the next one. */
   readonly leaseSeconds: number;
-  /** A heartbeat older than this means the job is not running. */
-  readonly heartbeatTtlSeconds: number;
   readonly timeoutSeconds: number;
 }
 
@@ -165,7 +163,6 @@ export const JOB_DESCRIPTIONS: Record<JobName, JobDescription> = {
     rateMinutes: 1,
     localIntervalSeconds: 5,
     leaseSeconds: 120,
-    heartbeatTtlSeconds: 180,
     timeoutSeconds: 120,
   },
   'timeout-monitor': {
@@ -174,10 +171,19 @@ export const JOB_DESCRIPTIONS: Record<JobName, JobDescription> = {
     rateMinutes: 5,
     localIntervalSeconds: 10,
     leaseSeconds: 300,
-    heartbeatTtlSeconds: 900,
     timeoutSeconds: 120,
   },
 };
+
+/**
+ * A heartbeat older than this many schedule periods means the job is not running: readiness, job status
+ * and the heartbeat alarm all use it, with the deployed rate.
+ */
+export const HEARTBEAT_PERIODS = 3;
+
+export function heartbeatTtlSeconds(schedule: { readonly rateSeconds: number }): number {
+  return schedule.rateSeconds * HEARTBEAT_PERIODS;
+}
 
 /** Shards of the sparse `due` and `deadline` indexes (hash of the session id). */
 export const DEFAULT_SHARDS = 8;

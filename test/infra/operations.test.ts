@@ -6,7 +6,13 @@ import path from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../lib/constructs/service-function.ts';
-import { JOB_METRICS, MONITOR_METRICS, SENDER_METRICS, SERVICE_NAME } from '../../shared/infra/metrics.ts';
+import {
+  JOB_METRICS,
+  MONITOR_METRICS,
+  SENDER_METRICS,
+  SERVICE_NAME,
+  SWEEP_METRICS,
+} from '../../shared/infra/metrics.ts';
 import { CHANNELS, JOBS } from '../../shared/infra/resources.ts';
 import { ALL_CHANNELS_CONTEXT, props, refOf, resourcesOfType, synth } from './synth.ts';
 
@@ -155,6 +161,66 @@ describe('alarms', () => {
       '5XXError',
     ])
       expect(body).toContain(text);
+  });
+
+  it('pages when an attempt waits in the outbox past the lease and two sweeps, and on sweep errors three runs running', () => {
+    // Issue #10: a lost queue or a lost sqs:SendMessage grant kept sessions from every reminder, unpaged.
+    expect(alarmNamed('outbox-stuck')).toMatchObject({
+      MetricName: SWEEP_METRICS.outboxOldestAgeSeconds,
+      Statistic: 'Maximum',
+      Threshold: 60 + 2 * 60,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+    expect(alarmNamed('recovery-sweep-errors')).toMatchObject({
+      MetricName: JOB_METRICS.errors,
+      Threshold: 0,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+    });
+  });
+
+  it('pages per channel on an old queue backlog and on any misconfigured send', () => {
+    for (const channel of CHANNELS) {
+      expect(alarmNamed(`${channel}-queue-age`), channel).toMatchObject({
+        MetricName: 'ApproximateAgeOfOldestMessage',
+        Namespace: 'AWS/SQS',
+        Threshold: 15 * 60,
+        EvaluationPeriods: 2,
+      });
+      expect(alarmNamed(`${channel}-misconfigured`), channel).toMatchObject({
+        MetricName: SENDER_METRICS.misconfigured,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+      });
+    }
+  });
+
+  it('reads heartbeats against the deployed rate, and a disabled schedule has no heartbeat alarm', () => {
+    // Prepare: the sweep every 10 minutes, the monitor's schedule off.
+    const other = synth(
+      { ...ALL_CHANNELS_CONTEXT, sweepRateMinutes: '10', monitorScheduleEnabled: 'false' },
+      { routes: ROUTES },
+    );
+    const names = resourcesOfType(other.json, 'AWS::CloudWatch::Alarm').map(([, a]) =>
+      String(props(a).AlarmName),
+    );
+    const sweep = resourcesOfType(other.json, 'AWS::CloudWatch::Alarm')
+      .map(([, a]) => props<Record<string, unknown>>(a))
+      .find((a) => a.AlarmName === `${PREFIX}-recovery-sweep-heartbeat-missing`);
+    // Assess: 3 periods of 10 minutes; readiness reads the same (SWEEP_RATE_SECONDS, 3 periods).
+    expect(Number(sweep?.Period) * Number(sweep?.EvaluationPeriods)).toBe(1800);
+    expect(names).not.toContain(`${PREFIX}-timeout-monitor-heartbeat-missing`);
+    other.template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          SWEEP_RATE_SECONDS: '600',
+          MONITOR_SCHEDULE_ENABLED: 'false',
+          OUTCOME_WAIT_SECONDS: '3600',
+          DISPATCH_LEASE_SECONDS: '60',
+        }),
+      },
+    });
   });
 });
 
