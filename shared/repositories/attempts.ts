@@ -38,6 +38,8 @@ interface OutboxFields {
   /** Publishes that failed, and the last error: an operator reads them on the timeline. */
   dispatchFailures?: number;
   lastDispatchError?: string;
+  /** Channels whose messages a failed dispatch did get onto their queue: a re-dispatch skips them. */
+  publishedChannels?: Set<string>;
 }
 
 export interface AttemptItem extends OutboxFields {
@@ -77,7 +79,12 @@ export function outboxFields(id: string, dispatchAfter: string, shards: number, 
 }
 
 export class PublishError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    options?: { cause?: unknown },
+    /** Channels whose messages all reached their queue before the failure. */
+    readonly published: readonly Channel[] = [],
+  ) {
     super(message, options);
     this.name = 'PublishError';
   }
@@ -115,10 +122,22 @@ export async function publishMessages(ctx: AppContext, messages: readonly Channe
     }),
   );
   const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed.length === 1) throw failed[0]?.reason;
-  if (failed.length > 1) {
-    throw new PublishError(failed.map((f) => describe(f.reason)).join('; '), { cause: failed[0]?.reason });
+  if (failed.length) {
+    const published = [...byChannel.keys()].filter((_, i) => results[i]?.status === 'fulfilled');
+    throw new PublishError(
+      failed
+        .map((f) => (f.reason instanceof PublishError ? f.reason.message : describe(f.reason)))
+        .join('; '),
+      { cause: failed[0]?.reason },
+      published,
+    );
   }
+}
+
+/** The messages of an outbox item still to publish: a failed dispatch may have got some channels out. */
+export function unpublishedMessages(item: OutboxItem): ChannelMessage[] {
+  const done = item.publishedChannels ?? new Set<string>();
+  return storedMessages(item).filter((m) => !done.has(m.channel));
 }
 
 function describe(error: unknown): string {
@@ -245,20 +264,25 @@ export async function takeOverOutboxItem<T extends OutboxItem>(
   }
 }
 
-/** Notes a failed publish on the item (best effort: the item stays queued either way). */
+/**
+ * Notes a failed publish on the item, with the channels that did reach their queue so a re-dispatch sends
+ * only the rest (best effort: the item stays queued either way, and senders drop a second copy).
+ */
 export async function noteDispatchFailure(ctx: AppContext, item: OutboxItem, error: unknown): Promise<void> {
+  const published = error instanceof PublishError ? error.published : [];
   try {
     await ctx.ddb.send(
       new UpdateCommand({
         TableName: ctx.tables.timeline,
         Key: { sessionId: item.sessionId, sk: item.sk },
-        UpdateExpression: 'SET lastDispatchError = :error ADD dispatchFailures :one',
+        UpdateExpression: `SET lastDispatchError = :error ADD dispatchFailures :one${published.length ? ', publishedChannels :published' : ''}`,
         ConditionExpression: '#state = :queued',
         ExpressionAttributeNames: { '#state': 'state' },
         ExpressionAttributeValues: {
           ':error': describe(error).slice(0, 1000),
           ':one': 1,
           ':queued': 'queued',
+          ...(published.length ? { ':published': new Set(published) } : {}),
         },
       }),
     );

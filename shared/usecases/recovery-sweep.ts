@@ -14,8 +14,8 @@ import {
   noteDispatchFailure,
   oldestInOutbox,
   publishMessages,
-  storedMessages,
   takeOverOutboxItem,
+  unpublishedMessages,
 } from '../repositories/attempts.ts';
 import type { RunRecord } from '../repositories/jobs.ts';
 import { policyCache } from '../repositories/policies.ts';
@@ -371,7 +371,7 @@ async function redispatchStale(
       }
       if (!mine) continue;
       try {
-        const messages = storedMessages(mine);
+        const messages = unpublishedMessages(mine);
         await publishMessages(ctx, messages);
         await completeDispatch(ctx, mine, { policyFor: deps.policyOf, stats: deps.stats });
         deps.breaker.succeeded();

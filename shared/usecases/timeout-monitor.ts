@@ -17,8 +17,8 @@ import {
   outboxFields,
   publishMessages,
   putOpsAlertItem,
-  storedMessages,
   takeOverOutboxItem,
+  unpublishedMessages,
 } from '../repositories/attempts.ts';
 import type { RunRecord } from '../repositories/jobs.ts';
 import { queryShard, shardOrder } from '../repositories/sessions.ts';
@@ -211,7 +211,7 @@ async function redispatchAlerts(ctx: AppContext, run: RunContext, settings: Sett
       const mine = await takeOverOutboxItem(ctx, item, run.runId, settings.dispatchLeaseSeconds);
       if (!mine) continue;
       try {
-        const messages = storedMessages(mine);
+        const messages = unpublishedMessages(mine);
         await publishMessages(ctx, messages);
         await markDispatched(ctx, mine);
         run.counts.redispatched++;

@@ -42,6 +42,9 @@ const EnvSchema = v.object({
   /** When the provider outage starts, in seconds after the sweepers start; its length. 0 length: none. */
   SOAK_OUTAGE_AT_SECONDS: int(0, 3600, 150),
   SOAK_OUTAGE_SECONDS: int(0, 3600, 60),
+  /** When the sweepers lose sqs:SendMessage on the email queue, in seconds after they start; for how long. */
+  SOAK_PUBLISH_OUTAGE_AT_SECONDS: int(0, 3600, 30),
+  SOAK_PUBLISH_OUTAGE_SECONDS: int(0, 3600, 60),
   /** Hard bound on the run (seeding to quiescence); the ledger is reconciled after it either way. */
   SOAK_MAX_MINUTES: v.optional(numberFromText(finiteNumber(0.5, 120)), 18),
   SOAK_PROGRESS_SECONDS: int(1, 600, 10),

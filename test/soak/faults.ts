@@ -16,6 +16,51 @@ import { type CrashChooser, type CrashPoint, type SweepCrasher, sweepCrasher } f
 
 export type SenderCrashPoint = 'beforeProviderCall' | 'afterProviderCall';
 
+// ─── Publish outage ─────────────────────────────────────────────────────────────────────────────────────
+
+export interface PublishOutage {
+  active: boolean;
+  /** Batches the sweepers could not publish to the channel's queue. */
+  refused: number;
+  /** Puts the outage in front of a sweeper's SQS client (its sends to the channel's queue fail). */
+  attach(sqs: SQSClient): void;
+}
+
+/**
+ * The sweepers lose `sqs:SendMessage` on one channel's queue, as after a deploy that dropped the grant. The
+ * SQS emulator has no IAM, so the denial is produced in front of the sweepers' clients: their SendMessageBatch
+ * to that queue fails with AccessDenied; the senders, and the queue and what it holds, are untouched.
+ */
+export function publishOutage(queueUrl: string): PublishOutage {
+  const outage: PublishOutage = {
+    active: false,
+    refused: 0,
+    attach(sqs) {
+      sqs.middlewareStack.add(
+        (next, context) => async (args) => {
+          const input = args.input as { QueueUrl?: string };
+          if (
+            outage.active &&
+            context.commandName === 'SendMessageBatchCommand' &&
+            input.QueueUrl === queueUrl
+          ) {
+            outage.refused++;
+            throw Object.assign(
+              new Error(
+                'User is not authorized to perform: sqs:sendmessage on the queue (soak publish outage)',
+              ),
+              { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } },
+            );
+          }
+          return next(args);
+        },
+        { step: 'initialize', name: 'soakPublishOutage' },
+      );
+    },
+  };
+  return outage;
+}
+
 /** `attemptId|channel`: one notification. */
 export function notificationKey(message: ChannelMessage): string {
   return message.type === 'recovery' ? `${message.attemptId}|${message.channel}` : `${message.alertId}|ops`;

@@ -29,6 +29,7 @@ export interface SoakFacts {
   readonly duplicates: DuplicateCounts;
   readonly dlqReplay: { rounds: number; replayed: number };
   readonly outage: { seconds: number; happened: boolean };
+  readonly publishOutage: { seconds: number; happened: boolean; refusedBatches: number };
   readonly runtimeSeconds: number;
   readonly quiescent: boolean;
   readonly seed: number;
@@ -470,6 +471,18 @@ export async function reconcile(
     ],
     ['messages in DLQs', dlqMessages, `${inDlqOnly} attempt × channel accounted only by a DLQ message`],
     ['messages left on channel queues', queueMessages],
+    [
+      'superseded (skipped stale_fence)',
+      `${(((skippedWhy.get('stale_fence') ?? 0) / expectedNotifications) * 100).toFixed(2)} %`,
+      `${skippedWhy.get('stale_fence') ?? 0} of ${expectedNotifications} notifications: a reminder made while the previous one was still on its way`,
+    ],
+    [
+      'publish outage',
+      facts.publishOutage.refusedBatches,
+      facts.publishOutage.happened
+        ? `batches refused while the sweepers had no sqs:SendMessage on the email queue for ${facts.publishOutage.seconds} s`
+        : 'none',
+    ],
     ['lost', lost, 'expected − final outcomes − DLQ-only'],
     [
       'runtime',

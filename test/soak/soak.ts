@@ -35,6 +35,7 @@ import {
   duplicatingHandler,
   emptyCallLog,
   providerOutage,
+  publishOutage,
   recordingProviders,
   type SenderKill,
   SenderKiller,
@@ -106,6 +107,11 @@ async function main(): Promise<number> {
       ...DEFAULT_SETTINGS,
       dispatchLeaseSeconds: c.SOAK_DISPATCH_LEASE_SECONDS,
       sweepLimit: c.SOAK_SWEEP_LIMIT,
+      // The sweepers' real period: a deferred reminder is looked at again after one.
+      schedules: {
+        ...DEFAULT_SETTINGS.schedules,
+        'recovery-sweep': { rateSeconds: Math.max(1, c.SOAK_SWEEP_INTERVAL_MS / 1000), enabled: true },
+      },
     };
     // A client per component, as separate Lambdas have: no component queues behind another's sockets.
     const contextFor = (): AppContext => ({
@@ -232,12 +238,14 @@ async function main(): Promise<number> {
 
     // ── Sweepers ──────────────────────────────────────────────────────────────────────────────────────
     const sweepCrasher = sweepKiller(c.SOAK_SWEEP_KILL_RATE, random);
+    const lostGrant = publishOutage(ctx.queues.email.url);
     const claimed = new Set<string>();
     const sweep = { runs: 0, crashed: 0, failed: 0, conflicts: 0, redispatched: 0, errors: [] as string[] };
     const allShards = Array.from({ length: c.SOAK_SHARDS }, (_, i) => String(i));
     const sweeperStops: Array<() => Promise<void>> = [];
     for (let k = 0; k < c.SOAK_SWEEPERS; k++) {
       const sweeperCtx = contextFor();
+      lostGrant.attach(sweeperCtx.sqs);
       // `split`: each sweeper starts with its own shards, then walks the others (less racing).
       const own = allShards.filter((s) => Number(s) % c.SOAK_SWEEPERS === k);
       const shards =
@@ -280,6 +288,9 @@ async function main(): Promise<number> {
     log(`running: sweepers and senders started (${pollers.length} pollers)`);
 
     // ── Outage, DLQ replay, progress, quiescence ──────────────────────────────────────────────────────
+    const publishOutageStart = runStartedAt + c.SOAK_PUBLISH_OUTAGE_AT_SECONDS * 1000;
+    const publishOutageEnd = publishOutageStart + c.SOAK_PUBLISH_OUTAGE_SECONDS * 1000;
+    let publishOutageState: 'before' | 'on' | 'over' = c.SOAK_PUBLISH_OUTAGE_SECONDS > 0 ? 'before' : 'over';
     const outageStart = runStartedAt + c.SOAK_OUTAGE_AT_SECONDS * 1000;
     const outageEnd = outageStart + c.SOAK_OUTAGE_SECONDS * 1000;
     const hasOutage = c.SOAK_OUTAGE_SECONDS > 0;
@@ -337,6 +348,17 @@ async function main(): Promise<number> {
     while (Date.now() < deadline) {
       await sleep(500);
       const now = Date.now();
+      if (publishOutageState === 'before' && now >= publishOutageStart) {
+        lostGrant.active = true;
+        publishOutageState = 'on';
+        log(
+          `publish outage: the sweepers lose sqs:SendMessage on the email queue for ${c.SOAK_PUBLISH_OUTAGE_SECONDS} s`,
+        );
+      } else if (publishOutageState === 'on' && now >= publishOutageEnd) {
+        lostGrant.active = false;
+        publishOutageState = 'over';
+        log(`publish outage over: ${lostGrant.refused} batch(es) refused; waiting attempts leave the outbox`);
+      }
       if (outageState === 'before' && now >= outageStart) {
         outage.start(receivers);
         outageState = 'on';
@@ -380,6 +402,7 @@ async function main(): Promise<number> {
     }
     loopDelay.disable();
     if (outageState === 'on') outage.end(receivers);
+    lostGrant.active = false;
     log(
       quiescent
         ? 'quiescent: stopping sweepers and senders'
@@ -410,6 +433,11 @@ async function main(): Promise<number> {
         duplicates,
         dlqReplay,
         outage: { seconds: c.SOAK_OUTAGE_SECONDS, happened: hasOutage && outageState === 'over' },
+        publishOutage: {
+          seconds: c.SOAK_PUBLISH_OUTAGE_SECONDS,
+          happened: publishOutageState === 'over',
+          refusedBatches: lostGrant.refused,
+        },
         runtimeSeconds,
         quiescent,
         seed: c.SOAK_SEED,

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { createChannelQueue } from '../../../local/resources.ts';
 import type { AppContext } from '../../../shared/context.ts';
 import { getJobState } from '../../../shared/repositories/jobs.ts';
+import { createPolicy } from '../../../shared/repositories/policies.ts';
 import { getSession } from '../../../shared/repositories/sessions.ts';
 import { staticChannelConfig } from '../../../shared/senders/config.ts';
 import { createProvider } from '../../../shared/senders/factories/index.ts';
@@ -115,6 +116,41 @@ describe('an attempt counts when it leaves the outbox', () => {
       // Default policy: attempt 2 comes 2 h after attempt 1 left the outbox, not after it was claimed.
       expect(s?.nextRetryAt).toBe(new Date(Date.parse(dispatchedAt) + 2 * HOUR).toISOString());
     }
+  });
+
+  it('a re-dispatch sends only the channels a failed dispatch did not get out', async () => {
+    // Prepare: email and slack; only the email queue is gone.
+    const { ctx, clock, deleteEmailQueue, recreateEmailQueue } = await outageContext();
+    await createPolicy(
+      ctx,
+      {
+        name: 'two channels',
+        orgId: 'partial',
+        active: true,
+        maxRetries: 2,
+        initialDelaySeconds: 3600,
+        backoffMultiplier: 1,
+        maxDelaySeconds: 3600,
+        jitter: 'none',
+        enabledChannels: ['email', 'slack'],
+      },
+      { triggeredBy: 'test', at: clock.clock() },
+    );
+    await seedSessions(ctx, [stalledSession('partial-1', DUE, { orgId: 'partial', policyId: undefined })]);
+    await deleteEmailQueue();
+
+    // Act
+    await runRecoverySweep(ctx, { trigger: 'test' });
+    const [queued] = await attemptItems(ctx);
+    await recreateEmailQueue();
+    clock.advance(2 * 60_000);
+    const healed = await runRecoverySweep(ctx, { trigger: 'test' });
+
+    // Assess
+    expect([...((queued?.publishedChannels as Set<string>) ?? [])]).toEqual(['slack']);
+    expect(healed.counts.redispatched).toBe(1);
+    expect(await receiveAllBodies(ctx, ctx.queues.slack.url)).toHaveLength(1);
+    expect(await receiveAllBodies(ctx, ctx.queues.email.url)).toHaveLength(1);
   });
 
   it('after K dispatch failures in a row a sweep stops claiming and ends failed with the error', async () => {
