@@ -110,14 +110,17 @@ export function unsettledReason(u: Unsettled): string {
   return `attempt ${u.number}'s notifications on ${u.channels.join(', ')} have no final outcome yet (the next attempt waits for them until ${u.waitEnds.toISOString()} at most)`;
 }
 
+/** A deferred reminder is looked at again no sooner than this (each look is a read and a write). */
+const MIN_RECHECK_MS = 10_000;
+
 /**
  * When a deferred session is looked at again: a quarter of the time it has waited past its due time, at
- * least one sweep period and at most 5 minutes, never past the end of the wait.
+ * least one sweep period (and 10 s) and at most 5 minutes, never past the end of the wait.
  */
 export function recheckAt(ctx: AppContext, u: Unsettled, now: Date): Date {
   const rate = settingsOf(ctx).schedules['recovery-sweep'].rateSeconds * 1000;
   const waited = now.getTime() - u.dueAt.getTime();
-  const step = Math.min(300_000, Math.max(rate, waited / 4));
+  const step = Math.min(300_000, Math.max(rate, MIN_RECHECK_MS, waited / 4));
   return new Date(Math.min(now.getTime() + step, u.waitEnds.getTime()));
 }
 
@@ -364,21 +367,25 @@ export async function deferAttempt(
 ): Promise<Session> {
   const now = ctx.clock();
   const until = recheckAt(ctx, unsettled, now);
+  // The timeline says it once per attempt; later looks only move the next one.
+  const first = seen.deferredRetryAt === undefined;
   return saveSession(ctx, {
     previous: seen,
     next: { ...seen, nextRetryAt: until.toISOString(), deferredRetryAt: unsettled.dueAt.toISOString() },
     stats: audit.stats,
-    events: [
-      {
-        type: 'deferred',
-        at: now.toISOString(),
-        number: seen.retryCount + 1,
-        waitingFor: [...unsettled.channels],
-        dueAt: unsettled.dueAt.toISOString(),
-        recheckAt: until.toISOString(),
-        waitEnds: unsettled.waitEnds.toISOString(),
-        triggeredBy: audit.triggeredBy,
-      },
-    ],
+    events: !first
+      ? []
+      : [
+          {
+            type: 'deferred',
+            at: now.toISOString(),
+            number: seen.retryCount + 1,
+            waitingFor: [...unsettled.channels],
+            dueAt: unsettled.dueAt.toISOString(),
+            recheckAt: until.toISOString(),
+            waitEnds: unsettled.waitEnds.toISOString(),
+            triggeredBy: audit.triggeredBy,
+          },
+        ],
   });
 }
