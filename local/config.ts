@@ -14,7 +14,7 @@ import { REPO_ROOT } from './local-env.ts';
 
 const port = numberFromText(integer(0, 65535));
 
-export const LocalConfigSchema = v.object({
+const LocalConfigSchema = v.object({
   PORT: v.optional(port, 3000),
   DYNAMODB_PORT: v.optional(port, 0),
   SQS_PORT: v.optional(port, 0),

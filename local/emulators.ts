@@ -33,7 +33,7 @@ export interface EmulatorOptions {
 /** The only origin DynamoDB Local's CORS allows: one no web page can have (RFC 2606 reserves .invalid). */
 export const DYNAMODB_CORS_ALLOW = 'https://no-browser-access.invalid';
 
-export class JavaMissingError extends Error {
+class JavaMissingError extends Error {
   constructor() {
     super(
       'DynamoDB Local needs Java 17+, and `java` was not found. Install it with: sudo apt-get update && sudo apt-get install -y openjdk-17-jre-headless',
@@ -42,7 +42,7 @@ export class JavaMissingError extends Error {
   }
 }
 
-export async function freePort(): Promise<number> {
+async function freePort(): Promise<number> {
   return await new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();

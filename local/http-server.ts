@@ -39,7 +39,7 @@ export interface RunningApiServer {
   stop(): Promise<void>;
 }
 
-export const LOCAL_CALLER = 'local-operator';
+const LOCAL_CALLER = 'local-operator';
 
 /** More than the API accepts (64 KiB), so the router's 413 answers ordinary oversize bodies; past this the
  * server stops reading, so a runaway client cannot fill memory. */
@@ -57,7 +57,7 @@ async function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
   return Buffer.concat(chunks);
 }
 
-export function toProxyEvent(req: IncomingMessage, body: Buffer): ProxyEvent {
+function toProxyEvent(req: IncomingMessage, body: Buffer): ProxyEvent {
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
   // Maps and fromEntries, not assignment into {}: a `__proto__` name must arrive as a name, to be refused.
   const headerEntries = Object.entries(req.headersDistinct).filter(

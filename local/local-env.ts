@@ -11,7 +11,7 @@ import type { Endpoints } from './emulators.ts';
 import type { ResourceNames } from './resources.ts';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const STATE_DIR = join(REPO_ROOT, '.local');
+const STATE_DIR = join(REPO_ROOT, '.local');
 export const STATE_FILE = join(STATE_DIR, 'endpoints.json');
 
 /** The shard count of the sparse indexes in local runs (npm start, invoke, the CLI against them). */
@@ -45,7 +45,7 @@ const StringMap = v.pipe(
   v.record(v.string(), v.string()),
 );
 
-export const LocalStateSchema = v.object({
+const LocalStateSchema = v.object({
   pid: v.pipe(v.number(), v.safeInteger()),
   startedAt: v.string(),
   endpoints: v.object({ dynamodb: v.string(), sqs: v.string(), ses: v.string(), region: v.string() }),

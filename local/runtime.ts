@@ -28,7 +28,7 @@ import { type MonitorEvent, runTimeoutMonitor } from '../shared/usecases/timeout
 import { loadLocalConfig } from './config.ts';
 import { type Endpoints, startEmulators } from './emulators.ts';
 import { startApiServer } from './http-server.ts';
-import { functionEnv, LOCAL_SHARDS, REPO_ROOT, STATE_FILE, writeLocalState } from './local-env.ts';
+import { functionEnv, LOCAL_SHARDS, REPO_ROOT, writeLocalState } from './local-env.ts';
 import { startQueuePoller } from './queue-poller.ts';
 import { type LocalReceivers, startLocalReceivers } from './receivers.ts';
 import { contextForResources, createResources, type ResourceNames } from './resources.ts';
@@ -549,4 +549,4 @@ async function loadDemo(
   );
 }
 
-export { main, STATE_FILE };
+export { main };

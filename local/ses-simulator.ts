@@ -15,8 +15,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export const SIMULATOR_DOMAIN = 'simulator.amazonses.com';
-export const LOCAL_ACCOUNT = '000000000000';
+const SIMULATOR_DOMAIN = 'simulator.amazonses.com';
+const LOCAL_ACCOUNT = '000000000000';
 
 export interface SimulatedEvent {
   readonly seq: number;
@@ -43,7 +43,7 @@ const DETAIL_TYPE: Record<EventType, string> = {
 };
 
 /** What SES does with a message to `address` after accepting it. */
-export function simulatorOutcome(address: string): Array<{ type: EventType; subType?: string }> {
+function simulatorOutcome(address: string): Array<{ type: EventType; subType?: string }> {
   const [local, domain] = address.toLowerCase().split('@');
   if (domain !== SIMULATOR_DOMAIN) return [{ type: 'Delivery' }];
   const base = (local ?? '').split('+')[0];

@@ -41,7 +41,7 @@ export interface AppContext {
 
 export const systemClock: Clock = () => new Date();
 
-export function shardCount(env: NodeJS.ProcessEnv = process.env): number {
+function shardCount(env: NodeJS.ProcessEnv = process.env): number {
   const raw = optionalEnv('INDEX_SHARDS', env);
   if (raw === undefined) return DEFAULT_SHARDS;
   const n = Number(raw);

@@ -1,6 +1,6 @@
 // Environment read once, loudly: a misconfigured function fails at cold start, never with `|| ''`.
 
-export class MissingEnvError extends Error {
+class MissingEnvError extends Error {
   constructor(name: string) {
     super(`environment variable ${name} is required and not set`);
     this.name = 'MissingEnvError';

@@ -89,7 +89,7 @@ export function safeParse<S extends v.GenericSchema>(schema: S, input: unknown):
 }
 
 /** Thrown by `parse`: a value that does not satisfy its schema. */
-export class SchemaError extends Error {
+class SchemaError extends Error {
   constructor(readonly issues: Issue[]) {
     super(`invalid value: ${describeIssues(issues)}`);
     this.name = 'SchemaError';
@@ -159,8 +159,8 @@ export const isoDateTime = v.pipe(
 );
 
 /** The UTC years every stored time stays within, whatever a later delay (at most 30 days) adds to it. */
-export const FIRST_YEAR = 1;
-export const LAST_YEAR = 9998;
+const FIRST_YEAR = 1;
+const LAST_YEAR = 9998;
 
 function withinStoredYears(text: string): boolean {
   const year = new Date(Date.parse(text)).getUTCFullYear();

@@ -34,7 +34,7 @@ export function svg(
   return el;
 }
 
-export function append(parent: Node, children: readonly Child[]): void {
+function append(parent: Node, children: readonly Child[]): void {
   for (const child of children) {
     if (child === null || child === undefined || child === false) continue;
     if (Array.isArray(child)) append(parent, child);
@@ -56,7 +56,7 @@ export function when(iso: string | null | undefined): string {
 }
 
 /** `in 12 s`, `3 min ago`. */
-export function relative(iso: string | null | undefined, now = Date.now()): string {
+function relative(iso: string | null | undefined, now = Date.now()): string {
   if (!iso) return '—';
   const diff = Math.round((Date.parse(iso) - now) / 1000);
   const abs = Math.abs(diff);

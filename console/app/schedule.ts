@@ -44,12 +44,7 @@ function zonedToUtc(timeZone: string, y: number, m: number, d: number, hh: numbe
 }
 
 /** Quiet windows (UTC ms) that overlap [from, to]. */
-export function quietWindows(
-  q: QuietHours,
-  timeZone: string,
-  from: number,
-  to: number,
-): Array<[number, number]> {
+function quietWindows(q: QuietHours, timeZone: string, from: number, to: number): Array<[number, number]> {
   const [sh, sm] = q.start.split(':').map(Number) as [number, number];
   const [eh, em] = q.end.split(':').map(Number) as [number, number];
   const out: Array<[number, number]> = [];

@@ -155,20 +155,6 @@ export function reasonInput(placeholder = 'why, for the timeline and the audit')
   return h('textarea', { rows: 2, maxlength: 500, required: true, placeholder });
 }
 
-/** A button that does nothing in read-only mode: it is not there at all. */
-export function writeButton(
-  label: string,
-  onClick: () => void,
-  attrs: Record<string, string> = {},
-): HTMLElement | null {
-  if (READ_ONLY) return null;
-  return h('button', { type: 'button', ...attrs, onclick: () => onClick() }, label);
-}
-
-export function loading(): HTMLElement {
-  return h('p', { class: 'loading', role: 'status' }, 'Loading…');
-}
-
 /**
  * A JSON report as nested definition lists, two levels deep, so any component a readiness report names
  * (new ones included) reads as words, not as JSON.

@@ -9,7 +9,7 @@ import { build } from 'esbuild';
 
 const APP_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'app');
 
-export const CONTENT_SECURITY_POLICY = [
+const CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",
@@ -38,7 +38,7 @@ export interface ConsoleAssets {
 let built: Promise<ConsoleAssets> | undefined;
 
 /** Bundles console/app once per process (about 100 ms). */
-export function buildConsoleAssets(): Promise<ConsoleAssets> {
+function buildConsoleAssets(): Promise<ConsoleAssets> {
   built ??= (async () => {
     const result = await build({
       entryPoints: [join(APP_DIR, 'main.ts')],

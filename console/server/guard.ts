@@ -22,12 +22,12 @@ export type GuardVerdict =
 
 const SAFE_METHODS = new Set(['GET', 'HEAD']);
 
-export function allowedHosts(port: number): string[] {
+function allowedHosts(port: number): string[] {
   return [`127.0.0.1:${port}`, `localhost:${port}`];
 }
 
 /** The cookie that carries the token: named by port, since cookies are shared between a host's ports. */
-export function tokenCookieName(port: number): string {
+function tokenCookieName(port: number): string {
   return `sr_console_${port}`;
 }
 
@@ -43,7 +43,7 @@ function sameToken(given: string | undefined, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export function cookieValue(req: IncomingMessage, name: string): string | undefined {
+function cookieValue(req: IncomingMessage, name: string): string | undefined {
   for (const part of (header(req, 'cookie') ?? '').split(';')) {
     const [k, ...rest] = part.trim().split('=');
     if (k === name) return rest.join('=');

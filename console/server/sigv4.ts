@@ -6,7 +6,7 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, Provider } from '@smithy/types';
 
-export const SIGNING_SERVICE = 'execute-api';
+const SIGNING_SERVICE = 'execute-api';
 /** How far a request's x-amz-date may be from now (AWS allows 5 minutes). */
 const MAX_SKEW_MS = 5 * 60_000;
 
@@ -19,7 +19,7 @@ function bytes(data: Data): Buffer {
 }
 
 /** SHA-256 (or HMAC-SHA256 with a secret) in the shape the signer takes. */
-export class NodeSha256 {
+class NodeSha256 {
   private hash;
   constructor(private readonly secret?: Data) {
     this.hash = secret ? createHmac('sha256', bytes(secret)) : createHash('sha256');

@@ -32,7 +32,7 @@ export interface ApiRoute {
 }
 
 /** The only prefix under which a route may go without IAM. */
-export const PUBLIC_PATH_PREFIX = '/v1/public/';
+const PUBLIC_PATH_PREFIX = '/v1/public/';
 
 export interface AdminApiProps {
   /** The functions serving the routes, by id (Lambda proxy integrations); a route names its own. */

@@ -12,7 +12,7 @@ import type { ChannelQueueDescription } from '../../shared/infra/resources.ts';
 import { type LogLevel, ServiceFunction } from './service-function.ts';
 
 /** AWS guidance for SQS → Lambda: visibility ≥ 6 × function timeout, so retries of a throttled batch fit. */
-export const VISIBILITY_TO_TIMEOUT_RATIO = 6;
+const VISIBILITY_TO_TIMEOUT_RATIO = 6;
 
 export interface ChannelSenderProps {
   /** The channel's queue description: names, maxReceiveCount, sender timeout, batch size, concurrency. */

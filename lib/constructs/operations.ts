@@ -22,7 +22,7 @@ import {
 import type { Channel, JobName } from '../../shared/infra/resources.ts';
 import type { AdminApi } from './admin-api.ts';
 
-export const RUNBOOK_PATH = 'docs/runbooks.md';
+const RUNBOOK_PATH = 'docs/runbooks.md';
 
 /** The runbook section (and alarm name suffix) of every alarm the stack can create. */
 export const RunbookIds = {
@@ -45,7 +45,7 @@ export const RunbookIds = {
 } as const;
 
 /** SES reviews an account at these 24 h rates (percent); the alarms fire at half of them. */
-export const SES_REVIEW_PERCENT = { bounce: 5, complaint: 0.1 } as const;
+const SES_REVIEW_PERCENT = { bounce: 5, complaint: 0.1 } as const;
 
 export interface OperationsProps {
   /** Prefix of alarm, topic and dashboard names (`session-recovery-<stage>`). */

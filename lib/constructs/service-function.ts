@@ -21,7 +21,7 @@ import type { ServiceTable } from './service-table.ts';
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 
 /** The newest Node.js runtime this aws-cdk-lib knows; nodejs20.x is deprecated. */
-export const SERVICE_RUNTIME = lambda.Runtime.NODEJS_24_X;
+const SERVICE_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
 /**
  * esbuild emits ESM, but some bundled CommonJS dependencies still call `require` for Node built-ins;

@@ -25,7 +25,7 @@ function digest(text: string, length: number): string {
 }
 
 /** A stable digest of the query parameters that shape a list (not `limit`, not `cursor`). */
-export function queryDigest(query: Record<string, unknown>): string {
+function queryDigest(query: Record<string, unknown>): string {
   const keys = Object.keys(query)
     .filter((k) => k !== 'limit' && k !== 'cursor' && query[k] !== undefined)
     .sort();

@@ -234,7 +234,7 @@ let cached: JsonObject | undefined;
 export const buildInProcess = async (): Promise<JsonObject> => openApiDocument();
 
 /** The document of the route table, built once per process. */
-export function openApiDocument(): JsonObject {
+function openApiDocument(): JsonObject {
   cached ??= buildOpenApiDocument();
   return cached;
 }

@@ -55,7 +55,7 @@ export function problem(
 }
 
 /** Domain error code → HTTP status. The only such mapping in the service. */
-export const STATUS_OF_DOMAIN_ERROR: Record<DomainErrorCode, number> = {
+const STATUS_OF_DOMAIN_ERROR: Record<DomainErrorCode, number> = {
   not_found: 404,
   conflict: 409,
   illegal_transition: 409,

@@ -23,7 +23,7 @@ export const ProblemSchema = described(
   'RFC 9457 problem details.',
 );
 
-export const RecoveryStateSchema = v.object({
+const RecoveryStateSchema = v.object({
   status: v.picklist(SESSION_STATUSES),
   retryCount: int,
   maxRetries: nullableInt,
@@ -36,7 +36,7 @@ export const RecoveryStateSchema = v.object({
   triggeredAt: nullableString,
 });
 
-export const SessionView = v.looseObject({
+const SessionView = v.looseObject({
   ...v.omit(SessionSchema, ['dueShard', 'deadlineShard']).entries,
   recoveryState: RecoveryStateSchema,
 });
@@ -45,27 +45,27 @@ function pageOf<T extends v.GenericSchema>(item: T) {
   return v.object({ items: v.array(item), nextCursor: nullableString });
 }
 
-export const TimelineEventView = described(
+const TimelineEventView = described(
   v.looseObject({ at: v.string(), type: v.string(), sessionId: v.string() }),
   'One event. `attempt` events carry attemptId, number (1-based), channels and state; `notification` events carry the outcome of one channel; `receipt` events (after their notification) carry what the provider reported: status, providerStatus, errorCode.',
 );
 
-export const RetryNowResponse = v.object({
+const RetryNowResponse = v.object({
   attemptId: v.string(),
   number: int,
   channels: v.array(v.picklist(CHANNELS)),
   dispatched: described(v.boolean(), 'false: the attempt is recorded and the next sweep publishes it.'),
 });
 
-export const ResetStuckResponse = v.object({
+const ResetStuckResponse = v.object({
   dryRun: v.boolean(),
   matched: v.array(v.object({ sessionId: v.string(), minutesStuck: int })),
   changed: int,
 });
 
-export const PolicyView = RetryPolicySchema;
+const PolicyView = RetryPolicySchema;
 
-export const PreviewResponse = v.object({
+const PreviewResponse = v.object({
   policyId: v.string(),
   sessionId: nullableString,
   basis: described(
@@ -84,7 +84,7 @@ export const PreviewResponse = v.object({
 
 const ChannelCounts = v.object({ sent: v.number(), failed: v.number(), skipped: v.number() });
 
-export const StatsResponse = v.object({
+const StatsResponse = v.object({
   orgId: v.string(),
   from: v.string(),
   to: v.string(),
@@ -108,7 +108,7 @@ export const StatsResponse = v.object({
   ),
 });
 
-export const StatsSeriesResponse = v.object({
+const StatsSeriesResponse = v.object({
   orgId: v.string(),
   granularity: v.picklist(['hour', 'day']),
   from: v.string(),
@@ -125,7 +125,7 @@ export const StatsSeriesResponse = v.object({
   ),
 });
 
-export const OutcomeView = v.object({
+const OutcomeView = v.object({
   attemptId: v.string(),
   sessionId: v.string(),
   channel: v.string(),
@@ -141,7 +141,7 @@ export const OutcomeView = v.object({
   updatedAt: nullableString,
 });
 
-export const JobStateView = v.object({
+const JobStateView = v.object({
   name: v.picklist(JOBS),
   paused: v.boolean(),
   pausedBy: nullableString,
@@ -155,7 +155,7 @@ export const JobStateView = v.object({
   heartbeatAgeSeconds: nullableInt,
 });
 
-export const RunRecordView = v.looseObject({
+const RunRecordView = v.looseObject({
   runId: v.string(),
   job: v.picklist(JOBS),
   trigger: v.string(),
@@ -173,7 +173,7 @@ export const RunRecordView = v.looseObject({
   problems: v.array(v.object({ sessionId: v.optional(v.string()), reason: v.string() })),
 });
 
-export const DlqResponse = v.object({
+const DlqResponse = v.object({
   channels: v.array(
     v.object({
       channel: v.picklist(CHANNELS),
@@ -193,7 +193,7 @@ export const DlqResponse = v.object({
   ),
 });
 
-export const ReplayResponse = v.object({
+const ReplayResponse = v.object({
   dryRun: v.boolean(),
   matched: int,
   replayed: int,
@@ -210,7 +210,7 @@ export const ReplayResponse = v.object({
 
 const ComponentStatus = v.picklist(['ok', 'degraded', 'error']);
 const Component = v.looseObject({ status: ComponentStatus });
-export const ReadyResponse = v.object({
+const ReadyResponse = v.object({
   status: ComponentStatus,
   components: v.object({
     database: Component,
@@ -221,7 +221,7 @@ export const ReadyResponse = v.object({
   }),
 });
 
-export const SessionsHealthResponse = v.object({
+const SessionsHealthResponse = v.object({
   status: v.picklist(['healthy', 'warning', 'critical']),
   timestamp: v.string(),
   metrics: v.object({
@@ -237,7 +237,7 @@ export const SessionsHealthResponse = v.object({
   }),
 });
 
-export const StuckSessionsResponse = v.object({
+const StuckSessionsResponse = v.object({
   stuckSessions: v.array(
     v.object({
       id: v.string(),
@@ -250,7 +250,7 @@ export const StuckSessionsResponse = v.object({
   count: int,
 });
 
-export const OpenApiResponse = v.looseObject({
+const OpenApiResponse = v.looseObject({
   openapi: v.string(),
   info: v.record(v.string(), v.unknown()),
   paths: v.record(v.string(), v.unknown()),
@@ -263,7 +263,7 @@ const ChannelConsent = v.object({
   since: nullableString,
 });
 
-export const RecipientResponse = v.object({
+const RecipientResponse = v.object({
   address: described(v.string(), 'The normalised address (lower-case email, E.164 phone).'),
   channels: v.record(v.string(), ChannelConsent),
   history: described(
@@ -272,7 +272,7 @@ export const RecipientResponse = v.object({
   ),
 });
 
-export const SuppressionChangeResponse = v.object({
+const SuppressionChangeResponse = v.object({
   address: v.string(),
   channel: v.string(),
   changed: described(v.boolean(), 'false: it already was in that state (nothing written).'),
@@ -292,7 +292,7 @@ const ReputationWindowView = v.object({
   complaintRate: described(v.nullable(v.number()), 'Percent of sends, last 24 h.'),
 });
 
-export const ReputationResponse = v.object({
+const ReputationResponse = v.object({
   channels: v.array(
     v.object({
       ...ReputationWindowView.entries,
@@ -304,7 +304,7 @@ export const ReputationResponse = v.object({
   thresholds: v.record(v.string(), v.number()),
 });
 
-export const ChannelSendingResponse = v.object({
+const ChannelSendingResponse = v.object({
   channel: v.string(),
   paused: v.boolean(),
   resumedBy: nullableString,
@@ -312,9 +312,9 @@ export const ChannelSendingResponse = v.object({
 });
 
 /** A page for a person (the unsubscribe confirmation). */
-export const HtmlResponse = described(v.string(), 'An HTML page (text/html).');
+const HtmlResponse = described(v.string(), 'An HTML page (text/html).');
 /** TwiML for Twilio: an empty `<Response/>` (text/xml). */
-export const TwimlResponse = described(v.string(), 'An empty TwiML document (text/xml).');
+const TwimlResponse = described(v.string(), 'An empty TwiML document (text/xml).');
 
 /**
  * Every response schema a route can name, by name. Routes refer to these by name (./routes.ts), so the

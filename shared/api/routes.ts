@@ -39,8 +39,6 @@ export interface PublicRouteSpec {
   readonly responds: 'text/html' | 'text/xml';
 }
 
-export const PUBLIC_PREFIX = '/v1/public/';
-
 export interface RouteSpec {
   /** Stable id, the OpenAPI operationId, and the key of the use-case binding. */
   readonly id: string;
@@ -557,7 +555,7 @@ export type RouteId = keyof typeof ROUTE;
 /** The route table as a list, in declaration order (what CDK and the OpenAPI document iterate). */
 export const ROUTES: readonly RouteSpec[] = Object.values(ROUTE);
 
-export function functionOf(route: RouteSpec): ApiFunctionId {
+function functionOf(route: RouteSpec): ApiFunctionId {
   return route.function ?? 'api';
 }
 
@@ -576,7 +574,7 @@ export type PublicRouteId = {
   [K in RouteId]: (typeof ROUTE)[K] extends { public: PublicRouteSpec } ? K : never;
 }[RouteId];
 
-export function isPublicRoute(route: RouteSpec): boolean {
+function isPublicRoute(route: RouteSpec): boolean {
   return route.public !== undefined;
 }
 

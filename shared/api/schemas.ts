@@ -12,7 +12,7 @@ import { described, integer, inputDateTime as iso, text } from '../schema.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 export const DEFAULT_LIMIT = 25;
-export const MAX_LIMIT = 100;
+const MAX_LIMIT = 100;
 
 const Reason = text(1, 500);
 
@@ -29,11 +29,11 @@ function queryInt(min: number, max: number) {
   );
 }
 
-export const LimitQuery = described(
+const LimitQuery = described(
   v.optional(queryInt(1, MAX_LIMIT)),
   `Page size, 1..${MAX_LIMIT}, default ${DEFAULT_LIMIT}.`,
 );
-export const CursorQuery = described(
+const CursorQuery = described(
   v.optional(v.pipe(text(1, 2048), v.regex(/^[A-Za-z0-9_-]+$/, 'an opaque cursor from a previous page'))),
   'Opaque cursor: `nextCursor` of the previous page.',
 );
@@ -159,7 +159,7 @@ export const RunJobBody = v.strictObject({
   limit: v.optional(integer(1, 10_000)),
 });
 
-export const MAX_REPLAY = 1000;
+const MAX_REPLAY = 1000;
 
 export const ReplayBody = v.strictObject({
   dryRun: v.optional(v.boolean(), true),

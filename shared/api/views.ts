@@ -2,7 +2,7 @@
 // as one object with explicit nulls, so a client never has to guess whether a field is missing or unset.
 import type { Session } from '../domain/session.ts';
 
-export function recoveryStateOf(s: Session) {
+function recoveryStateOf(s: Session) {
   return {
     status: s.status,
     retryCount: s.retryCount,

@@ -6,12 +6,12 @@
 import { optionalEnv } from '../env.ts';
 import { MIN_KEY_LENGTH } from './unsubscribe-token.ts';
 
-export const PUBLIC_BASE_URL = 'PUBLIC_BASE_URL';
+const PUBLIC_BASE_URL = 'PUBLIC_BASE_URL';
 export const UNSUBSCRIBE_KEY_SECRET_NAME = 'UNSUBSCRIBE_KEY_SECRET_NAME';
 export const UNSUBSCRIBE_TOKEN_KEY = 'UNSUBSCRIBE_TOKEN_KEY';
 
 /** The path Twilio posts message statuses to. */
-export const TWILIO_STATUS_PATH = '/v1/public/hooks/twilio/status';
+const TWILIO_STATUS_PATH = '/v1/public/hooks/twilio/status';
 
 export function publicBaseUrl(env: NodeJS.ProcessEnv): string | { missing: string } {
   const raw = optionalEnv(PUBLIC_BASE_URL, env);

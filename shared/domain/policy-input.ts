@@ -9,7 +9,7 @@ import { JITTER_MODES, QuietHoursSchema } from './retry-policy.ts';
 const DELAY_SECONDS = integer(0, 30 * 86400);
 
 /** The tunable fields of a policy, as an operator writes them (shared by the use case and the API). */
-export const POLICY_RULES_SHAPE = {
+const POLICY_RULES_SHAPE = {
   maxRetries: integer(0, 50),
   initialDelaySeconds: DELAY_SECONDS,
   backoffMultiplier: finiteNumber(1, 10),

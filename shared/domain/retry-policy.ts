@@ -88,7 +88,7 @@ export function delaySeconds(rules: Rules, sessionId: string, attempt: number): 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
 /** Minutes since local midnight in `timeZone`. */
-export function localMinuteOfDay(at: Date, timeZone: string): number {
+function localMinuteOfDay(at: Date, timeZone: string): number {
   let fmt = formatters.get(timeZone);
   if (!fmt) {
     fmt = new Intl.DateTimeFormat('en-GB', {

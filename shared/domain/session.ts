@@ -31,7 +31,7 @@ export type Contact = Infer<typeof ContactSchema>;
 const optionalIso = v.optional(isoDateTime);
 const optionalString = v.optional(v.string());
 
-export const AutomationSchema = v.object({
+const AutomationSchema = v.object({
   paused: v.optional(v.boolean(), false),
   overrideNextRetryAt: optionalIso,
   triggeredBy: optionalString,
@@ -86,5 +86,3 @@ export const SessionSchema = v.looseObject({
   updatedAt: isoDateTime,
 });
 export type Session = Infer<typeof SessionSchema>;
-
-export const ChannelSchema = v.picklist(CHANNELS);

@@ -4,7 +4,7 @@
 import * as v from 'valibot';
 import { describeIssues, integer, isoDateTime, jsonObject, safeParse } from '../schema.ts';
 
-export const EventBridgeScheduledEventSchema = v.looseObject({
+const EventBridgeScheduledEventSchema = v.looseObject({
   version: v.string(),
   id: v.string(),
   'detail-type': v.literal('Scheduled Event'),
@@ -16,7 +16,7 @@ export const EventBridgeScheduledEventSchema = v.looseObject({
   detail: jsonObject,
 });
 
-export const ManualRunEventSchema = v.strictObject({
+const ManualRunEventSchema = v.strictObject({
   trigger: v.picklist(['manual', 'cli', 'api', 'local']),
   dryRun: v.optional(v.boolean(), false),
   limit: v.optional(integer(1, 100_000)),

@@ -8,7 +8,7 @@ export const ESM_REQUIRE_BANNER =
 export const BUNDLE_MAIN_FIELDS = ['module', 'main'];
 
 /** esbuild target matching the Lambda runtime (SERVICE_RUNTIME). */
-export const BUNDLE_TARGET = 'node24';
+const BUNDLE_TARGET = 'node24';
 
 /**
  * The esbuild options of a function bundle, for the tools that bundle a function outside CDK (the bundle

@@ -291,14 +291,3 @@ export const FUNCTION_DESCRIPTIONS: readonly FunctionDescription[] = [
     secretsViaExtension: true,
   },
 ];
-
-export function functionDescription(id: string): FunctionDescription {
-  const found = FUNCTION_DESCRIPTIONS.find((f) => f.id === id);
-  if (!found) throw new Error(`no function described with id ${id}`);
-  return found;
-}
-
-/** The sender consuming a channel's queue. */
-export function senderFor(channel: Channel): FunctionDescription {
-  return functionDescription(`sender-${channel}`);
-}

@@ -179,7 +179,7 @@ export const JOB_DESCRIPTIONS: Record<JobName, JobDescription> = {
  * A heartbeat older than this many schedule periods means the job is not running: readiness, job status
  * and the heartbeat alarm all use it, with the deployed rate.
  */
-export const HEARTBEAT_PERIODS = 3;
+const HEARTBEAT_PERIODS = 3;
 
 export function heartbeatTtlSeconds(schedule: { readonly rateSeconds: number }): number {
   return schedule.rateSeconds * HEARTBEAT_PERIODS;

@@ -29,7 +29,7 @@ function singleLine(name: string, value: string): string {
 }
 
 /** RFC 2047 encoded words for non-ASCII text, each at most 75 characters, never splitting a character. */
-export function encodeHeaderText(value: string): string {
+function encodeHeaderText(value: string): string {
   if (/^[\x20-\x7e]*$/.test(value)) return value;
   const words: string[] = [];
   let chunk = '';

@@ -63,7 +63,7 @@ const CONFIG_ERROR_NAMES = new Set([
 ]);
 
 /** Sorts an error thrown by SESClient.send into transient, a misconfiguration of ours, or permanent. */
-export function classifySesError(
+function classifySesError(
   error: unknown,
 ): TransientProviderError | ProviderConfigError | PermanentProviderError {
   const e = (typeof error === 'object' && error !== null ? error : {}) as SdkErrorShape;

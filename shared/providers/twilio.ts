@@ -11,7 +11,7 @@ import { isSuccess, postOnce, throwForStatus } from './http.ts';
 import { recipientOf } from './recipient.ts';
 import type { NotificationProvider, ProviderResult, RenderedNotification } from './types.ts';
 
-export const TWILIO_API_BASE_URL = 'https://api.twilio.com';
+const TWILIO_API_BASE_URL = 'https://api.twilio.com';
 
 export interface TwilioProviderOptions {
   readonly channel: 'sms' | 'whatsapp';
@@ -35,7 +35,7 @@ const CreatedSchema = v.looseObject({ sid: text(1) });
 const ErrorSchema = v.looseObject({ code: v.optional(v.number()), message: v.optional(v.string()) });
 
 /** Twilio's code for a recipient who replied STOP to this sender. */
-export const TWILIO_UNSUBSCRIBED_CODE = 21610;
+const TWILIO_UNSUBSCRIBED_CODE = 21610;
 
 function errorCode(text: string): number | undefined {
   try {
@@ -47,7 +47,7 @@ function errorCode(text: string): number | undefined {
 }
 
 /** The status callback of one send: the configured URL with the outcome ref added as `ref`. */
-export function statusCallbackFor(base: string, message: ChannelMessage): string {
+function statusCallbackFor(base: string, message: ChannelMessage): string {
   const ref = outcomeRefOf(message);
   const encoded = ref && encodeOutcomeRef(ref, 1024);
   if (!encoded) return base;

@@ -10,9 +10,9 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 export const WEBHOOK_ID_HEADER = 'webhook-id';
-export const WEBHOOK_TIMESTAMP_HEADER = 'webhook-timestamp';
-export const WEBHOOK_SIGNATURE_HEADER = 'webhook-signature';
-export const DEFAULT_TOLERANCE_SECONDS = 300;
+const WEBHOOK_TIMESTAMP_HEADER = 'webhook-timestamp';
+const WEBHOOK_SIGNATURE_HEADER = 'webhook-signature';
+const DEFAULT_TOLERANCE_SECONDS = 300;
 const SECRET_PREFIX = 'whsec_';
 
 /** Whether a secret is in the Standard Webhooks form: `whsec_` and base64 of at least 16 bytes. */

@@ -27,7 +27,7 @@ export function webhookDeliveryId(message: ChannelMessage): string {
 }
 
 /** The JSON document the product receives. */
-export function webhookPayload(message: ChannelMessage, rendered: RenderedNotification, sentAt: Date) {
+function webhookPayload(message: ChannelMessage, rendered: RenderedNotification, sentAt: Date) {
   const common = {
     id: webhookDeliveryId(message),
     template: message.templateId,

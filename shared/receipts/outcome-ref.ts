@@ -15,7 +15,7 @@ export interface OutcomeRef {
 }
 
 /** SES tag values are at most 256 characters. */
-export const MAX_REF_LENGTH = 256;
+const MAX_REF_LENGTH = 256;
 const CHANNELS = new Set(['email', 'slack', 'sms', 'whatsapp', 'webhook']);
 
 export function outcomeRefOf(message: ChannelMessage): OutcomeRef | undefined {

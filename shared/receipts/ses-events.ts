@@ -30,7 +30,7 @@ const Recipient = v.looseObject({
   diagnosticCode: v.optional(Str),
 });
 
-export const SesEventDetailSchema = v.looseObject({
+const SesEventDetailSchema = v.looseObject({
   eventType: v.picklist([
     'Send',
     'Delivery',
@@ -69,7 +69,7 @@ export const SesEventDetailSchema = v.looseObject({
 });
 export type SesEventDetail = Infer<typeof SesEventDetailSchema>;
 
-export const SesEventBridgeEventSchema = v.looseObject({
+const SesEventBridgeEventSchema = v.looseObject({
   id: v.optional(v.string()),
   source: v.literal('aws.ses'),
   'detail-type': v.string(),
@@ -78,18 +78,7 @@ export const SesEventBridgeEventSchema = v.looseObject({
 });
 export type SesEventBridgeEvent = Infer<typeof SesEventBridgeEventSchema>;
 
-/** SES's event `detail-type` per event type, as EventBridge names them. */
-export const SES_DETAIL_TYPES: Record<SesEventDetail['eventType'], string> = {
-  Send: 'Email Sent',
-  Delivery: 'Email Delivered',
-  Bounce: 'Email Bounced',
-  Complaint: 'Email Complaint Received',
-  Reject: 'Email Rejected',
-  'Rendering Failure': 'Email Rendering Failed',
-  DeliveryDelay: 'Email Delivery Delayed',
-};
-
-export class InvalidSesEventError extends Error {
+class InvalidSesEventError extends Error {
   constructor(
     message: string,
     readonly issues: unknown,

@@ -8,11 +8,11 @@ import { decodeOutcomeRef } from './outcome-ref.ts';
 import type { Receipt, ReceiptStatus } from './receipt.ts';
 
 /** Twilio's error code for a message to a recipient who replied STOP. */
-export const TWILIO_UNSUBSCRIBED = '21610';
+const TWILIO_UNSUBSCRIBED = '21610';
 
 const Field = v.pipe(v.string(), v.maxLength(1600));
 
-export const TwilioStatusFormSchema = v.looseObject({
+const TwilioStatusFormSchema = v.looseObject({
   MessageSid: v.pipe(v.string(), v.regex(/^(SM|MM)[0-9a-fA-F]{32}$/, 'a Twilio message SID')),
   MessageStatus: v.pipe(v.string(), v.toLowerCase(), v.regex(/^[a-z_]{1,32}$/)),
   AccountSid: v.pipe(v.string(), v.regex(/^AC[0-9a-fA-F]{32}$/, 'a Twilio account SID')),

@@ -15,7 +15,7 @@ import { CONSENT_CHANNELS, type ConsentChannel, normaliseAddress } from './addre
 export const SUPPRESSION_REASONS = ['bounce', 'complaint', 'unsubscribe', 'stop', 'operator'] as const;
 export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
 
-export const RecipientStateSchema = v.looseObject({
+const RecipientStateSchema = v.looseObject({
   pk: v.string(),
   sk: v.string(),
   address: v.string(),
@@ -33,7 +33,7 @@ export const RecipientStateSchema = v.looseObject({
 });
 export type RecipientState = Infer<typeof RecipientStateSchema>;
 
-export const AuditRecordSchema = v.looseObject({
+const AuditRecordSchema = v.looseObject({
   sk: v.string(),
   action: v.picklist(['suppressed', 'lifted']),
   channel: v.picklist(CONSENT_CHANNELS),
@@ -63,7 +63,7 @@ export interface SuppressionInput {
   readonly detail?: string;
 }
 
-export class InvalidAddressError extends Error {
+class InvalidAddressError extends Error {
   constructor(channel: string, address: string) {
     super(`not a ${channel} address: ${JSON.stringify(address.slice(0, 80))}`);
     this.name = 'InvalidAddressError';

@@ -78,7 +78,7 @@ export function outboxFields(id: string, dispatchAfter: string, shards: number, 
   };
 }
 
-export class PublishError extends Error {
+class PublishError extends Error {
   constructor(
     message: string,
     options?: { cause?: unknown },
@@ -292,6 +292,6 @@ export async function noteDispatchFailure(ctx: AppContext, item: OutboxItem, err
 }
 
 /** Messages stored on an outbox item are re-validated before they are published again. */
-export function storedMessages(item: OutboxItem): ChannelMessage[] {
+function storedMessages(item: OutboxItem): ChannelMessage[] {
   return item.messages.map((m) => parse(ChannelMessageSchema, m));
 }

@@ -11,7 +11,7 @@ import { type Infer, lenient, safeParse } from '../schema.ts';
 
 const PK = 'channel';
 
-export const ChannelHealthSchema = v.object({
+const ChannelHealthSchema = v.object({
   channel: v.picklist(CHANNELS),
   status: v.picklist(['ok', 'misconfigured']),
   reason: lenient(v.string()),

@@ -9,7 +9,7 @@ import { JOBS, type JobName } from '../infra/resources.ts';
 import { type Infer, integer, parse } from '../schema.ts';
 import { isConditionalCheckFailed } from './dynamo-errors.ts';
 
-export const RUN_RECORD_TTL_DAYS = 90;
+const RUN_RECORD_TTL_DAYS = 90;
 
 export const JobStateSchema = v.looseObject({
   name: v.picklist(JOBS),

@@ -30,16 +30,6 @@ export const OUTCOME_STATUSES = [
   'undelivered',
 ] as const;
 export type OutcomeStatus = (typeof OUTCOME_STATUSES)[number];
-export const FINAL_STATUSES: readonly OutcomeStatus[] = [
-  'sent',
-  'failed',
-  'skipped',
-  'delivered',
-  'read',
-  'bounced',
-  'complained',
-  'undelivered',
-];
 
 export const OutcomeItemSchema = v.looseObject({
   sessionId: v.string(),
@@ -141,7 +131,7 @@ export function possibleSends(item: Pick<OutcomeItem, 'claimedBy' | 'releasedBy'
 /** The error of an outcome refused a third possible send; only an operator's forced replay lifts it. */
 export const WINDOW_EXCEEDED = 'provider_window_exceeded';
 
-export class OutcomeConflictError extends Error {
+class OutcomeConflictError extends Error {
   constructor(
     message: string,
     readonly current: Record<string, unknown> | undefined,

@@ -42,7 +42,7 @@ export function shardOf(id: string, shards: number): string {
  * Whether the sweep may find the session due: retryable, not paused, retries left, and no attempt of it still
  * in the outbox (an attempt counts when it has left the outbox; undispatched ones never stack up).
  */
-export function isRetryEligible(s: Session): boolean {
+function isRetryEligible(s: Session): boolean {
   return (
     RETRYABLE_STATUSES.includes(s.status) &&
     !s.automation?.paused &&
@@ -77,7 +77,7 @@ export interface TimelineEvent {
 }
 
 /** A timeline item: time-ordered sort key, random suffix so two events in one millisecond both stay. */
-export function timelineItem(sessionId: string, event: TimelineEvent): Record<string, unknown> {
+function timelineItem(sessionId: string, event: TimelineEvent): Record<string, unknown> {
   return { sessionId, sk: `${event.at}#${event.type}#${randomBytes(4).toString('hex')}`, ...event };
 }
 

@@ -13,7 +13,7 @@ import { DEFAULT_ORG } from '../domain/org.ts';
 import type { SessionStatus } from '../domain/session.ts';
 import { logger } from '../observability/logger.ts';
 
-export const COUNTER_SHARDS = 4;
+const COUNTER_SHARDS = 4;
 
 function day(at: Date): string {
   return at.toISOString().slice(0, 10);
@@ -44,7 +44,7 @@ async function add(
 }
 
 /** Hourly counters (the console's charts) live this long; daily ones are kept. */
-export const HOURLY_STATS_DAYS = 8;
+const HOURLY_STATS_DAYS = 8;
 
 /** The partition of an hour's counters: `statsh#<orgId>#<yyyy-mm-ddThh>`. */
 export function hourlyStatsPk(orgId: string, at: Date): string {

@@ -77,7 +77,7 @@ export async function readPause(ctx: AppContext, channel: Channel): Promise<Paus
 }
 
 /** Why the window breaks the thresholds, or undefined when it does not. */
-export function breach(window: ReputationWindow, guard: GuardThresholds): string | undefined {
+function breach(window: ReputationWindow, guard: GuardThresholds): string | undefined {
   const sends = Math.max(window.sent, window.delivered + window.bounced + window.undelivered);
   if (sends < guard.minSends) return undefined;
   if ((window.bounceRate ?? 0) >= guard.pauseBouncePercent)

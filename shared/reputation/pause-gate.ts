@@ -11,7 +11,7 @@ import { logger } from '../observability/logger.ts';
 import type { SenderHandler } from '../senders/handler.ts';
 import { readPause } from './guard.ts';
 
-export const PAUSED_REDELIVERY_SECONDS = 900;
+const PAUSED_REDELIVERY_SECONDS = 900;
 const CACHE_MS = 15_000;
 
 export interface PauseGateOptions {

@@ -33,8 +33,8 @@ import {
   text,
 } from '../schema.ts';
 
-export const DEFAULT_PROVIDER_TIMEOUT_MS = 5000;
-export const DEFAULT_SECRETS_MAX_AGE_SECONDS = 300;
+const DEFAULT_PROVIDER_TIMEOUT_MS = 5000;
+const DEFAULT_SECRETS_MAX_AGE_SECONDS = 300;
 
 interface Common {
   readonly timeoutMs: number;
@@ -99,7 +99,7 @@ function firstIssue(issues: readonly Issue[]): string {
   return issues.length ? describeIssues(issues.slice(0, 1), 'value') : 'invalid';
 }
 
-export function enabledChannels(env: NodeJS.ProcessEnv): Set<string> {
+function enabledChannels(env: NodeJS.ProcessEnv): Set<string> {
   return new Set(
     (optionalEnv('ENABLED_CHANNELS', env) ?? '')
       .split(',')

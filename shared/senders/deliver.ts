@@ -47,12 +47,12 @@ import { markSessionNotified, readSessionForDelivery, type SessionView } from '.
 
 type LogFn = (message: string, ...extra: Record<string, unknown>[]) => void;
 /** Provider calls without any answer after which the outcome is `failed` (each may have delivered). */
-export const MAX_UNANSWERED_TRIES = 2;
+const MAX_UNANSWERED_TRIES = 2;
 /**
  * Provider calls that may have delivered one notification, at most: a crash or a lost answer after the
  * provider accepted leaves the outcome unknown, so one more try is allowed, never a third.
  */
-export const MAX_POSSIBLE_SENDS = 2;
+const MAX_POSSIBLE_SENDS = 2;
 
 export interface DeliveryLogger {
   readonly info: LogFn;
@@ -138,13 +138,13 @@ export class RetryableDeliveryError extends Error {
  * recovered gets one — stalled or recovering, or exhausted for the final attempt that exhausted it. Never
  * one now active, processing, recovered, completed, cancelled, failed or timed out.
  */
-export function notRemindable(session: SessionView, message: RecoveryMessage): string | undefined {
+function notRemindable(session: SessionView, message: RecoveryMessage): string | undefined {
   if (session.status === 'stalled' || session.status === 'recovering') return undefined;
   if (session.status === 'exhausted' && message.templateId === 'final_attempt') return undefined;
   return session.status;
 }
 
-export function defaultLeaseSeconds(channel: ChannelMessage['channel']): number {
+function defaultLeaseSeconds(channel: ChannelMessage['channel']): number {
   const queue = CHANNEL_QUEUES.find((q) => q.channel === channel);
   return (queue?.senderTimeoutSeconds ?? 10) + 5;
 }

@@ -32,7 +32,7 @@ import type { ProviderSource } from './providers.ts';
 /** SQS caps a message's visibility at 12 hours. */
 const MAX_VISIBILITY_SECONDS = 43_200;
 
-export class InvalidChannelMessageError extends Error {
+class InvalidChannelMessageError extends Error {
   constructor(
     message: string,
     readonly issues: unknown,
@@ -115,7 +115,7 @@ interface Tally {
 }
 
 /** A skip reason as a metric dimension: its code, without the free text some reasons carry after `: `. */
-export function skipReasonDimension(reason: string): string {
+function skipReasonDimension(reason: string): string {
   return reason.split(': ')[0]?.slice(0, 64) || 'unknown';
 }
 

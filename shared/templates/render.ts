@@ -58,7 +58,7 @@ function detailsOf(data: Record<string, unknown>): TemplateView['details'] {
   return out;
 }
 
-export function buildView(message: ChannelMessage, context: RenderContext = {}): TemplateView {
+function buildView(message: ChannelMessage, context: RenderContext = {}): TemplateView {
   const data = parse(RecoveryDataSchema, message.data);
   const kind = context.kind ?? data.kind;
   const common = {

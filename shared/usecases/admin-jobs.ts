@@ -17,7 +17,7 @@ export async function getJobsStatus(ctx: AppContext): Promise<JobStatus[]> {
   return states.map((s) => jobStatusOf(s, now, settingsOf(ctx).schedules[s.name]));
 }
 
-export async function setJobPausedBy(
+async function setJobPausedBy(
   ctx: AppContext,
   job: JobName,
   paused: boolean,

@@ -117,14 +117,14 @@ const MIN_RECHECK_MS = 10_000;
  * When a deferred session is looked at again: a quarter of the time it has waited past its due time, at
  * least one sweep period (and 10 s) and at most 5 minutes, never past the end of the wait.
  */
-export function recheckAt(ctx: AppContext, u: Unsettled, now: Date): Date {
+function recheckAt(ctx: AppContext, u: Unsettled, now: Date): Date {
   const rate = settingsOf(ctx).schedules['recovery-sweep'].rateSeconds * 1000;
   const waited = now.getTime() - u.dueAt.getTime();
   const step = Math.min(300_000, Math.max(rate, MIN_RECHECK_MS, waited / 4));
   return new Date(Math.min(now.getTime() + step, u.waitEnds.getTime()));
 }
 
-export function buildMessages(
+function buildMessages(
   s: Session,
   policy: RetryPolicy,
   attempt: { attemptId: string; number: number; fence: number; at: string; final: boolean },
@@ -263,7 +263,7 @@ export async function claimAttempt(
  * next retry counted from now (an operator's override set meanwhile wins). Undefined when the session's
  * pending attempt is another one (or none): then the session has nothing to learn from this dispatch.
  */
-export function afterDispatch(
+function afterDispatch(
   s: Session,
   attempt: Pick<AttemptItem, 'attemptId'>,
   policy: RetryPolicy,

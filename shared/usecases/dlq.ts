@@ -27,8 +27,6 @@ import {
 } from '../repositories/outcomes.ts';
 import { safeParse } from '../schema.ts';
 
-export { listDlqDepths } from './health.ts';
-
 export interface ReplayOptions {
   readonly dryRun: boolean;
   /** Matching messages to move (or, dry, to report) at most. */

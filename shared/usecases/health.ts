@@ -126,7 +126,7 @@ function queueName(url: string): string | null {
 }
 
 /** Depth of every channel's DLQ (ApproximateNumberOfMessages: waiting, not in flight). */
-export async function listDlqDepths(ctx: AppContext): Promise<DlqDepth[]> {
+async function listDlqDepths(ctx: AppContext): Promise<DlqDepth[]> {
   return Promise.all(
     CHANNELS.map(async (channel): Promise<DlqDepth> => {
       const urls = ctx.queues[channel];

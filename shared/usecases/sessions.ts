@@ -26,7 +26,7 @@ export {
 import { parse, safeParse } from '../schema.ts';
 
 /** How far ahead of our clock a product's `processingStartedAt` may be (its clock may run a little fast). */
-export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 
 export interface Audit {
   readonly triggeredBy: string;
@@ -145,7 +145,7 @@ function checkIfMatch(s: Session, ifMatch: number | undefined): void {
 }
 
 /** Tries of a read-modify-write whose write lost to a concurrent one (a sender's stamp, a sweep's claim). */
-export const REWRITE_TRIES = 5;
+const REWRITE_TRIES = 5;
 
 /** Whether a write lost only because the item moved on since it was read (not because of its own rules). */
 function lostToConcurrentWrite(error: unknown, read: Session): boolean {
@@ -377,7 +377,7 @@ export interface StuckMatch {
 }
 
 /** Processing sessions started more than `olderThanMinutes` ago, through the status index (no scan). */
-export async function findStuckSessions(
+async function findStuckSessions(
   ctx: AppContext,
   olderThanMinutes: number,
   max = 1000,

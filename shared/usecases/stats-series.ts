@@ -30,7 +30,7 @@ export interface StatsSeries {
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 /** Buckets per request at most: a week of hours, a quarter of days. */
-export const MAX_BUCKETS: Record<Granularity, number> = { hour: 168, day: 92 };
+const MAX_BUCKETS: Record<Granularity, number> = { hour: 168, day: 92 };
 const DEFAULT_BUCKETS: Record<Granularity, number> = { hour: 24, day: 14 };
 /** Partitions read at once. */
 const CONCURRENCY = 8;

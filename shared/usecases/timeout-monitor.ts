@@ -58,7 +58,7 @@ function durationSince(iso: string | undefined, now: Date): string {
   return seconds < 120 ? `${seconds} s` : `${Math.floor(seconds / 60)} min`;
 }
 
-export function opsAlertMessages(
+function opsAlertMessages(
   settings: Settings,
   alert: Pick<OpsAlertMessage, 'alertId' | 'source' | 'severity' | 'summary' | 'data' | 'createdAt'>,
 ): OpsAlertMessage[] {

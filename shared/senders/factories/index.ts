@@ -7,7 +7,7 @@ import { slackProviderFactory } from './slack.ts';
 import { twilioProviderFactory } from './twilio.ts';
 import { webhookProviderFactory } from './webhook.ts';
 
-export const PROVIDER_FACTORIES: Record<EnabledChannelConfig['channel'], ProviderFactory> = {
+const PROVIDER_FACTORIES: Record<EnabledChannelConfig['channel'], ProviderFactory> = {
   email: sesProviderFactory,
   slack: slackProviderFactory,
   sms: twilioProviderFactory,
