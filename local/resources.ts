@@ -99,6 +99,7 @@ export async function createResources(
   endpoint: { dynamodb: string; region: string },
   sqs: SQSClient,
   prefix: string,
+  options: { ttl?: boolean } = {},
 ): Promise<ResourceNames> {
   const ddb = new DynamoDBClient({
     endpoint: endpoint.dynamodb,
@@ -108,7 +109,7 @@ export async function createResources(
   try {
     for (const table of TABLES) {
       await ddb.send(new CreateTableCommand(tableInput(prefix, table)));
-      if (table.ttlAttribute) {
+      if (table.ttlAttribute && options.ttl !== false) {
         await ddb.send(
           new UpdateTimeToLiveCommand({
             TableName: tableName(prefix, table),
