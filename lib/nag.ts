@@ -5,7 +5,7 @@ import { Stack, Validations } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
 import type { IConstruct } from 'constructs';
-import type { AdminApi } from './constructs/admin-api.ts';
+import { type AdminApi, routesMatchedBy } from './constructs/admin-api.ts';
 import type { SessionRecoveryStack } from './session-recovery-stack.ts';
 
 export interface Acknowledgement {
@@ -85,23 +85,44 @@ function acknowledgeApi(api: AdminApi): void {
         'documented one for it and is scoped to log groups API Gateway creates.',
     );
   }
-  for (const policy of [api.readPolicy, api.operatorPolicy]) {
+  const policies = [api.readPolicy, api.operatorPolicy, ...(api.productPolicy ? [api.productPolicy] : [])];
+  for (const policy of policies) {
     acknowledgeWildcards(
       policy,
       // `*` may stand only for a whole path segment of an execute-api ARN: a `{param}` of a route.
       (resource) =>
         resource.includes(':execute-api:') && /\/\*(\/|$)/.test(resource) && !/\*[^/]|[^/]\*/.test(resource),
-      'execute-api ARNs write a path parameter (`{id}`, `{job}`, `{channel}`) as `*`; method, stage and ' +
-        'every literal path segment are fixed, so the policy grants exactly the declared routes.',
+      (resource) => wildcardReason(api, resource),
     );
   }
+}
+
+/**
+ * What one execute-api wildcard grants, in words: every declared route it matches by IAM's rules (where `*`
+ * also matches `/`, so a trailing `*` reaches deeper paths), found from the route table itself.
+ */
+function wildcardReason(api: AdminApi, resource: string): string {
+  const marker = `/${api.stageName}/`;
+  const at = resource.indexOf(marker);
+  if (at < 0) throw new Error(`${resource}: not an execute-api ARN of stage ${api.stageName}`);
+  const specifier = resource.slice(at + marker.length);
+  const granted = routesMatchedBy(specifier, api.routes);
+  if (granted.length === 0) throw new Error(`${resource} matches no declared route`);
+  const params = [...new Set(granted.flatMap((r) => [...r.path.matchAll(/\{[^}]+\}/g)].map((m) => m[0])))];
+  return (
+    `\`${specifier}\` grants execute-api:Invoke on exactly ${granted.length === 1 ? 'one declared route' : `${granted.length} declared routes`}: ` +
+    `${granted.map((r) => `${r.method} ${r.path}`).join(', ')}, for any value of ${params.join(', ')}. ` +
+    "IAM's `*` matches any characters, `/` included, so every declared route under the pattern is listed " +
+    'here (computed from the route table at synth); API Gateway answers 403 for any path not declared, and ' +
+    'method and stage are fixed.'
+  );
 }
 
 /** Acknowledges the IAM5 wildcard findings of one policy whose resources all pass `expected`; throws otherwise. */
 function acknowledgeWildcards(
   policy: iam.ManagedPolicy,
   expected: (flattened: string) => boolean,
-  reason: string,
+  reason: (flattened: string) => string,
 ): void {
   const stack = Stack.of(policy);
   const document = stack.resolve(policy.document) as { Statement?: { Resource?: unknown }[] };
@@ -112,7 +133,7 @@ function acknowledgeWildcards(
       if (!flattened.includes('*')) continue;
       if (!expected(flattened))
         throw new Error(`${policy.node.path}: unexpected wildcard resource ${flattened}`);
-      acknowledge(policy, `AwsSolutions-IAM5[Resource::${flattened}]`, reason);
+      acknowledge(policy, `AwsSolutions-IAM5[Resource::${flattened}]`, reason(flattened));
     }
   }
 }

@@ -406,6 +406,8 @@ export class SessionRecoveryStack extends Stack {
       new CfnOutput(this, 'ApiUrl', { value: this.api.api.url });
       new CfnOutput(this, 'ApiReadPolicyArn', { value: this.api.readPolicy.managedPolicyArn });
       new CfnOutput(this, 'ApiOperatorPolicyArn', { value: this.api.operatorPolicy.managedPolicyArn });
+      if (this.api.productPolicy)
+        new CfnOutput(this, 'ApiProductPolicyArn', { value: this.api.productPolicy.managedPolicyArn });
     }
   }
 }

@@ -1,8 +1,8 @@
 // The admin API: a REST API with one method per route of the route table, every method behind AWS_IAM
 // (SigV4) except the public routes (`/v1/public/`, authorization NONE: each verifies its own token or
 // signature, with a throttle of its own), proxied to the function each route names; access and execution
-// logs, stage throttling, optional WAF over every route, and two managed policies (read-only and operator)
-// that grant callers exactly the IAM routes of their access level.
+// logs, stage throttling, optional WAF over every route, and three managed policies (read-only, operator,
+// product) that grant callers exactly the IAM routes of their access level.
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -18,6 +18,11 @@ export interface ApiRoute {
   readonly path: string;
   /** `read` routes are open to the read-only policy; `write` routes only to the operator policy. */
   readonly access: 'read' | 'write';
+  /**
+   * The product's own route (register, update, read a session): the product policy grants it.
+   * @default false
+   */
+  readonly product?: boolean;
   /**
    * Id of the function that serves the route (a key of AdminApiProps.handlers).
    * @default 'api'
@@ -80,17 +85,44 @@ export function executeApiPath(path: string): string {
   return path.replace(/\{[^}]+\}/g, '*');
 }
 
+/**
+ * The declared routes an execute-api resource `<METHOD>/<path>` (after the stage) lets a caller invoke, by
+ * IAM's rules: `*` matches any run of characters, `/` included, so `GET/v1/sessions/*` also grants
+ * `GET /v1/sessions/{id}/timeline`. Public routes are left out (no policy is needed for them).
+ */
+export function routesMatchedBy(resource: string, routes: readonly ApiRoute[]): ApiRoute[] {
+  const pattern = new RegExp(
+    `^${resource
+      .split('*')
+      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
+  // A path parameter as a caller fills it in: any non-empty value without `/`.
+  return routes.filter((r) => !r.public && pattern.test(`${r.method}${r.path.replace(/\{[^}]+\}/g, 'x')}`));
+}
+
 export class AdminApi extends Construct {
   public readonly api: apigateway.RestApi;
+  /** The routes the API was built from (nag.ts explains each policy wildcard with them). */
+  public readonly routes: readonly ApiRoute[];
+  public readonly stageName: string;
   public readonly accessLogGroup: logs.LogGroup;
   /** Invoke on every `read` route: for dashboards, support staff, the product's status checks. */
   public readonly readPolicy: iam.ManagedPolicy;
-  /** Invoke on every route: for on-call operators and the product's registration calls. */
+  /** Invoke on every route: for on-call operators. */
   public readonly operatorPolicy: iam.ManagedPolicy;
+  /**
+   * Invoke on the `product` routes only (register, update and read a session): for the product's own role,
+   * which then cannot replay dead letters, run or pause jobs, reset sessions or touch recipients. Absent
+   * when no route is marked `product` (an IAM policy cannot be empty); the route table always marks some.
+   */
+  public readonly productPolicy?: iam.ManagedPolicy;
   public readonly webAcl?: wafv2.CfnWebACL;
 
   constructor(scope: Construct, id: string, props: AdminApiProps) {
     super(scope, id);
+    this.routes = props.routes;
+    this.stageName = props.stageName;
     const seen = new Set<string>();
     for (const route of props.routes) {
       const key = `${route.method} ${route.path}`;
@@ -182,6 +214,7 @@ export class AdminApi extends Construct {
 
     const readArns: string[] = [];
     const allArns: string[] = [];
+    const productArns: string[] = [];
     for (const route of props.routes) {
       const resource = this.api.root.resourceForPath(route.path);
       const params = [...route.path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
@@ -197,7 +230,10 @@ export class AdminApi extends Construct {
       const arn = this.api.arnForExecuteApi(route.method, executeApiPath(route.path), props.stageName);
       allArns.push(arn);
       if (route.access === 'read') readArns.push(arn);
+      if (route.product) productArns.push(arn);
     }
+    if (props.routes.some((r) => r.product && r.public))
+      throw new Error('a public route cannot be a product route: no IAM policy names it');
 
     this.readPolicy = new iam.ManagedPolicy(this, 'ReadPolicy', {
       description: 'Invoke the read routes of the session-recovery admin API',
@@ -207,6 +243,13 @@ export class AdminApi extends Construct {
       description: 'Invoke every route of the session-recovery admin API',
       statements: [new iam.PolicyStatement({ actions: ['execute-api:Invoke'], resources: allArns })],
     });
+    if (productArns.length > 0) {
+      this.productPolicy = new iam.ManagedPolicy(this, 'ProductPolicy', {
+        description:
+          'Invoke the product routes of the session-recovery admin API: register, update and read sessions',
+        statements: [new iam.PolicyStatement({ actions: ['execute-api:Invoke'], resources: productArns })],
+      });
+    }
 
     if (props.waf) this.webAcl = this.addWebAcl();
   }

@@ -46,6 +46,13 @@ export interface RouteSpec {
   /** Full path including `/v1`, with `{param}` placeholders. */
   readonly path: string;
   readonly access: Access;
+  /**
+   * The product's own route: register, update and read a session (its timeline included). The product
+   * policy (CDK) grants these and nothing else; every other route needs the operator or read policy. IAM's
+   * `*` in `GET …/v1/sessions/*` also matches `{id}/timeline`, so reading a session cannot be granted
+   * without its timeline: both are marked, and the template test checks that no other route matches.
+   */
+  readonly product?: true;
   readonly tag: string;
   readonly params?: v.StrictObjectSchema<v.ObjectEntries, undefined>;
   readonly query: v.GenericSchema<unknown, Record<string, unknown>>;
@@ -79,6 +86,7 @@ export const ROUTE = {
     method: 'POST',
     path: '/v1/sessions',
     access: 'write',
+    product: true,
     tag: 'sessions',
     query: S.NoQuery,
     body: S.RegisterSessionBody,
@@ -104,6 +112,7 @@ export const ROUTE = {
     method: 'GET',
     path: '/v1/sessions/{id}',
     access: 'read',
+    product: true,
     tag: 'sessions',
     params: S.SessionIdParams,
     query: S.NoQuery,
@@ -116,6 +125,7 @@ export const ROUTE = {
     method: 'PATCH',
     path: '/v1/sessions/{id}',
     access: 'write',
+    product: true,
     tag: 'sessions',
     params: S.SessionIdParams,
     query: S.NoQuery,
@@ -130,6 +140,7 @@ export const ROUTE = {
     method: 'GET',
     path: '/v1/sessions/{id}/timeline',
     access: 'read',
+    product: true,
     tag: 'sessions',
     params: S.SessionIdParams,
     query: S.PageQuery,

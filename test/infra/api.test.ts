@@ -2,8 +2,9 @@
 // operator policies split by each route's access level, WAF only when asked for.
 import { Capture, Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { type ApiRoute, executeApiPath } from '../../lib/constructs/admin-api.ts';
-import { props, resourcesOfType, synth } from './synth.ts';
+import { type ApiRoute, executeApiPath, routesMatchedBy } from '../../lib/constructs/admin-api.ts';
+import { ROUTES as ROUTE_TABLE } from '../../shared/api/routes.ts';
+import { type CfnTemplate, props, resourcesOfType, synth } from './synth.ts';
 
 const ROUTES: ApiRoute[] = [
   { method: 'GET', path: '/v1/sessions', access: 'read' },
@@ -14,6 +15,8 @@ const ROUTES: ApiRoute[] = [
 ];
 
 const { template, json } = synth({}, { routes: ROUTES });
+/** The stack as deployed: the whole route table of shared/api/routes.ts. */
+const deployed = synth();
 const withWaf = synth({ apiWaf: true }, { routes: ROUTES });
 
 describe('methods', () => {
@@ -76,8 +79,8 @@ describe('stage', () => {
 });
 
 describe('caller policies', () => {
-  function invokeResources(description: string): string[] {
-    const [, policy] = resourcesOfType(json, 'AWS::IAM::ManagedPolicy').find(
+  function invokeResources(description: string, from: CfnTemplate = json): string[] {
+    const [, policy] = resourcesOfType(from, 'AWS::IAM::ManagedPolicy').find(
       ([, p]) => props(p).Description === description,
     )!;
     const statements = props<{ PolicyDocument: { Statement: { Action: string; Resource: unknown }[] } }>(
@@ -105,6 +108,64 @@ describe('caller policies', () => {
     );
     expect(invokeResources('Invoke every route of the session-recovery admin API')).toEqual(
       expected(() => true),
+    );
+  });
+
+  it('grants the product policy register, update and read of a session, and no other route of the table', () => {
+    const description =
+      'Invoke the product routes of the session-recovery admin API: register, update and read sessions';
+    const granted = invokeResources(description, deployed.json);
+    expect(granted).toEqual([
+      'GET /v1/sessions/*',
+      'GET /v1/sessions/*/timeline',
+      'PATCH /v1/sessions/*',
+      'POST /v1/sessions',
+    ]);
+    // By IAM's rules (`*` matches `/` too) the ARNs reach exactly the product routes, and none of these.
+    const reached = granted
+      .flatMap((g) => routesMatchedBy(g.replace(' ', ''), ROUTE_TABLE))
+      .map((r) => `${r.method} ${r.path}`);
+    expect([...new Set(reached)].sort()).toEqual([
+      'GET /v1/sessions/{id}',
+      'GET /v1/sessions/{id}/timeline',
+      'PATCH /v1/sessions/{id}',
+      'POST /v1/sessions',
+    ]);
+    for (const operatorOnly of [
+      'POST /v1/admin/dlq/{channel}/replay',
+      'POST /v1/admin/jobs/{job}/pause',
+      'POST /v1/admin/jobs/{job}/run',
+      'POST /v1/sessions/reset-stuck',
+      'POST /v1/sessions/{id}/retry-now',
+      'POST /v1/sessions/{id}/recover',
+      'POST /v1/recipients/{address}/suppressions',
+      'DELETE /v1/recipients/{address}/suppressions/{channel}',
+      'GET /v1/recipients/{address}',
+      'POST /v1/retry/policies',
+      'GET /v1/sessions',
+    ])
+      expect(reached).not.toContain(operatorOnly);
+    expect(deployed.json.Outputs).toHaveProperty('ApiProductPolicyArn');
+  });
+
+  it('lets each policy of the deployed table reach, by IAM matching, only the routes of its level', () => {
+    const reach = (description: string) =>
+      [
+        ...new Set(
+          invokeResources(description, deployed.json)
+            .flatMap((g) => routesMatchedBy(g.replace(' ', ''), ROUTE_TABLE))
+            .map((r) => `${r.method} ${r.path}`),
+        ),
+      ].sort();
+    const iam = ROUTE_TABLE.filter((r) => !r.public);
+    expect(reach('Invoke the read routes of the session-recovery admin API')).toEqual(
+      iam
+        .filter((r) => r.access === 'read')
+        .map((r) => `${r.method} ${r.path}`)
+        .sort(),
+    );
+    expect(reach('Invoke every route of the session-recovery admin API')).toEqual(
+      iam.map((r) => `${r.method} ${r.path}`).sort(),
     );
   });
 });

@@ -41,4 +41,25 @@ describe('cdk-nag AwsSolutions', () => {
     // WAF on: the missing-WAF finding is not acknowledged.
     expect(stack.nagAcknowledgements.some((a) => a.rule === 'AwsSolutions-APIG3')).toBe(false);
   });
+
+  it('says, for each policy wildcard, exactly which declared routes it grants', () => {
+    const { stack } = synth({}, { nag: true });
+    const wildcards = stack.nagAcknowledgements.filter((a) => a.rule.startsWith('AwsSolutions-IAM5'));
+    expect(wildcards.length).toBeGreaterThan(10);
+    for (const ack of wildcards) {
+      const specifier = ack.rule.replace(/^.*\/dev\//, '').replace(/\]$/, '');
+      expect(ack.reason, ack.rule).toContain(`\`${specifier}\``);
+    }
+    // A trailing `*` reaches deeper paths in IAM: the reason names them, not only the route it was made for.
+    const product = wildcards.find(
+      (a) => a.path.includes('ProductPolicy') && a.rule.endsWith('/dev/GET/v1/sessions/*]'),
+    );
+    expect(product?.reason).toContain(
+      'GET /v1/sessions/{id}, GET /v1/sessions/{id}/timeline, for any value of {id}',
+    );
+    const recipients = wildcards.find((a) => a.rule.endsWith('/dev/DELETE/v1/recipients/*/suppressions/*]'));
+    expect(recipients?.reason).toContain(
+      'one declared route: DELETE /v1/recipients/{address}/suppressions/{channel}, for any value of {address}, {channel}',
+    );
+  });
 });
