@@ -1,14 +1,16 @@
 // Retry policies in the control table. One active policy per org, pointed at by `activePolicy/<orgId>`;
-// switching it is one transaction so there is never zero or two active policies.
+// switching it is one transaction conditioned on the pointer as read, so racing activations never leave
+// two active policies (test/integration/engine/policies.test.ts races eight).
 //   policy: pk `policy`, sk <policyId>      pointer: pk `activePolicy`, sk <orgId> → policyId
 import { randomBytes } from 'node:crypto';
 import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AppContext } from '../context.ts';
-import { NotFoundError } from '../domain/errors.ts';
+import { ConflictError, NotFoundError } from '../domain/errors.ts';
 import { DEFAULT_ORG } from '../domain/org.ts';
 import type { PolicyRules } from '../domain/policy-input.ts';
 import { DEFAULT_POLICY, type RetryPolicy, RetryPolicySchema } from '../domain/retry-policy.ts';
 import { parse } from '../schema.ts';
+import { transactionCancellation } from './dynamo-errors.ts';
 
 function strip(item: Record<string, unknown>): RetryPolicy {
   const { pk: _pk, sk: _sk, ...rest } = item;
@@ -67,36 +69,84 @@ export async function createPolicy(
     updatedAt: at,
     triggeredBy: audit.triggeredBy,
   });
-  const previous = active ? await getActivePolicy(ctx, orgId) : undefined;
-  const items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> = [
-    {
-      Put: {
-        TableName: ctx.tables.control,
-        Item: { pk: 'policy', sk: policy.policyId, ...policy },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      },
+  const put = {
+    Put: {
+      TableName: ctx.tables.control,
+      Item: { pk: 'policy', sk: policy.policyId, ...policy },
+      ConditionExpression: 'attribute_not_exists(pk)',
     },
-  ];
-  if (active) {
-    items.push({
-      Put: {
-        TableName: ctx.tables.control,
-        Item: { pk: 'activePolicy', sk: orgId, policyId: policy.policyId, at },
+  };
+  if (!active) {
+    await ctx.ddb.send(new TransactWriteCommand({ TransactItems: [put] }));
+    return policy;
+  }
+  // Activation moves the org's pointer from the policy it was read pointing at, and clears that policy's
+  // flag, in one transaction conditioned on the pointer not having moved since: of racing activations
+  // exactly one wins each round, the others read the new pointer and go again. Never two active per org.
+  for (let round = 1; ; round++) {
+    const previousId = await activePolicyId(ctx, orgId);
+    const items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> = [
+      put,
+      {
+        Put: {
+          TableName: ctx.tables.control,
+          Item: { pk: 'activePolicy', sk: orgId, policyId: policy.policyId, at },
+          ConditionExpression: previousId ? 'policyId = :previous' : 'attribute_not_exists(policyId)',
+          ...(previousId ? { ExpressionAttributeValues: { ':previous': previousId } } : {}),
+        },
       },
-    });
-    if (previous && previous.policyId !== DEFAULT_POLICY.policyId && previous.orgId === orgId) {
+    ];
+    if (previousId) {
       items.push({
         Update: {
           TableName: ctx.tables.control,
-          Key: { pk: 'policy', sk: previous.policyId },
+          Key: { pk: 'policy', sk: previousId },
           UpdateExpression: 'SET active = :f, updatedAt = :at',
+          ConditionExpression: 'attribute_exists(pk)',
           ExpressionAttributeValues: { ':f': false, ':at': at },
         },
       });
     }
+    try {
+      await ctx.ddb.send(new TransactWriteCommand({ TransactItems: items }));
+      return policy;
+    } catch (error) {
+      const cancelled = transactionCancellation(error);
+      // Only a moved pointer (or a transaction it collided with) is worth another round.
+      const raced =
+        cancelled?.codes[1] === 'ConditionalCheckFailed' ||
+        cancelled?.codes.some((c) => c === 'TransactionConflict');
+      if (!raced) throw error;
+      if (round >= MAX_ACTIVATION_ROUNDS) {
+        throw new ConflictError(
+          `org ${orgId}: ${MAX_ACTIVATION_ROUNDS} other activations won the race for its active policy; try again`,
+          undefined,
+          { cause: error, reasons: cancelled?.codes },
+        );
+      }
+      await sleep(Math.floor(Math.random() * 20 * round));
+    }
   }
-  await ctx.ddb.send(new TransactWriteCommand({ TransactItems: items }));
-  return policy;
+}
+
+/** Rounds a racing activation goes before it answers 409: each lost round means another one won. */
+const MAX_ACTIVATION_ROUNDS = 20;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The policy id the org's pointer holds (a strongly consistent read), undefined when none. */
+async function activePolicyId(ctx: AppContext, orgId: string): Promise<string | undefined> {
+  const pointer = await ctx.ddb.send(
+    new GetCommand({
+      TableName: ctx.tables.control,
+      Key: { pk: 'activePolicy', sk: orgId },
+      ConsistentRead: true,
+    }),
+  );
+  const id = pointer.Item?.policyId;
+  return typeof id === 'string' && id.length > 0 ? id : undefined;
 }
 
 export async function listPolicies(
