@@ -171,6 +171,10 @@ const RunRecordView = v.looseObject({
   channels: v.array(v.string()),
   wouldProcess: v.optional(v.array(v.string())),
   problems: v.array(v.object({ sessionId: v.optional(v.string()), reason: v.string() })),
+  moreRemain: described(
+    v.optional(v.boolean()),
+    'The run stopped at its limit with more sessions left for the next run.',
+  ),
 });
 
 const DlqResponse = v.object({

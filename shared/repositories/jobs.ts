@@ -81,6 +81,8 @@ export interface RunRecord {
   error?: string;
   /** The sweep: age of the oldest item still in the outbox when the run ended (0 when it is empty). */
   outboxOldestAgeSeconds?: number;
+  /** The run stopped at its limit and left work for the next run (the timeout monitor). */
+  moreRemain?: boolean;
 }
 
 export function newRunId(at: Date): string {

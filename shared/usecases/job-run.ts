@@ -34,7 +34,11 @@ export interface RunContext {
   readonly channels: Set<string>;
   readonly wouldProcess: string[];
   /** Readings the run records beside its counts (the sweep's outbox age). */
-  readonly readings: { outboxOldestAgeSeconds?: number };
+  readonly readings: {
+    outboxOldestAgeSeconds?: number;
+    /** The run stopped at its limit with more work left for the next run (the monitor). */
+    moreRemain?: boolean;
+  };
 }
 
 /** Thrown by a fault hook to stop a run the way a killed process would: no cleanup, no run record. */

@@ -78,8 +78,10 @@ export async function runTimeoutMonitor(ctx: AppContext, options: MonitorOptions
     const now = run.started;
     const failedAlerts = run.dryRun ? 0 : await redispatchAlerts(ctx, run, settings);
     const horizon = new Date(now.getTime() + warnWindowMs(settings)).toISOString();
+    // One more than the limit is read, only to know whether more remain: the run handles `run.limit`.
     const candidates: Session[] = [];
     for (const shard of shardOrder(await shardsToRead(ctx))) {
+      if (candidates.length > run.limit) break;
       let startKey: Record<string, unknown> | undefined;
       do {
         const page = await queryShard(ctx, {
@@ -89,7 +91,7 @@ export async function runTimeoutMonitor(ctx: AppContext, options: MonitorOptions
           sortAttr: 'deadlineAt',
           shard,
           upTo: horizon,
-          limit: 500,
+          limit: Math.min(500, run.limit + 1 - candidates.length),
           startKey,
         });
         for (const item of page.items) {
@@ -103,7 +105,12 @@ export async function runTimeoutMonitor(ctx: AppContext, options: MonitorOptions
           }
         }
         startKey = page.lastKey;
-      } while (startKey && candidates.length < run.limit);
+      } while (startKey && candidates.length <= run.limit);
+    }
+    if (candidates.length > run.limit) {
+      // The rest wait for the next run (every 5 minutes); the run record says so.
+      candidates.length = run.limit;
+      run.readings.moreRemain = true;
     }
     run.counts.selected = candidates.length;
     const timedOut: string[] = [];

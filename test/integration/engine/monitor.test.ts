@@ -376,4 +376,25 @@ describe('timeout monitor', () => {
     }
     expect((await stored(ctx, 'recent-1')).status).toBe('processing');
   });
+
+  it('honours its limit: more deadline-passed sessions than the limit take several runs, each saying more remain', async () => {
+    // Prepare: 7 sessions past their deadline over 2 shards, a limit of 3
+    const { ctx, clock } = await monitorContext();
+    await registerAll(
+      ctx,
+      Array.from({ length: 7 }, (_, i) => processing(`over-${i}`)),
+    );
+    clock.advance(45 * MINUTE);
+
+    // Act
+    const first = await runTimeoutMonitor(ctx, { trigger: 'test', limit: 3 });
+    const second = await runTimeoutMonitor(ctx, { trigger: 'test', limit: 3 });
+    const third = await runTimeoutMonitor(ctx, { trigger: 'test', limit: 3 });
+
+    // Assert: at most the limit per run, the record says when more wait, and nothing is left behind
+    expect([first.counts.selected, first.counts.timedOut, first.moreRemain]).toEqual([3, 3, true]);
+    expect([second.counts.selected, second.counts.timedOut, second.moreRemain]).toEqual([3, 3, true]);
+    expect([third.counts.selected, third.counts.timedOut, third.moreRemain ?? false]).toEqual([1, 1, false]);
+    for (let i = 0; i < 7; i++) expect((await stored(ctx, `over-${i}`)).status).toBe('timed_out');
+  });
 });
