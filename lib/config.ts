@@ -4,7 +4,14 @@ import * as v from 'valibot';
 import { TimeoutRuleSchema } from '../shared/domain/deadline.ts';
 import { SECRETS, type SecretId } from '../shared/infra/functions.ts';
 import { DEFAULT_METRICS_NAMESPACE } from '../shared/infra/metrics.ts';
-import { CHANNELS, type Channel, DEFAULT_SHARDS, JOB_DESCRIPTIONS } from '../shared/infra/resources.ts';
+import {
+  CHANNEL_QUEUES,
+  CHANNELS,
+  type Channel,
+  DEFAULT_SHARDS,
+  JOB_DESCRIPTIONS,
+  maxProviderTimeoutMs,
+} from '../shared/infra/resources.ts';
 import { OpsRecipientsSchema } from '../shared/messages.ts';
 import { email, finiteNumber, integer, numberFromText, objectOf, text } from '../shared/schema.ts';
 
@@ -83,6 +90,12 @@ const httpsUrl = v.pipe(
 const e164 = v.pipe(v.string(), v.regex(/^\+[1-9]\d{6,14}$/, 'an E.164 number such as +15551234567'));
 const secretNameSchema = v.pipe(v.string(), v.regex(/^[\w/+=.@-]{1,512}$/, 'a Secrets Manager secret name'));
 
+/** The tightest sender: its provider timeout bounds the one setting every sender shares. */
+const MAX_PROVIDER_TIMEOUT_MS = Math.min(...CHANNEL_QUEUES.map(maxProviderTimeoutMs));
+const TIGHTEST_SENDER = CHANNEL_QUEUES.find((q) => maxProviderTimeoutMs(q) === MAX_PROVIDER_TIMEOUT_MS);
+const SENDER_TIMEOUT_SECONDS = TIGHTEST_SENDER?.senderTimeoutSeconds ?? 0;
+const SENT_WRITE_BUDGET_MS = TIGHTEST_SENDER?.sentWriteBudgetMs ?? 0;
+
 const ConfigEntries = v.object({
   /** Deployment stage; part of every physical name. */
   stage: v.pipe(
@@ -146,6 +159,22 @@ const ConfigEntries = v.object({
   timeoutRules: v.optional(jsonObject(TimeoutRulesSchema)),
   /** Long-running sessions in one monitor run above which an ops alert goes out (design default 3). */
   maxLongRunning: v.optional(int(0, 100_000)),
+  /**
+   * How long a sender waits for its provider (ms). At most the sender's timeout less the `sent` write's
+   * budget and a second: a provider answer always leaves time to record it before the function ends.
+   */
+  providerTimeoutMs: v.optional(
+    numberFromText(
+      v.pipe(
+        integer(100),
+        v.maxValue(
+          MAX_PROVIDER_TIMEOUT_MS,
+          `at most ${MAX_PROVIDER_TIMEOUT_MS}: the sender's ${SENDER_TIMEOUT_SECONDS} s timeout must cover it, the ${SENT_WRITE_BUDGET_MS / 1000} s \`sent\` write budget and a second of margin`,
+        ),
+      ),
+    ),
+    5000,
+  ),
   /** Who receives ops alerts, per channel. */
   opsAlertRecipients: v.optional(jsonObject(OpsRecipientsSchema)),
 

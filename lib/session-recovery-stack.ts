@@ -308,6 +308,7 @@ export class SessionRecoveryStack extends Stack {
       monitorRateSeconds: String(config.monitorRateMinutes * 60),
       sweepScheduleEnabled: String(config.sweepScheduleEnabled),
       monitorScheduleEnabled: String(config.monitorScheduleEnabled),
+      providerTimeoutMs: String(config.providerTimeoutMs),
     };
     for (const setting of description.settings) {
       const value = settingValues[setting];

@@ -93,6 +93,8 @@ export const SETTINGS = {
   monitorRateSeconds: 'MONITOR_RATE_SECONDS',
   sweepScheduleEnabled: 'SWEEP_SCHEDULE_ENABLED',
   monitorScheduleEnabled: 'MONITOR_SCHEDULE_ENABLED',
+  /** How long a sender waits for its provider (ms); bounded at synth below the sender's timeout. */
+  providerTimeoutMs: 'PROVIDER_TIMEOUT_MS',
 } as const;
 
 export type FunctionTrigger =
@@ -175,7 +177,7 @@ function senderFunction(channel: Channel): FunctionDescription {
   const secrets = (Object.keys(SECRETS) as SecretId[]).filter((id) =>
     (SECRETS[id].channels as readonly Channel[]).includes(channel),
   );
-  const settings: (keyof typeof SETTINGS)[] = ['enabledChannels', 'stage'];
+  const settings: (keyof typeof SETTINGS)[] = ['enabledChannels', 'stage', 'providerTimeoutMs'];
   if (channel === 'email') settings.push('sesFromAddress', 'sesConfigurationSet', 'publicBaseUrl');
   if (channel === 'sms') settings.push('smsFromNumber', 'publicBaseUrl');
   if (channel === 'whatsapp') settings.push('whatsappFromNumber', 'publicBaseUrl');

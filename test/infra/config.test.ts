@@ -74,4 +74,13 @@ describe('config', () => {
     expect(secretName(config, 'slackWebhook')).toBe('session-recovery/prod/slack-webhook');
     expect(secretName(config, 'twilio')).toBe('shared/twilio');
   });
+
+  it('bounds the provider timeout below the sender timeout, less the sent-write budget and a second', () => {
+    expect(parseConfig({ stage: 'dev' }).providerTimeoutMs).toBe(5000);
+    expect(parseConfig({ stage: 'dev', providerTimeoutMs: '3000' }).providerTimeoutMs).toBe(3000);
+    expect(() => parseConfig({ stage: 'dev', providerTimeoutMs: 5001 })).toThrow(
+      /at most 5000: the sender's 10 s timeout must cover it[\s\S]*→ at providerTimeoutMs/,
+    );
+    expect(() => parseConfig({ stage: 'dev', providerTimeoutMs: 9000 })).toThrow(ConfigError);
+  });
 });
