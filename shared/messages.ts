@@ -1,6 +1,7 @@
 // The versioned contract of what goes on a channel queue: one recovery notification per attempt × channel,
 // or one ops alert per run × channel. Producers build it with these schemas, senders parse it with them.
 import * as v from 'valibot';
+import { QuietHoursSchema } from './domain/quiet-hours.ts';
 import type { Contact } from './domain/session.ts';
 import { CHANNELS, type Channel } from './infra/resources.ts';
 import { e164, email, httpUrl, type Infer, integer, isoDateTime as iso, jsonObject, text } from './schema.ts';
@@ -26,6 +27,11 @@ export const RecoveryMessageSchema = v.strictObject({
   templateId: v.picklist(TEMPLATE_IDS),
   data: jsonObject,
   createdAt: iso,
+  /**
+   * The policy's quiet hours, in the zone that decides them (the recipient's when valid, resolved at the
+   * claim): the sender checks them again at send time and defers a message that arrives inside them.
+   */
+  quietHours: v.optional(QuietHoursSchema),
 });
 export type RecoveryMessage = Infer<typeof RecoveryMessageSchema>;
 

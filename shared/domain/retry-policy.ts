@@ -5,19 +5,11 @@ import * as v from 'valibot';
 import { CHANNELS, type Channel } from '../infra/resources.ts';
 import { finiteNumber, type Infer, integer, text } from '../schema.ts';
 import { DEFAULT_ORG } from './org.ts';
+import type { QuietHours } from './quiet-hours.ts';
+import { QuietHoursSchema } from './quiet-hours.ts';
 import { isValidTimeZone } from './time-zone.ts';
 
-const HHMM = v.pipe(v.string(), v.regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM, 24-hour'));
-
-export const QuietHoursSchema = v.strictObject({
-  start: HHMM,
-  end: HHMM,
-  timezone: v.optional(
-    v.pipe(v.string(), v.check(isValidTimeZone, 'an IANA time zone such as Europe/Paris')),
-    'UTC',
-  ),
-});
-export type QuietHours = Infer<typeof QuietHoursSchema>;
+export { type QuietHours, QuietHoursSchema } from './quiet-hours.ts';
 
 export const JITTER_MODES = ['none', 'full', 'equal'] as const;
 export type JitterMode = (typeof JITTER_MODES)[number];
@@ -121,13 +113,18 @@ export function inQuietHours(at: Date, quiet: QuietHours, timeZone: string): boo
   return start < end ? m >= start && m < end : m >= start || m < end;
 }
 
+/** The zone whose wall clock decides quiet hours: the recipient's when it is a valid one, else the policy's. */
+export function quietHoursZone(quiet: QuietHours, recipientZone?: string): string {
+  return recipientZone && isValidTimeZone(recipientZone) ? recipientZone : quiet.timezone;
+}
+
 /**
  * Moves `at` to the end of the quiet window when it falls inside it. The recipient's time zone wins over
  * the policy's. Loops because a DST change can move the wall clock under us.
  */
 export function outOfQuietHours(at: Date, quiet: QuietHours | undefined, recipientZone?: string): Date {
   if (!quiet) return at;
-  const zone = recipientZone && isValidTimeZone(recipientZone) ? recipientZone : quiet.timezone;
+  const zone = quietHoursZone(quiet, recipientZone);
   let t = at;
   for (let i = 0; i < 4 && inQuietHours(t, quiet, zone); i++) {
     const m = localMinuteOfDay(t, zone);
@@ -152,6 +149,20 @@ export function delayIndex(s: { readonly budgetStart?: number }, number: number)
   return number - (s.budgetStart ?? 0);
 }
 
+/**
+ * How far past the end of a quiet window a retry pushed out of it lands, in seconds: the policy's jitter
+ * span (the whole base delay for `full`, half of it for `equal`, nothing for `none`) times a fraction fixed
+ * by session and attempt, and never more than the free part of the day, so the spread cannot reach the
+ * next window. Without it every retry deferred by the window would fire at its end at once.
+ */
+function quietSpreadSeconds(rules: Rules, sessionId: string, attempt: number, quiet: QuietHours): number {
+  const base = baseDelaySeconds(rules, attempt);
+  const span = rules.jitter === 'full' ? base : rules.jitter === 'equal' ? base / 2 : 0;
+  const freeSeconds = ((toMinutes(quiet.start) - toMinutes(quiet.end) + 1440) % 1440) * 60;
+  const cap = Math.max(0, Math.min(span, freeSeconds - 60));
+  return Math.floor(jitterFraction(`${sessionId}#quiet`, attempt) * cap);
+}
+
 /** When attempt `attempt` is due, counted from `from` (the previous attempt, or entering `stalled`). */
 export function nextAttemptAt(
   rules: Rules,
@@ -161,7 +172,12 @@ export function nextAttemptAt(
   recipientZone?: string,
 ): Date {
   const delay = delaySeconds(rules, sessionId, attempt);
-  return outOfQuietHours(new Date(from.getTime() + delay * 1000), rules.quietHours, recipientZone);
+  const due = new Date(from.getTime() + delay * 1000);
+  const moved = outOfQuietHours(due, rules.quietHours, recipientZone);
+  if (!rules.quietHours || moved.getTime() === due.getTime()) return moved;
+  const spread = quietSpreadSeconds(rules, sessionId, attempt, rules.quietHours);
+  // A DST change can shorten the free part of that one day: the spread then goes to the next window's end.
+  return outOfQuietHours(new Date(moved.getTime() + spread * 1000), rules.quietHours, recipientZone);
 }
 
 export interface ScheduledAttempt {

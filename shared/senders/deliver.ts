@@ -16,6 +16,7 @@
 // The window the design cannot close: a crash after the provider accepted and before step 5 is recorded
 // leaves `sending` with a lease; once it expires the next delivery sends again (at most two sends).
 import type { AppContext, Clock } from '../context.ts';
+import { inQuietHours, jitterFraction, outOfQuietHours } from '../domain/retry-policy.ts';
 import { CHANNEL_QUEUES } from '../infra/resources.ts';
 import type { ChannelMessage, RecoveryMessage } from '../messages.ts';
 import { logger as defaultLogger } from '../observability/logger.ts';
@@ -123,7 +124,7 @@ export type DeliveryResult =
 export class RetryableDeliveryError extends Error {
   constructor(
     message: string,
-    readonly kind: 'transient' | 'in_flight' | 'misconfigured' | 'window_exceeded',
+    readonly kind: 'transient' | 'in_flight' | 'misconfigured' | 'window_exceeded' | 'quiet_hours',
     readonly retryAfterSeconds?: number,
     readonly durationMs?: number,
     options?: { cause?: unknown },
@@ -164,6 +165,40 @@ function logKeys(message: ChannelMessage): Record<string, unknown> {
 function orgOf(message: ChannelMessage): string | undefined {
   const orgId = message.data.orgId;
   return typeof orgId === 'string' && orgId.length > 0 ? orgId : undefined;
+}
+
+/** Redeliveries deferred by one quiet window come back spread over this much after its end, not at once. */
+const QUIET_END_SPREAD_SECONDS = 300;
+
+/**
+ * Throws (kind `quiet_hours`, retry after the window's end) when `now` falls in the message's quiet hours:
+ * its attempt was scheduled outside them, but a queue backlog, a retry-now or a replay brought it here
+ * inside. Checked before anything is claimed or written, so a deferral costs no write.
+ */
+function deferInsideQuietHours(
+  message: RecoveryMessage,
+  now: Date,
+  log: DeliveryLogger,
+  keys: Record<string, unknown>,
+): void {
+  const quiet = message.quietHours;
+  if (!quiet || !inQuietHours(now, quiet, quiet.timezone)) return;
+  const end = outOfQuietHours(now, quiet, quiet.timezone);
+  const spread = Math.floor(
+    jitterFraction(`${message.attemptId}#${message.channel}`, message.number) * QUIET_END_SPREAD_SECONDS,
+  );
+  const seconds = Math.ceil((end.getTime() - now.getTime()) / 1000) + spread;
+  log.info('inside the recipient’s quiet hours; delivery deferred to their end', {
+    ...keys,
+    quietHours: quiet,
+    until: end.toISOString(),
+    retryAfterSeconds: seconds,
+  });
+  throw new RetryableDeliveryError(
+    `quiet hours ${quiet.start}–${quiet.end} ${quiet.timezone} until ${end.toISOString()}`,
+    'quiet_hours',
+    seconds,
+  );
 }
 
 export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage): Promise<DeliveryResult> {
@@ -221,6 +256,7 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
     throw new RetryableDeliveryError(config.reason, 'misconfigured');
   }
   if (!message.recipient) return skip('no_recipient');
+  if (message.type === 'recovery') deferInsideQuietHours(message, clock(), log, keys);
 
   // #13: the recipient store is asked beside the claim (no extra round trip) and answered before the provider.
   const suppression = lookUpSuppression(ctx, message);

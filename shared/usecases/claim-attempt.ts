@@ -7,7 +7,7 @@
 // of "final" is the outcome items themselves (one consistent Query at claim time), not a copy on the session.
 import type { AppContext } from '../context.ts';
 import { ConflictError } from '../domain/errors.ts';
-import { delayIndex, nextAttemptAt, type RetryPolicy } from '../domain/retry-policy.ts';
+import { delayIndex, nextAttemptAt, quietHoursZone, type RetryPolicy } from '../domain/retry-policy.ts';
 import { RETRYABLE_STATUSES, type Session, SessionSchema } from '../domain/session.ts';
 import type { Channel } from '../infra/resources.ts';
 import { attemptSortKey, type RecoveryMessage, recipientFor } from '../messages.ts';
@@ -148,6 +148,15 @@ function buildMessages(
       name: s.contact?.name,
     },
     createdAt: attempt.at,
+    // Checked again by the sender: a message that reaches it inside the window waits for its end.
+    ...(policy.quietHours
+      ? {
+          quietHours: {
+            ...policy.quietHours,
+            timezone: quietHoursZone(policy.quietHours, s.contact?.timezone),
+          },
+        }
+      : {}),
   }));
 }
 

@@ -156,6 +156,32 @@ describe('recovery sweep', () => {
     expect((await getSession(ctx, 'late-1'))?.status).toBe('recovered');
   });
 
+  it("a claim's messages carry the policy's quiet hours in the zone that decides them, for the sender to check again", async () => {
+    // Prepare
+    const clock = manualClock(T0);
+    const { ctx } = await createTestContext({ clock: clock.clock });
+    const quietHours = { start: '22:00', end: '07:00', timezone: 'Europe/Paris' };
+    const policy = { ...DEFAULT_POLICY, enabledChannels: ['email' as const, 'sms' as const], quietHours };
+    await seedSessions(ctx, [
+      stalledSession('kolkata-1', DUE, { contact: { email: 'a@example.com', timezone: 'Asia/Kolkata' } }),
+      stalledSession('nowhere-1', DUE, { contact: { email: 'b@example.com' } }),
+      stalledSession('plain-1', DUE),
+    ]);
+    const options = { owner: 'r', triggeredBy: 't', leaseSeconds: 60, mode: 'sweep' as const };
+    // Act
+    const kolkata = await claimAttempt(ctx, (await getSession(ctx, 'kolkata-1'))!, policy, options);
+    const nowhere = await claimAttempt(ctx, (await getSession(ctx, 'nowhere-1'))!, policy, options);
+    const plain = await claimAttempt(ctx, (await getSession(ctx, 'plain-1'))!, DEFAULT_POLICY, options);
+    // Assess
+    // The recipient's zone wins; without one the policy's decides; a policy without quiet hours adds none.
+    expect(kolkata.attempt.messages.map((m) => m.type === 'recovery' && m.quietHours)).toEqual([
+      { ...quietHours, timezone: 'Asia/Kolkata' },
+      { ...quietHours, timezone: 'Asia/Kolkata' },
+    ]);
+    expect(nowhere.attempt.messages[0]).toMatchObject({ quietHours });
+    expect(plain.attempt.messages[0]).not.toHaveProperty('quietHours');
+  });
+
   it('a dry run selects exactly what a real run claims and changes nothing but its run record', async () => {
     // Prepare
     const clock = manualClock(T0);

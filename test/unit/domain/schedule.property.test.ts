@@ -9,6 +9,7 @@ import {
   delaySeconds,
   inQuietHours,
   JITTER_MODES,
+  type JitterMode,
   jitterFraction,
   nextAttemptAt,
   outOfQuietHours,
@@ -367,6 +368,57 @@ describe('retry schedule: quiet hours', () => {
           const idle = idleMinutesBefore(moved, at, quiet, zone);
           if (zone === 'UTC' || zone === 'Asia/Kolkata') expect(idle).toBe(0);
           else expect(idle).toBeLessThan(60);
+        },
+      ),
+      RUNS,
+    );
+  });
+
+  it('keeps the jitter: retries pushed out of a quiet window spread after its end instead of all landing on it', () => {
+    // Prepare: 200 sessions stalled at 23:00 UTC, each due within the hour (inside 22:00–07:00 quiet hours)
+    const quietHours: QuietHours = { start: '22:00', end: '07:00', timezone: 'UTC' };
+    const from = new Date('2026-03-02T23:00:00Z');
+    const end = Date.parse('2026-03-03T07:00:00Z');
+    const ids = Array.from({ length: 200 }, (_, i) => `sess-${i}`);
+    const land = (jitter: JitterMode) =>
+      ids.map((id) =>
+        nextAttemptAt(
+          { ...DEFAULT_POLICY, initialDelaySeconds: 3600, maxDelaySeconds: 3600, jitter, quietHours },
+          id,
+          1,
+          from,
+        ).getTime(),
+      );
+    // Act
+    const full = land('full');
+    const equal = land('equal');
+    const none = land('none');
+    // Assess: full jitter spreads over the hour after the end (its own span), equal over half of it;
+    // a policy without jitter asked for none and gets the end itself.
+    expect(new Set(full).size).toBeGreaterThan(150);
+    for (const t of full) expect(t - end).toBeGreaterThanOrEqual(0);
+    for (const t of full) expect(t - end).toBeLessThan(3600_000);
+    expect(full.filter((t) => t - end < 60_000).length).toBeLessThan(20);
+    expect(new Set(equal).size).toBeGreaterThan(150);
+    for (const t of equal) expect(t - end).toBeLessThan(1800_000);
+    expect(new Set(none)).toEqual(new Set([end]));
+  });
+
+  it('the spread after a window never reaches into the next one, for any policy, session and time', () => {
+    fc.assert(
+      fc.property(
+        rulesArb({ quiet: true }),
+        sessionIdArb,
+        attemptArb,
+        instantArb,
+        fc.option(fc.constantFrom(...ZONES), { nil: undefined }),
+        (rules, id, n, from, recipientZone) => {
+          // Act
+          const at = nextAttemptAt(rules, id, n, from, recipientZone);
+          // Assess
+          const zone = effectiveZone(rules.quietHours!, recipientZone);
+          expect(inQuietHours(at, rules.quietHours!, zone), `${at.toISOString()} in ${zone}`).toBe(false);
+          expect(at.getTime()).toBeGreaterThanOrEqual(from.getTime() + delaySeconds(rules, id, n) * 1000);
         },
       ),
       RUNS,
