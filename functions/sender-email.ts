@@ -2,6 +2,7 @@
 // Behind the reputation guard's pause gate (a paused channel's messages wait on the queue); the unsubscribe
 // token key comes through the Parameters and Secrets extension (no Secrets Manager client in the bundle).
 import { contextFromEnv } from '../shared/context.ts';
+import { withLambdaContext } from '../shared/handler/lambda-context.ts';
 import { pausable } from '../shared/reputation/pause-gate.ts';
 import { extensionSecretReader } from '../shared/secrets/extension.ts';
 import { sesProviderFactory } from '../shared/senders/factories/ses.ts';
@@ -9,12 +10,15 @@ import { deployedSenderHandler } from '../shared/senders/lambda.ts';
 
 const ctx = contextFromEnv();
 
-export const handler = pausable(
-  deployedSenderHandler({
-    channel: 'email',
-    provider: sesProviderFactory,
-    readSecret: extensionSecretReader(),
-    ctx,
-  }),
-  { ctx, channel: 'email' },
+// The shared middleware outermost: the pause gate's lines carry the request id and cold start too.
+export const handler = withLambdaContext(
+  pausable(
+    deployedSenderHandler({
+      channel: 'email',
+      provider: sesProviderFactory,
+      readSecret: extensionSecretReader(),
+      ctx,
+    }),
+    { ctx, channel: 'email' },
+  ),
 );

@@ -188,17 +188,12 @@ function deferInsideQuietHours(
     jitterFraction(`${message.attemptId}#${message.channel}`, message.number) * QUIET_END_SPREAD_SECONDS,
   );
   const seconds = Math.ceil((end.getTime() - now.getTime()) / 1000) + spread;
-  log.info('inside the recipient’s quiet hours; delivery deferred to their end', {
+  log.info('quiet hours: delivery deferred', {
     ...keys,
     quietHours: quiet,
-    until: end.toISOString(),
     retryAfterSeconds: seconds,
   });
-  throw new RetryableDeliveryError(
-    `quiet hours ${quiet.start}–${quiet.end} ${quiet.timezone} until ${end.toISOString()}`,
-    'quiet_hours',
-    seconds,
-  );
+  throw new RetryableDeliveryError(`quiet hours until ${end.toISOString()}`, 'quiet_hours', seconds);
 }
 
 export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage): Promise<DeliveryResult> {
