@@ -149,9 +149,10 @@ function operation(route: RouteSpec, names: ReturnType<typeof components>['names
       ...(route.etag
         ? { headers: { ETag: { description: 'The session version', schema: { type: 'string' } } } }
         : {}),
-      content: route.public
-        ? { [route.public.responds]: { schema: { type: 'string' } } }
-        : { 'application/json': { schema: name ? componentRef(name) : {} } },
+      content:
+        route.public && route.public.responds !== 'application/json'
+          ? { [route.public.responds]: { schema: { type: 'string' } } }
+          : { 'application/json': { schema: name ? componentRef(name) : {} } },
     };
   }
   for (const status of [...route.errors, 500, 503]) {
