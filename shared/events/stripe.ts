@@ -127,7 +127,7 @@ export function mapStripeEvent(raw: unknown): Mapped {
       if (event.type === 'checkout.session.completed') {
         return {
           ...base,
-          sessionId: s.recovered_from ?? s.id,
+          sessionId: s.recovered_from || s.id,
           action: 'finish',
           // A checkout completed without a recovery link was never abandoned: no expiry can follow it.
           keepIfEarly: Boolean(s.recovered_from),
