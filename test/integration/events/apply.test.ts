@@ -29,7 +29,7 @@ beforeAll(async () => {
   ({ ctx } = await createTestContext({ clock: clock.clock }));
 });
 
-const bus = (event: Json) => handleBusEvent(ctx, deps, event);
+const bus = (event: Json | null) => handleBusEvent(ctx, deps, event);
 
 describe('Stripe Checkout', () => {
   it('an expired checkout becomes a stalled checkout session with contact, recovery link and amount', async () => {
