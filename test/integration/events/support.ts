@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
+// biome-ignore lint/suspicious/noExplicitAny: fixtures are provider JSON that each test reshapes in place
 export type Json = Record<string, any>;
 
 export function fixture(name: string): Json {
