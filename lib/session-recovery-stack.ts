@@ -470,10 +470,8 @@ export class SessionRecoveryStack extends Stack {
     ] as const;
     for (const [name, source] of partners) {
       if (!source) continue;
-      const partnerBus = new events.EventBus(this, `${name}PartnerBus`, {
-        eventBusName: source,
-        eventSourceName: source,
-      });
+      // A partner bus takes its name from its event source.
+      const partnerBus = new events.EventBus(this, `${name}PartnerBus`, { eventSourceName: source });
       new events.Rule(this, `${name}PartnerForwardRule`, {
         eventBus: partnerBus,
         ruleName: `${this.prefix}-${name.toLowerCase()}-partner`,

@@ -74,7 +74,9 @@ async function main(): Promise<number> {
     abandonAfterMinutes: Number(env.SHOPIFY_ABANDON_AFTER_MINUTES ?? DEFAULT_ABANDON_AFTER_MINUTES),
     onOutcome: (line) => process.stdout.write(`${describeIngestLine(line)}\n`),
   };
-  process.stderr.write(`target: ${local ? `the running npm start (pid ${local.pid})` : 'tables from the environment'}\n`);
+  process.stderr.write(
+    `target: ${local ? `the running npm start (pid ${local.pid})` : 'tables from the environment'}\n`,
+  );
   let failed = 0;
   for (const file of files) {
     let events: unknown[];

@@ -89,7 +89,10 @@ export async function runStripeDemo(input: {
   expired.detail.created = now;
   expired.detail.data.object.id = abandoned;
   await handleBusEvent(ctx, input.deps, expired);
-  say('demo', `Stripe checkout ${abandoned} expired (49.00 USD, ada@example.com): stalled, its recovery link kept`);
+  say(
+    'demo',
+    `Stripe checkout ${abandoned} expired (49.00 USD, ada@example.com): stalled, its recovery link kept`,
+  );
   for (;;) {
     if (input.stopped()) return;
     await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -105,7 +108,10 @@ export async function runStripeDemo(input: {
   const body = JSON.stringify(completed);
   const res = await fetch(`${input.apiUrl}/v1/public/hooks/stripe`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'stripe-signature': stripeSignature(input.stripeSecret, body) },
+    headers: {
+      'content-type': 'application/json',
+      'stripe-signature': stripeSignature(input.stripeSecret, body),
+    },
     body,
   });
   const s = await getSession(ctx, abandoned);

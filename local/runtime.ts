@@ -178,7 +178,8 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
         options.secrets?.WEBHOOK_SIGNING_SECRET ?? `whsec_${randomBytes(24).toString('base64')}`,
       TWILIO_AUTH_TOKEN: options.secrets?.TWILIO_AUTH_TOKEN ?? randomBytes(16).toString('hex'),
       UNSUBSCRIBE_TOKEN_KEY: options.secrets?.UNSUBSCRIBE_TOKEN_KEY ?? randomBytes(24).toString('base64url'),
-      STRIPE_WEBHOOK_SECRET: options.secrets?.STRIPE_WEBHOOK_SECRET ?? `whsec_${randomBytes(24).toString('hex')}`,
+      STRIPE_WEBHOOK_SECRET:
+        options.secrets?.STRIPE_WEBHOOK_SECRET ?? `whsec_${randomBytes(24).toString('hex')}`,
       SHOPIFY_WEBHOOK_SECRET: options.secrets?.SHOPIFY_WEBHOOK_SECRET ?? randomBytes(24).toString('hex'),
     };
     const receivers = await startLocalReceivers({
