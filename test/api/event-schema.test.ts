@@ -11,17 +11,23 @@ import { safeParse } from '../../shared/schema.ts';
 describe('docs/events.schema.json', () => {
   it('is current: regenerate with `npm run openapi`', () => {
     const shipped = readFileSync(join(REPO_ROOT, EVENTS_SCHEMA_PATH), 'utf8');
-    expect(shipped === renderEventsSchema(), 'docs/events.schema.json is stale: run `npm run openapi`').toBe(true);
+    expect(shipped === renderEventsSchema(), 'docs/events.schema.json is stale: run `npm run openapi`').toBe(
+      true,
+    );
   });
 
   it('names every detail-type and describes every field', () => {
     const doc = JSON.parse(renderEventsSchema());
     expect(Object.keys(doc['x-detail-types'])).toEqual([...GENERIC_DETAIL_TYPES]);
     for (const def of ['SessionEventDetail', 'ProductEventBody']) {
-      for (const [name, property] of Object.entries(doc.$defs[def].properties as Record<string, { description?: string }>))
+      for (const [name, property] of Object.entries(
+        doc.$defs[def].properties as Record<string, { description?: string }>,
+      ))
         expect(property.description, `${def}.${name}`).toBeTruthy();
     }
-    expect(doc.$defs.ProductEventBody.required).toEqual(expect.arrayContaining(['id', 'type', 'time', 'sessionId']));
+    expect(doc.$defs.ProductEventBody.required).toEqual(
+      expect.arrayContaining(['id', 'type', 'time', 'sessionId']),
+    );
   });
 
   it('describes the generic fixtures in events/', () => {
