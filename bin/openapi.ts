@@ -5,8 +5,8 @@ import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildOpenApiDocument } from '../shared/api/openapi.ts';
-import { buildEventsJsonSchema } from '../shared/events/descriptions.ts';
 import { ROUTES } from '../shared/api/routes.ts';
+import { buildEventsJsonSchema } from '../shared/events/descriptions.ts';
 import { OPENAPI_ASSET } from '../shared/infra/assets.ts';
 
 export function renderOpenApiDocument(): string {

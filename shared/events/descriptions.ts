@@ -19,15 +19,18 @@ export const EVENT_FIELD_DESCRIPTIONS: Record<string, string> = {
   recoveryUrl: 'The link reminders carry (http or https).',
   sizeBytes: 'Session Processing: the size the deadline is computed from.',
   processingStartedAt: 'Session Processing: when processing started (default: the event time).',
-  amount: 'What the session is worth: value in the currency’s minor unit (cents: 4900 is 49.00 USD), currency an ISO 4217 code. A recovery counts it in GET /v1/retry/stats.',
+  amount:
+    'What the session is worth: value in the currency’s minor unit (cents: 4900 is 49.00 USD), currency an ISO 4217 code. A recovery counts it in GET /v1/retry/stats.',
   metadata: 'Free-form JSON kept on the session (merged).',
 };
 
 const ACTIONS: Record<string, string> = {
-  'Session Registered': 'starts the session (status active, stalled or processing); on an existing session, updates its fields',
+  'Session Registered':
+    'starts the session (status active, stalled or processing); on an existing session, updates its fields',
   'Session Stalled': 'stalls it (reminders start under its policy), starting it when absent',
   'Session Processing': 'starts its processing deadline, starting it when absent',
-  'Session Recovered': 'ends it recovered (attributed to the reminders before it); kept until the session starts when it arrives first',
+  'Session Recovered':
+    'ends it recovered (attributed to the reminders before it); kept until the session starts when it arrives first',
   'Session Completed': 'ends it completed; kept until the session starts when it arrives first',
   'Session Cancelled': 'ends it cancelled; kept until the session starts when it arrives first',
 };
@@ -47,7 +50,14 @@ function jsonSchemaOf(schema: Parameters<typeof toJsonSchema>[0]): JsonObject {
     target: 'draft-2020-12',
     typeMode: 'input',
     errorMode: 'ignore',
-    overrideSchema: ({ jsonSchema }) => (jsonSchema.type === undefined && !jsonSchema.anyOf && !jsonSchema.$ref && !jsonSchema.enum && !jsonSchema.const ? { ...jsonSchema, type: 'object' } : undefined),
+    overrideSchema: ({ jsonSchema }) =>
+      jsonSchema.type === undefined &&
+      !jsonSchema.anyOf &&
+      !jsonSchema.$ref &&
+      !jsonSchema.enum &&
+      !jsonSchema.const
+        ? { ...jsonSchema, type: 'object' }
+        : undefined,
   }) as JsonObject;
   return describeEventSchema(rest);
 }

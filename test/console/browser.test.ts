@@ -370,7 +370,9 @@ describe('the operator console in Chromium', () => {
     await expect.poll(() => revenue.innerText(), { timeout: 10_000 }).toMatch(/1 recovered, \$29\.00/);
     const byChannel = page.getByRole('table', { name: 'Recovered by channel' });
     expect(await byChannel.getByRole('row', { name: /^email\b/ }).innerText()).toMatch(/1\s+\$29\.00/);
-    expect(await page.getByRole('table', { name: 'Recovered by attempt' }).innerText()).toMatch(/attempt 1\s+1\s+\$29\.00/);
+    expect(await page.getByRole('table', { name: 'Recovered by attempt' }).innerText()).toMatch(
+      /attempt 1\s+1\s+\$29\.00/,
+    );
     expect(await axeViolations(page)).toEqual([]);
     await revenue.screenshot({ path: join(SHOTS, 'overview-recovered-revenue.png') });
     expect(errors).toEqual([]);

@@ -96,7 +96,11 @@ function revenueSection(stats: Stats): HTMLElement {
       ),
       table(
         ['attempt', 'recovered', 'amount'],
-        attempts.map(([n, a]) => [n === '0' ? 'none before it' : `attempt ${n}`, String(a.recovered), money(a.recoveredAmount)]),
+        attempts.map(([n, a]) => [
+          n === '0' ? 'none before it' : `attempt ${n}`,
+          String(a.recovered),
+          money(a.recoveredAmount),
+        ]),
         'Recovered by attempt',
       ),
     ),
