@@ -408,7 +408,11 @@ async function main(): Promise<void> {
             stripeWebhook: `${apiUrl}/v1/public/hooks/stripe`,
             shopifyWebhook: `${apiUrl}/v1/public/hooks/shopify`,
           },
-          env: functionEnv(endpoints, names),
+          // npm run events sets Shopify checkouts' timers with the same delay as this run.
+          env: {
+            ...functionEnv(endpoints, names),
+            SHOPIFY_ABANDON_AFTER_MINUTES: String(config.SHOPIFY_ABANDON_AFTER_MINUTES),
+          },
         });
         const consoleLine = sigv4
           ? `    Console    the API checks SigV4 (API_SIGV4=true): open it through the signing proxy, ${cyan(`npx session-recovery console --api ${apiUrl}/`)}`
