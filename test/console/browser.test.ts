@@ -353,6 +353,31 @@ describe('the operator console in Chromium', () => {
     expect(errors).toEqual([]);
   });
 
+  it('shows recovered revenue on the overview: a product event recovers a reminded demo session, credited to its channels', async () => {
+    // Prepare: the product reports that the customer of demo-payment-3 (reminded once in setup) paid.
+    await api('POST', '/events', {
+      id: `browser-recovered-${randomBytes(4).toString('hex')}`,
+      type: 'Session Recovered',
+      time: new Date().toISOString(),
+      sessionId: 'demo-payment-3',
+      amount: { value: 2900, currency: 'USD' },
+    });
+    const { page, errors } = await newPage();
+    // Act
+    await open(page, `${base}/console?org=demo`);
+    // Assess
+    const revenue = page.locator('section[aria-labelledby=h-revenue]');
+    await expect.poll(() => revenue.innerText(), { timeout: 10_000 }).toMatch(/1 recovered, \$29\.00/);
+    const byChannel = page.getByRole('table', { name: 'Recovered by channel' });
+    expect(await byChannel.getByRole('row', { name: /^email\b/ }).innerText()).toMatch(/1\s+\$29\.00/);
+    expect(await page.getByRole('table', { name: 'Recovered by attempt' }).innerText()).toMatch(
+      /attempt 1\s+1\s+\$29\.00/,
+    );
+    expect(await axeViolations(page)).toEqual([]);
+    await revenue.screenshot({ path: join(SHOTS, 'overview-recovered-revenue.png') });
+    expect(errors).toEqual([]);
+  });
+
   it('--read-only, through the signing proxy against the SigV4-verifying API: data on every page, no write control', async () => {
     // Prepare
     signedApi = await startApiServer({
