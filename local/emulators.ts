@@ -2,7 +2,6 @@
 // for the tests, `npm start`, `npm run invoke` and the benchmarks, and stops them without leaving a process.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';

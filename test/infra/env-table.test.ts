@@ -37,6 +37,7 @@ function usedBy(cell: string): string[] {
       API: ['api', 'api-admin'],
       'api-admin': ['api-admin'],
       receipts: ['receipts'],
+      ingest: ['ingest'],
       ...Object.fromEntries(CHANNELS.map((c) => [`${c} sender`, [`sender-${c}`]])),
     };
     const found = ids[word];
