@@ -19,7 +19,8 @@ export interface ApiRoute {
   /** `read` routes are open to the read-only policy; `write` routes only to the operator policy. */
   readonly access: 'read' | 'write';
   /**
-   * The product's own route (register, update, read a session): the product policy grants it.
+   * The product's own route (register, update, read a session, or send its session events): the product
+   * policy grants it.
    * @default false
    */
   readonly product?: boolean;

@@ -571,6 +571,8 @@ export const ROUTE = {
     method: 'POST',
     path: '/v1/events',
     access: 'write',
+    // The product's session events over HTTPS: they register and update sessions like the routes above.
+    product: true,
     tag: 'events',
     query: S.NoQuery,
     body: S.ProductEventBody,

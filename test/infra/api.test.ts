@@ -119,6 +119,7 @@ describe('caller policies', () => {
       'GET /v1/sessions/*',
       'GET /v1/sessions/*/timeline',
       'PATCH /v1/sessions/*',
+      'POST /v1/events',
       'POST /v1/sessions',
     ]);
     // By IAM's rules (`*` matches `/` too) the ARNs reach exactly the product routes, and none of these.
@@ -129,6 +130,7 @@ describe('caller policies', () => {
       'GET /v1/sessions/{id}',
       'GET /v1/sessions/{id}/timeline',
       'PATCH /v1/sessions/{id}',
+      'POST /v1/events',
       'POST /v1/sessions',
     ]);
     for (const operatorOnly of [
