@@ -275,6 +275,7 @@ export function secretName(config: Config, id: SecretId): string {
     twilio: config.twilioSecretName,
     webhookSigning: config.webhookSigningSecretName,
     unsubscribeKey: config.unsubscribeKeySecretName,
+    cursorKey: undefined,
   }[id];
   return configured ?? `session-recovery/${config.stage}/${SECRETS[id].suffix}`;
 }

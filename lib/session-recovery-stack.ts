@@ -7,6 +7,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
@@ -15,6 +16,7 @@ import {
   type FunctionDescription,
   SECRETS,
   SETTINGS,
+  type SecretId,
   type TableId,
 } from '../shared/infra/functions.ts';
 import {
@@ -63,6 +65,8 @@ export class SessionRecoveryStack extends Stack {
   public readonly configurationSet: ses.ConfigurationSet;
   /** Where SES events go that the receipts function could not apply (after Lambda's retries). */
   public readonly receiptsDeadLetterQueue: sqs.Queue;
+  /** Secrets the stack generates itself (the cursor key): their values are made by Secrets Manager at deploy. */
+  public readonly generatedSecrets: Partial<Record<SecretId, secretsmanager.Secret>> = {};
   /** The cdk-nag findings this stack accepts, each with its resource and reason (lib/nag.ts). */
   public readonly nagAcknowledgements: readonly Acknowledgement[];
 
@@ -151,6 +155,16 @@ export class SessionRecoveryStack extends Stack {
       configurationSetName: this.sesConfigurationSetName(),
       reputationMetrics: true,
     });
+    for (const id of Object.keys(SECRETS) as SecretId[]) {
+      const secret = SECRETS[id];
+      if (!('generated' in secret)) continue;
+      this.generatedSecrets[id] = new secretsmanager.Secret(this, `${pascal(secret.suffix)}Secret`, {
+        secretName: secretName(config, id),
+        description: `session-recovery (${config.stage}): ${secret.suffix}, generated at deploy`,
+        generateSecretString: { passwordLength: 64, excludePunctuation: true },
+        removalPolicy,
+      });
+    }
     for (const description of FUNCTION_DESCRIPTIONS) this.bind(description);
     this.receiptsDeadLetterQueue = this.wireReceipts();
 
@@ -278,7 +292,8 @@ export class SessionRecoveryStack extends Stack {
     const mayUse = (channel: Channel) =>
       config.enabledChannels.includes(channel) && (trigger.kind !== 'queue' || trigger.channel === channel);
     for (const secret of description.secrets) {
-      if (!SECRETS[secret].channels.some(mayUse)) continue;
+      const channels: readonly Channel[] = SECRETS[secret].channels;
+      if (channels.length > 0 && !channels.some(mayUse)) continue;
       fn.bindSecret({ envVar: SECRETS[secret].envVar, secretName: secretName(config, secret) });
     }
     if (description.sendsEmail && config.enabledChannels.includes('email') && config.sesFromAddress)

@@ -29,13 +29,13 @@ export const ADMIN_BINDINGS: AdminBindings = {
   },
 
   async listRuns(ctx, { query }) {
-    const p = paging('runs', query, RunsPosition);
-    const { items, next } = await listJobRuns(ctx, {
+    const p = await paging(ctx, 'runs', query, RunsPosition);
+    const { items, next, after } = await listJobRuns(ctx, {
       job: query.job,
       limit: p.limit,
       position: p.position,
     });
-    return p.page(items, next);
+    return p.page(items, next, after);
   },
 
   async pauseJob(ctx, { params, body, caller }) {

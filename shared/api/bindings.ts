@@ -80,8 +80,8 @@ export function createBindings(openApiDocument: OpenApiSource): ProductBindings 
             ]),
           );
         }
-        const p = paging('sessions:recipient', query, RecipientLookupPosition);
-        const { items, next } = await findSessionsByRecipient(ctx, {
+        const p = await paging(ctx, 'sessions:recipient', query, RecipientLookupPosition);
+        const { items, next, after } = await findSessionsByRecipient(ctx, {
           recipientKey: recipientKeyOf(recipient),
           status: query.status,
           kind: query.kind,
@@ -89,17 +89,17 @@ export function createBindings(openApiDocument: OpenApiSource): ProductBindings 
           limit: p.limit,
           position: p.position,
         });
-        return p.page(items.map(sessionView), next);
+        return p.page(items.map(sessionView), next, (i) => after[i] as RecipientLookupPosition);
       }
-      const p = paging('sessions', query, SessionListPosition);
-      const { items, next } = await listSessions(ctx, {
+      const p = await paging(ctx, 'sessions', query, SessionListPosition);
+      const { items, next, after } = await listSessions(ctx, {
         status: query.status,
         kind: query.kind,
         orgId: query.orgId,
         limit: p.limit,
         position: p.position,
       });
-      return p.page(items.map(sessionView), next);
+      return p.page(items.map(sessionView), next, (i) => after[i] as SessionListPosition);
     },
 
     async getSession(ctx, { params }) {
@@ -111,9 +111,12 @@ export function createBindings(openApiDocument: OpenApiSource): ProductBindings 
     },
 
     async getTimeline(ctx, { params, query }) {
-      const p = paging(`timeline:${params.id}`, query, TimelinePosition);
-      const { items, next } = await listTimeline(ctx, params.id, { limit: p.limit, position: p.position });
-      return p.page(items, next);
+      const p = await paging(ctx, `timeline:${params.id}`, query, TimelinePosition);
+      const { items, next, after } = await listTimeline(ctx, params.id, {
+        limit: p.limit,
+        position: p.position,
+      });
+      return p.page(items, next, (i) => after[i] as TimelinePosition);
     },
 
     async regenerateSession(ctx, { params, body, caller, ifMatch }) {
@@ -160,8 +163,8 @@ export function createBindings(openApiDocument: OpenApiSource): ProductBindings 
     },
 
     async listPolicies(ctx, { query }) {
-      const p = paging('policies', query, PolicyPosition);
-      const items = [];
+      const p = await paging(ctx, 'policies', query, PolicyPosition);
+      const items: Awaited<ReturnType<typeof listPolicies>>['items'] = [];
       let key: Record<string, unknown> | undefined = p.position
         ? { pk: 'policy', sk: p.position.sk }
         : undefined;
@@ -176,7 +179,9 @@ export function createBindings(openApiDocument: OpenApiSource): ProductBindings 
         key = res.lastKey;
         if (!key) break;
       }
-      return p.page(items, key ? { sk: parse(PolicySortKey, key.sk) } : undefined);
+      return p.page(items, key ? { sk: parse(PolicySortKey, key.sk) } : undefined, (i) => ({
+        sk: parse(PolicySortKey, items[i]?.policyId),
+      }));
     },
 
     async getActivePolicy(ctx, { query }) {
@@ -204,12 +209,12 @@ export function createBindings(openApiDocument: OpenApiSource): ProductBindings 
     },
 
     async listAttemptNotifications(ctx, { params, query }) {
-      const p = paging(`outcomes:${params.attemptId}`, query, OutcomePosition);
-      const { items, next } = await listAttemptOutcomes(ctx, params.attemptId, {
+      const p = await paging(ctx, `outcomes:${params.attemptId}`, query, OutcomePosition);
+      const { items, next, after } = await listAttemptOutcomes(ctx, params.attemptId, {
         limit: p.limit,
         position: p.position,
       });
-      return p.page(items, next);
+      return p.page(items, next, (i) => after[i] as OutcomePosition);
     },
 
     async readyz(ctx) {

@@ -53,7 +53,15 @@ export const SECRETS = {
   webhookSigning: { envVar: 'WEBHOOK_SIGNING_SECRET_NAME', suffix: 'webhook-signing', channels: ['webhook'] },
   /** The key of the one-click unsubscribe tokens (32+ characters): the email sender signs, receipts verifies. */
   unsubscribeKey: { envVar: 'UNSUBSCRIBE_KEY_SECRET_NAME', suffix: 'unsubscribe-key', channels: ['email'] },
-} as const satisfies Record<string, { envVar: string; suffix: string; channels: readonly Channel[] }>;
+  /**
+   * The HMAC key of the API's pagination cursors. Belongs to no channel: the stack generates it (Secrets
+   * Manager makes the value at deploy time; it never appears in the template) and both API functions read it.
+   */
+  cursorKey: { envVar: 'CURSOR_KEY_SECRET_NAME', suffix: 'cursor-key', channels: [], generated: true },
+} as const satisfies Record<
+  string,
+  { envVar: string; suffix: string; channels: readonly Channel[]; generated?: boolean }
+>;
 export type SecretId = keyof typeof SECRETS;
 
 /** Non-secret settings passed as env vars. */
@@ -233,7 +241,9 @@ export const FUNCTION_DESCRIPTIONS: readonly FunctionDescription[] = [
       { channels: ALL_CHANNELS, access: 'send' },
       { channels: ALL_CHANNELS, access: 'inspect' },
     ],
-    secrets: [],
+    // The cursor key, through the Parameters and Secrets extension (no Secrets Manager client in the bundle).
+    secrets: ['cursorKey'],
+    secretsViaExtension: true,
     sendsEmail: false,
     settings: SCHEDULING_SETTINGS,
   },
@@ -251,7 +261,8 @@ export const FUNCTION_DESCRIPTIONS: readonly FunctionDescription[] = [
       { channels: ALL_CHANNELS, access: 'inspect' },
       { channels: ALL_CHANNELS, access: 'replay' },
     ],
-    secrets: [],
+    secrets: ['cursorKey'],
+    secretsViaExtension: true,
     sendsEmail: false,
     // GET /v1/admin/reputation shows the guard's thresholds as configured.
     settings: [

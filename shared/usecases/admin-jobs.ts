@@ -64,7 +64,7 @@ function runSortKey(run: RunRecord): string {
 export async function listJobRuns(
   ctx: AppContext,
   input: { job?: JobName; limit: number; position?: RunsPosition },
-): Promise<{ items: RunRecord[]; next?: RunsPosition }> {
+): Promise<{ items: RunRecord[]; next?: RunsPosition; after: (index: number) => RunsPosition }> {
   const jobs = input.job ? [input.job] : [...JOBS];
   const position: RunsPosition = { ...(input.position ?? {}) };
   const pages = await Promise.all(
@@ -79,19 +79,29 @@ export async function listJobRuns(
     .flatMap((p) => p.items)
     .sort((a, b) => runSortKey(b).localeCompare(runSortKey(a)))
     .slice(0, input.limit);
-  const next: RunsPosition = {};
-  let anyLeft = false;
-  for (const page of pages) {
-    const taken = merged.filter((r) => r.job === page.job);
-    const all = taken.length === page.items.length;
-    if (all && !page.more) next[page.job] = null;
-    else {
-      anyLeft = true;
-      const last = taken.at(-1);
-      const previous = position[page.job];
-      if (last) next[page.job] = runSortKey(last);
-      else if (previous) next[page.job] = previous;
+  /** Where each job's partition continues once `given` has been handed out; undefined when all are done. */
+  const continuation = (given: readonly RunRecord[]): RunsPosition | undefined => {
+    const next: RunsPosition = {};
+    let anyLeft = false;
+    for (const page of pages) {
+      const taken = given.filter((r) => r.job === page.job);
+      const all = taken.length === page.items.length;
+      if (all && !page.more) next[page.job] = null;
+      else {
+        anyLeft = true;
+        const last = taken.at(-1);
+        const previous = position[page.job];
+        if (last) next[page.job] = runSortKey(last);
+        else if (previous) next[page.job] = previous;
+      }
     }
-  }
-  return { items: merged, ...(anyLeft ? { next } : {}) };
+    return anyLeft ? next : undefined;
+  };
+  const next = continuation(merged);
+  return {
+    items: merged,
+    ...(next ? { next } : {}),
+    // Right after merged[index] something is always left (merged[index + 1] at least).
+    after: (index) => continuation(merged.slice(0, index + 1)) ?? {},
+  };
 }

@@ -158,7 +158,15 @@ describe('GET /v1/sessions', () => {
     const first = await api.call('GET', '/v1/sessions?kind=listing&limit=1');
     const cursor = body<Page>(first).nextCursor ?? '';
     const flipped = cursor.slice(0, -3) + (cursor.at(-3) === 'A' ? 'B' : 'A') + cursor.slice(-2);
-    const forged = encodeCursor('sessions', { kind: 'listing' }, { s: 99 });
+    // Well formed and signed, but with a key that is not this deployment's.
+    const forged = encodeCursor(
+      'not-this-deployments-cursor-key-0123456789',
+      'sessions',
+      { kind: 'listing' },
+      {
+        s: 1,
+      },
+    );
     // Act
     const answers = await Promise.all([
       api.call('GET', '/v1/sessions?limit=0'),
