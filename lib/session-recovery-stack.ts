@@ -14,6 +14,8 @@ import type { Construct } from 'constructs';
 import {
   FUNCTION_DESCRIPTIONS,
   type FunctionDescription,
+  jobFunctionEnvVar,
+  LAMBDA_ENDPOINT_ENV,
   SECRETS,
   SETTINGS,
   type SecretId,
@@ -303,6 +305,16 @@ export class SessionRecoveryStack extends Stack {
         configurationSet: this.sesConfigurationSetName(),
         configurationSetEnvVar: SETTINGS.sesConfigurationSet,
       });
+
+    // Run now: an asynchronous invocation of exactly the job functions it names, at this partition's endpoint.
+    if (description.startsJobs?.length) {
+      fn.addEnvironment(LAMBDA_ENDPOINT_ENV, `https://lambda.${this.region}.${this.urlSuffix}`);
+      for (const job of description.startsJobs) {
+        const target = this.functionFor({ kind: 'schedule', job });
+        fn.addEnvironment(jobFunctionEnvVar(job), target.functionName);
+        target.grantInvoke(fn);
+      }
+    }
 
     const settingValues: Partial<Record<keyof typeof SETTINGS, string | undefined>> = {
       enabledChannels: config.enabledChannels.join(','),

@@ -2,7 +2,8 @@
 // built once per context. The local HTTP server and the tests serve every route through this; the two
 // Lambda entries (functions/api.ts, functions/api-admin.ts) build the same router for their own routes.
 import type { AppContext } from '../context.ts';
-import { ADMIN_BINDINGS } from './admin-bindings.ts';
+import type { JobStarter } from '../usecases/job-start.ts';
+import { createAdminBindings } from './admin-bindings.ts';
 import { createBindings, type OpenApiSource } from './bindings.ts';
 import { type ApiHandler, createRouter } from './router.ts';
 
@@ -17,13 +18,15 @@ export interface ApiHandlerOptions {
    */
   readonly openApiDocument: OpenApiSource;
   readonly defaultCaller?: string;
+  /** How run-now starts a run: in the background of this process (shared/usecases/job-start-local.ts). */
+  readonly startJob: JobStarter;
 }
 
 /** Every route in one handler: the local server and tests, which stand in for both API functions. */
 export function createApiHandler(ctx: AppContext, options: ApiHandlerOptions): ApiHandler {
   return createRouter({
     ctx,
-    bindings: { ...createBindings(options.openApiDocument), ...ADMIN_BINDINGS },
+    bindings: { ...createBindings(options.openApiDocument), ...createAdminBindings(options.startJob) },
     defaultCaller: options.defaultCaller,
   });
 }

@@ -173,6 +173,18 @@ const RunRecordView = v.looseObject({
   problems: v.array(v.object({ sessionId: v.optional(v.string()), reason: v.string() })),
 });
 
+const RunStartedResponse = v.object({
+  runId: described(v.string(), 'The run record carries this id once the run has ended.'),
+  job: v.picklist(JOBS),
+  dryRun: v.boolean(),
+  limit: nullableInt,
+  status: v.literal('started'),
+  runs: described(
+    v.string(),
+    'Where the run record appears (`GET /v1/admin/runs?job=…`) when the run has ended.',
+  ),
+});
+
 const DlqResponse = v.object({
   channels: v.array(
     v.object({
@@ -335,6 +347,7 @@ export const RESPONSES = {
   JobsStatus: v.object({ jobs: v.array(JobStateView) }),
   JobState: JobStateView,
   RunRecord: RunRecordView,
+  RunStarted: RunStartedResponse,
   RunPage: pageOf(RunRecordView),
   Dlq: DlqResponse,
   Replay: ReplayResponse,

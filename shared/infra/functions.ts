@@ -134,7 +134,21 @@ export interface FunctionDescription {
    * Manager client, which would not fit its bundle budget.
    */
   readonly secretsViaExtension?: boolean;
+  /**
+   * Job functions it starts (run now: an asynchronous invocation). Each puts the job function's name in
+   * `jobFunctionEnvVar(job)`, the Lambda endpoint in `LAMBDA_ENDPOINT`, and grants `lambda:InvokeFunction`
+   * on exactly that function.
+   */
+  readonly startsJobs?: readonly JobName[];
 }
+
+/** Env var that names a job's function on a function that starts it (`JOB_FUNCTION_RECOVERY_SWEEP`). */
+export function jobFunctionEnvVar(job: JobName): string {
+  return `JOB_FUNCTION_${job.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/** `https://lambda.<region>.<url suffix>`, set by the stack so every partition gets its own endpoint. */
+export const LAMBDA_ENDPOINT_ENV = 'LAMBDA_ENDPOINT';
 
 /** What the jobs and the API (which runs jobs and previews schedules) read besides tables and queues. */
 const SCHEDULING_SETTINGS: readonly (keyof typeof SETTINGS)[] = [
@@ -217,7 +231,7 @@ function senderFunction(channel: Channel): FunctionDescription {
  * caller as a problem document instead of a gateway 504. */
 const API_LIMITS = { timeoutSeconds: 25, memoryMb: 512 } as const;
 
-/** Both API functions read and write every table (a job run now does what the sweep and monitor do). */
+/** Both API functions read and write every table (reset-stuck, retry-now, replay write sessions and timelines). */
 const API_TABLES: readonly TableGrant[] = [
   { table: 'sessions', access: 'readwrite', indexes: ['due', 'deadline', 'byStatus'] },
   { table: 'timeline', access: 'readwrite', indexes: ['byAttempt', 'outbox'] },
@@ -256,13 +270,14 @@ export const FUNCTION_DESCRIPTIONS: readonly FunctionDescription[] = [
     trigger: { kind: 'api' },
     tables: API_TABLES,
     queues: [
-      // A job run now fans out like the sweep; /admin/dlq reads depths; replay moves DLQ messages back.
-      { channels: ALL_CHANNELS, access: 'send' },
+      // /admin/dlq reads depths; replay moves DLQ messages back (send on the queue, receive on the DLQ).
       { channels: ALL_CHANNELS, access: 'inspect' },
       { channels: ALL_CHANNELS, access: 'replay' },
     ],
     secrets: ['cursorKey'],
     secretsViaExtension: true,
+    // Run now starts the run in the job's own function (its timeout, its lease), not in this request.
+    startsJobs: ['recovery-sweep', 'timeout-monitor'],
     sendsEmail: false,
     // GET /v1/admin/reputation shows the guard's thresholds as configured.
     settings: [

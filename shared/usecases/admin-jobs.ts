@@ -1,6 +1,6 @@
-// What an operator does with the scheduled jobs, from the admin API or the ops CLI: read their state, run
-// one now (dry run or real, through the same runJob life as the schedule), pause and resume them (the kill
-// switch), and read their run records.
+// What an operator does with the scheduled jobs, from the admin API or the ops CLI: read their state, pause
+// and resume them (the kill switch), and read their run records. Running one now is ./job-start.ts (the API
+// starts it in the job's own function) and ./job-start-local.ts (in the same process).
 import * as v from 'valibot';
 import type { AppContext } from '../context.ts';
 import { JOBS, type JobName } from '../infra/resources.ts';
@@ -8,8 +8,6 @@ import { getJobState, listRuns, type RunRecord, setJobPaused } from '../reposito
 import type { Infer } from '../schema.ts';
 import { settingsOf } from '../settings.ts';
 import { type JobStatus, jobStatusOf } from './job-status.ts';
-import { runRecoverySweep } from './recovery-sweep.ts';
-import { runTimeoutMonitor } from './timeout-monitor.ts';
 
 export async function getJobsStatus(ctx: AppContext): Promise<JobStatus[]> {
   const now = ctx.clock();
@@ -31,19 +29,6 @@ export const pauseJob = (ctx: AppContext, job: JobName, audit: { triggeredBy: st
   setJobPausedBy(ctx, job, true, audit);
 export const resumeJob = (ctx: AppContext, job: JobName, audit: { triggeredBy: string; reason?: string }) =>
   setJobPausedBy(ctx, job, false, audit);
-
-/**
- * Runs a job once now. It takes the job lease like a scheduled run, so a run already in progress makes
- * this one a `skipped` record instead of a second sweep; a paused job is skipped unless it is a dry run.
- */
-export async function runJobNow(
-  ctx: AppContext,
-  job: JobName,
-  input: { dryRun: boolean; limit?: number; triggeredBy: string },
-): Promise<RunRecord> {
-  const options = { trigger: `manual:${input.triggeredBy}`, dryRun: input.dryRun, limit: input.limit };
-  return job === 'recovery-sweep' ? runRecoverySweep(ctx, options) : runTimeoutMonitor(ctx, options);
-}
 
 // Run records across jobs, newest first. Each job's partition is read from where the previous page
 // stopped in it; the merged page takes the newest `limit`, and each job's position moves past what it gave.

@@ -2,14 +2,14 @@
 // and a module light enough for the CDK app (no AWS SDK, no use cases).
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { ADMIN_BINDINGS } from '../../shared/api/admin-bindings.ts';
+import { createAdminBindings } from '../../shared/api/admin-bindings.ts';
 import { createBindings } from '../../shared/api/bindings.ts';
 import { createPublicBindings } from '../../shared/public/bindings.ts';
 import { DEFAULT_GUARD } from '../../shared/reputation/guard.ts';
 
 const BINDINGS = {
   ...createBindings(async () => ({})),
-  ...ADMIN_BINDINGS,
+  ...createAdminBindings(async () => {}),
   ...createPublicBindings({
     secrets: {
       unsubscribeKey: async () => 'k'.repeat(32),

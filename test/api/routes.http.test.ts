@@ -665,12 +665,14 @@ describe('retry policies and stats', () => {
 });
 
 describe('jobs and runs', () => {
-  it('reports job status, runs a dry run that changes nothing, pages the run records', async () => {
+  it('reports job status, starts runs (202 with the run id) whose records appear in the run pages', async () => {
     // Act
     const status = await api.call('GET', '/v1/admin/jobs/status');
     const dry = await api.call('POST', '/v1/admin/jobs/recovery-sweep/run', { body: { dryRun: true } });
+    await api.runsSettled();
     clock.advance(1000);
     const real = await api.call('POST', '/v1/admin/jobs/timeout-monitor/run', { body: { limit: 10 } });
+    await api.runsSettled();
     const page1 = await api.call('GET', '/v1/admin/runs?limit=1');
     const page2 = await api.call('GET', `/v1/admin/runs?limit=1&cursor=${body<Page>(page1).nextCursor}`);
     const sweepRuns = await api.call('GET', '/v1/admin/runs?job=recovery-sweep');
@@ -680,10 +682,18 @@ describe('jobs and runs', () => {
       'recovery-sweep',
       'timeout-monitor',
     ]);
-    expect(body(dry)).toMatchObject({ job: 'recovery-sweep', dryRun: true, status: 'succeeded' });
-    expect(String(body(dry).trigger)).toContain('local-operator');
-    expect(body(real)).toMatchObject({ job: 'timeout-monitor', dryRun: false, limit: 10 });
-    expect(body<Page>(page1).items[0]?.runId).toBe(body(real).runId);
+    expect([dry.status, real.status]).toEqual([202, 202]);
+    expect(body(dry)).toMatchObject({ job: 'recovery-sweep', dryRun: true, status: 'started' });
+    expect(body(real)).toMatchObject({ job: 'timeout-monitor', dryRun: false, limit: 10, status: 'started' });
+    expect(real.headers.get('location')).toBe('/v1/admin/runs?job=timeout-monitor');
+    const dryRecord = body<Page>(sweepRuns).items.find((r) => r.runId === body(dry).runId);
+    expect(dryRecord).toMatchObject({ job: 'recovery-sweep', dryRun: true, status: 'succeeded' });
+    expect(String(dryRecord?.trigger)).toContain('local-operator');
+    expect(body<Page>(page1).items[0]).toMatchObject({
+      runId: body(real).runId,
+      limit: 10,
+      status: 'succeeded',
+    });
     expect(body<Page>(page2).items).toHaveLength(1);
     expect(body<Page>(sweepRuns).items.every((r) => r.job === 'recovery-sweep')).toBe(true);
   });
@@ -694,10 +704,13 @@ describe('jobs and runs', () => {
       body: { reason: 'incident 42' },
     });
     const skipped = await api.call('POST', '/v1/admin/jobs/recovery-sweep/run', { body: {} });
+    await api.runsSettled();
+    const runs = await api.call('GET', '/v1/admin/runs?job=recovery-sweep&limit=1');
     const resumed = await api.call('POST', '/v1/admin/jobs/recovery-sweep/resume');
     // Assess
     expect(body(paused)).toMatchObject({ name: 'recovery-sweep', paused: true, pauseReason: 'incident 42' });
-    expect(body(skipped)).toMatchObject({ status: 'skipped' });
+    expect(skipped.status).toBe(202);
+    expect(body<Page>(runs).items[0]).toMatchObject({ runId: body(skipped).runId, status: 'skipped' });
     expect(body(resumed)).toMatchObject({ paused: false });
   });
 

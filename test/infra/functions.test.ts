@@ -6,10 +6,12 @@ import { describe, expect, it } from 'vitest';
 import {
   FUNCTION_DESCRIPTIONS,
   type FunctionDescription,
+  jobFunctionEnvVar,
+  LAMBDA_ENDPOINT_ENV,
   SECRETS,
   SETTINGS,
 } from '../../shared/infra/functions.ts';
-import { CHANNEL_QUEUES, TABLES } from '../../shared/infra/resources.ts';
+import { CHANNEL_QUEUES, JOB_DESCRIPTIONS, JOBS, TABLES } from '../../shared/infra/resources.ts';
 import { ALL_CHANNELS_CONTEXT, type CfnTemplate, props, refOf, resourcesOfType, synth } from './synth.ts';
 
 const enabled = synth(ALL_CHANNELS_CONTEXT, { routes: null });
@@ -223,12 +225,19 @@ describe('least privilege', () => {
   });
 
   it('names and grants no credentials at all while no channel is enabled', () => {
+    // The stack's own generated secrets (the cursor key) are no provider credentials: only those remain.
+    const generated = (Object.keys(SECRETS) as (keyof typeof SECRETS)[]).filter(
+      (id) => 'generated' in SECRETS[id],
+    );
     for (const d of FUNCTION_DESCRIPTIONS) {
-      const actions = statementsOf(disabled.json, d).flatMap((s) => list(s.Action));
-      expect(
-        actions.filter((a) => a.startsWith('secretsmanager:') || a.startsWith('ses:')),
-        d.id,
-      ).toEqual([]);
+      const granted = statementsOf(disabled.json, d)
+        .filter((s) => list(s.Action).some((a) => a.startsWith('secretsmanager:') || a.startsWith('ses:')))
+        .flatMap((s) => list(s.Resource).map(flatten))
+        .map((r) => r.slice(r.indexOf(':secret:')));
+      const expected = d.secrets
+        .filter((id) => generated.includes(id))
+        .map((id) => `:secret:session-recovery/dev/${SECRETS[id].suffix}-??????`);
+      expect(granted, d.id).toEqual(expected);
     }
     disabled.template.allResourcesProperties('AWS::Lambda::Function', {
       Environment: {
@@ -247,5 +256,45 @@ describe('least privilege', () => {
     expect(actions.has('sqs:SendMessage')).toBe(true);
     expect(actions.has('sqs:ReceiveMessage')).toBe(false);
     expect(actions.has('sqs:DeleteMessage')).toBe(false);
+  });
+
+  it('lets api-admin invoke exactly the two job functions (run now), and no other function invoke any', () => {
+    const jobIds = new Set(
+      JOBS.map((job) => functionLogicalId(json, FUNCTION_DESCRIPTIONS.find((d) => d.id === job)!)),
+    );
+    for (const d of FUNCTION_DESCRIPTIONS) {
+      // Act
+      const invoked = statementsOf(json, d)
+        .filter((s) => list(s.Action).includes('lambda:InvokeFunction'))
+        .flatMap((s) => list(s.Resource).map(flatten))
+        .map((r) => r.replace(/^<(\w+)>(:\*)?$/, '$1'));
+      const env = props<{ Environment: { Variables: Record<string, unknown> } }>(
+        json.Resources[functionLogicalId(json, d)]!,
+      ).Environment.Variables;
+      // Assess
+      const starts = d.startsJobs ?? [];
+      expect(new Set(invoked), d.id).toEqual(new Set(starts.map((job) => [...jobIds][JOBS.indexOf(job)])));
+      expect(LAMBDA_ENDPOINT_ENV in env, d.id).toBe(starts.length > 0);
+      for (const job of JOBS)
+        expect(jobFunctionEnvVar(job) in env, `${d.id} ${job}`).toBe(starts.includes(job));
+      for (const job of starts) {
+        expect(refOf(env[jobFunctionEnvVar(job)]), `${d.id} names ${job}`).toBe(
+          [...jobIds][JOBS.indexOf(job)],
+        );
+      }
+    }
+    expect(FUNCTION_DESCRIPTIONS.find((d) => d.id === 'api-admin')?.startsJobs).toEqual([...JOBS]);
+  });
+});
+
+describe('job lease', () => {
+  it('ends before the job function times out, so a killed run never keeps the next runs out', () => {
+    for (const job of JOBS) {
+      const d = FUNCTION_DESCRIPTIONS.find((f) => f.id === job)!;
+      // Act
+      const timeout = props<{ Timeout: number }>(json.Resources[functionLogicalId(json, d)]!).Timeout;
+      // Assess
+      expect(JOB_DESCRIPTIONS[job].leaseSeconds, job).toBeLessThan(timeout);
+    }
   });
 });
