@@ -20,8 +20,18 @@ const BINDINGS = {
 };
 
 import { ROUTE, ROUTES } from '../../shared/api/routes.ts';
+import { ROUTE_WORDS } from '../../shared/domain/session-input.ts';
 
 describe('route table', () => {
+  it('names every static word of its paths in ROUTE_WORDS, which registration refuses as a session id', () => {
+    // Act
+    const words = new Set(
+      ROUTES.flatMap((r) => r.path.split('/')).filter((segment) => segment && !segment.startsWith('{')),
+    );
+    // Assess
+    expect([...ROUTE_WORDS].sort()).toEqual([...words].sort());
+  });
+
   it('declares each method and path once, under /v1, with its id as key and a binding', () => {
     // Act
     const keys = ROUTES.map((r) => `${r.method} ${r.path}`);

@@ -133,6 +133,19 @@ describe('POST /v1/sessions', () => {
   it('answers 413 over 64 KiB and 415 to a body that is not JSON', async () => {
     await expectBodyLimits('POST', '/v1/sessions');
   });
+
+  it('refuses a route word as a session id (its own routes could not reach it), and registers nothing', async () => {
+    // Act
+    const answers = await Promise.all(['reset-stuck', 'stuck', 'timeline'].map((id) => register(id)));
+    const read = await api.call('GET', '/v1/sessions/timeline');
+    // Assess
+    expect(answers.map((a) => a.status)).toEqual([400, 400, 400]);
+    for (const answer of answers) {
+      expect(problemPaths(answer)).toEqual(['body.sessionId']);
+      expect(answer.text).toMatch(/is a word of the API's paths.*cannot be a session id/);
+    }
+    expect(read.status).toBe(404);
+  });
 });
 
 describe('GET /v1/sessions', () => {
