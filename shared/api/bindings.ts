@@ -23,6 +23,7 @@ import { listSessions, SessionListPosition } from '../usecases/session-list.ts';
 import { findSessionsByRecipient, RecipientLookupPosition } from '../usecases/session-lookup.ts';
 import {
   overrideNextRetry,
+  ResetStuckPosition,
   recoverTimedOut,
   registerSession,
   resetStuckSessions,
@@ -38,7 +39,7 @@ import {
   TimelinePosition,
 } from '../usecases/timeline.ts';
 import { HttpProblem, problem } from './problem.ts';
-import { ok, paging } from './results.ts';
+import { continuation, ok, paging } from './results.ts';
 import type { ProductBindings, RouteResult } from './router.ts';
 import { etagOf, sessionView } from './views.ts';
 
@@ -153,9 +154,14 @@ export function createBindings(openApiDocument: OpenApiSource): ProductBindings 
     },
 
     async resetStuckSessions(ctx, { body, caller }) {
-      return ok(
-        await resetStuckSessions(ctx, body, { triggeredBy: caller, reason: 'reset-stuck via admin API' }),
+      const { cursor, limit, ...filters } = body;
+      const c = await continuation(ctx, 'reset-stuck', filters, cursor, ResetStuckPosition);
+      const { next, ...result } = await resetStuckSessions(
+        ctx,
+        { ...filters, limit, position: c.position },
+        { triggeredBy: caller, reason: 'reset-stuck via admin API' },
       );
+      return ok({ ...result, nextCursor: c.sign(next) });
     },
 
     async createPolicy(ctx, { body, caller }) {

@@ -59,8 +59,24 @@ const RetryNowResponse = v.object({
 
 const ResetStuckResponse = v.object({
   dryRun: v.boolean(),
-  matched: v.array(v.object({ sessionId: v.string(), minutesStuck: int })),
-  changed: int,
+  matched: described(
+    v.array(v.object({ sessionId: v.string(), minutesStuck: int })),
+    'The matches of this call (at most `limit`).',
+  ),
+  changed: described(int, 'Sessions this call timed out.'),
+  more: described(
+    v.boolean(),
+    'Processing sessions remain that no call has looked at yet: continue with `nextCursor`.',
+  ),
+  nextCursor: described(
+    nullableString,
+    'Give it as `cursor`, with the same filters, to continue; null when done.',
+  ),
+  total: described(v.object({ matched: int, changed: int }), 'This call and the calls it continues.'),
+  matchedIsLowerBound: described(
+    v.boolean(),
+    '`total.matched` counts only the sessions looked at so far: true while `more` is true.',
+  ),
 });
 
 const PolicyView = RetryPolicySchema;

@@ -3,6 +3,7 @@
 import type { AppContext } from '../context.ts';
 import type { Schema } from '../schema.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
+import { HttpProblem, problem } from './problem.ts';
 import type { RouteResult } from './router.ts';
 import { DEFAULT_LIMIT } from './schemas.ts';
 
@@ -64,5 +65,47 @@ export async function paging<T>(
         nextCursor: continueAt ? encodeCursor(key, list, query, continueAt) : null,
       });
     },
+  };
+}
+
+export interface Continuation<T> {
+  /** Where the call continues (undefined on a first call). */
+  readonly position: T | undefined;
+  /** The cursor of `next`, or null when the operation is done. */
+  sign(next: T | undefined): string | null;
+}
+
+/**
+ * A batch operation's continuation (reset-stuck, DLQ replay): a cursor in the request body, signed like
+ * list cursors and bound to the operation's filters, so a call can only continue the same operation.
+ */
+export async function continuation<T>(
+  ctx: AppContext,
+  operation: string,
+  filters: Record<string, unknown>,
+  raw: string | undefined,
+  position: Schema<T>,
+): Promise<Continuation<T>> {
+  if (!ctx.cursorKey) throw new Error('this API has no cursor key (AppContext.cursorKey)');
+  const key = await ctx.cursorKey();
+  let decoded: T | undefined;
+  try {
+    decoded = raw ? decodeCursor(key, raw, operation, filters, position) : undefined;
+  } catch (error) {
+    // The cursor travels in the body here: name it where the caller put it.
+    if (!(error instanceof HttpProblem)) throw error;
+    const { errors } = error.problem;
+    throw new HttpProblem(
+      problem(
+        400,
+        'validation',
+        'the cursor does not continue this operation',
+        errors.map((e) => ({ ...e, path: 'body.cursor' })),
+      ),
+    );
+  }
+  return {
+    position: decoded,
+    sign: (next) => (next === undefined ? null : encodeCursor(key, operation, filters, next)),
   };
 }

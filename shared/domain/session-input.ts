@@ -8,6 +8,14 @@ import { ContactSchema, SESSION_ID, SESSION_STATUSES } from './session.ts';
 
 const SizeBytes = integer(0, 1e13);
 
+/** Sessions one reset-stuck call matches (and changes) at most; a continuation does the rest. */
+export const RESET_STUCK_MAX_LIMIT = 500;
+/**
+ * Processing sessions one reset-stuck call reads at most, matching or not, so its work never grows with
+ * the table: a few DynamoDB pages.
+ */
+export const RESET_STUCK_READ_BUDGET = 1000;
+
 /**
  * Every static segment of the API's paths (test/api/route-table.test.ts keeps this equal to the route
  * table). A session registered under one could collide with a sibling static route — `reset-stuck` is

@@ -452,6 +452,10 @@ describe('session operations', () => {
       dryRun: true,
       matched: [{ sessionId: 'stuck-1', minutesStuck: 180 }],
       changed: 0,
+      more: false,
+      nextCursor: null,
+      total: { matched: 1, changed: 0 },
+      matchedIsLowerBound: false,
     });
     expect(body(reset)).toMatchObject({ dryRun: false, changed: 1 });
     expect(notTimedOut.status).toBe(409);

@@ -7,17 +7,24 @@ import { createTestContext } from '../../support/context.ts';
 import { attemptItems, seedSessions, stalledSession } from '../../support/seed.ts';
 
 /** Runs the CLI against the deployment named by env, as an operator's shell would, capturing stdout. */
-async function cli(env: Record<string, string>, ...argv: string[]): Promise<{ code: number; out: string }> {
+async function cli(
+  env: Record<string, string>,
+  ...argv: string[]
+): Promise<{ code: number; out: string; err: string }> {
   const saved = { ...process.env };
   Object.assign(process.env, env);
   let out = '';
+  let progress = '';
   const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
     out += String(chunk);
     return true;
   });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    progress += String(chunk);
+    return true;
+  });
   try {
-    return { code: await runCli(argv), out };
+    return { code: await runCli(argv), out, err: progress };
   } finally {
     write.mockRestore();
     err.mockRestore();
@@ -78,6 +85,37 @@ describe('ops CLI', () => {
     expect(paused.out).toMatch(/recovery-sweep is paused/);
     expect(status.out).toMatch(/recovery-sweep\s+PAUSED/);
     expect(status.out).toMatch(/dlq email\s+depth 0/);
+  });
+
+  it('reset-stuck follows the continuation batch by batch, printing progress, until every match is done', async () => {
+    // Prepare: five stuck sessions, two per batch.
+    const { ctx, names, endpoints } = await createTestContext();
+    const env = functionEnv(endpoints, names);
+    for (let i = 0; i < 5; i++) {
+      await registerSession(
+        ctx,
+        {
+          sessionId: `cli-batch-${i}`,
+          kind: 'transcription',
+          status: 'processing',
+          processingStartedAt: new Date(Date.now() - 3 * 3600_000).toISOString(),
+        },
+        { triggeredBy: 'test' },
+      );
+    }
+
+    // Act
+    const listed = await cli(env, 'reset-stuck', '--older-than', '60', '--limit', '2');
+    const executed = await cli(env, 'reset-stuck', '--older-than', '60', '--limit', '2', '--execute');
+
+    // Assess
+    expect(listed.err).toMatch(/batch 1: matched 2 \(so far 2 matched\), continuing…/);
+    expect(listed.err).toMatch(/batch 3: matched 1 \(so far 5 matched\)\n/);
+    expect(listed.out).toMatch(/5 stuck session\(s\) — dry run/);
+    expect(listed.out.match(/cli-batch-\d/g)?.sort()).toEqual([0, 1, 2, 3, 4].map((i) => `cli-batch-${i}`));
+    expect(executed.out).toMatch(/5 stuck session\(s\), 5 timed out/);
+    expect(executed.err).toMatch(/batch 3: matched 1, timed out 1 \(so far 5 matched, 5 timed out\)/);
+    for (let i = 0; i < 5; i++) expect((await getSession(ctx, `cli-batch-${i}`))?.status).toBe('timed_out');
   });
 
   it('refuses bad arguments with exit code 2 and a clear message, changing nothing', async () => {
