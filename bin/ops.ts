@@ -12,7 +12,14 @@ import type { RunRecord } from '../shared/repositories/jobs.ts';
 import { compactShardCount, readRecordedShards } from '../shared/repositories/shards.ts';
 import { finiteNumber, integer, numberFromText, safeParse, text } from '../shared/schema.ts';
 import { contextWithSettingsFromEnv } from '../shared/settings.ts';
-import { getJobsStatus, listDlqsWithHealth, pauseJob, replayDlq, resumeJob } from '../shared/usecases/ops.ts';
+import {
+  getJobsStatus,
+  listDlqsWithHealth,
+  pauseJob,
+  type ReplayResult,
+  replayDlq,
+  resumeJob,
+} from '../shared/usecases/ops.ts';
 import { runRecoverySweep } from '../shared/usecases/recovery-sweep.ts';
 import { type ResetStuckPosition, resetStuckSessions } from '../shared/usecases/sessions.ts';
 import { runTimeoutMonitor } from '../shared/usecases/timeout-monitor.ts';
@@ -234,24 +241,41 @@ export async function runCli(argv: string[]): Promise<number> {
       const { ctx, target } = resolveContext();
       const dryRun = !args.execute;
       progress(`replaying the ${args.channel} DLQ of ${target}${dryRun ? ' (dry run)' : ''}…`);
-      const result = await replayDlq(ctx, args.channel, {
-        dryRun,
-        limit: args.limit ?? 100,
-        sessionId: args['session-id'],
-        attemptId: args['attempt-id'],
-        errorContains: args['error-contains'],
-        force: args.force,
-        triggeredBy: operator,
-      });
+      // One bounded call at a time, as the API does; a real replay that moved messages continues.
+      let result: ReplayResult;
+      let before: ReplayResult['total'] | undefined;
+      const listed: ReplayResult['messages'] = [];
+      let needsForce = 0;
+      for (let call = 1; ; call++) {
+        result = await replayDlq(ctx, args.channel, {
+          dryRun,
+          limit: args.limit ?? 100,
+          sessionId: args['session-id'],
+          attemptId: args['attempt-id'],
+          errorContains: args['error-contains'],
+          force: args.force,
+          triggeredBy: operator,
+          ...(before ? { before } : {}),
+        });
+        listed.push(...result.messages);
+        // A continuing call looks again at the messages that need force: the largest count, not a sum.
+        needsForce = Math.max(needsForce, result.needsForce);
+        progress(
+          `  call ${call}: scanned ${result.scanned}, matched ${result.matched}, replayed ${result.replayed}, stopped by ${result.stoppedBy}, ${result.remaining ?? '?'} left in the DLQ${result.continues ? ', continuing…' : ''}`,
+        );
+        if (!result.continues) break;
+        before = result.total;
+      }
+      const { total } = result;
       out(
-        `scanned ${result.scanned}, matched ${result.matched}, replayed ${result.replayed}${dryRun ? ' — dry run, nothing moved (add --execute)' : ''}`,
+        `scanned ${total.scanned}, matched ${total.matched}${result.matchedIsLowerBound ? `+ (stopped by its ${result.stoppedBy}: more may match)` : ''}, replayed ${total.replayed}${dryRun ? ' — dry run, nothing moved (add --execute)' : ''}`,
       );
-      if (result.needsForce) {
+      if (needsForce) {
         out(
-          `  ${result.needsForce} message(s) left: each may already have reached the person twice (provider_window_exceeded); check the provider, then add --force`,
+          `  ${needsForce} message(s) left: each may already have reached the person twice (provider_window_exceeded); check the provider, then add --force`,
         );
       }
-      for (const m of result.messages.slice(0, 20))
+      for (const m of listed.slice(0, 20))
         out(`  ${m.messageId} session ${m.sessionId ?? '?'} attempt ${m.attemptId ?? '?'}`);
       return 0;
     }

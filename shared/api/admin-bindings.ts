@@ -4,11 +4,11 @@
 
 import { resumeChannel } from '../reputation/guard.ts';
 import { getJobsStatus, listJobRuns, pauseJob, RunsPosition, resumeJob } from '../usecases/admin-jobs.ts';
-import { replayDlq } from '../usecases/dlq.ts';
+import { ReplayTotals, replayDlq } from '../usecases/dlq.ts';
 import { listDlqsWithHealth } from '../usecases/health.ts';
 import { type JobStarter, startJobRun } from '../usecases/job-start.ts';
 import { reputationReport } from '../usecases/reputation.ts';
-import { ok, paging } from './results.ts';
+import { continuation, ok, paging } from './results.ts';
 import type { AdminBindings } from './router.ts';
 
 /** The bindings of `/v1/admin/*`; `startJob` is how run-now starts a run (Lambda in AWS, in process locally). */
@@ -65,7 +65,21 @@ export function createAdminBindings(startJob: JobStarter): AdminBindings {
     },
 
     async replayDlq(ctx, { params, body, caller }) {
-      return ok(await replayDlq(ctx, params.channel, { ...body, triggeredBy: caller }));
+      const { cursor, limit, ...filters } = body;
+      const c = await continuation(
+        ctx,
+        'dlq-replay',
+        { channel: params.channel, ...filters },
+        cursor,
+        ReplayTotals,
+      );
+      const { continues, ...result } = await replayDlq(ctx, params.channel, {
+        ...filters,
+        limit,
+        triggeredBy: caller,
+        ...(c.position ? { before: c.position } : {}),
+      });
+      return ok({ ...result, nextCursor: c.sign(continues ? result.total : undefined) });
     },
   };
 }

@@ -223,9 +223,30 @@ const DlqResponse = v.object({
 
 const ReplayResponse = v.object({
   dryRun: v.boolean(),
-  matched: int,
+  matched: described(int, 'Matching messages this call looked at.'),
   replayed: int,
   scanned: described(int, 'DLQ messages looked at.'),
+  stoppedBy: described(
+    v.picklist(['drained', 'limit', 'scan-cap', 'time-budget']),
+    '`drained`: no visible message was left, every one was looked at; otherwise the bound the call reached.',
+  ),
+  more: described(v.boolean(), 'Messages may be left that this call did not look at.'),
+  matchedIsLowerBound: described(
+    v.boolean(),
+    '`matched` counts only the messages looked at: the DLQ may hold more matches (true when `more`).',
+  ),
+  remaining: described(
+    nullableInt,
+    'Messages in the DLQ after the call (SQS approximate counts, visible and in flight).',
+  ),
+  nextCursor: described(
+    nullableString,
+    'Continue a real replay that moved messages: give it as `cursor` with the same filters. Null when done, for a dry run (it moves nothing, so another call would look at the same messages) and when a call moved nothing.',
+  ),
+  total: described(
+    v.object({ matched: int, replayed: int, scanned: int }),
+    'This call and the calls it continues.',
+  ),
   needsForce: described(
     int,
     'Matching messages left in the DLQ because their provider window is used up (replay them with force).',

@@ -190,6 +190,7 @@ export const ReplayBody = v.strictObject({
     v.optional(v.boolean(), false),
     'Also replay notifications refused a third possible send (provider_window_exceeded): each may already have reached the person twice; check the provider first. Audited.',
   ),
+  cursor: ContinuationCursor,
 });
 
 // ---------------------------------------------------------------------------------------------------------

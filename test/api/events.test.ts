@@ -50,6 +50,12 @@ describe('sample API Gateway events', () => {
       matched: 0,
       replayed: 0,
       scanned: 0,
+      stoppedBy: 'drained',
+      more: false,
+      matchedIsLowerBound: false,
+      remaining: 0,
+      nextCursor: null,
+      total: { matched: 0, replayed: 0, scanned: 0 },
       needsForce: 0,
       messages: [],
     });

@@ -1,3 +1,4 @@
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../../bin/ops.ts';
 import { functionEnv } from '../../../local/local-env.ts';
@@ -116,6 +117,33 @@ describe('ops CLI', () => {
     expect(executed.out).toMatch(/5 stuck session\(s\), 5 timed out/);
     expect(executed.err).toMatch(/batch 3: matched 1, timed out 1 \(so far 5 matched, 5 timed out\)/);
     for (let i = 0; i < 5; i++) expect((await getSession(ctx, `cli-batch-${i}`))?.status).toBe('timed_out');
+  });
+
+  it('replay-dlq --execute continues call after call, printing progress, until the DLQ has no match left', async () => {
+    // Prepare: five dead letters of one session; two per call.
+    const { ctx, names, endpoints } = await createTestContext();
+    const env = functionEnv(endpoints, names);
+    for (let i = 0; i < 5; i++) {
+      await ctx.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: ctx.queues.email.dlqUrl,
+          MessageBody: JSON.stringify({ sessionId: 'cli-dead', attemptId: `att_cli_${i}` }),
+        }),
+      );
+    }
+
+    // Act
+    const dry = await cli(env, 'replay-dlq', '--channel', 'email', '--limit', '2');
+    const executed = await cli(env, 'replay-dlq', '--channel', 'email', '--limit', '2', '--execute');
+
+    // Assess: a dry run does not continue and says its count is partial; the real one moves all five.
+    expect(dry.out).toMatch(/matched 2\+ \(stopped by its limit: more may match\), replayed 0 — dry run/);
+    expect(dry.err).not.toMatch(/continuing/);
+    expect(executed.err).toMatch(
+      /call 1: scanned \d+, matched 2, replayed 2, stopped by limit, 3 left in the DLQ, continuing…/,
+    );
+    expect(executed.err).toMatch(/call 3: .*replayed 1, stopped by drained, 0 left in the DLQ\n/);
+    expect(executed.out).toMatch(/matched 5, replayed 5\n/);
   });
 
   it('refuses bad arguments with exit code 2 and a clear message, changing nothing', async () => {
