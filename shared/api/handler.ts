@@ -2,6 +2,9 @@
 // built once per context. The local HTTP server and the tests serve every route through this; the two
 // Lambda entries (functions/api.ts, functions/api-admin.ts) build the same router for their own routes.
 import type { AppContext } from '../context.ts';
+import { createIngestBindings } from '../events/bindings.ts';
+import type { IngestDeps } from '../events/ingest.ts';
+import { DEFAULT_ABANDON_AFTER_MINUTES } from '../events/shopify.ts';
 import type { JobStarter } from '../usecases/job-start.ts';
 import { createAdminBindings } from './admin-bindings.ts';
 import { createBindings, type OpenApiSource } from './bindings.ts';
@@ -20,13 +23,19 @@ export interface ApiHandlerOptions {
   readonly defaultCaller?: string;
   /** How run-now starts a run: in the background of this process (shared/usecases/job-start-local.ts). */
   readonly startJob: JobStarter;
+  /** How POST /v1/events (the ingest function's route) applies events. @default no checkout timers */
+  readonly ingest?: IngestDeps;
 }
 
 /** Every route in one handler: the local server and tests, which stand in for both API functions. */
 export function createApiHandler(ctx: AppContext, options: ApiHandlerOptions): ApiHandler {
   return createRouter({
     ctx,
-    bindings: { ...createBindings(options.openApiDocument), ...createAdminBindings(options.startJob) },
+    bindings: {
+      ...createBindings(options.openApiDocument),
+      ...createAdminBindings(options.startJob),
+      ...createIngestBindings(options.ingest ?? { abandonAfterMinutes: DEFAULT_ABANDON_AFTER_MINUTES }),
+    },
     defaultCaller: options.defaultCaller,
   });
 }

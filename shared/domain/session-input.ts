@@ -3,6 +3,7 @@
 // modules only, so the route table (and CDK, which reads it) loads without the AWS SDK.
 import * as v from 'valibot';
 import { type Infer, inputDateTime, integer, text } from '../schema.ts';
+import { AmountSchema } from './amount.ts';
 import { HttpUrl, MetadataSchema } from './metadata.ts';
 import { ContactSchema, SESSION_ID, SESSION_STATUSES } from './session.ts';
 
@@ -27,6 +28,7 @@ export const ROUTE_WORDS: readonly string[] = [
   'attempts',
   'channels',
   'dlq',
+  'events',
   'health',
   'hooks',
   'inbound',
@@ -51,8 +53,10 @@ export const ROUTE_WORDS: readonly string[] = [
   'runs',
   'series',
   'sessions',
+  'shopify',
   'stats',
   'status',
+  'stripe',
   'stuck',
   'suppressions',
   'timeline',
@@ -84,6 +88,7 @@ export const RegisterSessionSchema = v.strictObject({
   sizeBytes: v.optional(SizeBytes),
   processingStartedAt: v.optional(inputDateTime),
   metadata: v.optional(MetadataSchema),
+  amount: v.optional(AmountSchema),
 });
 export type RegisterSessionInput = Infer<typeof RegisterSessionSchema>;
 
@@ -94,6 +99,7 @@ export const UpdateSessionSchema = v.pipe(
     recoveryUrl: v.optional(HttpUrl),
     sizeBytes: v.optional(SizeBytes),
     metadata: v.optional(MetadataSchema),
+    amount: v.optional(AmountSchema),
   }),
   v.check((b) => Object.keys(b).length > 0, 'give at least one field to change'),
 );

@@ -53,6 +53,10 @@ export const SECRETS = {
   webhookSigning: { envVar: 'WEBHOOK_SIGNING_SECRET_NAME', suffix: 'webhook-signing', channels: ['webhook'] },
   /** The key of the one-click unsubscribe tokens (32+ characters): the email sender signs, receipts verifies. */
   unsubscribeKey: { envVar: 'UNSUBSCRIBE_KEY_SECRET_NAME', suffix: 'unsubscribe-key', channels: ['email'] },
+  /** Stripe's webhook endpoint signing secret (`whsec_…`), as the secret string; no channel: always bound (#14). */
+  stripeWebhook: { envVar: 'STRIPE_WEBHOOK_SECRET_NAME', suffix: 'stripe-webhook', channels: [] },
+  /** The Shopify app's client secret, which signs its webhooks (X-Shopify-Hmac-Sha256); always bound (#14). */
+  shopifyWebhook: { envVar: 'SHOPIFY_WEBHOOK_SECRET_NAME', suffix: 'shopify-webhook', channels: [] },
   /**
    * The HMAC key of the API's pagination cursors. Belongs to no channel: the stack generates it (Secrets
    * Manager makes the value at deploy time; it never appears in the template) and both API functions read it.
@@ -101,6 +105,10 @@ export const SETTINGS = {
   monitorRateSeconds: 'MONITOR_RATE_SECONDS',
   sweepScheduleEnabled: 'SWEEP_SCHEDULE_ENABLED',
   monitorScheduleEnabled: 'MONITOR_SCHEDULE_ENABLED',
+  /** Minutes after a Shopify checkout's last update before it counts as abandoned (#14). */
+  shopifyAbandonAfterMinutes: 'SHOPIFY_ABANDON_AFTER_MINUTES',
+  /** The org Shopify checkouts belong to (#14); the default org when unset. */
+  shopifyOrgId: 'SHOPIFY_ORG_ID',
 } as const;
 
 export type FunctionTrigger =
@@ -108,7 +116,9 @@ export type FunctionTrigger =
   | { readonly kind: 'queue'; readonly channel: Channel }
   | { readonly kind: 'api' }
   /** SES events from EventBridge and the public API routes (`/v1/public/`): provider and recipient feedback. */
-  | { readonly kind: 'receipts' };
+  | { readonly kind: 'receipts' }
+  /** Product events (#14): the stage's event bus, POST /v1/events, the Stripe and Shopify webhooks, checkout timers. */
+  | { readonly kind: 'ingest' };
 
 export interface FunctionDescription {
   /** Logical id; also the suffix of the physical name (`<prefix>-<id>`). */
@@ -314,6 +324,28 @@ export const FUNCTION_DESCRIPTIONS: readonly FunctionDescription[] = [
       'reputationPauseComplaintPercent',
       'reputationMinSends',
     ],
+    secretsViaExtension: true,
+  },
+  {
+    // Product events in (#14): EventBridge rules, POST /v1/events, the two provider webhooks, checkout timers.
+    id: 'ingest',
+    entry: 'functions/ingest.ts',
+    summary: 'Product events: EventBridge, POST /v1/events, Stripe and Shopify webhooks, checkout timers',
+    ...API_LIMITS,
+    memoryMb: 256,
+    trigger: { kind: 'ingest' },
+    tables: [
+      // Registers and updates sessions through the use cases (no index: every write is by key).
+      { table: 'sessions', access: 'readwrite', indexes: [] },
+      // Timeline events with each write; the attribution reads the session's outcomes by key range.
+      { table: 'timeline', access: 'readwrite', indexes: [] },
+      // The event ledger and early-ending markers, policies, stats counters.
+      { table: 'control', access: 'readwrite', indexes: [] },
+    ],
+    queues: [],
+    secrets: ['shopifyWebhook', 'stripeWebhook'],
+    sendsEmail: false,
+    settings: ['indexShards', 'stage', 'timeoutRules', 'shopifyAbandonAfterMinutes', 'shopifyOrgId'],
     secretsViaExtension: true,
   },
 ];
