@@ -6,8 +6,9 @@ import { resumeChannel } from '../reputation/guard.ts';
 import { getJobsStatus, listJobRuns, pauseJob, RunsPosition, resumeJob } from '../usecases/admin-jobs.ts';
 import { ReplayTotals, replayDlq } from '../usecases/dlq.ts';
 import { listDlqsWithHealth } from '../usecases/health.ts';
-import { type JobStarter, startJobRun } from '../usecases/job-start.ts';
+import { JobStartError, type JobStarter, startJobRun } from '../usecases/job-start.ts';
 import { reputationReport } from '../usecases/reputation.ts';
+import { HttpProblem, problem } from './problem.ts';
 import { continuation, ok, paging } from './results.ts';
 import type { AdminBindings } from './router.ts';
 
@@ -23,6 +24,12 @@ export function createAdminBindings(startJob: JobStarter): AdminBindings {
         dryRun: body.dryRun,
         limit: body.limit,
         triggeredBy: caller,
+      }).catch((error: unknown) => {
+        if (!(error instanceof JobStartError)) throw error;
+        // Lambda refused or did not answer: nothing runs, and the caller may simply try again.
+        throw new HttpProblem(
+          problem(503, 'job_not_started', `${error.message}; nothing was started, try again`),
+        );
       });
       return ok(started, 202, { location: started.runs });
     },

@@ -9,7 +9,9 @@ import type { AwsCredentialIdentity, Provider } from '@smithy/types';
 import { requireEnv } from '../env.ts';
 import { jobFunctionEnvVar, LAMBDA_ENDPOINT_ENV } from '../infra/functions.ts';
 import type { JobName } from '../infra/resources.ts';
-import type { JobStarter } from '../usecases/job-start.ts';
+import { JobStartError, type JobStarter } from '../usecases/job-start.ts';
+
+export { JobStartError };
 
 type Data = string | ArrayBuffer | ArrayBufferView;
 
@@ -33,13 +35,6 @@ class Sha256 {
   }
   reset(): void {
     this.hash = this.secret ? createHmac('sha256', bytes(this.secret)) : createHash('sha256');
-  }
-}
-
-export class JobStartError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'JobStartError';
   }
 }
 
@@ -77,6 +72,8 @@ export function lambdaJobStarter(
       headers: signed.headers,
       body,
       signal: AbortSignal.timeout(5000),
+    }).catch((error: unknown) => {
+      throw new JobStartError(`Lambda did not answer the start of ${job}: ${String(error)}`);
     });
     // An asynchronous invocation is accepted with 202; anything else started nothing.
     if (res.status !== 202) {

@@ -16,7 +16,15 @@ export interface ManualRunEvent {
   readonly limit?: number;
 }
 
-/** Starts a run; resolves once the run is handed over (not when it ends). */
+/** The run could not be handed to the job's function: nothing was started. */
+export class JobStartError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'JobStartError';
+  }
+}
+
+/** Starts a run; resolves once the run is handed over (not when it ends); JobStartError when it was not. */
 export type JobStarter = (job: JobName, event: ManualRunEvent) => Promise<void>;
 
 export interface StartedRun {
