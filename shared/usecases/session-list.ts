@@ -39,7 +39,7 @@ export async function listSessions(
     limit: number;
     position?: SessionListPosition;
   },
-): Promise<{ items: Session[]; next?: SessionListPosition }> {
+): Promise<{ items: Session[]; next?: SessionListPosition; after: SessionListPosition[] }> {
   const statuses: readonly SessionStatus[] = input.status ? [input.status] : SESSION_STATUSES;
   let index = input.position?.s ?? 0;
   let key: Record<string, unknown> | undefined = input.position?.k;
@@ -60,6 +60,8 @@ export async function listSessions(
     values[':orgId'] = input.orgId;
   }
   const items: Session[] = [];
+  // Where the listing continues right after each item (a page trimmed to its byte budget stops there).
+  const after: SessionListPosition[] = [];
   for (let pages = 0; pages < MAX_PAGES && items.length < input.limit && index < statuses.length; pages++) {
     const res = await ctx.ddb.send(
       new QueryCommand({
@@ -77,12 +79,17 @@ export async function listSessions(
     for (const item of res.Items ?? []) {
       // An item a newer writer shaped differently is left out of the listing rather than failing it.
       const parsed = safeParse(SessionSchema, item);
-      if (parsed.success) items.push(parsed.data);
+      if (!parsed.success) continue;
+      items.push(parsed.data);
+      after.push({
+        s: index,
+        k: parse(ListKey, { sessionId: item.sessionId, status: item.status, updatedAt: item.updatedAt }),
+      });
     }
     key = res.LastEvaluatedKey;
     if (!key) index++;
   }
-  if (index >= statuses.length) return { items };
+  if (index >= statuses.length) return { items, after };
   const k = key ? parse(ListKey, key) : undefined;
-  return { items, next: { s: index, ...(k ? { k } : {}) } };
+  return { items, after, next: { s: index, ...(k ? { k } : {}) } };
 }

@@ -3,12 +3,25 @@
 // events, through saveSession.
 import { isDeepStrictEqual } from 'node:util';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import * as v from 'valibot';
 import type { AppContext } from '../context.ts';
 import { deadlineFor } from '../domain/deadline.ts';
 import { ConflictError, DomainError, VersionMismatchError } from '../domain/errors.ts';
 import { delayIndex, nextAttemptAt, type RetryPolicy } from '../domain/retry-policy.ts';
-import { assertTransition, RETRYABLE_STATUSES, type Session, SessionSchema } from '../domain/session.ts';
-import type { RegenerateInput, RegisterSessionInput, UpdateSessionInput } from '../domain/session-input.ts';
+import {
+  assertTransition,
+  RETRYABLE_STATUSES,
+  SESSION_ID,
+  type Session,
+  SessionSchema,
+} from '../domain/session.ts';
+import {
+  RESET_STUCK_MAX_LIMIT,
+  RESET_STUCK_READ_BUDGET,
+  type RegenerateInput,
+  type RegisterSessionInput,
+  type UpdateSessionInput,
+} from '../domain/session-input.ts';
 import { getActivePolicy, requirePolicy } from '../repositories/policies.ts';
 import {
   getSession,
@@ -30,7 +43,7 @@ export {
   UpdateSessionSchema,
 } from '../domain/session-input.ts';
 
-import { parse, safeParse } from '../schema.ts';
+import { type Infer, integer, isoDateTime, parse, safeParse } from '../schema.ts';
 
 /** How far ahead of our clock a product's `processingStartedAt` may be (its clock may run a little fast). */
 export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
@@ -439,48 +452,92 @@ export interface StuckMatch {
   readonly minutesStuck: number;
 }
 
-/** Processing sessions started more than `olderThanMinutes` ago, through the status index (no scan). */
-async function findStuckSessions(
+/** Where a reset-stuck continues: the `byStatus` key after the last entry looked at, and the totals so far. */
+export const ResetStuckPosition = v.strictObject({
+  /** The cutoff the first call computed: every call of one reset compares with the same time. */
+  cutoff: isoDateTime,
+  key: v.strictObject({ status: v.literal('processing'), updatedAt: v.string(), sessionId: SESSION_ID }),
+  matched: integer(0, 1e9),
+  changed: integer(0, 1e9),
+});
+export type ResetStuckPosition = Infer<typeof ResetStuckPosition>;
+
+export interface ResetStuckResult {
+  readonly dryRun: boolean;
+  /** The matches of this call (at most `limit`). */
+  readonly matched: StuckMatch[];
+  /** Sessions this call timed out. */
+  readonly changed: number;
+  /** Whether sessions not looked at yet remain: continue with `next`. */
+  readonly more: boolean;
+  readonly next: ResetStuckPosition | undefined;
+  /** Matches and changes of this call and the calls it continues. */
+  readonly total: { readonly matched: number; readonly changed: number };
+  /** `total.matched` counts only what was looked at so far: true until the last call (`more: false`). */
+  readonly matchedIsLowerBound: boolean;
+}
+
+/**
+ * Emergency reset, one bounded batch per call: processing sessions started before the cutoff, read through
+ * the status index (no scan) from `position`, at most `limit` matches and RESET_STUCK_READ_BUDGET entries
+ * read; dry run unless told otherwise. The answer says whether more remain and where to continue.
+ */
+export async function resetStuckSessions(
   ctx: AppContext,
-  olderThanMinutes: number,
-  max = 1000,
-): Promise<Array<{ session: Session; minutesStuck: number }>> {
+  input: { olderThanMinutes: number; dryRun: boolean; limit?: number; position?: ResetStuckPosition },
+  audit: Audit,
+): Promise<ResetStuckResult> {
   const now = ctx.clock();
-  const cutoff = new Date(now.getTime() - olderThanMinutes * 60_000).toISOString();
-  const out: Array<{ session: Session; minutesStuck: number }> = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
+  const limit = Math.max(1, Math.min(input.limit ?? 100, RESET_STUCK_MAX_LIMIT));
+  const cutoff =
+    input.position?.cutoff ?? new Date(now.getTime() - input.olderThanMinutes * 60_000).toISOString();
+  const stuck: Array<{ session: Session; minutesStuck: number }> = [];
+  let startKey: Record<string, unknown> | undefined = input.position?.key;
+  let read = 0;
+  // Where the next call starts: right after the last entry this one looked at.
+  let lastSeen = input.position?.key;
+  let more = true;
+  scan: while (stuck.length < limit && read < RESET_STUCK_READ_BUDGET) {
     const page = await ctx.ddb.send(
       new QueryCommand({
         TableName: ctx.tables.sessions,
         IndexName: 'byStatus',
         KeyConditionExpression: '#status = :processing',
-        FilterExpression: 'processingStartedAt < :cutoff',
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':processing': 'processing', ':cutoff': cutoff },
+        ExpressionAttributeValues: { ':processing': 'processing' },
         ExclusiveStartKey: startKey,
+        // No filter expression: every entry read is looked at, so the budget counts the real work.
+        Limit: Math.min(RESET_STUCK_READ_BUDGET - read, 200),
       }),
     );
-    for (const item of page.Items ?? []) {
+    const items = page.Items ?? [];
+    for (const [i, item] of items.entries()) {
+      read++;
+      lastSeen = {
+        status: 'processing',
+        updatedAt: String(item.updatedAt),
+        sessionId: String(item.sessionId),
+      };
       const parsed = safeParse(SessionSchema, item);
-      if (!parsed.success || !parsed.data.processingStartedAt) continue;
-      const minutes = Math.floor(
-        (now.getTime() - new Date(parsed.data.processingStartedAt).getTime()) / 60_000,
-      );
-      out.push({ session: parsed.data, minutesStuck: minutes });
+      const startedAt = parsed.success ? parsed.data.processingStartedAt : undefined;
+      if (parsed.success && startedAt && startedAt < cutoff) {
+        stuck.push({
+          session: parsed.data,
+          minutesStuck: Math.floor((now.getTime() - new Date(startedAt).getTime()) / 60_000),
+        });
+        if (stuck.length >= limit) {
+          more = i < items.length - 1 || page.LastEvaluatedKey !== undefined;
+          break scan;
+        }
+      }
     }
     startKey = page.LastEvaluatedKey;
-  } while (startKey && out.length < max);
-  return out.slice(0, max);
-}
+    if (!startKey) {
+      more = false;
+      break;
+    }
+  }
 
-/** Emergency reset: dry run unless told otherwise; lists what it matched either way. */
-export async function resetStuckSessions(
-  ctx: AppContext,
-  input: { olderThanMinutes: number; dryRun: boolean },
-  audit: Audit,
-): Promise<{ dryRun: boolean; matched: StuckMatch[]; changed: number }> {
-  const stuck = await findStuckSessions(ctx, input.olderThanMinutes);
   let changed = 0;
   if (!input.dryRun) {
     for (const { session, minutesStuck } of stuck) {
@@ -496,9 +553,19 @@ export async function resetStuckSessions(
       }
     }
   }
+  const total = {
+    matched: (input.position?.matched ?? 0) + stuck.length,
+    changed: (input.position?.changed ?? 0) + changed,
+  };
+  const next =
+    more && lastSeen ? { cutoff, key: lastSeen, matched: total.matched, changed: total.changed } : undefined;
   return {
     dryRun: input.dryRun,
     matched: stuck.map(({ session, minutesStuck }) => ({ sessionId: session.sessionId, minutesStuck })),
     changed,
+    more: next !== undefined,
+    next,
+    total,
+    matchedIsLowerBound: next !== undefined,
   };
 }

@@ -35,6 +35,7 @@ function usedBy(cell: string): string[] {
       monitor: ['timeout-monitor'],
       senders: SENDERS,
       API: ['api', 'api-admin'],
+      api: ['api'],
       'api-admin': ['api-admin'],
       receipts: ['receipts'],
       ingest: ['ingest'],
