@@ -59,7 +59,11 @@ export const MONITOR_METRICS = {
 /** Emitted by the senders, dimensions {service, channel}. */
 export const SENDER_METRICS = {
   sent: 'Sent',
-  /** Permanent failures and transient ones that will be retried, one per failed send. */
+  /**
+   * Final failures, one per notification: a permanent provider error, a provider that never answered, or a
+   * transient error on the last receive (the message then goes to the DLQ). A transient error that will be
+   * retried is not one: the error-rate alarm would otherwise count one slow notification five times.
+   */
   failed: 'Failed',
   /** Deliberately not sent: channel disabled, no recipient, stale or finished session, duplicate. */
   skipped: 'SkippedNotifications',
