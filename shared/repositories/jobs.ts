@@ -18,6 +18,8 @@ export const JobStateSchema = v.looseObject({
   pausedAt: v.optional(v.string()),
   pauseReason: v.optional(v.string()),
   lastHeartbeatAt: v.optional(v.string()),
+  /** When a run on demand (API, CLI, a fan-out worker) last ended: it beats no heartbeat. */
+  lastManualRunAt: v.optional(v.string()),
   lastSuccessAt: v.optional(v.string()),
   lastRunId: v.optional(v.string()),
   consecutiveFailures: v.optional(integer(0), 0),
@@ -40,6 +42,11 @@ export interface RunCounts {
   invalid: number;
   errors: number;
   timedOut: number;
+  /**
+   * The monitor: processing sessions found past their deadline and still processing when it came to them
+   * (timed out, or left on an error); one that changed meanwhile (a conflict) is not counted.
+   */
+  stuck: number;
   longRunning: number;
   alerts: number;
 }
@@ -57,6 +64,7 @@ export function emptyCounts(): RunCounts {
     invalid: 0,
     errors: 0,
     timedOut: 0,
+    stuck: 0,
     longRunning: 0,
     alerts: 0,
   };
@@ -144,13 +152,21 @@ export async function getJobState(ctx: AppContext, job: JobName): Promise<JobSta
   return parse(JobStateSchema, { name: job, ...(res.Item ?? {}) });
 }
 
-/** Records how a run ended on the job state: heartbeat always, success or one more failure. */
+/**
+ * Records how a run ended on the job state: success or one more failure, and the heartbeat when the run came
+ * from the schedule (a manual run sets `lastManualRunAt` instead: readiness and the alarm read the heartbeat).
+ */
 export async function recordJobOutcome(
   ctx: AppContext,
   job: JobName,
   run: Pick<RunRecord, 'runId' | 'status' | 'finishedAt' | 'error'>,
+  options: { heartbeat: boolean } = { heartbeat: true },
 ): Promise<JobState> {
-  const names: Record<string, string> = { '#hb': 'lastHeartbeatAt', '#run': 'lastRunId', '#name': 'name' };
+  const names: Record<string, string> = {
+    '#hb': options.heartbeat ? 'lastHeartbeatAt' : 'lastManualRunAt',
+    '#run': 'lastRunId',
+    '#name': 'name',
+  };
   const values: Record<string, unknown> = { ':at': run.finishedAt, ':run': run.runId, ':name': job };
   let expression = 'SET #hb = :at, #run = :run, #name = :name';
   if (run.status === 'failed') {

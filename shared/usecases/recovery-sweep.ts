@@ -176,12 +176,18 @@ export async function runRecoverySweep(ctx: AppContext, options: SweepOptions): 
           counts.skipped++;
           return;
         }
-        const now = ctx.clock();
-        if (seenThisRun.has(seen.sessionId) || !claimability(seen, now, 'sweep').ok) {
+        if (seenThisRun.has(seen.sessionId)) {
           counts.skipped++;
           return;
         }
         seenThisRun.add(seen.sessionId);
+        // Considered for a claim: what `Selected` counts (not what the run skipped after it stopped claiming).
+        counts.selected++;
+        const now = ctx.clock();
+        if (!claimability(seen, now, 'sweep').ok) {
+          counts.skipped++;
+          return;
+        }
         let unsettled: Unsettled | undefined;
         try {
           unsettled = await previousAttemptUnsettled(ctx, seen, now);
@@ -289,7 +295,7 @@ export async function runRecoverySweep(ctx: AppContext, options: SweepOptions): 
       };
 
       if (!breaker.open) {
-        counts.selected = await walkDue(
+        await walkDue(
           ctx,
           run,
           shards,
@@ -373,9 +379,10 @@ async function redispatchStale(
       try {
         const messages = unpublishedMessages(mine);
         await publishMessages(ctx, messages);
-        await completeDispatch(ctx, mine, { policyFor: deps.policyOf, stats: deps.stats });
+        // False when its first claimer finished the dispatch meanwhile: published twice, re-dispatched by none.
+        const ours = await completeDispatch(ctx, mine, { policyFor: deps.policyOf, stats: deps.stats });
         deps.breaker.succeeded();
-        run.counts.redispatched++;
+        if (ours) run.counts.redispatched++;
         run.counts.dispatched += messages.length;
         for (const m of messages) run.channels.add(m.channel);
         deps.emit({

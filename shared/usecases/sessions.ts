@@ -228,7 +228,22 @@ export async function updateSession(
       counts: { recovered: 1, [`recoveredAfter.${saved.retryCount}`]: 1 },
     });
   }
+  await uncountExhaustion(ctx, previous, saved);
   return saved;
+}
+
+/**
+ * A session counts once in `successRate`: one that leaves `exhausted` (recovered after its last attempt, or
+ * given more retries) takes back the `exhausted` it was counted under, in the hour and day it was counted
+ * (its last attempt's). Cancelling an exhausted session keeps it counted: it was not recovered.
+ */
+async function uncountExhaustion(ctx: AppContext, previous: Session, saved: Session): Promise<void> {
+  if (previous.status !== 'exhausted' || (saved.status !== 'recovered' && saved.status !== 'stalled')) return;
+  await recordStats(ctx, {
+    orgId: saved.orgId,
+    at: previous.lastAttemptAt ? new Date(previous.lastAttemptAt) : ctx.clock(),
+    counts: { exhausted: -1 },
+  });
 }
 
 export async function setSessionPaused(
@@ -266,7 +281,7 @@ export async function overrideNextRetry(
   audit: Audit,
   ifMatch?: number,
 ): Promise<Session> {
-  return rewriteSession(ctx, sessionId, ifMatch, async (current) => {
+  const { saved, previous } = await rewriteSession(ctx, sessionId, ifMatch, async (current) => {
     const now = ctx.clock();
     const at = now.toISOString();
     const when = input.overrideNextRetryAt ? new Date(input.overrideNextRetryAt).toISOString() : at;
@@ -289,7 +304,7 @@ export async function overrideNextRetry(
         reason: input.reason ?? audit.reason,
       },
     };
-    return saveSession(ctx, {
+    const saved = await saveSession(ctx, {
       previous: current,
       next,
       events: [
@@ -301,7 +316,10 @@ export async function overrideNextRetry(
         },
       ],
     });
+    return { saved, previous: current };
   });
+  await uncountExhaustion(ctx, previous, saved);
+  return saved;
 }
 
 /** processing → timed_out keeping every attribute; the monitor and reset-stuck both end here. */

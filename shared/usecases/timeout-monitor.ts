@@ -121,6 +121,7 @@ export async function runTimeoutMonitor(ctx: AppContext, options: MonitorOptions
       }
       if (!s.deadlineAt || s.deadlineAt > now.toISOString()) continue;
       if (run.dryRun) {
+        run.counts.stuck++;
         run.wouldProcess.push(s.sessionId);
         continue;
       }
@@ -131,6 +132,7 @@ export async function runTimeoutMonitor(ctx: AppContext, options: MonitorOptions
           audit: { triggeredBy: `${JOB}/${options.trigger}` },
         });
         run.counts.timedOut++;
+        run.counts.stuck++;
         timedOut.push(s.sessionId);
         emit({
           type: 'timed_out',
@@ -139,8 +141,10 @@ export async function runTimeoutMonitor(ctx: AppContext, options: MonitorOptions
           deadlineAt: s.deadlineAt,
         });
       } catch (error) {
+        // A conflict: the session changed since it was read (completed, or timed out by another run).
         if (error instanceof ConflictError) run.counts.conflicts++;
         else {
+          run.counts.stuck++;
           run.counts.errors++;
           run.problems.push({ sessionId: s.sessionId, reason: String(error) });
         }
@@ -213,8 +217,7 @@ async function redispatchAlerts(ctx: AppContext, run: RunContext, settings: Sett
       try {
         const messages = unpublishedMessages(mine);
         await publishMessages(ctx, messages);
-        await markDispatched(ctx, mine);
-        run.counts.redispatched++;
+        if (await markDispatched(ctx, mine)) run.counts.redispatched++;
         for (const m of messages) run.channels.add(m.channel);
       } catch (error) {
         failed++;
