@@ -5,7 +5,7 @@ import type { RouteId } from './routes.ts';
 export const ROUTE_SUMMARIES: Record<RouteId, string> = {
   registerSession: 'Register a session (idempotent on sessionId: the same content again answers 200)',
   listSessions:
-    'List sessions by status, kind and org, or find them by recipient; most recently updated first within a status',
+    'List sessions by status, kind and org, or find them by recipient; most recently entered their status first within a status',
   getSession: 'A session with its recovery state; the ETag is its version',
   updateSession:
     'Report progress: recovered/completed/cancelled end automation, processing starts the deadline clock',

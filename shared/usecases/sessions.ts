@@ -10,7 +10,14 @@ import { delayIndex, nextAttemptAt, type RetryPolicy } from '../domain/retry-pol
 import { assertTransition, RETRYABLE_STATUSES, type Session, SessionSchema } from '../domain/session.ts';
 import type { RegenerateInput, RegisterSessionInput, UpdateSessionInput } from '../domain/session-input.ts';
 import { getActivePolicy, requirePolicy } from '../repositories/policies.ts';
-import { getSession, requireSession, saveSession, type TimelineEvent } from '../repositories/sessions.ts';
+import {
+  getSession,
+  requireSession,
+  saveSession,
+  statusShardOf,
+  type TimelineEvent,
+} from '../repositories/sessions.ts';
+import { STATUS_SHARDS, shardNumbers } from '../repositories/shards.ts';
 import { recordStats } from '../repositories/stats.ts';
 import { settingsOf, timeoutRuleFor } from '../settings.ts';
 
@@ -394,7 +401,10 @@ export interface StuckMatch {
   readonly minutesStuck: number;
 }
 
-/** Processing sessions started more than `olderThanMinutes` ago, through the status index (no scan). */
+/**
+ * Processing sessions started more than `olderThanMinutes` ago, oldest first, through the shards of the status
+ * index (no scan): the sort key is when the session entered `processing`, so each shard is read up to the cutoff.
+ */
 async function findStuckSessions(
   ctx: AppContext,
   olderThanMinutes: number,
@@ -402,30 +412,39 @@ async function findStuckSessions(
 ): Promise<Array<{ session: Session; minutesStuck: number }>> {
   const now = ctx.clock();
   const cutoff = new Date(now.getTime() - olderThanMinutes * 60_000).toISOString();
-  const out: Array<{ session: Session; minutesStuck: number }> = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await ctx.ddb.send(
-      new QueryCommand({
-        TableName: ctx.tables.sessions,
-        IndexName: 'byStatus',
-        KeyConditionExpression: '#status = :processing',
-        FilterExpression: 'processingStartedAt < :cutoff',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':processing': 'processing', ':cutoff': cutoff },
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    for (const item of page.Items ?? []) {
-      const parsed = safeParse(SessionSchema, item);
-      if (!parsed.success || !parsed.data.processingStartedAt) continue;
-      const minutes = Math.floor(
-        (now.getTime() - new Date(parsed.data.processingStartedAt).getTime()) / 60_000,
-      );
-      out.push({ session: parsed.data, minutesStuck: minutes });
-    }
-    startKey = page.LastEvaluatedKey;
-  } while (startKey && out.length < max);
+  const perShard = await Promise.all(
+    shardNumbers(STATUS_SHARDS).map(async (shard) => {
+      const found: Array<{ session: Session; minutesStuck: number }> = [];
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const page = await ctx.ddb.send(
+          new QueryCommand({
+            TableName: ctx.tables.sessions,
+            IndexName: 'byStatus',
+            KeyConditionExpression: '#ss = :ss AND #at < :cutoff',
+            FilterExpression: 'processingStartedAt < :cutoff',
+            ExpressionAttributeNames: { '#ss': 'statusShard', '#at': 'statusKey' },
+            ExpressionAttributeValues: { ':ss': statusShardOf('processing', shard), ':cutoff': cutoff },
+            ExclusiveStartKey: startKey,
+            Limit: max,
+          }),
+        );
+        for (const item of page.Items ?? []) {
+          const parsed = safeParse(SessionSchema, item);
+          if (!parsed.success || !parsed.data.processingStartedAt) continue;
+          const minutes = Math.floor(
+            (now.getTime() - new Date(parsed.data.processingStartedAt).getTime()) / 60_000,
+          );
+          found.push({ session: parsed.data, minutesStuck: minutes });
+        }
+        startKey = page.LastEvaluatedKey;
+        // Each shard is read oldest first: its first `max` are all it can add to the oldest `max` overall.
+      } while (startKey && found.length < max);
+      return found;
+    }),
+  );
+  const out = perShard.flat();
+  out.sort((a, b) => b.minutesStuck - a.minutesStuck);
   return out.slice(0, max);
 }
 
