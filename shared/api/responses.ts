@@ -230,6 +230,7 @@ const SessionsHealthResponse = v.object({
     longRunningSessions: int,
     stuckSessions: int,
   }),
+  measured: v.object({ at: nullableString, complete: v.boolean() }),
   thresholds: v.object({
     warningMinutes: v.number(),
     timeoutMinutes: v.number(),
@@ -248,6 +249,7 @@ const StuckSessionsResponse = v.object({
     }),
   ),
   count: int,
+  countAt: nullableString,
 });
 
 const OpenApiResponse = v.looseObject({

@@ -23,6 +23,7 @@ import {
 import type { RunRecord } from '../repositories/jobs.ts';
 import { queryShard, shardOrder } from '../repositories/sessions.ts';
 import { shardsToRead } from '../repositories/shards.ts';
+import { putMonitorGauge } from '../repositories/stats.ts';
 import { describeIssues, safeParse } from '../schema.ts';
 import { type Settings, settingsOf } from '../settings.ts';
 import { type JobRunOptions, type RunContext, runJob } from './job-run.ts';
@@ -149,6 +150,19 @@ export async function runTimeoutMonitor(ctx: AppContext, options: MonitorOptions
           run.problems.push({ sessionId: s.sessionId, reason: String(error) });
         }
       }
+    }
+    if (!run.dryRun) {
+      // What /health/sessions reads instead of walking the index. A lost write leaves the previous one,
+      // whose age the health answer shows.
+      await putMonitorGauge(ctx, {
+        longRunning: run.counts.longRunning,
+        stuck: run.counts.stuck - run.counts.timedOut,
+        complete: candidates.length < run.limit,
+        at: now.toISOString(),
+        runId: run.runId,
+      }).catch((error: unknown) => {
+        run.problems.push({ reason: `health gauge not written: ${String(error)}` });
+      });
     }
     const tooManyLong = run.counts.longRunning > settings.maxLongRunning;
     if (!run.dryRun && (timedOut.length > 0 || tooManyLong)) {
