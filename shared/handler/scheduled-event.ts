@@ -22,7 +22,23 @@ const ManualRunEventSchema = v.strictObject({
   limit: v.optional(integer(1, 100_000)),
 });
 
-export type ScheduledInvocation = { trigger: string; dryRun: boolean; limit?: number };
+/** A sweep fan-out worker, invoked asynchronously by a sweep whose backlog exceeded its limit. */
+const SweepWorkerEventSchema = v.strictObject({
+  trigger: v.literal('fan-out'),
+  parentRunId: v.pipe(v.string(), v.regex(/^[0-9TZ]{8,20}-[0-9a-f]{6}$/, 'a run id')),
+  shards: v.pipe(
+    v.array(v.pipe(v.string(), v.regex(/^\d{1,3}$/, 'a shard number'))),
+    v.minLength(1),
+    v.maxLength(256),
+  ),
+});
+
+export type ScheduledInvocation = {
+  trigger: string;
+  dryRun: boolean;
+  limit?: number;
+  worker?: { shards: string[]; parentRunId: string };
+};
 
 export function parseScheduledEvent(
   event: unknown,
@@ -31,9 +47,14 @@ export function parseScheduledEvent(
   if (scheduled.success) return { ok: true, invocation: { trigger: 'schedule', dryRun: false } };
   const manual = safeParse(ManualRunEventSchema, event);
   if (manual.success) return { ok: true, invocation: manual.data };
+  const worker = safeParse(SweepWorkerEventSchema, event);
+  if (worker.success) {
+    const { shards, parentRunId } = worker.data;
+    return { ok: true, invocation: { trigger: 'fan-out', dryRun: false, worker: { shards, parentRunId } } };
+  }
   const issues = describeIssues(manual.issues, '(event)');
   return {
     ok: false,
-    reason: `not a scheduled event (detail-type "Scheduled Event" from aws.events) nor a manual run ({ trigger, dryRun?, limit? }): ${issues}`,
+    reason: `not a scheduled event (detail-type "Scheduled Event" from aws.events) nor a manual run ({ trigger, dryRun?, limit? }) nor a sweep worker ({ trigger: "fan-out", parentRunId, shards }): ${issues}`,
   };
 }

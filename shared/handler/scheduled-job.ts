@@ -21,6 +21,11 @@ export async function handleScheduledEvent(
     logger.error('rejected invocation', { job, reason: parsed.reason });
     return recordRejectedRun(ctx, job, parsed.reason);
   }
+  if (parsed.invocation.worker && job !== 'recovery-sweep') {
+    const reason = `${job} has no fan-out workers`;
+    logger.error('rejected invocation', { job, reason });
+    return recordRejectedRun(ctx, job, reason);
+  }
   const record = await run(ctx, parsed.invocation);
   logger.info('run finished', { job, runId: record.runId, status: record.status, counts: record.counts });
   return record;

@@ -126,6 +126,8 @@ export interface FunctionDescription {
    * Manager client, which would not fit its bundle budget.
    */
   readonly secretsViaExtension?: boolean;
+  /** Invokes itself asynchronously (the sweep's fan-out workers): `lambda:InvokeFunction` on its own ARN. */
+  readonly invokesItself?: boolean;
 }
 
 /** What the jobs and the API (which runs jobs and previews schedules) read besides tables and queues. */
@@ -166,6 +168,7 @@ function jobFunction(job: JobName, indexes: { sessions: string[]; timeline: stri
     secrets: [],
     sendsEmail: false,
     settings: SCHEDULING_SETTINGS,
+    ...(job === 'recovery-sweep' ? { invokesItself: true } : {}),
   };
 }
 

@@ -89,6 +89,13 @@ export interface RunRecord {
   error?: string;
   /** The sweep: age of the oldest item still in the outbox when the run ended (0 when it is empty). */
   outboxOldestAgeSeconds?: number;
+  /** A sweep worker: the shards it was given and the run that started it. */
+  shardGroup?: string[];
+  parentRunId?: string;
+  /** The due shards this run found leased by another run and left to it. */
+  shardsBusy?: string[];
+  /** A sweep whose backlog exceeded its limit: the workers it started, one per shard group. */
+  fanOut?: { workers: number; groups: string[][] };
 }
 
 export function newRunId(at: Date): string {
@@ -103,13 +110,42 @@ export async function acquireJobLease(
   now: Date,
   leaseSeconds: number,
 ): Promise<boolean> {
+  return acquireLease(ctx, job, owner, now, leaseSeconds);
+}
+
+/** The lease of one `due` shard for the sweep: a shard is never walked by two sweep runs at once. */
+export function shardLeaseName(shard: string): string {
+  return `recovery-sweep#shard#${shard}`;
+}
+
+export async function acquireShardLease(
+  ctx: AppContext,
+  shard: string,
+  owner: string,
+  now: Date,
+  leaseSeconds: number,
+): Promise<boolean> {
+  return acquireLease(ctx, shardLeaseName(shard), owner, now, leaseSeconds);
+}
+
+export async function releaseShardLease(ctx: AppContext, shard: string, owner: string): Promise<void> {
+  await releaseLease(ctx, shardLeaseName(shard), owner);
+}
+
+async function acquireLease(
+  ctx: AppContext,
+  name: string,
+  owner: string,
+  now: Date,
+  leaseSeconds: number,
+): Promise<boolean> {
   try {
     await ctx.ddb.send(
       new PutCommand({
         TableName: ctx.tables.control,
         Item: {
           pk: 'lease',
-          sk: job,
+          sk: name,
           owner,
           acquiredAt: now.toISOString(),
           leaseUntil: new Date(now.getTime() + leaseSeconds * 1000).toISOString(),
@@ -130,11 +166,15 @@ export async function acquireJobLease(
 
 /** Releases the lease only if this execution still owns it (it may have expired and been taken). */
 export async function releaseJobLease(ctx: AppContext, job: JobName, owner: string): Promise<void> {
+  await releaseLease(ctx, job, owner);
+}
+
+async function releaseLease(ctx: AppContext, name: string, owner: string): Promise<void> {
   try {
     await ctx.ddb.send(
       new DeleteCommand({
         TableName: ctx.tables.control,
-        Key: { pk: 'lease', sk: job },
+        Key: { pk: 'lease', sk: name },
         ConditionExpression: '#owner = :owner',
         ExpressionAttributeNames: { '#owner': 'owner' },
         ExpressionAttributeValues: { ':owner': owner },

@@ -34,7 +34,10 @@ export interface RunContext {
   readonly channels: Set<string>;
   readonly wouldProcess: string[];
   /** Readings the run records beside its counts (the sweep's outbox age). */
-  readonly readings: { outboxOldestAgeSeconds?: number };
+  readonly readings: Pick<
+    RunRecord,
+    'outboxOldestAgeSeconds' | 'shardGroup' | 'parentRunId' | 'shardsBusy' | 'fanOut'
+  >;
 }
 
 /** Thrown by a fault hook to stop a run the way a killed process would: no cleanup, no run record. */

@@ -5,13 +5,7 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import * as v from 'valibot';
 import type { AppContext } from '../context.ts';
 import { DomainError } from '../domain/errors.ts';
-import {
-  SESSION_ID,
-  SESSION_STATUSES,
-  type Session,
-  SessionSchema,
-  type SessionStatus,
-} from '../domain/session.ts';
+import { SESSION_STATUSES, type Session, SessionSchema, type SessionStatus } from '../domain/session.ts';
 import { statusShardOf } from '../repositories/sessions.ts';
 import { STATUS_SHARDS, shardNumbers } from '../repositories/shards.ts';
 import { type Infer, integer, safeParse } from '../schema.ts';

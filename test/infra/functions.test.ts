@@ -161,6 +161,17 @@ describe('least privilege', () => {
     }
   });
 
+  it('lets the sweep invoke itself (its fan-out workers) and nothing else invoke any function', () => {
+    for (const d of FUNCTION_DESCRIPTIONS) {
+      const invokes = statementsOf(json, d).filter((s) => list(s.Action).includes('lambda:InvokeFunction'));
+      const resources = invokes.flatMap((s) => list(s.Resource).map(flatten));
+      if (d.id === 'recovery-sweep') {
+        expect(resources, d.id).toHaveLength(1);
+        expect(resources[0], d.id).toMatch(/^arn:.*:lambda:.*:function:session-recovery-dev-recovery-sweep$/);
+      } else expect(resources, d.id).toEqual([]);
+    }
+  });
+
   it('grants each function item access on exactly its tables, writes only where described', () => {
     for (const d of FUNCTION_DESCRIPTIONS) {
       const statements = statementsOf(json, d);
