@@ -6,6 +6,7 @@
 // One function for both: they share every grant (timeline, control table, the two keys) and most code.
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
+import { functionOf, PUBLIC_ROUTES } from '../shared/api/routes.ts';
 import { publicBaseUrl } from '../shared/consent/channel-settings.ts';
 import { contextFromEnv } from '../shared/context.ts';
 import { logger } from '../shared/observability/logger.ts';
@@ -23,6 +24,8 @@ if (typeof base !== 'string') throw new Error(base.missing);
 const router = createPublicRouter({
   ctx,
   publicBaseUrl: base,
+  // The provider webhooks of #14 are public too, but the ingest function serves them.
+  routes: PUBLIC_ROUTES.filter((route) => functionOf(route) === 'receipts'),
   bindings: createPublicBindings({
     secrets: publicSecretsFromEnv(process.env, extensionSecretReader()),
     guard,

@@ -128,6 +128,24 @@ const ConfigEntries = v.object({
   webhookSigningSecretName: v.optional(secretNameSchema),
   /** Secret holding the one-click unsubscribe token key (32+ characters); default `session-recovery/<stage>/unsubscribe-key`. */
   unsubscribeKeySecretName: v.optional(secretNameSchema),
+  /** Product events (#14): Stripe's webhook signing secret; default `session-recovery/<stage>/stripe-webhook`. */
+  stripeWebhookSecretName: v.optional(secretNameSchema),
+  /** The Shopify app's client secret (webhook HMAC); default `session-recovery/<stage>/shopify-webhook`. */
+  shopifyWebhookSecretName: v.optional(secretNameSchema),
+  /**
+   * Partner event sources to take in (#14), as Stripe and Shopify name them (`aws.partner/stripe.com/ed_…`,
+   * `aws.partner/shopify.com/<app id>/<name>`): each gets its partner event bus, forwarded to the stage's bus.
+   */
+  stripeEventSourceName: v.optional(
+    v.pipe(v.string(), v.regex(/^aws\.partner\/stripe\.com\/[\w./-]{1,200}$/)),
+  ),
+  shopifyEventSourceName: v.optional(
+    v.pipe(v.string(), v.regex(/^aws\.partner\/shopify\.com\/[\w./-]{1,200}$/)),
+  ),
+  /** Minutes after a Shopify checkout's last update before it counts as abandoned. */
+  shopifyAbandonAfterMinutes: v.optional(int(1, 7 * 24 * 60), 60),
+  /** The org Shopify checkouts belong to (their policy); the default org when unset. */
+  shopifyOrgId: v.optional(v.pipe(v.string(), v.regex(/^[\w.:-]{1,128}$/))),
   /**
    * The https base URL the public routes are reached at, for unsubscribe links and Twilio callbacks (a
    * custom domain). Default: the API's own execute-api URL with the stage.
@@ -275,6 +293,8 @@ export function secretName(config: Config, id: SecretId): string {
     twilio: config.twilioSecretName,
     webhookSigning: config.webhookSigningSecretName,
     unsubscribeKey: config.unsubscribeKeySecretName,
+    stripeWebhook: config.stripeWebhookSecretName,
+    shopifyWebhook: config.shopifyWebhookSecretName,
   }[id];
   return configured ?? `session-recovery/${config.stage}/${SECRETS[id].suffix}`;
 }

@@ -6,10 +6,19 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import {
+  SHOPIFY_DETAIL_TYPE,
+  SHOPIFY_PARTNER_PREFIX,
+  STRIPE_PARTNER_PREFIX,
+} from '../shared/events/eventbridge.ts';
+import { GENERIC_DETAIL_TYPES } from '../shared/events/generic.ts';
+import { SHOPIFY_TOPICS } from '../shared/events/shopify.ts';
+import { STRIPE_EVENT_TYPES } from '../shared/events/stripe.ts';
 import {
   FUNCTION_DESCRIPTIONS,
   type FunctionDescription,
@@ -20,6 +29,8 @@ import {
 import {
   CHANNEL_QUEUES,
   type Channel,
+  EVENT_QUEUES,
+  eventQueueName,
   heartbeatTtlSeconds,
   JOBS,
   type JobName,
@@ -63,6 +74,10 @@ export class SessionRecoveryStack extends Stack {
   public readonly configurationSet: ses.ConfigurationSet;
   /** Where SES events go that the receipts function could not apply (after Lambda's retries). */
   public readonly receiptsDeadLetterQueue: sqs.Queue;
+  /** Product events (#14): the stage's bus, where every failed event ends, and Shopify checkouts' timers. */
+  public readonly eventBus: events.EventBus;
+  public readonly eventsDeadLetterQueue: sqs.Queue;
+  public readonly checkoutTimerQueue: sqs.Queue;
   /** The cdk-nag findings this stack accepts, each with its resource and reason (lib/nag.ts). */
   public readonly nagAcknowledgements: readonly Acknowledgement[];
 
@@ -153,6 +168,11 @@ export class SessionRecoveryStack extends Stack {
     });
     for (const description of FUNCTION_DESCRIPTIONS) this.bind(description);
     this.receiptsDeadLetterQueue = this.wireReceipts();
+    ({
+      bus: this.eventBus,
+      dlq: this.eventsDeadLetterQueue,
+      timers: this.checkoutTimerQueue,
+    } = this.wireIngest());
 
     this.jobs = {} as Record<JobName, ScheduledJob>;
     for (const job of JOBS) {
@@ -210,12 +230,14 @@ export class SessionRecoveryStack extends Stack {
         },
       );
     }
-    this.operations.watchFunctions(Object.values(this.functions));
+    // The ingest function's throttles have their own alarm (watchEvents): one alarm's math takes ten functions.
+    const ingest = this.functionFor({ kind: 'ingest' });
+    this.operations.watchFunctions(Object.values(this.functions).filter((fn) => fn !== ingest));
 
     if (props.routes) {
       this.api = new AdminApi(this, 'AdminApi', {
         handlers: Object.fromEntries(
-          FUNCTION_DESCRIPTIONS.filter((d) => d.trigger.kind === 'api' || d.trigger.kind === 'receipts').map(
+          FUNCTION_DESCRIPTIONS.filter((d) => ['api', 'receipts', 'ingest'].includes(d.trigger.kind)).map(
             (d) => [d.id, this.functions[d.id]],
           ),
         ) as Record<string, ServiceFunction>,
@@ -246,6 +268,7 @@ export class SessionRecoveryStack extends Stack {
       }
     }
     this.operations.watchReputation(this.receiptsDeadLetterQueue);
+    this.operations.watchEvents(this.eventsDeadLetterQueue, ingest);
     this.operations.addAlarmStatus();
 
     this.nagAcknowledgements = acknowledgeNagFindings(this);
@@ -281,7 +304,9 @@ export class SessionRecoveryStack extends Stack {
     const mayUse = (channel: Channel) =>
       config.enabledChannels.includes(channel) && (trigger.kind !== 'queue' || trigger.channel === channel);
     for (const secret of description.secrets) {
-      if (!SECRETS[secret].channels.some(mayUse)) continue;
+      // A secret of no channel (the webhook keys of #14) is always bound.
+      const channels: readonly Channel[] = SECRETS[secret].channels;
+      if (channels.length > 0 && !channels.some(mayUse)) continue;
       fn.bindSecret({ envVar: SECRETS[secret].envVar, secretName: secretName(config, secret) });
     }
     if (description.sendsEmail && config.enabledChannels.includes('email') && config.sesFromAddress)
@@ -311,6 +336,8 @@ export class SessionRecoveryStack extends Stack {
       monitorRateSeconds: String(config.monitorRateMinutes * 60),
       sweepScheduleEnabled: String(config.sweepScheduleEnabled),
       monitorScheduleEnabled: String(config.monitorScheduleEnabled),
+      shopifyAbandonAfterMinutes: String(config.shopifyAbandonAfterMinutes),
+      shopifyOrgId: config.shopifyOrgId,
     };
     for (const setting of description.settings) {
       const value = settingValues[setting];
@@ -383,6 +410,99 @@ export class SessionRecoveryStack extends Stack {
     return dlq;
   }
 
+  /**
+   * Product events (#14). The stage's own bus takes our generic session events from products (PutEvents) and
+   * the Stripe and Shopify partner events (each configured partner event source has its partner bus, which
+   * forwards to it), with one rule per family to the ingest function. Every way an event can fail ends in one
+   * DLQ whose alarm pages: a rule's delivery that failed after its retries, an invocation that failed after
+   * Lambda's two retries, a checkout timer past its receives.
+   */
+  private wireIngest(): { bus: events.EventBus; dlq: sqs.Queue; timers: sqs.Queue } {
+    const fn = this.functionFor({ kind: 'ingest' });
+    const dlq = new sqs.Queue(this, 'EventsDeadLetterQueue', {
+      queueName: eventQueueName(this.prefix, 'dlq'),
+      retentionPeriod: Duration.days(14),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    const timers = new sqs.Queue(this, 'CheckoutTimerQueue', {
+      queueName: eventQueueName(this.prefix, 'timers'),
+      visibilityTimeout: Duration.seconds(EVENT_QUEUES.timers.visibilityTimeoutSeconds),
+      deadLetterQueue: { queue: dlq, maxReceiveCount: EVENT_QUEUES.timers.maxReceiveCount },
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    fn.addEnvironment(EVENT_QUEUES.timers.envVar, timers.queueUrl);
+    timers.grantSendMessages(fn);
+    fn.addEventSource(
+      new SqsEventSource(timers, {
+        batchSize: EVENT_QUEUES.timers.batchSize,
+        reportBatchItemFailures: true,
+        maxConcurrency: 2,
+      }),
+    );
+    fn.configureAsyncInvoke({
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+      onFailure: new destinations.SqsDestination(dlq),
+    });
+    const bus = new events.EventBus(this, 'EventBus', {
+      eventBusName: `${this.prefix}-events`,
+      description: `session-recovery (${this.config.stage}): product events in`,
+    });
+    const toIngest = () =>
+      new targets.LambdaFunction(fn, {
+        deadLetterQueue: dlq,
+        retryAttempts: 8,
+        maxEventAge: Duration.hours(24),
+      });
+    new events.Rule(this, 'SessionEventsRule', {
+      eventBus: bus,
+      ruleName: `${this.prefix}-session-events`,
+      description: 'Generic session events (docs/events.schema.json) to the ingest function',
+      eventPattern: { detailType: [...GENERIC_DETAIL_TYPES] },
+      targets: [toIngest()],
+    });
+    new events.Rule(this, 'StripeEventsRule', {
+      eventBus: bus,
+      ruleName: `${this.prefix}-stripe-events`,
+      description: 'Stripe partner events (Checkout, Billing) to the ingest function',
+      eventPattern: {
+        source: events.Match.prefix(STRIPE_PARTNER_PREFIX),
+        detailType: [...STRIPE_EVENT_TYPES],
+      },
+      targets: [toIngest()],
+    });
+    new events.Rule(this, 'ShopifyEventsRule', {
+      eventBus: bus,
+      ruleName: `${this.prefix}-shopify-events`,
+      description: 'Shopify partner events (checkouts, orders) to the ingest function',
+      eventPattern: {
+        source: events.Match.prefix(SHOPIFY_PARTNER_PREFIX),
+        detailType: [SHOPIFY_DETAIL_TYPE],
+        detail: { metadata: { 'X-Shopify-Topic': [...SHOPIFY_TOPICS] } },
+      },
+      targets: [toIngest()],
+    });
+    const partners = [
+      ['Stripe', this.config.stripeEventSourceName],
+      ['Shopify', this.config.shopifyEventSourceName],
+    ] as const;
+    for (const [name, source] of partners) {
+      if (!source) continue;
+      // A partner bus takes its name from its event source.
+      const partnerBus = new events.EventBus(this, `${name}PartnerBus`, { eventSourceName: source });
+      new events.Rule(this, `${name}PartnerForwardRule`, {
+        eventBus: partnerBus,
+        ruleName: `${this.prefix}-${name.toLowerCase()}-partner`,
+        description: `Every ${name} partner event to the stage's event bus`,
+        eventPattern: { source: [source] },
+        targets: [new targets.EventBus(bus, { deadLetterQueue: dlq })],
+      });
+    }
+    return { bus, dlq, timers };
+  }
+
   private functionFor(trigger: FunctionDescription['trigger']): ServiceFunction {
     const matching = FUNCTION_DESCRIPTIONS.filter(
       (d) => JSON.stringify(d.trigger) === JSON.stringify(trigger),
@@ -404,6 +524,8 @@ export class SessionRecoveryStack extends Stack {
       new CfnOutput(this, `${name}DeadLetterQueueUrl`, { value: sender.deadLetterQueue.queueUrl });
     }
     new CfnOutput(this, 'OnCallTopicArn', { value: this.operations.topic.topicArn });
+    new CfnOutput(this, 'EventBusName', { value: this.eventBus.eventBusName });
+    new CfnOutput(this, 'EventsDeadLetterQueueUrl', { value: this.eventsDeadLetterQueue.queueUrl });
     new CfnOutput(this, 'DashboardName', { value: this.prefix });
     if (this.api) {
       new CfnOutput(this, 'ApiUrl', { value: this.api.api.url });

@@ -37,6 +37,11 @@ const LocalConfigSchema = v.object({
   ),
   TWILIO_AUTH_TOKEN: v.optional(v.pipe(v.string(), v.minLength(16))),
   UNSUBSCRIBE_TOKEN_KEY: v.optional(v.pipe(v.string(), v.minLength(32))),
+  /** Product events (#14): the Stripe endpoint signing secret and the Shopify app secret the hooks verify. */
+  STRIPE_WEBHOOK_SECRET: v.optional(v.pipe(v.string(), v.minLength(16))),
+  SHOPIFY_WEBHOOK_SECRET: v.optional(v.pipe(v.string(), v.minLength(16))),
+  /** Minutes after a Shopify checkout's last update before it counts as abandoned. */
+  SHOPIFY_ABANDON_AFTER_MINUTES: v.optional(numberFromText(finiteNumber(0.1, 10_080)), 1),
 });
 export type LocalConfig = Infer<typeof LocalConfigSchema>;
 

@@ -2,7 +2,6 @@
 // for the tests, `npm start`, `npm run invoke` and the benchmarks, and stops them without leaving a process.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -160,21 +159,47 @@ async function startSes(port: number, region: string): Promise<{ url: string; st
   };
 }
 
+/**
+ * aws-ses-v2-local, in a child process of its own: it parses every raw message with mailparser, which is
+ * expensive enough that, in this process, it held up the event loop of everything else a soak or a busy
+ * npm start runs (senders' provider timeouts fired while emails were being parsed).
+ */
 async function startSesStore(port: number): Promise<{ url: string; stop: () => Promise<void> }> {
-  const mod = await import('aws-ses-v2-local');
-  // The package is CommonJS with a default export; under ESM interop it may arrive wrapped once more.
-  const candidate = (mod as unknown as { default: unknown }).default;
-  const server = (
-    typeof candidate === 'function' ? candidate : (candidate as { default: unknown }).default
-  ) as (config: { port: number; host: string }) => Promise<Server>;
-  const srv = await server({ port, host: '127.0.0.1' });
+  const script = [
+    "const m = require('aws-ses-v2-local');",
+    'const server = typeof m.default === "function" ? m.default : m.default.default;',
+    `server({ port: ${port}, host: '127.0.0.1' }).catch((e) => { console.error(e); process.exit(1); });`,
+    // The parent's stdin closes when it dies, however it dies: go with it.
+    "process.stdin.on('end', () => process.exit(0)); process.stdin.resume();",
+  ].join('\n');
+  const proc = spawn(process.execPath, ['-e', script], {
+    cwd: join(dirname(createRequire(import.meta.url).resolve('aws-ses-v2-local/package.json')), '..', '..'),
+    stdio: ['pipe', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  proc.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+  const killOnExit = () => proc.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitForHttp(`${url}/store`, 30_000, proc);
+  } catch (error) {
+    proc.kill('SIGKILL');
+    throw new Error(`aws-ses-v2-local did not start: ${stderr.trim() || String(error)}`, { cause: error });
+  }
   return {
-    url: `http://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        srv.closeAllConnections?.();
-        srv.close(() => resolve());
-      }),
+    url,
+    stop: async () => {
+      process.off('exit', killOnExit);
+      if (proc.exitCode !== null) return;
+      const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+      proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 3000);
+      await exited;
+      clearTimeout(timer);
+    },
   };
 }
 

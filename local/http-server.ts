@@ -12,6 +12,10 @@ import { createApiHandler } from '../shared/api/handler.ts';
 import { buildInProcess } from '../shared/api/openapi.ts';
 import type { ProxyEvent } from '../shared/api/router.ts';
 import type { AppContext } from '../shared/context.ts';
+import { createHookBindings } from '../shared/events/bindings.ts';
+import type { IngestDeps } from '../shared/events/ingest.ts';
+import type { HookSecrets } from '../shared/events/secrets.ts';
+import { DEFAULT_ABANDON_AFTER_MINUTES } from '../shared/events/shopify.ts';
 import { createPublicBindings } from '../shared/public/bindings.ts';
 import { createPublicRouter } from '../shared/public/router.ts';
 import type { PublicSecrets } from '../shared/public/secrets.ts';
@@ -30,7 +34,14 @@ export interface ApiServerOptions {
    * Serve the public routes (`/v1/public/`) too, as the receipts function does in AWS, with these keys.
    * Their public base URL is this server's own URL. @default - not served (404)
    */
-  readonly publicRoutes?: { readonly secrets: PublicSecrets; readonly guard?: GuardThresholds };
+  readonly publicRoutes?: {
+    readonly secrets: PublicSecrets;
+    readonly guard?: GuardThresholds;
+    /** The Stripe and Shopify webhook keys (#14); without them the two hook routes answer 500. */
+    readonly hookSecrets?: HookSecrets;
+  };
+  /** How product events are applied (#14): POST /v1/events and the two webhooks, as the ingest function does. */
+  readonly ingest?: IngestDeps;
 }
 
 export interface RunningApiServer {
@@ -40,6 +51,11 @@ export interface RunningApiServer {
 }
 
 const LOCAL_CALLER = 'local-operator';
+
+const missing = async (): Promise<string> => {
+  throw new Error('no webhook secret configured for the local server');
+};
+const MISSING_HOOK_SECRETS: HookSecrets = { stripe: missing, shopify: missing };
 
 /** More than the API accepts (64 KiB), so the router's 413 answers ordinary oversize bodies; past this the
  * server stops reading, so a runaway client cannot fill memory. */
@@ -103,6 +119,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   const api = createApiHandler(options.ctx, {
     defaultCaller: LOCAL_CALLER,
     openApiDocument: buildInProcess,
+    ...(options.ingest ? { ingest: options.ingest } : {}),
   });
   let port = 0;
   let publicApi: ((event: unknown) => ReturnType<typeof api>) | undefined;
@@ -178,10 +195,17 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     publicApi = createPublicRouter({
       ctx: options.ctx,
       publicBaseUrl: `http://127.0.0.1:${port}`,
-      bindings: createPublicBindings({
-        secrets: options.publicRoutes.secrets,
-        guard: options.publicRoutes.guard ?? DEFAULT_GUARD,
-      }),
+      // Every public route in one router, as the receipts and ingest functions serve them in AWS.
+      bindings: {
+        ...createPublicBindings({
+          secrets: options.publicRoutes.secrets,
+          guard: options.publicRoutes.guard ?? DEFAULT_GUARD,
+        }),
+        ...createHookBindings({
+          ...(options.ingest ?? { abandonAfterMinutes: DEFAULT_ABANDON_AFTER_MINUTES }),
+          secrets: options.publicRoutes.hookSecrets ?? MISSING_HOOK_SECRETS,
+        }),
+      },
     });
   }
   return {

@@ -5,7 +5,13 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as v from 'valibot';
-import { CHANNEL_QUEUES, CONTROL_TABLE, SESSIONS_TABLE, TIMELINE_TABLE } from '../shared/infra/resources.ts';
+import {
+  CHANNEL_QUEUES,
+  CONTROL_TABLE,
+  EVENT_QUEUES,
+  SESSIONS_TABLE,
+  TIMELINE_TABLE,
+} from '../shared/infra/resources.ts';
 import { type Infer, tryParse } from '../shared/schema.ts';
 import type { Endpoints } from './emulators.ts';
 import type { ResourceNames } from './resources.ts';
@@ -34,6 +40,7 @@ export function functionEnv(endpoints: Endpoints, names: ResourceNames): Record<
     env[q.envVar] = names.queues[q.channel].url;
     env[q.dlqEnvVar] = names.queues[q.channel].dlqUrl;
   }
+  env[EVENT_QUEUES.timers.envVar] = names.events.url;
   return env;
 }
 

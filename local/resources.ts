@@ -11,6 +11,8 @@ import type { AppContext } from '../shared/context.ts';
 import {
   CHANNEL_QUEUES,
   type Channel,
+  EVENT_QUEUES,
+  eventQueueName,
   queueName,
   TABLES,
   type TableDescription,
@@ -29,6 +31,8 @@ export interface ResourceNames {
   readonly prefix: string;
   readonly tables: { readonly sessions: string; readonly timeline: string; readonly control: string };
   readonly queues: Record<Channel, QueueRef>;
+  /** The ingest function's checkout timer queue and the events DLQ it redrives to (#14). */
+  readonly events: QueueRef;
 }
 
 export function tableInput(prefix: string, table: TableDescription): CreateTableCommandInput {
@@ -95,10 +99,34 @@ export async function createChannelQueue(
   return { url: main.QueueUrl!, dlqUrl: dlq.QueueUrl!, name, dlqName };
 }
 
+/** The checkout timer queue with its redrive to the events DLQ, as CDK makes them (#14). */
+export async function createEventQueues(sqs: SQSClient, prefix: string): Promise<QueueRef> {
+  const dlqName = eventQueueName(prefix, 'dlq');
+  const name = eventQueueName(prefix, 'timers');
+  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: dlqName }));
+  const dlqAttrs = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }),
+  );
+  const main = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: name,
+      Attributes: {
+        VisibilityTimeout: String(EVENT_QUEUES.timers.visibilityTimeoutSeconds),
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: dlqAttrs.Attributes?.QueueArn,
+          maxReceiveCount: EVENT_QUEUES.timers.maxReceiveCount,
+        }),
+      },
+    }),
+  );
+  return { url: main.QueueUrl!, dlqUrl: dlq.QueueUrl!, name, dlqName };
+}
+
 export async function createResources(
   endpoint: { dynamodb: string; region: string },
   sqs: SQSClient,
   prefix: string,
+  options: { ttl?: boolean } = {},
 ): Promise<ResourceNames> {
   const ddb = new DynamoDBClient({
     endpoint: endpoint.dynamodb,
@@ -108,7 +136,7 @@ export async function createResources(
   try {
     for (const table of TABLES) {
       await ddb.send(new CreateTableCommand(tableInput(prefix, table)));
-      if (table.ttlAttribute) {
+      if (table.ttlAttribute && options.ttl !== false) {
         await ddb.send(
           new UpdateTimeToLiveCommand({
             TableName: tableName(prefix, table),
@@ -124,6 +152,7 @@ export async function createResources(
   for (const queue of CHANNEL_QUEUES)
     queues[queue.channel] = await createChannelQueue(sqs, prefix, queue.channel);
   return {
+    events: await createEventQueues(sqs, prefix),
     prefix,
     tables: {
       sessions: tableName(prefix, TABLES[0]),

@@ -28,6 +28,7 @@ import { type MonitorEvent, runTimeoutMonitor } from '../shared/usecases/timeout
 import { loadLocalConfig } from './config.ts';
 import { type Endpoints, startEmulators } from './emulators.ts';
 import { startApiServer } from './http-server.ts';
+import { runStripeDemo, startLocalIngest } from './ingest.ts';
 import { functionEnv, LOCAL_SHARDS, REPO_ROOT, writeLocalState } from './local-env.ts';
 import { startQueuePoller } from './queue-poller.ts';
 import { type LocalReceivers, startLocalReceivers } from './receivers.ts';
@@ -130,6 +131,8 @@ export interface LocalServiceOptions {
   readonly sigv4?: { readonly region: string; readonly credentials: AwsCredentialIdentity };
   /** The local secrets (from env or .env); random for this run where absent. */
   readonly secrets?: Partial<LocalSecrets>;
+  /** Minutes after a Shopify checkout's last update before it counts as abandoned (#14). @default 1 */
+  readonly shopifyAbandonAfterMinutes?: number;
   /** The live log; npm start prints it, the tests drop it. */
   readonly say: (source: string, message: string) => void;
   /** Called once the API is up, before the demo data is loaded. */
@@ -146,6 +149,8 @@ export interface LocalSecrets {
   readonly WEBHOOK_SIGNING_SECRET: string;
   readonly TWILIO_AUTH_TOKEN: string;
   readonly UNSUBSCRIBE_TOKEN_KEY: string;
+  readonly STRIPE_WEBHOOK_SECRET: string;
+  readonly SHOPIFY_WEBHOOK_SECRET: string;
 }
 
 export interface LocalService {
@@ -174,6 +179,9 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
         options.secrets?.WEBHOOK_SIGNING_SECRET ?? `whsec_${randomBytes(24).toString('base64')}`,
       TWILIO_AUTH_TOKEN: options.secrets?.TWILIO_AUTH_TOKEN ?? randomBytes(16).toString('hex'),
       UNSUBSCRIBE_TOKEN_KEY: options.secrets?.UNSUBSCRIBE_TOKEN_KEY ?? randomBytes(24).toString('base64url'),
+      STRIPE_WEBHOOK_SECRET:
+        options.secrets?.STRIPE_WEBHOOK_SECRET ?? `whsec_${randomBytes(24).toString('hex')}`,
+      SHOPIFY_WEBHOOK_SECRET: options.secrets?.SHOPIFY_WEBHOOK_SECRET ?? randomBytes(24).toString('hex'),
     };
     const receivers = await startLocalReceivers({
       webhookSecret: secrets.WEBHOOK_SIGNING_SECRET,
@@ -254,6 +262,15 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       stops.push(() => poller.stop());
     }
 
+    // Product events (#14): POST /v1/events, the two webhooks and the checkout timers, as the ingest function.
+    const ingest = startLocalIngest({
+      ctx,
+      sqs,
+      timerQueueUrl: names.events.url,
+      abandonAfterMinutes: options.shopifyAbandonAfterMinutes ?? 1,
+      say,
+    });
+    stops.push(() => ingest.stop());
     const api = await startApiServer({
       ctx,
       port: options.port,
@@ -262,7 +279,12 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       publicRoutes: {
         secrets: publicSecretsFromEnv({ ...senderEnv }, async () => undefined),
         guard: DEFAULT_GUARD,
+        hookSecrets: {
+          stripe: async () => secrets.STRIPE_WEBHOOK_SECRET,
+          shopify: async () => secrets.SHOPIFY_WEBHOOK_SECRET,
+        },
       },
+      ingest: ingest.deps,
     });
     stops.push(() => api.stop());
     senderEnv.PUBLIC_BASE_URL = api.url;
@@ -270,7 +292,22 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     stops.push(startReceiptsPoller(ctx, endpoints.ses, api.url, say));
     options.onReady?.({ apiUrl: api.url, names, receivers, secrets });
 
-    if (options.demo) await loadDemo(ctx, receivers.urls.webhook, say);
+    if (options.demo) {
+      await loadDemo(ctx, receivers.urls.webhook, say);
+      let demoStopped = false;
+      const demo = runStripeDemo({
+        ctx,
+        deps: ingest.deps,
+        apiUrl: api.url,
+        stripeSecret: secrets.STRIPE_WEBHOOK_SECRET,
+        say,
+        stopped: () => demoStopped,
+      }).catch((error: unknown) => say('demo', red(`Stripe demo failed: ${String(error)}`)));
+      stops.push(async () => {
+        demoStopped = true;
+        await demo;
+      });
+    }
 
     say(
       'local',
@@ -369,7 +406,10 @@ async function main(): Promise<void> {
         WEBHOOK_SIGNING_SECRET: config.WEBHOOK_SIGNING_SECRET,
         TWILIO_AUTH_TOKEN: config.TWILIO_AUTH_TOKEN,
         UNSUBSCRIBE_TOKEN_KEY: config.UNSUBSCRIBE_TOKEN_KEY,
+        STRIPE_WEBHOOK_SECRET: config.STRIPE_WEBHOOK_SECRET,
+        SHOPIFY_WEBHOOK_SECRET: config.SHOPIFY_WEBHOOK_SECRET,
       },
+      shopifyAbandonAfterMinutes: config.SHOPIFY_ABANDON_AFTER_MINUTES,
       say,
       onReady: ({ apiUrl, names, receivers, secrets }) => {
         const sesStore = `${endpoints.ses}/store`;
@@ -385,8 +425,14 @@ async function main(): Promise<void> {
             TWILIO_ACCOUNT_SID: receivers.env.TWILIO_ACCOUNT_SID ?? '',
             twilioStatusCallback: `${apiUrl}/v1/public/hooks/twilio/status`,
             twilioInbound: `${apiUrl}/v1/public/hooks/twilio/inbound`,
+            stripeWebhook: `${apiUrl}/v1/public/hooks/stripe`,
+            shopifyWebhook: `${apiUrl}/v1/public/hooks/shopify`,
           },
-          env: functionEnv(endpoints, names),
+          // npm run events sets Shopify checkouts' timers with the same delay as this run.
+          env: {
+            ...functionEnv(endpoints, names),
+            SHOPIFY_ABANDON_AFTER_MINUTES: String(config.SHOPIFY_ABANDON_AFTER_MINUTES),
+          },
         });
         const consoleLine = sigv4
           ? `    Console    the API checks SigV4 (API_SIGV4=true): open it through the signing proxy, ${cyan(`npx session-recovery console --api ${apiUrl}/`)}`
@@ -405,6 +451,7 @@ async function main(): Promise<void> {
             `    curl -s ${apiUrl}/v1/sessions?status=recovering | head -c 600`,
             `    curl -s ${apiUrl}/v1/sessions/demo-checkout-1/timeline`,
             `    curl -s ${apiUrl}/v1/admin/jobs/status`,
+            `    npm run events -- send events/stripe-checkout-expired.json   (product events, as from EventBridge)`,
             `    aws --endpoint-url ${endpoints.dynamodb} dynamodb scan --table-name ${names.tables.sessions} --region ${endpoints.region}`,
             '',
             '',

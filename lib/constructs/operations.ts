@@ -42,6 +42,8 @@ export const RunbookIds = {
   bounceRate: (channel: Channel) => `${channel}-bounce-rate`,
   complaintRate: (channel: Channel) => `${channel}-complaint-rate`,
   sendingPaused: (channel: Channel) => `${channel}-sending-paused`,
+  eventsDlq: 'events-dlq',
+  ingestThrottles: 'ingest-throttles',
 } as const;
 
 /** SES reviews an account at these 24 h rates (percent); the alarms fire at half of them. */
@@ -571,6 +573,35 @@ export class Operations extends Construct {
         ),
         width: 12,
       }),
+    );
+  }
+
+  /**
+   * Product events (#14): any event that could not be delivered or applied is in the events DLQ, which pages
+   * on the first; throttles of the ingest function page on their own (lambda-throttles' metric math holds
+   * ten functions, the other ten).
+   */
+  watchEvents(eventsDeadLetterQueue: sqs.IQueue, ingest: lambda.IFunction): void {
+    this.alarm(RunbookIds.ingestThrottles, 'The ingest function was throttled: product events are delayed.', {
+      metric: ingest.metricThrottles({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.alarm(
+      RunbookIds.eventsDlq,
+      'Product events that could not be delivered or applied are in the events DLQ.',
+      {
+        metric: eventsDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(1),
+          statistic: cloudwatch.Stats.MAXIMUM,
+        }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      },
     );
   }
 

@@ -2,6 +2,9 @@
 // built once per context. The local HTTP server and the tests serve every route through this; the two
 // Lambda entries (functions/api.ts, functions/api-admin.ts) build the same router for their own routes.
 import type { AppContext } from '../context.ts';
+import { createIngestBindings } from '../events/bindings.ts';
+import type { IngestDeps } from '../events/ingest.ts';
+import { DEFAULT_ABANDON_AFTER_MINUTES } from '../events/shopify.ts';
 import { ADMIN_BINDINGS } from './admin-bindings.ts';
 import { createBindings, type OpenApiSource } from './bindings.ts';
 import { type ApiHandler, createRouter } from './router.ts';
@@ -17,13 +20,19 @@ export interface ApiHandlerOptions {
    */
   readonly openApiDocument: OpenApiSource;
   readonly defaultCaller?: string;
+  /** How POST /v1/events (the ingest function's route) applies events. @default no checkout timers */
+  readonly ingest?: IngestDeps;
 }
 
 /** Every route in one handler: the local server and tests, which stand in for both API functions. */
 export function createApiHandler(ctx: AppContext, options: ApiHandlerOptions): ApiHandler {
   return createRouter({
     ctx,
-    bindings: { ...createBindings(options.openApiDocument), ...ADMIN_BINDINGS },
+    bindings: {
+      ...createBindings(options.openApiDocument),
+      ...ADMIN_BINDINGS,
+      ...createIngestBindings(options.ingest ?? { abandonAfterMinutes: DEFAULT_ABANDON_AFTER_MINUTES }),
+    },
     defaultCaller: options.defaultCaller,
   });
 }

@@ -3,6 +3,8 @@
 // document cannot describe an API other than the one that runs.
 import { type ConversionConfig, toJsonSchema, toJsonSchemaDefs } from '@valibot/to-json-schema';
 import type * as v from 'valibot';
+import { describeEventSchema } from '../events/descriptions.ts';
+import { ProductEventBody } from '../events/generic.ts';
 import { jsonObject, objectEntries, safeParse } from '../schema.ts';
 import { NAMED_SCHEMAS, RESPONSES } from './responses.ts';
 import { ROUTE_SUMMARIES } from './route-summaries.ts';
@@ -92,6 +94,9 @@ function components(routes: readonly RouteSpec[]) {
   const schemas: Record<string, JsonObject> = {};
   for (const [name, schema] of Object.entries(generated))
     schemas[name] = clean(relinked(schema) as JsonObject);
+  // The product event's fields are described apart from its schema (shared/events/descriptions.ts).
+  const eventBody = names.input.get(ProductEventBody);
+  if (eventBody && schemas[eventBody]) describeEventSchema(schemas[eventBody]);
   return { schemas, names };
 }
 
@@ -149,9 +154,10 @@ function operation(route: RouteSpec, names: ReturnType<typeof components>['names
       ...(route.etag
         ? { headers: { ETag: { description: 'The session version', schema: { type: 'string' } } } }
         : {}),
-      content: route.public
-        ? { [route.public.responds]: { schema: { type: 'string' } } }
-        : { 'application/json': { schema: name ? componentRef(name) : {} } },
+      content:
+        route.public && route.public.responds !== 'application/json'
+          ? { [route.public.responds]: { schema: { type: 'string' } } }
+          : { 'application/json': { schema: name ? componentRef(name) : {} } },
     };
   }
   for (const status of [...route.errors, 500, 503]) {

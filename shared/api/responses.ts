@@ -83,6 +83,21 @@ const PreviewResponse = v.object({
 });
 
 const ChannelCounts = v.object({ sent: v.number(), failed: v.number(), skipped: v.number() });
+const ByCurrency = described(
+  v.record(v.string(), v.number()),
+  'Per ISO 4217 currency, in minor units (cents): { "USD": 4900 }.',
+);
+const RecoveredCounts = v.object({
+  recovered: described(v.number(), 'Recoveries credited to it (#14 attribution).'),
+  recoveredAmount: ByCurrency,
+});
+const StatsChannelCounts = v.object({ ...ChannelCounts.entries, ...RecoveredCounts.entries });
+const ChannelSeries = v.object(
+  Object.fromEntries(CHANNELS.map((c) => [c, ChannelCounts])) as Record<
+    (typeof CHANNELS)[number],
+    typeof ChannelCounts
+  >,
+);
 
 const StatsResponse = v.object({
   orgId: v.string(),
@@ -100,11 +115,29 @@ const StatsResponse = v.object({
     v.nullable(v.number()),
     'Mean attempts made before a session was recovered; null when none was.',
   ),
-  byChannel: v.object(
-    Object.fromEntries(CHANNELS.map((c) => [c, ChannelCounts])) as Record<
-      (typeof CHANNELS)[number],
-      typeof ChannelCounts
-    >,
+  byChannel: described(
+    v.object(
+      Object.fromEntries(CHANNELS.map((c) => [c, StatsChannelCounts])) as Record<
+        (typeof CHANNELS)[number],
+        typeof StatsChannelCounts
+      >,
+    ),
+    'Per channel: notifications sent, failed, skipped, and the recoveries (with amounts) a sent or delivered notification of it preceded within the attribution window.',
+  ),
+  recoveredAmount: ByCurrency,
+  byAttempt: described(
+    v.record(v.string(), RecoveredCounts),
+    'Recoveries by the attempt number credited with them; "0" is a recovery no reminder preceded.',
+  ),
+  events: described(
+    v.object({
+      applied: v.number(),
+      duplicate: v.number(),
+      stale: v.number(),
+      ignored: v.number(),
+      rejected: v.number(),
+    }),
+    'Product events (#14): applied, repeated deliveries, older than the session, not applicable, malformed.',
   ),
 });
 
@@ -120,7 +153,7 @@ const StatsSeriesResponse = v.object({
       attempts: v.number(),
       recovered: v.number(),
       exhausted: v.number(),
-      byChannel: StatsResponse.entries.byChannel,
+      byChannel: ChannelSeries,
     }),
   ),
 });
@@ -318,6 +351,19 @@ const HtmlResponse = described(v.string(), 'An HTML page (text/html).');
 /** TwiML for Twilio: an empty `<Response/>` (text/xml). */
 const TwimlResponse = described(v.string(), 'An empty TwiML document (text/xml).');
 
+/** What a product event or provider webhook was received as (#14). */
+export const EventReceiptResponse = v.object({
+  received: v.literal(true),
+  id: described(v.nullable(v.string()), 'The event id (null when the event could not name one).'),
+  outcome: described(
+    v.picklist(['applied', 'pending', 'duplicate', 'stale', 'ignored']),
+    "applied; pending (an ending kept until its session starts); duplicate (received before: nothing changed); stale (older than the session's latest event: nothing changed); ignored (not mapped, or not applicable to the session as it is).",
+  ),
+  sessionId: nullableString,
+  status: described(nullableString, "The session's status after the event."),
+  reason: nullableString,
+});
+
 /**
  * Every response schema a route can name, by name. Routes refer to these by name (./routes.ts), so the
  * route table stays cheap to load; the OpenAPI document and the tests look the schemas up here.
@@ -350,6 +396,7 @@ export const RESPONSES = {
   ChannelSending: ChannelSendingResponse,
   Html: HtmlResponse,
   Twiml: TwimlResponse,
+  EventReceipt: EventReceiptResponse,
 } as const satisfies Record<string, v.GenericSchema>;
 export type ResponseName = keyof typeof RESPONSES;
 

@@ -3,6 +3,12 @@
 import type { RouteId } from './routes.ts';
 
 export const ROUTE_SUMMARIES: Record<RouteId, string> = {
+  postEvent:
+    'Send a product event (Session Registered, Stalled, Processing, Recovered, Completed, Cancelled): idempotent on id, applied in time order',
+  stripeHook:
+    'Stripe webhook endpoint (Stripe-Signature): Checkout and Billing events start and end sessions',
+  shopifyHook:
+    'Shopify webhook endpoint (X-Shopify-Hmac-Sha256): checkouts and orders start and end sessions',
   registerSession: 'Register a session (idempotent on sessionId: the same content again answers 200)',
   listSessions:
     'List sessions by status, kind and org, or find them by recipient; most recently entered their status first within a status',

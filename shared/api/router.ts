@@ -21,6 +21,7 @@ import {
 import {
   ADMIN_ROUTER_ROUTES,
   type AdminRouteId,
+  type IngestRouteId,
   type PublicRouteId,
   type ROUTE,
   type RouteId,
@@ -55,7 +56,9 @@ export type Bindings = { readonly [K in RouteId]: Binding<(typeof ROUTE)[K]> };
 /** The bindings of the `api-admin` function's routes, and of the `api` function's (all the others). */
 export type AdminBindings = Pick<Bindings, AdminRouteId>;
 /** Public routes have their own router and bindings (shared/public/router.ts). */
-export type ProductBindings = Omit<Bindings, AdminRouteId | PublicRouteId>;
+export type ProductBindings = Omit<Bindings, AdminRouteId | PublicRouteId | IngestRouteId>;
+/** The ingest function's IAM route (POST /v1/events); its public webhooks are bound in shared/events/bindings.ts. */
+export type IngestBindings = Pick<Bindings, Exclude<IngestRouteId, PublicRouteId>>;
 
 // ---------------------------------------------------------------------------------------------------------
 // The event, as far as the router reads it.

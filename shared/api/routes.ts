@@ -22,7 +22,7 @@ export interface ResponseSpec {
  * their own function: it holds the sweep and monitor, the DLQ receive/delete rights and the metrics
  * emitter, none of which the product-facing routes need.
  */
-export type ApiFunctionId = 'api' | 'api-admin' | 'receipts';
+export type ApiFunctionId = 'api' | 'api-admin' | 'receipts' | 'ingest';
 
 /**
  * A route reachable without AWS credentials (everything under `/v1/public/`): authorization NONE in API
@@ -36,7 +36,7 @@ export interface PublicRouteSpec {
   /** The form body (`application/x-www-form-urlencoded`) the route reads, when it reads one. */
   readonly form?: v.GenericSchema;
   /** The media type of its answers. */
-  readonly responds: 'text/html' | 'text/xml';
+  readonly responds: 'text/html' | 'text/xml' | 'application/json';
 }
 
 export interface RouteSpec {
@@ -71,6 +71,22 @@ function route<const R extends RouteSpec>(spec: R): R {
 
 const sessionErrors = [400, 404, 409, 413, 415] as const;
 const bodyErrors = [400, 413, 415] as const;
+
+/** A provider webhook of #14 (`POST /v1/public/hooks/<provider>`): public, answers JSON, served by ingest. */
+function hook<const P extends string>(provider: P, verifiedBy: string) {
+  return route({
+    id: `${provider}Hook` as const,
+    function: 'ingest',
+    method: 'POST',
+    path: `/v1/public/hooks/${provider}`,
+    access: 'write',
+    tag: 'public',
+    query: S.NoQuery,
+    responses: [{ status: 200, description: 'Received', schema: 'EventReceipt' }],
+    errors: bodyErrors,
+    public: { verifiedBy, responds: 'application/json' },
+  });
+}
 
 /** Every route, keyed by id. */
 export const ROUTE = {
@@ -538,6 +554,20 @@ export const ROUTE = {
     function: 'receipts',
     public: { verifiedBy: 'twilio-signature', form: S.TwilioForm, responds: 'text/xml' },
   }),
+  postEvent: route({
+    id: 'postEvent',
+    function: 'ingest',
+    method: 'POST',
+    path: '/v1/events',
+    access: 'write',
+    tag: 'events',
+    query: S.NoQuery,
+    body: S.ProductEventBody,
+    responses: [{ status: 202, description: 'Received', schema: 'EventReceipt' }],
+    errors: bodyErrors,
+  }),
+  stripeHook: hook('stripe', 'stripe-signature'),
+  shopifyHook: hook('shopify', 'shopify-hmac'),
   openApi: route({
     id: 'openApi',
     method: 'GET',
@@ -555,7 +585,7 @@ export type RouteId = keyof typeof ROUTE;
 /** The route table as a list, in declaration order (what CDK and the OpenAPI document iterate). */
 export const ROUTES: readonly RouteSpec[] = Object.values(ROUTE);
 
-function functionOf(route: RouteSpec): ApiFunctionId {
+export function functionOf(route: RouteSpec): ApiFunctionId {
   return route.function ?? 'api';
 }
 
@@ -569,12 +599,17 @@ export type AdminRouteId = {
   [K in RouteId]: (typeof ROUTE)[K] extends { function: 'api-admin' } ? K : never;
 }[RouteId];
 
+/** Ids of the routes the ingest function serves (#14: product events and the provider webhooks). */
+export type IngestRouteId = {
+  [K in RouteId]: (typeof ROUTE)[K] extends { function: 'ingest' } ? K : never;
+}[RouteId];
+
 /** Ids of the public routes (served by shared/public/router.ts). */
 export type PublicRouteId = {
   [K in RouteId]: (typeof ROUTE)[K] extends { public: PublicRouteSpec } ? K : never;
 }[RouteId];
 
-function isPublicRoute(route: RouteSpec): boolean {
+export function isPublicRoute(route: RouteSpec): boolean {
   return route.public !== undefined;
 }
 

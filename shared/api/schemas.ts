@@ -41,6 +41,9 @@ const CursorQuery = described(
 const OrgId = text(1, 128);
 
 export const NoQuery = v.strictObject({});
+
+/** POST /v1/events (#14): one of our generic session events. */
+export { ProductEventBody } from '../events/generic.ts';
 export const PageQuery = v.strictObject({ limit: LimitQuery, cursor: CursorQuery });
 
 export const ListSessionsQuery = v.strictObject({

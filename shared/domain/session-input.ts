@@ -3,6 +3,7 @@
 // modules only, so the route table (and CDK, which reads it) loads without the AWS SDK.
 import * as v from 'valibot';
 import { type Infer, inputDateTime, integer, text } from '../schema.ts';
+import { AmountSchema } from './amount.ts';
 import { HttpUrl, MetadataSchema } from './metadata.ts';
 import { ContactSchema, SESSION_ID, SESSION_STATUSES } from './session.ts';
 
@@ -19,6 +20,7 @@ export const RegisterSessionSchema = v.strictObject({
   sizeBytes: v.optional(SizeBytes),
   processingStartedAt: v.optional(inputDateTime),
   metadata: v.optional(MetadataSchema),
+  amount: v.optional(AmountSchema),
 });
 export type RegisterSessionInput = Infer<typeof RegisterSessionSchema>;
 
@@ -29,6 +31,7 @@ export const UpdateSessionSchema = v.pipe(
     recoveryUrl: v.optional(HttpUrl),
     sizeBytes: v.optional(SizeBytes),
     metadata: v.optional(MetadataSchema),
+    amount: v.optional(AmountSchema),
   }),
   v.check((b) => Object.keys(b).length > 0, 'give at least one field to change'),
 );

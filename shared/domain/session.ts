@@ -3,6 +3,7 @@
 import * as v from 'valibot';
 import { CHANNELS } from '../infra/resources.ts';
 import { e164, email, httpUrl, type Infer, integer, isoDateTime, jsonObject, text } from '../schema.ts';
+import { AmountSchema } from './amount.ts';
 import { SESSION_STATUSES } from './session-status.ts';
 import { isValidTimeZone } from './time-zone.ts';
 
@@ -40,6 +41,27 @@ const AutomationSchema = v.object({
 });
 export type Automation = Infer<typeof AutomationSchema>;
 
+const ChannelSchemaOf = v.picklist(CHANNELS);
+
+/**
+ * What preceded a recovery (#14): the attempt and the channels whose notification was sent or delivered before
+ * it, within the attribution window. `attempt` 0 and no channels: nothing we sent preceded it. Written by
+ * shared/usecases/attribution.ts only; stored as a plain object (every function bundles this schema).
+ */
+export interface RecoveryAttribution {
+  /** When the session was recovered (the event's time, or the API call's). */
+  readonly at: string;
+  /** The attempt credited with the recovery (0: none). */
+  readonly attempt: number;
+  readonly attemptId?: string;
+  readonly channels: readonly (typeof CHANNELS)[number][];
+  /** Attempts made before the recovery (the session's retryCount then). */
+  readonly attemptsMade: number;
+  readonly amount?: { readonly value: number; readonly currency: string };
+  /** The attribution window, in hours, the channels were looked for in. */
+  readonly windowHours: number;
+}
+
 /** A session as stored. A loose object keeps attributes a newer writer added. */
 export const SessionSchema = v.looseObject({
   sessionId: SESSION_ID,
@@ -50,6 +72,8 @@ export const SessionSchema = v.looseObject({
   contact: v.optional(ContactSchema),
   recoveryUrl: v.optional(text(0, 2048)),
   metadata: v.optional(jsonObject),
+  /** What the session is worth (a checkout's total, an invoice's amount due). */
+  amount: v.optional(AmountSchema),
   retryCount: integer(0),
   maxRetries: v.optional(integer(0)),
   nextRetryAt: optionalIso,
@@ -64,7 +88,7 @@ export const SessionSchema = v.looseObject({
   /** When the latest attempt left the outbox; the next attempt's delay runs from here. */
   dispatchedAt: optionalIso,
   /** The channels of the latest attempt: the next attempt waits (bounded) until each has a final outcome. */
-  lastAttemptChannels: v.optional(v.array(v.picklist(CHANNELS))),
+  lastAttemptChannels: v.optional(v.array(ChannelSchemaOf)),
   /** While the next attempt waits for the previous one's outcomes: when it was due (the wait is counted from here). */
   deferredRetryAt: optionalIso,
   /** `retryCount` when the current budget of retries began: the backoff restarts at delay(1) for each. */
@@ -91,4 +115,17 @@ export const SessionSchema = v.looseObject({
   createdAt: isoDateTime,
   updatedAt: isoDateTime,
 });
-export type Session = Infer<typeof SessionSchema>;
+/**
+ * Written by our own code only, so not in the schema (a loose object keeps them as they are, and every
+ * function bundles this schema): the recovery's attribution, and the latest product event applied (#14).
+ */
+export interface SessionEventFields {
+  /** Set when the session was recovered: what preceded it. */
+  recovery?: RecoveryAttribution;
+  /** The time and id of the latest product event applied to it: older events no longer change it. */
+  lastEventAt?: string;
+  lastEventId?: string;
+}
+export type Session = Infer<typeof SessionSchema> & SessionEventFields;
+
+export const ChannelSchema = ChannelSchemaOf;

@@ -53,6 +53,10 @@ export const SECRETS = {
   webhookSigning: { envVar: 'WEBHOOK_SIGNING_SECRET_NAME', suffix: 'webhook-signing', channels: ['webhook'] },
   /** The key of the one-click unsubscribe tokens (32+ characters): the email sender signs, receipts verifies. */
   unsubscribeKey: { envVar: 'UNSUBSCRIBE_KEY_SECRET_NAME', suffix: 'unsubscribe-key', channels: ['email'] },
+  /** Stripe's webhook endpoint signing secret (`whsec_…`), as the secret string; no channel: always bound (#14). */
+  stripeWebhook: { envVar: 'STRIPE_WEBHOOK_SECRET_NAME', suffix: 'stripe-webhook', channels: [] },
+  /** The Shopify app's client secret, which signs its webhooks (X-Shopify-Hmac-Sha256); always bound (#14). */
+  shopifyWebhook: { envVar: 'SHOPIFY_WEBHOOK_SECRET_NAME', suffix: 'shopify-webhook', channels: [] },
 } as const satisfies Record<string, { envVar: string; suffix: string; channels: readonly Channel[] }>;
 export type SecretId = keyof typeof SECRETS;
 
@@ -93,6 +97,10 @@ export const SETTINGS = {
   monitorRateSeconds: 'MONITOR_RATE_SECONDS',
   sweepScheduleEnabled: 'SWEEP_SCHEDULE_ENABLED',
   monitorScheduleEnabled: 'MONITOR_SCHEDULE_ENABLED',
+  /** Minutes after a Shopify checkout's last update before it counts as abandoned (#14). */
+  shopifyAbandonAfterMinutes: 'SHOPIFY_ABANDON_AFTER_MINUTES',
+  /** The org Shopify checkouts belong to (#14); the default org when unset. */
+  shopifyOrgId: 'SHOPIFY_ORG_ID',
 } as const;
 
 export type FunctionTrigger =
@@ -100,7 +108,9 @@ export type FunctionTrigger =
   | { readonly kind: 'queue'; readonly channel: Channel }
   | { readonly kind: 'api' }
   /** SES events from EventBridge and the public API routes (`/v1/public/`): provider and recipient feedback. */
-  | { readonly kind: 'receipts' };
+  | { readonly kind: 'receipts' }
+  /** Product events (#14): the stage's event bus, POST /v1/events, the Stripe and Shopify webhooks, checkout timers. */
+  | { readonly kind: 'ingest' };
 
 export interface FunctionDescription {
   /** Logical id; also the suffix of the physical name (`<prefix>-<id>`). */
@@ -291,6 +301,28 @@ export const FUNCTION_DESCRIPTIONS: readonly FunctionDescription[] = [
       'reputationPauseComplaintPercent',
       'reputationMinSends',
     ],
+    secretsViaExtension: true,
+  },
+  {
+    // Product events in (#14): EventBridge rules, POST /v1/events, the two provider webhooks, checkout timers.
+    id: 'ingest',
+    entry: 'functions/ingest.ts',
+    summary: 'Product events: EventBridge, POST /v1/events, Stripe and Shopify webhooks, checkout timers',
+    ...API_LIMITS,
+    memoryMb: 256,
+    trigger: { kind: 'ingest' },
+    tables: [
+      // Registers and updates sessions through the use cases (no index: every write is by key).
+      { table: 'sessions', access: 'readwrite', indexes: [] },
+      // Timeline events with each write; the attribution reads the session's outcomes by key range.
+      { table: 'timeline', access: 'readwrite', indexes: [] },
+      // The event ledger and early-ending markers, policies, stats counters.
+      { table: 'control', access: 'readwrite', indexes: [] },
+    ],
+    queues: [],
+    secrets: ['shopifyWebhook', 'stripeWebhook'],
+    sendsEmail: false,
+    settings: ['indexShards', 'stage', 'timeoutRules', 'shopifyAbandonAfterMinutes', 'shopifyOrgId'],
     secretsViaExtension: true,
   },
 ];

@@ -144,6 +144,27 @@ export function visibilityTimeoutSeconds(queue: ChannelQueueDescription): number
   return queue.senderTimeoutSeconds * 6;
 }
 
+/**
+ * The ingest function's queues (#14): Shopify checkouts' abandonment timers (delayed messages the function
+ * consumes), and the events DLQ where every failed product event ends: EventBridge deliveries the rules could
+ * not make, invocations that failed after Lambda's retries, timer messages past their receives.
+ */
+export const EVENT_QUEUES = {
+  timers: {
+    queueId: 'checkout-timers',
+    envVar: 'CHECKOUT_TIMER_QUEUE_URL',
+    maxReceiveCount: 5,
+    /** 6 × the ingest function's timeout (AWS guidance for an event source mapping). */
+    visibilityTimeoutSeconds: 150,
+    batchSize: 10,
+  },
+  dlq: { queueId: 'events-dlq' },
+} as const;
+
+export function eventQueueName(prefix: string, id: 'timers' | 'dlq'): string {
+  return `${prefix}-${EVENT_QUEUES[id].queueId}`;
+}
+
 export const JOBS = ['recovery-sweep', 'timeout-monitor'] as const;
 export type JobName = (typeof JOBS)[number];
 

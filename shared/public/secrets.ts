@@ -12,7 +12,7 @@ import { safeParse } from '../schema.ts';
 
 export type SecretReader = (name: string) => Promise<string | undefined>;
 
-class MissingKeyError extends Error {
+export class MissingKeyError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'MissingKeyError';

@@ -150,7 +150,8 @@ export class StatsBuffer {
   private readonly gauges = new Map<SessionStatus, number>();
 
   add(input: StatsInput): void {
-    const key = `${input.orgId ?? DEFAULT_ORG}#${day(input.at)}`;
+    // Keyed by hour: the hourly counters are written at the entry's time, so one entry per hour.
+    const key = hourlyStatsPk(input.orgId ?? DEFAULT_ORG, input.at);
     const entry = this.counts.get(key) ?? { orgId: input.orgId, at: input.at, counts: {} };
     for (const [k, v] of Object.entries(input.counts)) entry.counts[k] = (entry.counts[k] ?? 0) + v;
     this.counts.set(key, entry);

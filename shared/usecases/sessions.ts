@@ -13,6 +13,7 @@ import { getActivePolicy, requirePolicy } from '../repositories/policies.ts';
 import {
   getSession,
   requireSession,
+  type SaveSessionInput,
   saveSession,
   statusShardOf,
   type TimelineEvent,
@@ -20,6 +21,7 @@ import {
 import { STATUS_SHARDS, shardNumbers } from '../repositories/shards.ts';
 import { recordStats } from '../repositories/stats.ts';
 import { settingsOf, timeoutRuleFor } from '../settings.ts';
+import { attributeRecovery, describeAttribution, recoveryCounters } from './attribution.ts';
 
 export {
   type RegenerateInput,
@@ -33,11 +35,26 @@ export {
 import { parse, safeParse } from '../schema.ts';
 
 /** How far ahead of our clock a product's `processingStartedAt` may be (its clock may run a little fast). */
-const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 
 export interface Audit {
   readonly triggeredBy: string;
   readonly reason?: string;
+}
+
+/**
+ * What a product event (#14) adds to a registration or an update: the ledger entry that must commit with the
+ * session or not at all, the event clock stamped on the session, the event named on the timeline, a check
+ * on the session as read (its order against earlier events), and the event's own time.
+ */
+export interface SessionWriteOptions {
+  readonly extraItems?: SaveSessionInput['extraItems'];
+  readonly stamp?: Pick<Session, 'lastEventAt' | 'lastEventId'>;
+  readonly timeline?: Record<string, unknown>;
+  /** Runs on every read of the session before the write; throws to refuse the change. */
+  readonly check?: (current: Session) => void;
+  /** When the change happened, when not now: a recovery is attributed as of then. */
+  readonly at?: Date;
 }
 
 function auditFields(audit: Audit, at: string) {
@@ -82,6 +99,7 @@ export async function registerSession(
   ctx: AppContext,
   input: RegisterSessionInput,
   audit: Audit,
+  options: SessionWriteOptions = {},
 ): Promise<{ session: Session; created: boolean }> {
   const now = ctx.clock();
   const at = now.toISOString();
@@ -105,6 +123,7 @@ export async function registerSession(
     ...input,
     policyId: policy.policyId,
     maxRetries: policy.maxRetries,
+    ...options.stamp,
     retryCount: 0,
     version: 0,
     createdAt: at,
@@ -122,7 +141,10 @@ export async function registerSession(
   try {
     saved = await saveSession(ctx, {
       next: session,
-      events: [{ type: 'registered', status: session.status, ...auditFields(audit, at) }],
+      events: [
+        { type: 'registered', status: session.status, ...options.timeline, ...auditFields(audit, at) },
+      ],
+      ...(options.extraItems ? { extraItems: options.extraItems } : {}),
     });
   } catch (error) {
     // A concurrent identical registration (a product retrying after a timeout) won the race: still a no-op.
@@ -157,6 +179,8 @@ const REWRITE_TRIES = 5;
 /** Whether a write lost only because the item moved on since it was read (not because of its own rules). */
 function lostToConcurrentWrite(error: unknown, read: Session): boolean {
   if (!(error instanceof ConflictError) || error instanceof VersionMismatchError) return false;
+  // The session's own condition held; an item written with it (a product event's ledger entry) refused.
+  if (error.reasons[0] === 'None' && !error.reasons.includes('TransactionConflict')) return false;
   const stored = error.current?.version;
   return stored === undefined || stored !== read.version || /TransactionConflict/.test(error.message);
 }
@@ -194,11 +218,14 @@ export async function updateSession(
   patch: UpdateSessionInput,
   audit: Audit,
   ifMatch?: number,
+  options: SessionWriteOptions = {},
 ): Promise<Session> {
   const { saved, previous } = await rewriteSession(ctx, sessionId, ifMatch, async (current) => {
+    options.check?.(current);
     const now = ctx.clock();
     const at = now.toISOString();
-    let next: Session = { ...current };
+    let next: Session = { ...current, ...options.stamp };
+    if (patch.amount) next.amount = patch.amount;
     if (patch.contact) next.contact = { ...current.contact, ...patch.contact };
     if (patch.recoveryUrl) next.recoveryUrl = patch.recoveryUrl;
     if (patch.metadata) next.metadata = { ...current.metadata, ...patch.metadata };
@@ -210,7 +237,22 @@ export async function updateSession(
       if (to === 'stalled') next = enterStalled(next, await policyFor(ctx, next), now);
       else if (to === 'processing') next = enterProcessing(ctx, next, now);
       else next.status = to;
-      events.push({ type: 'status_changed', from: current.status, to, ...auditFields(audit, at) });
+      let attribution: Record<string, unknown> = {};
+      if (to === 'recovered') {
+        next.recovery = await attributeRecovery(ctx, current, {
+          at: options.at ?? now,
+          ...(next.amount ? { amount: next.amount } : {}),
+        });
+        attribution = { recovery: next.recovery, summary: describeAttribution(next.recovery) };
+      }
+      events.push({
+        type: 'status_changed',
+        from: current.status,
+        to,
+        ...attribution,
+        ...options.timeline,
+        ...auditFields(audit, at),
+      });
     } else if (
       patch.sizeBytes !== undefined &&
       current.status === 'processing' &&
@@ -226,13 +268,29 @@ export async function updateSession(
         ),
       };
     }
-    return { saved: await saveSession(ctx, { previous: current, next, events }), previous: current };
+    if (events.length === 0 && options.timeline) {
+      // A product event that changes no status still leaves its mark on the story.
+      events.push({ type: 'event_applied', ...options.timeline, ...auditFields(audit, at) });
+    }
+    return {
+      saved: await saveSession(ctx, {
+        previous: current,
+        next,
+        events,
+        ...(options.extraItems ? { extraItems: options.extraItems } : {}),
+      }),
+      previous: current,
+    };
   });
   if (patch.status === 'recovered' && previous.status !== 'recovered') {
     await recordStats(ctx, {
       orgId: saved.orgId,
       at: ctx.clock(),
-      counts: { recovered: 1, [`recoveredAfter.${saved.retryCount}`]: 1 },
+      counts: {
+        recovered: 1,
+        [`recoveredAfter.${saved.retryCount}`]: 1,
+        ...(saved.recovery ? recoveryCounters(saved.recovery) : {}),
+      },
     });
   }
   await uncountExhaustion(ctx, previous, saved);

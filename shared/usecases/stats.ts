@@ -12,6 +12,27 @@ export interface ChannelCounts {
   skipped: number;
 }
 
+export interface ChannelRecoveryCounts extends ChannelCounts {
+  /** Recoveries this channel's notification preceded (one recovery can count for two channels). */
+  recovered: number;
+  /** Their amounts, per currency, in minor units. */
+  recoveredAmount: Record<string, number>;
+}
+
+export interface RecoveredCounts {
+  recovered: number;
+  recoveredAmount: Record<string, number>;
+}
+
+/** What happened to the product events received (#14). */
+export interface EventCounts {
+  applied: number;
+  duplicate: number;
+  stale: number;
+  ignored: number;
+  rejected: number;
+}
+
 export interface RecoveryStats {
   orgId: string;
   from: string;
@@ -22,7 +43,22 @@ export interface RecoveryStats {
   exhausted: number;
   successRate: number | null;
   averageRetries: number | null;
-  byChannel: Record<Channel, ChannelCounts>;
+  byChannel: Record<Channel, ChannelRecoveryCounts>;
+  /** Recovered amounts per currency, in minor units (recoveries that carried an amount). */
+  recoveredAmount: Record<string, number>;
+  /** Recoveries by the attempt credited with them; "0": none preceded the recovery. */
+  byAttempt: Record<string, RecoveredCounts>;
+  events: EventCounts;
+}
+
+/** `<prefix>.<CUR>` counters → `{ CUR: n }`. */
+function amounts(totals: Record<string, number>, prefix: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, value] of Object.entries(totals)) {
+    const match = new RegExp(`^${prefix.replace(/\./g, '\\.')}\\.([A-Z]{3})$`).exec(key);
+    if (match?.[1] && value) out[match[1]] = value;
+  }
+  return out;
 }
 
 const DAY_MS = 86_400_000;
@@ -57,12 +93,23 @@ export async function getRecoveryStats(
   }
   const recovered = count('recovered');
   const exhausted = count('exhausted');
-  const byChannel = {} as Record<Channel, ChannelCounts>;
+  const byChannel = {} as Record<Channel, ChannelRecoveryCounts>;
   for (const channel of CHANNELS) {
     byChannel[channel] = {
       sent: count(`channel.${channel}.sent`),
       failed: count(`channel.${channel}.failed`),
       skipped: count(`channel.${channel}.skipped`),
+      recovered: count(`recoveredBy.channel.${channel}`),
+      recoveredAmount: amounts(totals, `recoveredBy.channel.${channel}.amount`),
+    };
+  }
+  const byAttempt: Record<string, RecoveredCounts> = {};
+  for (const key of Object.keys(totals)) {
+    const n = /^recoveredBy\.attempt\.(\d+)$/.exec(key)?.[1];
+    if (n === undefined || !count(key)) continue;
+    byAttempt[n] = {
+      recovered: count(key),
+      recoveredAmount: amounts(totals, `recoveredBy.attempt.${n}.amount`),
     };
   }
   return {
@@ -76,5 +123,14 @@ export async function getRecoveryStats(
     successRate: recovered + exhausted > 0 ? round(recovered / (recovered + exhausted)) : null,
     averageRetries: recoveredWithCount > 0 ? round(retriesBeforeRecovery / recoveredWithCount) : null,
     byChannel,
+    recoveredAmount: amounts(totals, 'recoveredAmount'),
+    byAttempt,
+    events: {
+      applied: count('events.applied'),
+      duplicate: count('events.duplicate'),
+      stale: count('events.stale'),
+      ignored: count('events.ignored'),
+      rejected: count('events.rejected'),
+    },
   };
 }

@@ -99,6 +99,16 @@ function validFor(route: RouteSpec): { path: string; body?: Record<string, unkno
       return { path: '/v1/recipients/prop@example.com/suppressions/email', body: { reason: 'r' } };
     case 'resumeChannelSending':
       return { path: '/v1/admin/channels/email/resume', body: { reason: 'r' } };
+    case 'postEvent':
+      return {
+        path: '/v1/events',
+        body: {
+          id: 'prop-evt',
+          type: 'Session Recovered',
+          time: '2026-03-02T09:00:00Z',
+          sessionId: 'prop-s',
+        },
+      };
     default:
       throw new Error(`no valid request for write route ${route.id}`);
   }
@@ -258,7 +268,7 @@ const WRITE_ROUTES = ROUTES.filter((r) => r.access === 'write' && !r.public);
 describe('invalid input to write routes', () => {
   it('covers every write route of the table', () => {
     // Assess
-    expect(WRITE_ROUTES.map((r) => r.id)).toHaveLength(17);
+    expect(WRITE_ROUTES.map((r) => r.id)).toHaveLength(18);
   });
 
   for (const route of WRITE_ROUTES) {

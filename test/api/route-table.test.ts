@@ -4,6 +4,7 @@ import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { ADMIN_BINDINGS } from '../../shared/api/admin-bindings.ts';
 import { createBindings } from '../../shared/api/bindings.ts';
+import { createHookBindings, createIngestBindings } from '../../shared/events/bindings.ts';
 import { createPublicBindings } from '../../shared/public/bindings.ts';
 import { DEFAULT_GUARD } from '../../shared/reputation/guard.ts';
 
@@ -16,6 +17,11 @@ const BINDINGS = {
       twilio: async () => ({ accountSid: '', authToken: '' }),
     },
     guard: DEFAULT_GUARD,
+  }),
+  ...createIngestBindings({ abandonAfterMinutes: 60 }),
+  ...createHookBindings({
+    abandonAfterMinutes: 60,
+    secrets: { stripe: async () => 's'.repeat(16), shopify: async () => 's'.repeat(16) },
   }),
 };
 

@@ -860,6 +860,29 @@ describe('recipients, consent and the reputation guard (#13)', () => {
   });
 });
 
+describe('POST /v1/events (#14)', () => {
+  it('takes a generic event (202), refuses a bad one (400), a big one (413) and a non-JSON one (415)', async () => {
+    // Act
+    const accepted = await api.call('POST', '/v1/events', {
+      body: {
+        id: 'http-evt-1',
+        type: 'Session Stalled',
+        time: '2026-03-02T09:59:00Z',
+        sessionId: 'http-evt-s1',
+        kind: 'checkout',
+        amount: { value: 1000, currency: 'EUR' },
+      },
+    });
+    const refused = await api.call('POST', '/v1/events', { body: { id: 'x', type: 'Session Stalled' } });
+    // Assess
+    expect(accepted.status).toBe(202);
+    expect(body(accepted)).toMatchObject({ received: true, outcome: 'applied', status: 'stalled' });
+    expect(refused.status).toBe(400);
+    expect(problemPaths(refused)).toEqual(expect.arrayContaining(['body.time', 'body.sessionId']));
+    await expectBodyLimits('POST', '/v1/events');
+  });
+});
+
 describe('coverage of the route table', () => {
   it('exercised every route with its success statuses and each error status it declares', () => {
     // Assess: the public routes answer HTML or TwiML to form bodies through their own router; their

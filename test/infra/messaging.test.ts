@@ -34,8 +34,9 @@ function deadLetterTargets(): Set<string> {
 }
 
 describe('queues', () => {
-  it('has one queue and one DLQ per channel plus one DLQ per job and one for the receipts', () => {
-    template.resourceCountIs('AWS::SQS::Queue', CHANNEL_QUEUES.length * 2 + JOBS.length + 1);
+  it('has one queue and one DLQ per channel plus one DLQ per job, one for the receipts, and the events queues', () => {
+    // #14: the checkout timer queue and the events DLQ.
+    template.resourceCountIs('AWS::SQS::Queue', CHANNEL_QUEUES.length * 2 + JOBS.length + 1 + 2);
   });
 
   it('gives every queue a DLQ unless it is one', () => {
@@ -46,7 +47,7 @@ describe('queues', () => {
       .filter(([id, q]) => !dlqs.has(id) && props(q).RedrivePolicy === undefined)
       .map(([id]) => id);
     // Assess
-    expect(dlqs.size).toBe(CHANNEL_QUEUES.length + JOBS.length + 1);
+    expect(dlqs.size).toBe(CHANNEL_QUEUES.length + JOBS.length + 2);
     expect(withoutDeadLetterPath).toEqual([]);
   });
 
@@ -94,8 +95,8 @@ describe('queues', () => {
 describe('consumers', () => {
   const mappings = resourcesOfType(json, 'AWS::Lambda::EventSourceMapping');
 
-  it('has one mapping per channel, each reporting batch item failures with bounded concurrency', () => {
-    expect(mappings).toHaveLength(CHANNEL_QUEUES.length);
+  it('has one mapping per channel and one for the checkout timers, each reporting batch item failures with bounded concurrency', () => {
+    expect(mappings).toHaveLength(CHANNEL_QUEUES.length + 1);
     template.allResourcesProperties('AWS::Lambda::EventSourceMapping', {
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       ScalingConfig: { MaximumConcurrency: Match.anyValue() },
@@ -153,7 +154,9 @@ describe('schedules', () => {
 
   it('does not let Lambda retry a failed run, and keeps the failure in the job DLQ', () => {
     const jobs = resourcesOfType(json, 'AWS::Lambda::EventInvokeConfig').filter(
-      ([, c]) => !JSON.stringify(c).includes('ReceiptsDeadLetterQueue'),
+      ([, c]) =>
+        !JSON.stringify(c).includes('ReceiptsDeadLetterQueue') &&
+        !JSON.stringify(c).includes('EventsDeadLetterQueue'),
     );
     expect(jobs).toHaveLength(JOBS.length);
     for (const [, config] of jobs) {

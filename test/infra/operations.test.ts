@@ -99,7 +99,8 @@ describe('alarms', () => {
     const dlqs = resourcesOfType(json, 'AWS::SQS::Queue').filter(([, q]) =>
       String(props(q).QueueName).endsWith('-dlq'),
     );
-    expect(dlqs).toHaveLength(CHANNELS.length + JOBS.length + 1);
+    // One per channel and job, receipts' (#13) and the product events' (#14).
+    expect(dlqs).toHaveLength(CHANNELS.length + JOBS.length + 2);
     for (const [dlqId] of dlqs) {
       const watching = alarms.filter(([, a]) => {
         const p = props<{ MetricName?: string; Dimensions?: { Value: unknown }[] }>(a);
@@ -137,10 +138,12 @@ describe('alarms', () => {
       Threshold: 0,
       ComparisonOperator: 'GreaterThanThreshold',
     });
+    // Every function's throttles page: ten through lambda-throttles' metric math, ingest (#14) on its own.
     const throttles = alarmNamed('lambda-throttles').Metrics as { MetricStat?: unknown }[];
     expect(throttles.filter((m) => m.MetricStat)).toHaveLength(
-      resourcesOfType(json, 'AWS::Lambda::Function').length,
+      resourcesOfType(json, 'AWS::Lambda::Function').length - 1,
     );
+    expect(alarmNamed('ingest-throttles')).toMatchObject({ MetricName: 'Throttles', Threshold: 0 });
     expect(alarmNamed('api-5xx')).toMatchObject({
       MetricName: '5XXError',
       Statistic: 'Average',

@@ -26,6 +26,7 @@ export const ALL_CHANNELS_CONTEXT = {
   onCallEmails: 'oncall@example.com',
   onCallHttpsUrls: 'https://pager.example.com/sns',
   publicBaseUrl: 'https://hooks.example.com/prod',
+  shopifyOrgId: 'shop',
 } as const;
 
 export interface Synthesized {

@@ -39,7 +39,10 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
   const endpoints = inject('endpoints');
   const prefix = `t${randomBytes(4).toString('hex')}`;
   const sqs = createSqsClient(endpoints);
-  const names = await createResources(endpoints, sqs, prefix);
+  // No TTL: DynamoDB Local's deletion job compares expiry times with the real clock, while most tests
+  // write at a fake one months in the past; with TTL on, items (hourly counters, idempotency records)
+  // vanish in the middle of a run.
+  const names = await createResources(endpoints, sqs, prefix, { ttl: false });
   const ctx = contextForResources(endpoints, sqs, names, {
     clock: options.clock,
     shards: options.shards ?? 4,

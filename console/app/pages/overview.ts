@@ -42,6 +42,76 @@ interface Series {
   }>;
 }
 
+/** GET /v1/retry/stats: what was recovered, credited to which channel and which attempt (#14). */
+interface Stats {
+  from: string;
+  to: string;
+  recovered: number;
+  recoveredAmount: Record<string, number>;
+  byChannel: Record<string, { sent: number; recovered: number; recoveredAmount: Record<string, number> }>;
+  byAttempt: Record<string, { recovered: number; recoveredAmount: Record<string, number> }>;
+  events: Record<string, number>;
+}
+
+/** `{ USD: 4900, EUR: 1250 }` (minor units) → "$49.00 · €12.50"; "—" for none. */
+export function money(amounts: Record<string, number>): string {
+  const parts = Object.entries(amounts)
+    .filter(([, v]) => v)
+    .map(([currency, minor]) => {
+      try {
+        const format = new Intl.NumberFormat('en', { style: 'currency', currency });
+        const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
+        return format.format(minor / 10 ** digits);
+      } catch {
+        return `${minor} ${currency} (minor units)`;
+      }
+    });
+  return parts.length ? parts.join(' · ') : '—';
+}
+
+function revenueSection(stats: Stats): HTMLElement {
+  const channels = Object.entries(stats.byChannel).filter(([, c]) => c.recovered || c.sent);
+  const attempts = Object.entries(stats.byAttempt).sort(([a], [b]) => Number(a) - Number(b));
+  return h(
+    'section',
+    { 'aria-labelledby': 'h-revenue' },
+    h('h2', { id: 'h-revenue' }, 'Recovered revenue'),
+    h(
+      'p',
+      { class: 'hint' },
+      `${stats.recovered} recovered, ${money(stats.recoveredAmount)}, ${stats.from} to ${stats.to}. A recovery is credited to the latest attempt with a notification sent or delivered before it, and to each such channel (one recovery can count for two channels).`,
+    ),
+    h(
+      'div',
+      { class: 'two' },
+      table(
+        ['channel', 'sent', 'recovered', 'amount'],
+        channels.map(([channel, c]) => [
+          channel,
+          String(c.sent),
+          String(c.recovered),
+          money(c.recoveredAmount),
+        ]),
+        'Recovered by channel',
+      ),
+      table(
+        ['attempt', 'recovered', 'amount'],
+        attempts.map(([n, a]) => [
+          n === '0' ? 'none before it' : `attempt ${n}`,
+          String(a.recovered),
+          money(a.recoveredAmount),
+        ]),
+        'Recovered by attempt',
+      ),
+    ),
+    h(
+      'p',
+      { class: 'hint' },
+      `Product events: ${['applied', 'duplicate', 'stale', 'ignored', 'rejected'].map((k) => `${stats.events[k] ?? 0} ${k}`).join(', ')}.`,
+    ),
+  );
+}
+
 export function jobsTable(jobs: readonly JobState[]): HTMLElement {
   return table(
     ['job', 'state', 'heartbeat age', 'last success', 'consecutive failures', 'last error'],
@@ -76,12 +146,13 @@ export const overviewPage: Page = {
   async render(ctx) {
     const granularity = ctx.params.get('granularity') === 'day' ? 'day' : 'hour';
     const org = ctx.params.get('org') ?? '';
-    const [ready, jobs, dlq, health, series] = await Promise.all([
+    const [ready, jobs, dlq, health, series, stats] = await Promise.all([
       get<Ready>('/health/readyz'),
       get<{ jobs: JobState[] }>('/admin/jobs/status'),
       get<Dlq>('/admin/dlq'),
       get<Health>('/health/sessions'),
       get<Series>(`/retry/stats/series${qs({ granularity, orgId: org })}`),
+      get<Stats>(`/retry/stats${qs({ orgId: org })}`),
     ]);
     const labels = series.buckets.map((b) =>
       granularity === 'hour' ? `${b.start.slice(11, 13)}h` : b.start.slice(5, 10),
@@ -179,6 +250,7 @@ export const overviewPage: Page = {
           ),
         ),
       ),
+      revenueSection(stats),
       h(
         'section',
         { 'aria-labelledby': 'h-charts' },

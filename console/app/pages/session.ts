@@ -30,12 +30,26 @@ function who(e: Event): HTMLElement | null {
   );
 }
 
+/** The product event (#14) a change came from: its source, type and id. */
+function eventSource(e: Event): Node[] {
+  const ev = e.event as { source?: string; type?: string; id?: string } | undefined;
+  if (!ev || typeof ev !== 'object') return [];
+  return [h('span', { class: 'hint' }, ` from ${s(ev.source)} ${s(ev.type)} `, h('code', {}, s(ev.id)))];
+}
+
 function describe(e: Event): Node[] {
   switch (e.type) {
     case 'registered':
-      return [h('span', {}, 'registered as ', badge(s(e.status)))];
+      return [h('span', {}, 'registered as ', badge(s(e.status))), ...eventSource(e)];
     case 'status_changed':
-      return [h('span', {}, 'status ', badge(s(e.from)), ' → ', badge(s(e.to)))];
+      return [
+        h('span', {}, 'status ', badge(s(e.from)), ' → ', badge(s(e.to))),
+        // "recovered after attempt 2 (email) — 49.00 USD" (#14)
+        ...(e.summary ? [h('strong', { class: 'attribution' }, ` ${s(e.summary)}`)] : []),
+        ...eventSource(e),
+      ];
+    case 'event_applied':
+      return [h('span', {}, 'product event applied'), ...eventSource(e)];
     case 'override':
       return [h('span', {}, `next retry overridden to ${when(s(e.overrideNextRetryAt) || null)}`)];
     case 'paused':

@@ -1,0 +1,84 @@
+// A Shopify checkout's abandonment clock (#14): after each checkout event a timer message goes on the checkout
+// timer queue, due when the checkout would count as abandoned. SQS delays a message 15 minutes at most, so a
+// timer not yet due is sent again for the time left (a few hops for an hour). When due it becomes a stall
+// event that applies only while the checkout event that set it is still the session's latest (an update
+// restarts the clock) and the session is still `active` (an order ended it). Failed timer messages go, after
+// the queue's retries, to the events DLQ, whose alarm pages.
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import * as v from 'valibot';
+import type { AppContext } from '../context.ts';
+import { SESSION_ID } from '../domain/session.ts';
+import { isoDateTime, parse } from '../schema.ts';
+import type { EventSource, ProductEvent } from './model.ts';
+
+/** SQS's longest message delay. */
+export const MAX_DELAY_SECONDS = 900;
+
+export const TimerMessageSchema = v.strictObject({
+  v: v.literal(1),
+  type: v.literal('checkout-abandon'),
+  source: v.picklist(['shopify']),
+  sessionId: SESSION_ID,
+  /** The checkout event that set the timer. */
+  eventId: v.pipe(v.string(), v.minLength(1), v.maxLength(200)),
+  dueAt: isoDateTime,
+});
+export type TimerMessage = v.InferOutput<typeof TimerMessageSchema>;
+
+export interface CheckoutTimers {
+  set(input: { source: EventSource; sessionId: string; eventId: string; dueAt: Date }): Promise<void>;
+}
+
+/** Timers on an SQS queue (the same code against fauxqs locally and SQS in AWS). */
+export function queueTimers(ctx: AppContext, queueUrl: string): CheckoutTimers {
+  return {
+    async set(input) {
+      const message: TimerMessage = {
+        v: 1,
+        type: 'checkout-abandon',
+        source: 'shopify',
+        sessionId: input.sessionId,
+        eventId: input.eventId,
+        dueAt: input.dueAt.toISOString(),
+      };
+      const seconds = Math.ceil((input.dueAt.getTime() - ctx.clock().getTime()) / 1000);
+      await ctx.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: queueUrl,
+          MessageBody: JSON.stringify(message),
+          DelaySeconds: Math.max(0, Math.min(MAX_DELAY_SECONDS, seconds)),
+        }),
+      );
+    },
+  };
+}
+
+/**
+ * A timer message as received: a stall event when it is due, or undefined after sending it on for the time
+ * left. Throws on a body that is not a timer message (it then reaches the DLQ: a bug, not an input).
+ */
+export async function onTimerMessage(
+  ctx: AppContext,
+  timers: CheckoutTimers,
+  body: string,
+): Promise<ProductEvent | undefined> {
+  const timer = parse(TimerMessageSchema, JSON.parse(body));
+  const dueAt = new Date(timer.dueAt);
+  // A second early: SQS may deliver a delayed message a little before its time.
+  if (dueAt.getTime() - ctx.clock().getTime() > 1000) {
+    await timers.set({ ...timer, dueAt });
+    return undefined;
+  }
+  return {
+    source: timer.source,
+    id: `abandoned:${timer.eventId}`,
+    type: 'checkout abandoned',
+    time: dueAt,
+    sessionId: timer.sessionId,
+    action: 'stall',
+    startStatus: 'stalled',
+    onlyIfLastEventId: timer.eventId,
+    onlyFrom: ['active'],
+    fields: {},
+  };
+}
