@@ -12,9 +12,16 @@ import type { RunRecord } from '../shared/repositories/jobs.ts';
 import { compactShardCount, readRecordedShards } from '../shared/repositories/shards.ts';
 import { finiteNumber, integer, numberFromText, safeParse, text } from '../shared/schema.ts';
 import { contextWithSettingsFromEnv } from '../shared/settings.ts';
-import { getJobsStatus, listDlqsWithHealth, pauseJob, replayDlq, resumeJob } from '../shared/usecases/ops.ts';
+import {
+  getJobsStatus,
+  listDlqsWithHealth,
+  pauseJob,
+  type ReplayResult,
+  replayDlq,
+  resumeJob,
+} from '../shared/usecases/ops.ts';
 import { runRecoverySweep } from '../shared/usecases/recovery-sweep.ts';
-import { resetStuckSessions } from '../shared/usecases/sessions.ts';
+import { type ResetStuckPosition, resetStuckSessions } from '../shared/usecases/sessions.ts';
 import { runTimeoutMonitor } from '../shared/usecases/timeout-monitor.ts';
 
 const USAGE = `usage: session-recovery <command> [options]
@@ -22,8 +29,9 @@ const USAGE = `usage: session-recovery <command> [options]
 commands
   sweep --once [--dry-run] [--limit N]          run the recovery sweep once
   monitor --once [--dry-run]                    run the timeout monitor once
-  reset-stuck --older-than MIN [--execute]      time out sessions processing longer than MIN minutes
-                                                (lists them only, unless --execute)
+  reset-stuck --older-than MIN [--limit N] [--execute]
+                                                time out sessions processing longer than MIN minutes
+                                                (lists them only, unless --execute), N per batch
   status                                        jobs (heartbeat, failures, paused) and DLQ depths
   replay-dlq --channel C [--session-id ID] [--attempt-id ID] [--error-contains TEXT] [--limit N] [--force] [--execute]
                                                 move matching DLQ messages back to the channel queue
@@ -188,15 +196,27 @@ export async function runCli(argv: string[]): Promise<number> {
       const { ctx, target } = resolveContext();
       const dryRun = !args.execute;
       progress(`looking for sessions processing for more than ${args['older-than']} min in ${target}…`);
-      const result = await resetStuckSessions(
-        ctx,
-        { olderThanMinutes: args['older-than'], dryRun },
-        { triggeredBy: operator, reason: args.reason },
-      );
+      // One bounded batch per call, as the API does; the CLI follows the continuation to the end.
+      const batch = args.limit ?? 100;
+      let position: ResetStuckPosition | undefined;
+      let total = { matched: 0, changed: 0 };
+      for (let call = 1; ; call++) {
+        const result = await resetStuckSessions(
+          ctx,
+          { olderThanMinutes: args['older-than'], dryRun, limit: batch, position },
+          { triggeredBy: operator, reason: args.reason },
+        );
+        total = result.total;
+        for (const m of result.matched) out(`  ${m.sessionId}  ${m.minutesStuck} min`);
+        progress(
+          `  batch ${call}: matched ${result.matched.length}${dryRun ? '' : `, timed out ${result.changed}`} (so far ${total.matched} matched${dryRun ? '' : `, ${total.changed} timed out`})${result.more ? ', continuing…' : ''}`,
+        );
+        if (!result.next) break;
+        position = result.next;
+      }
       out(
-        `${result.matched.length} stuck session(s)${dryRun ? ' — dry run, nothing changed (add --execute to time them out)' : `, ${result.changed} timed out`}`,
+        `${total.matched} stuck session(s)${dryRun ? ' — dry run, nothing changed (add --execute to time them out)' : `, ${total.changed} timed out`}`,
       );
-      for (const m of result.matched) out(`  ${m.sessionId}  ${m.minutesStuck} min`);
       return 0;
     }
     case 'status': {
@@ -221,24 +241,41 @@ export async function runCli(argv: string[]): Promise<number> {
       const { ctx, target } = resolveContext();
       const dryRun = !args.execute;
       progress(`replaying the ${args.channel} DLQ of ${target}${dryRun ? ' (dry run)' : ''}…`);
-      const result = await replayDlq(ctx, args.channel, {
-        dryRun,
-        limit: args.limit ?? 100,
-        sessionId: args['session-id'],
-        attemptId: args['attempt-id'],
-        errorContains: args['error-contains'],
-        force: args.force,
-        triggeredBy: operator,
-      });
+      // One bounded call at a time, as the API does; a real replay that moved messages continues.
+      let result: ReplayResult;
+      let before: ReplayResult['total'] | undefined;
+      const listed: ReplayResult['messages'] = [];
+      let needsForce = 0;
+      for (let call = 1; ; call++) {
+        result = await replayDlq(ctx, args.channel, {
+          dryRun,
+          limit: args.limit ?? 100,
+          sessionId: args['session-id'],
+          attemptId: args['attempt-id'],
+          errorContains: args['error-contains'],
+          force: args.force,
+          triggeredBy: operator,
+          ...(before ? { before } : {}),
+        });
+        listed.push(...result.messages);
+        // A continuing call looks again at the messages that need force: the largest count, not a sum.
+        needsForce = Math.max(needsForce, result.needsForce);
+        progress(
+          `  call ${call}: scanned ${result.scanned}, matched ${result.matched}, replayed ${result.replayed}, stopped by ${result.stoppedBy}, ${result.remaining ?? '?'} left in the DLQ${result.continues ? ', continuing…' : ''}`,
+        );
+        if (!result.continues) break;
+        before = result.total;
+      }
+      const { total } = result;
       out(
-        `scanned ${result.scanned}, matched ${result.matched}, replayed ${result.replayed}${dryRun ? ' — dry run, nothing moved (add --execute)' : ''}`,
+        `scanned ${total.scanned}, matched ${total.matched}${result.matchedIsLowerBound ? `+ (stopped by its ${result.stoppedBy}: more may match)` : ''}, replayed ${total.replayed}${dryRun ? ' — dry run, nothing moved (add --execute)' : ''}`,
       );
-      if (result.needsForce) {
+      if (needsForce) {
         out(
-          `  ${result.needsForce} message(s) left: each may already have reached the person twice (provider_window_exceeded); check the provider, then add --force`,
+          `  ${needsForce} message(s) left: each may already have reached the person twice (provider_window_exceeded); check the provider, then add --force`,
         );
       }
-      for (const m of result.messages.slice(0, 20))
+      for (const m of listed.slice(0, 20))
         out(`  ${m.messageId} session ${m.sessionId ?? '?'} attempt ${m.attemptId ?? '?'}`);
       return 0;
     }

@@ -3,10 +3,12 @@
 // once per cold start; a missing variable fails the cold start loudly.
 import { readFile } from 'node:fs/promises';
 import { createBindings } from '../shared/api/bindings.ts';
+import { cursorKeyFromEnv } from '../shared/api/cursor-key.ts';
 import { apiLambdaHandler } from '../shared/api/lambda.ts';
 import { createRouter } from '../shared/api/router.ts';
 import { routesOf } from '../shared/api/routes.ts';
 import { OPENAPI_ASSET } from '../shared/infra/assets.ts';
+import { extensionSecretReader } from '../shared/secrets/extension.ts';
 import { contextWithSettingsFromEnv } from '../shared/settings.ts';
 
 let document: Promise<unknown> | undefined;
@@ -36,7 +38,11 @@ function shippedOpenApiDocument(): Promise<unknown> {
 
 export const handler = apiLambdaHandler(
   createRouter({
-    ctx: contextWithSettingsFromEnv(),
+    // Cursors are signed with a generated secret, read through the Parameters and Secrets extension.
+    ctx: {
+      ...contextWithSettingsFromEnv(),
+      cursorKey: cursorKeyFromEnv(process.env, extensionSecretReader()),
+    },
     routes: routesOf('api'),
     bindings: createBindings(shippedOpenApiDocument),
   }),

@@ -293,6 +293,7 @@ export function secretName(config: Config, id: SecretId): string {
     twilio: config.twilioSecretName,
     webhookSigning: config.webhookSigningSecretName,
     unsubscribeKey: config.unsubscribeKeySecretName,
+    cursorKey: undefined,
     stripeWebhook: config.stripeWebhookSecretName,
     shopifyWebhook: config.shopifyWebhookSecretName,
   }[id];

@@ -8,6 +8,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
@@ -22,8 +23,11 @@ import { STRIPE_EVENT_TYPES } from '../shared/events/stripe.ts';
 import {
   FUNCTION_DESCRIPTIONS,
   type FunctionDescription,
+  jobFunctionEnvVar,
+  LAMBDA_ENDPOINT_ENV,
   SECRETS,
   SETTINGS,
+  type SecretId,
   type TableId,
 } from '../shared/infra/functions.ts';
 import {
@@ -74,6 +78,8 @@ export class SessionRecoveryStack extends Stack {
   public readonly configurationSet: ses.ConfigurationSet;
   /** Where SES events go that the receipts function could not apply (after Lambda's retries). */
   public readonly receiptsDeadLetterQueue: sqs.Queue;
+  /** Secrets the stack generates itself (the cursor key): their values are made by Secrets Manager at deploy. */
+  public readonly generatedSecrets: Partial<Record<SecretId, secretsmanager.Secret>> = {};
   /** Product events (#14): the stage's bus, where every failed event ends, and Shopify checkouts' timers. */
   public readonly eventBus: events.EventBus;
   public readonly eventsDeadLetterQueue: sqs.Queue;
@@ -166,6 +172,16 @@ export class SessionRecoveryStack extends Stack {
       configurationSetName: this.sesConfigurationSetName(),
       reputationMetrics: true,
     });
+    for (const id of Object.keys(SECRETS) as SecretId[]) {
+      const secret = SECRETS[id];
+      if (!('generated' in secret)) continue;
+      this.generatedSecrets[id] = new secretsmanager.Secret(this, `${pascal(secret.suffix)}Secret`, {
+        secretName: secretName(config, id),
+        description: `session-recovery (${config.stage}): ${secret.suffix}, generated at deploy`,
+        generateSecretString: { passwordLength: 64, excludePunctuation: true },
+        removalPolicy,
+      });
+    }
     for (const description of FUNCTION_DESCRIPTIONS) this.bind(description);
     this.receiptsDeadLetterQueue = this.wireReceipts();
     ({
@@ -316,6 +332,16 @@ export class SessionRecoveryStack extends Stack {
         configurationSet: this.sesConfigurationSetName(),
         configurationSetEnvVar: SETTINGS.sesConfigurationSet,
       });
+
+    // Run now: an asynchronous invocation of exactly the job functions it names, at this partition's endpoint.
+    if (description.startsJobs?.length) {
+      fn.addEnvironment(LAMBDA_ENDPOINT_ENV, `https://lambda.${this.region}.${this.urlSuffix}`);
+      for (const job of description.startsJobs) {
+        const target = this.functionFor({ kind: 'schedule', job });
+        fn.addEnvironment(jobFunctionEnvVar(job), target.functionName);
+        target.grantInvoke(fn);
+      }
+    }
 
     const settingValues: Partial<Record<keyof typeof SETTINGS, string | undefined>> = {
       enabledChannels: config.enabledChannels.join(','),

@@ -37,6 +37,8 @@ const LocalConfigSchema = v.object({
   ),
   TWILIO_AUTH_TOKEN: v.optional(v.pipe(v.string(), v.minLength(16))),
   UNSUBSCRIBE_TOKEN_KEY: v.optional(v.pipe(v.string(), v.minLength(32))),
+  /** The key that signs the API's pagination cursors (HMAC); random per run when unset. */
+  CURSOR_KEY: v.optional(v.pipe(v.string(), v.minLength(32))),
   /** Product events (#14): the Stripe endpoint signing secret and the Shopify app secret the hooks verify. */
   STRIPE_WEBHOOK_SECRET: v.optional(v.pipe(v.string(), v.minLength(16))),
   SHOPIFY_WEBHOOK_SECRET: v.optional(v.pipe(v.string(), v.minLength(16))),

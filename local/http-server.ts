@@ -20,6 +20,7 @@ import { createPublicBindings } from '../shared/public/bindings.ts';
 import { createPublicRouter } from '../shared/public/router.ts';
 import type { PublicSecrets } from '../shared/public/secrets.ts';
 import { DEFAULT_GUARD, type GuardThresholds } from '../shared/reputation/guard.ts';
+import { inProcessJobStarter } from '../shared/usecases/job-start-local.ts';
 import { signatureProblem, verifyLocalSignature } from './sigv4-check.ts';
 
 export interface ApiServerOptions {
@@ -47,6 +48,8 @@ export interface ApiServerOptions {
 export interface RunningApiServer {
   /** e.g. `http://127.0.0.1:3000` */
   readonly url: string;
+  /** Resolves when every run started through run-now has ended (its record written). */
+  runsSettled(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -116,9 +119,12 @@ function send(
 }
 
 export async function startApiServer(options: ApiServerOptions): Promise<RunningApiServer> {
+  // Run now goes on in the background of this process, as it would in the job's own function.
+  const jobs = inProcessJobStarter(options.ctx);
   const api = createApiHandler(options.ctx, {
     defaultCaller: LOCAL_CALLER,
     openApiDocument: buildInProcess,
+    startJob: jobs.start,
     ...(options.ingest ? { ingest: options.ingest } : {}),
   });
   let port = 0;
@@ -210,10 +216,14 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   }
   return {
     url: `http://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
+    runsSettled: () => jobs.settled(),
+    stop: async () => {
+      await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
-      }),
+      });
+      // Runs started from the API end with their record before the tables may go away.
+      await jobs.settled();
+    },
   };
 }

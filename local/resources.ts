@@ -1,4 +1,5 @@
 // Creates the tables and channel queues of shared/infra/resources.ts on the emulators, as CDK does in AWS.
+import { randomBytes } from 'node:crypto';
 import {
   CreateTableCommand,
   type CreateTableCommandInput,
@@ -171,8 +172,10 @@ export function contextForResources(
   endpoints: { dynamodb: string; region: string },
   sqs: SQSClient,
   names: ResourceNames,
-  overrides: Partial<Pick<AppContext, 'clock' | 'shards' | 'settings'>> = {},
+  overrides: Partial<Pick<AppContext, 'clock' | 'shards' | 'settings' | 'cursorKey'>> = {},
 ): AppContext {
+  // A random cursor key per context unless one is given (npm start passes CURSOR_KEY when set).
+  const cursorKey = randomBytes(32).toString('base64url');
   return {
     ddb: createDynamoClient(endpoints),
     sqs,
@@ -183,5 +186,6 @@ export function contextForResources(
     clock: overrides.clock ?? (() => new Date()),
     shards: overrides.shards ?? 8,
     ...(overrides.settings ? { settings: overrides.settings } : {}),
+    cursorKey: overrides.cursorKey ?? (async () => cursorKey),
   };
 }

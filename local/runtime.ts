@@ -131,6 +131,8 @@ export interface LocalServiceOptions {
   readonly sigv4?: { readonly region: string; readonly credentials: AwsCredentialIdentity };
   /** The local secrets (from env or .env); random for this run where absent. */
   readonly secrets?: Partial<LocalSecrets>;
+  /** The key that signs the API's cursors (CURSOR_KEY); random for this run when absent. */
+  readonly cursorKey?: string;
   /** Minutes after a Shopify checkout's last update before it counts as abandoned (#14). @default 1 */
   readonly shopifyAbandonAfterMinutes?: number;
   /** The live log; npm start prints it, the tests drop it. */
@@ -195,10 +197,15 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
         'timeout-monitor': { rateSeconds: options.monitorEverySeconds, enabled: true },
       },
     };
+    const cursorKey = options.cursorKey;
     // A sweep whose backlog exceeds its limit fans out to workers run in this process (the Lambda invokes
     // itself); each worker's run shows in the log like the scheduled one's.
     const ctx = withInProcessSweepWorkers(
-      contextForResources(endpoints, sqs, names, { shards: LOCAL_SHARDS, settings }),
+      contextForResources(endpoints, sqs, names, {
+        shards: LOCAL_SHARDS,
+        settings,
+        ...(cursorKey ? { cursorKey: async () => cursorKey } : {}),
+      }),
       (run) =>
         say(
           'sweep',
@@ -402,6 +409,7 @@ async function main(): Promise<void> {
       monitorEverySeconds:
         config.MONITOR_INTERVAL_SECONDS ?? JOB_DESCRIPTIONS['timeout-monitor'].localIntervalSeconds,
       sigv4,
+      cursorKey: config.CURSOR_KEY,
       secrets: {
         WEBHOOK_SIGNING_SECRET: config.WEBHOOK_SIGNING_SECRET,
         TWILIO_AUTH_TOKEN: config.TWILIO_AUTH_TOKEN,

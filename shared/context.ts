@@ -27,6 +27,9 @@ export interface QueueUrls {
 
 export type Clock = () => Date;
 
+/** The key that signs the API's pagination cursors (a secret; see shared/api/cursor-key.ts). */
+export type CursorKeySource = () => Promise<string>;
+
 export interface AppContext {
   readonly ddb: DynamoDBDocumentClient;
   readonly sqs: SQSClient;
@@ -37,6 +40,8 @@ export interface AppContext {
   readonly shards: number;
   /** Timeout rules, thresholds, recipients; DEFAULT_SETTINGS when absent. */
   readonly settings?: Settings;
+  /** The API's cursor key; only the API functions (and the local runtime and tests) have one. */
+  readonly cursorKey?: CursorKeySource;
   /**
    * Starts a sweep worker on a shard group without waiting for it (the sweep Lambda invokes itself
    * asynchronously; the local runtime runs it in-process). Absent: the sweep cannot fan out.

@@ -3,69 +3,90 @@
 // DLQ replay, and the product-facing `api` function none of them.
 
 import { resumeChannel } from '../reputation/guard.ts';
-import {
-  getJobsStatus,
-  listJobRuns,
-  pauseJob,
-  RunsPosition,
-  resumeJob,
-  runJobNow,
-} from '../usecases/admin-jobs.ts';
-import { replayDlq } from '../usecases/dlq.ts';
+import { getJobsStatus, listJobRuns, pauseJob, RunsPosition, resumeJob } from '../usecases/admin-jobs.ts';
+import { ReplayTotals, replayDlq } from '../usecases/dlq.ts';
 import { listDlqsWithHealth } from '../usecases/health.ts';
+import { JobStartError, type JobStarter, startJobRun } from '../usecases/job-start.ts';
 import { reputationReport } from '../usecases/reputation.ts';
-import { ok, paging } from './results.ts';
+import { HttpProblem, problem } from './problem.ts';
+import { continuation, ok, paging } from './results.ts';
 import type { AdminBindings } from './router.ts';
 
-export const ADMIN_BINDINGS: AdminBindings = {
-  async getJobsStatus(ctx) {
-    return ok({ jobs: await getJobsStatus(ctx) });
-  },
+/** The bindings of `/v1/admin/*`; `startJob` is how run-now starts a run (Lambda in AWS, in process locally). */
+export function createAdminBindings(startJob: JobStarter): AdminBindings {
+  return {
+    async getJobsStatus(ctx) {
+      return ok({ jobs: await getJobsStatus(ctx) });
+    },
 
-  async runJob(ctx, { params, body, caller }) {
-    return ok(
-      await runJobNow(ctx, params.job, { dryRun: body.dryRun, limit: body.limit, triggeredBy: caller }),
-    );
-  },
+    async runJob(ctx, { params, body, caller }) {
+      const started = await startJobRun(ctx, startJob, params.job, {
+        dryRun: body.dryRun,
+        limit: body.limit,
+        triggeredBy: caller,
+      }).catch((error: unknown) => {
+        if (!(error instanceof JobStartError)) throw error;
+        // Lambda refused or did not answer: nothing runs, and the caller may simply try again.
+        throw new HttpProblem(
+          problem(503, 'job_not_started', `${error.message}; nothing was started, try again`),
+        );
+      });
+      return ok(started, 202, { location: started.runs });
+    },
 
-  async listRuns(ctx, { query }) {
-    const p = paging('runs', query, RunsPosition);
-    const { items, next } = await listJobRuns(ctx, {
-      job: query.job,
-      limit: p.limit,
-      position: p.position,
-    });
-    return p.page(items, next);
-  },
+    async listRuns(ctx, { query }) {
+      const p = await paging(ctx, 'runs', query, RunsPosition);
+      const { items, next, after } = await listJobRuns(ctx, {
+        job: query.job,
+        limit: p.limit,
+        position: p.position,
+      });
+      return p.page(items, next, after);
+    },
 
-  async pauseJob(ctx, { params, body, caller }) {
-    return ok(await pauseJob(ctx, params.job, { triggeredBy: caller, reason: body.reason }));
-  },
+    async pauseJob(ctx, { params, body, caller }) {
+      return ok(await pauseJob(ctx, params.job, { triggeredBy: caller, reason: body.reason }));
+    },
 
-  async resumeJob(ctx, { params, body, caller }) {
-    return ok(await resumeJob(ctx, params.job, { triggeredBy: caller, reason: body.reason }));
-  },
+    async resumeJob(ctx, { params, body, caller }) {
+      return ok(await resumeJob(ctx, params.job, { triggeredBy: caller, reason: body.reason }));
+    },
 
-  async listDlqs(ctx) {
-    const depths = await listDlqsWithHealth(ctx);
-    return ok({ channels: depths.map(({ error: _error, ...d }) => d) });
-  },
+    async listDlqs(ctx) {
+      const depths = await listDlqsWithHealth(ctx);
+      return ok({ channels: depths.map(({ error: _error, ...d }) => d) });
+    },
 
-  async getReputation(ctx) {
-    return ok(await reputationReport(ctx));
-  },
+    async getReputation(ctx) {
+      return ok(await reputationReport(ctx));
+    },
 
-  async resumeChannelSending(ctx, { params, body, caller }) {
-    const state = await resumeChannel(ctx, params.channel, { triggeredBy: caller, reason: body.reason });
-    return ok({
-      channel: state.channel,
-      paused: state.paused,
-      resumedBy: state.resumedBy ?? null,
-      resumedAt: state.resumedAt ?? null,
-    });
-  },
+    async resumeChannelSending(ctx, { params, body, caller }) {
+      const state = await resumeChannel(ctx, params.channel, { triggeredBy: caller, reason: body.reason });
+      return ok({
+        channel: state.channel,
+        paused: state.paused,
+        resumedBy: state.resumedBy ?? null,
+        resumedAt: state.resumedAt ?? null,
+      });
+    },
 
-  async replayDlq(ctx, { params, body, caller }) {
-    return ok(await replayDlq(ctx, params.channel, { ...body, triggeredBy: caller }));
-  },
-};
+    async replayDlq(ctx, { params, body, caller }) {
+      const { cursor, limit, ...filters } = body;
+      const c = await continuation(
+        ctx,
+        'dlq-replay',
+        { channel: params.channel, ...filters },
+        cursor,
+        ReplayTotals,
+      );
+      const { continues, ...result } = await replayDlq(ctx, params.channel, {
+        ...filters,
+        limit,
+        triggeredBy: caller,
+        ...(c.position ? { before: c.position } : {}),
+      });
+      return ok({ ...result, nextCursor: c.sign(continues ? result.total : undefined) });
+    },
+  };
+}

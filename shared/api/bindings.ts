@@ -23,6 +23,7 @@ import { listSessions, SessionListPosition } from '../usecases/session-list.ts';
 import { findSessionsByRecipient, RecipientLookupPosition } from '../usecases/session-lookup.ts';
 import {
   overrideNextRetry,
+  ResetStuckPosition,
   recoverTimedOut,
   registerSession,
   resetStuckSessions,
@@ -38,7 +39,7 @@ import {
   TimelinePosition,
 } from '../usecases/timeline.ts';
 import { HttpProblem, problem } from './problem.ts';
-import { ok, paging } from './results.ts';
+import { continuation, ok, paging } from './results.ts';
 import type { ProductBindings, RouteResult } from './router.ts';
 import { etagOf, sessionView } from './views.ts';
 
@@ -80,8 +81,8 @@ export function createBindings(openApiDocument: OpenApiSource): ProductBindings 
             ]),
           );
         }
-        const p = paging('sessions:recipient', query, RecipientLookupPosition);
-        const { items, next } = await findSessionsByRecipient(ctx, {
+        const p = await paging(ctx, 'sessions:recipient', query, RecipientLookupPosition);
+        const { items, next, after } = await findSessionsByRecipient(ctx, {
           recipientKey: recipientKeyOf(recipient),
           status: query.status,
           kind: query.kind,
@@ -89,17 +90,17 @@ export function createBindings(openApiDocument: OpenApiSource): ProductBindings 
           limit: p.limit,
           position: p.position,
         });
-        return p.page(items.map(sessionView), next);
+        return p.page(items.map(sessionView), next, (i) => after[i] as RecipientLookupPosition);
       }
-      const p = paging('sessions', query, SessionListPosition);
-      const { items, next } = await listSessions(ctx, {
+      const p = await paging(ctx, 'sessions', query, SessionListPosition);
+      const { items, next, after } = await listSessions(ctx, {
         status: query.status,
         kind: query.kind,
         orgId: query.orgId,
         limit: p.limit,
         position: p.position,
       });
-      return p.page(items.map(sessionView), next);
+      return p.page(items.map(sessionView), next, (i) => after[i] as SessionListPosition);
     },
 
     async getSession(ctx, { params }) {
@@ -111,9 +112,12 @@ export function createBindings(openApiDocument: OpenApiSource): ProductBindings 
     },
 
     async getTimeline(ctx, { params, query }) {
-      const p = paging(`timeline:${params.id}`, query, TimelinePosition);
-      const { items, next } = await listTimeline(ctx, params.id, { limit: p.limit, position: p.position });
-      return p.page(items, next);
+      const p = await paging(ctx, `timeline:${params.id}`, query, TimelinePosition);
+      const { items, next, after } = await listTimeline(ctx, params.id, {
+        limit: p.limit,
+        position: p.position,
+      });
+      return p.page(items, next, (i) => after[i] as TimelinePosition);
     },
 
     async regenerateSession(ctx, { params, body, caller, ifMatch }) {
@@ -150,9 +154,14 @@ export function createBindings(openApiDocument: OpenApiSource): ProductBindings 
     },
 
     async resetStuckSessions(ctx, { body, caller }) {
-      return ok(
-        await resetStuckSessions(ctx, body, { triggeredBy: caller, reason: 'reset-stuck via admin API' }),
+      const { cursor, limit, ...filters } = body;
+      const c = await continuation(ctx, 'reset-stuck', filters, cursor, ResetStuckPosition);
+      const { next, ...result } = await resetStuckSessions(
+        ctx,
+        { ...filters, limit, position: c.position },
+        { triggeredBy: caller, reason: 'reset-stuck via admin API' },
       );
+      return ok({ ...result, nextCursor: c.sign(next) });
     },
 
     async createPolicy(ctx, { body, caller }) {
@@ -160,8 +169,8 @@ export function createBindings(openApiDocument: OpenApiSource): ProductBindings 
     },
 
     async listPolicies(ctx, { query }) {
-      const p = paging('policies', query, PolicyPosition);
-      const items = [];
+      const p = await paging(ctx, 'policies', query, PolicyPosition);
+      const items: Awaited<ReturnType<typeof listPolicies>>['items'] = [];
       let key: Record<string, unknown> | undefined = p.position
         ? { pk: 'policy', sk: p.position.sk }
         : undefined;
@@ -176,7 +185,9 @@ export function createBindings(openApiDocument: OpenApiSource): ProductBindings 
         key = res.lastKey;
         if (!key) break;
       }
-      return p.page(items, key ? { sk: parse(PolicySortKey, key.sk) } : undefined);
+      return p.page(items, key ? { sk: parse(PolicySortKey, key.sk) } : undefined, (i) => ({
+        sk: parse(PolicySortKey, items[i]?.policyId),
+      }));
     },
 
     async getActivePolicy(ctx, { query }) {
@@ -204,12 +215,12 @@ export function createBindings(openApiDocument: OpenApiSource): ProductBindings 
     },
 
     async listAttemptNotifications(ctx, { params, query }) {
-      const p = paging(`outcomes:${params.attemptId}`, query, OutcomePosition);
-      const { items, next } = await listAttemptOutcomes(ctx, params.attemptId, {
+      const p = await paging(ctx, `outcomes:${params.attemptId}`, query, OutcomePosition);
+      const { items, next, after } = await listAttemptOutcomes(ctx, params.attemptId, {
         limit: p.limit,
         position: p.position,
       });
-      return p.page(items, next);
+      return p.page(items, next, (i) => after[i] as OutcomePosition);
     },
 
     async readyz(ctx) {

@@ -5,7 +5,8 @@ import type { AppContext } from '../context.ts';
 import { createIngestBindings } from '../events/bindings.ts';
 import type { IngestDeps } from '../events/ingest.ts';
 import { DEFAULT_ABANDON_AFTER_MINUTES } from '../events/shopify.ts';
-import { ADMIN_BINDINGS } from './admin-bindings.ts';
+import type { JobStarter } from '../usecases/job-start.ts';
+import { createAdminBindings } from './admin-bindings.ts';
 import { createBindings, type OpenApiSource } from './bindings.ts';
 import { type ApiHandler, createRouter } from './router.ts';
 
@@ -20,6 +21,8 @@ export interface ApiHandlerOptions {
    */
   readonly openApiDocument: OpenApiSource;
   readonly defaultCaller?: string;
+  /** How run-now starts a run: in the background of this process (shared/usecases/job-start-local.ts). */
+  readonly startJob: JobStarter;
   /** How POST /v1/events (the ingest function's route) applies events. @default no checkout timers */
   readonly ingest?: IngestDeps;
 }
@@ -30,7 +33,7 @@ export function createApiHandler(ctx: AppContext, options: ApiHandlerOptions): A
     ctx,
     bindings: {
       ...createBindings(options.openApiDocument),
-      ...ADMIN_BINDINGS,
+      ...createAdminBindings(options.startJob),
       ...createIngestBindings(options.ingest ?? { abandonAfterMinutes: DEFAULT_ABANDON_AFTER_MINUTES }),
     },
     defaultCaller: options.defaultCaller,

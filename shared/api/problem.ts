@@ -37,6 +37,7 @@ const TYPES: Record<string, string> = {
   illegal_transition: '/problems/illegal-transition',
   version_mismatch: '/problems/version-mismatch',
   job_busy: '/problems/job-busy',
+  job_not_started: '/problems/job-not-started',
   too_large: '/problems/body-too-large',
   item_too_large: '/problems/item-too-large',
   throttled: '/problems/throttled',

@@ -59,8 +59,24 @@ const RetryNowResponse = v.object({
 
 const ResetStuckResponse = v.object({
   dryRun: v.boolean(),
-  matched: v.array(v.object({ sessionId: v.string(), minutesStuck: int })),
-  changed: int,
+  matched: described(
+    v.array(v.object({ sessionId: v.string(), minutesStuck: int })),
+    'The matches of this call (at most `limit`).',
+  ),
+  changed: described(int, 'Sessions this call timed out.'),
+  more: described(
+    v.boolean(),
+    'Processing sessions remain that no call has looked at yet: continue with `nextCursor`.',
+  ),
+  nextCursor: described(
+    nullableString,
+    'Give it as `cursor`, with the same filters, to continue; null when done.',
+  ),
+  total: described(v.object({ matched: int, changed: int }), 'This call and the calls it continues.'),
+  matchedIsLowerBound: described(
+    v.boolean(),
+    '`total.matched` counts only the sessions looked at so far: true while `more` is true.',
+  ),
 });
 
 const PolicyView = RetryPolicySchema;
@@ -206,6 +222,18 @@ const RunRecordView = v.looseObject({
   problems: v.array(v.object({ sessionId: v.optional(v.string()), reason: v.string() })),
 });
 
+const RunStartedResponse = v.object({
+  runId: described(v.string(), 'The run record carries this id once the run has ended.'),
+  job: v.picklist(JOBS),
+  dryRun: v.boolean(),
+  limit: nullableInt,
+  status: v.literal('started'),
+  runs: described(
+    v.string(),
+    'Where the run record appears (`GET /v1/admin/runs?job=…`) when the run has ended.',
+  ),
+});
+
 const DlqResponse = v.object({
   channels: v.array(
     v.object({
@@ -228,9 +256,30 @@ const DlqResponse = v.object({
 
 const ReplayResponse = v.object({
   dryRun: v.boolean(),
-  matched: int,
+  matched: described(int, 'Matching messages this call looked at.'),
   replayed: int,
   scanned: described(int, 'DLQ messages looked at.'),
+  stoppedBy: described(
+    v.picklist(['drained', 'limit', 'scan-cap', 'time-budget']),
+    '`drained`: no visible message was left, every one was looked at; otherwise the bound the call reached.',
+  ),
+  more: described(v.boolean(), 'Messages may be left that this call did not look at.'),
+  matchedIsLowerBound: described(
+    v.boolean(),
+    '`matched` counts only the messages looked at: the DLQ may hold more matches (true when `more`).',
+  ),
+  remaining: described(
+    nullableInt,
+    'Messages in the DLQ after the call (SQS approximate counts, visible and in flight).',
+  ),
+  nextCursor: described(
+    nullableString,
+    'Continue a real replay that moved messages: give it as `cursor` with the same filters. Null when done, for a dry run (it moves nothing, so another call would look at the same messages) and when a call moved nothing.',
+  ),
+  total: described(
+    v.object({ matched: int, replayed: int, scanned: int }),
+    'This call and the calls it continues.',
+  ),
   needsForce: described(
     int,
     'Matching messages left in the DLQ because their provider window is used up (replay them with force).',
@@ -383,6 +432,7 @@ export const RESPONSES = {
   JobsStatus: v.object({ jobs: v.array(JobStateView) }),
   JobState: JobStateView,
   RunRecord: RunRecordView,
+  RunStarted: RunStartedResponse,
   RunPage: pageOf(RunRecordView),
   Dlq: DlqResponse,
   Replay: ReplayResponse,

@@ -33,7 +33,8 @@ export const ROUTE_SUMMARIES: Record<RouteId, string> = {
   getStatsSeries: 'Recovery counters of an org per hour (last 8 days) or per UTC day, for charts',
   listAttemptNotifications: 'The notification outcomes of one attempt, one per channel',
   getJobsStatus: 'State of every scheduled job: paused, heartbeat, last success, failures',
-  runJob: 'Run a job once now; a dry run selects exactly as a real run and changes nothing',
+  runJob:
+    'Start a run of a job now, in the job function (202 with the run id); a dry run selects exactly as a real run and changes nothing',
   listRuns: 'Run records, newest first',
   pauseJob: 'Kill switch: the job skips its runs until resumed',
   resumeJob: 'Resume a paused job',

@@ -348,7 +348,13 @@ export const ROUTE = {
     params: S.JobParams,
     query: S.NoQuery,
     body: S.RunJobBody,
-    responses: [{ status: 200, description: 'The run record', schema: 'RunRecord' }],
+    responses: [
+      {
+        status: 202,
+        description: 'Started in the job function; its record appears at /v1/admin/runs when it ends',
+        schema: 'RunStarted',
+      },
+    ],
     errors: [400, 404, 413, 415],
   }),
   listRuns: route({

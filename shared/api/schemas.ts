@@ -6,7 +6,12 @@
 import * as v from 'valibot';
 import { CreatePolicySchema } from '../domain/policy-input.ts';
 import { SESSION_ID, SESSION_STATUSES } from '../domain/session.ts';
-import { RegisterSessionSchema, UpdateSessionSchema } from '../domain/session-input.ts';
+import {
+  RESET_STUCK_MAX_LIMIT,
+  RESET_STUCK_READ_BUDGET,
+  RegisterSessionSchema,
+  UpdateSessionSchema,
+} from '../domain/session-input.ts';
 import { CHANNELS, JOBS } from '../infra/resources.ts';
 import { described, integer, inputDateTime as iso, text } from '../schema.ts';
 
@@ -150,9 +155,20 @@ export const RegenerateBody = v.strictObject({
 
 export const ReasonBody = v.strictObject({ reason: v.optional(Reason) });
 
+/** The cursor of a batch operation's previous call (reset-stuck, DLQ replay), to continue it. */
+const ContinuationCursor = described(
+  v.optional(v.pipe(text(1, 4096), v.regex(/^[A-Za-z0-9_-]+$/, 'an opaque cursor from a previous call'))),
+  'Continue the operation: `nextCursor` of the previous call, with the same filters.',
+);
+
 export const ResetStuckBody = v.strictObject({
   olderThanMinutes: integer(1, 366 * 1440),
   dryRun: v.optional(v.boolean(), true),
+  limit: described(
+    v.optional(integer(1, RESET_STUCK_MAX_LIMIT), 100),
+    `Sessions to match (and, not dry, time out) in this call, 1..${RESET_STUCK_MAX_LIMIT}; one call also reads at most ${RESET_STUCK_READ_BUDGET} processing sessions.`,
+  ),
+  cursor: ContinuationCursor,
 });
 
 export const CreatePolicyBody = CreatePolicySchema;
@@ -177,6 +193,7 @@ export const ReplayBody = v.strictObject({
     v.optional(v.boolean(), false),
     'Also replay notifications refused a third possible send (provider_window_exceeded): each may already have reached the person twice; check the provider first. Audited.',
   ),
+  cursor: ContinuationCursor,
 });
 
 // ---------------------------------------------------------------------------------------------------------

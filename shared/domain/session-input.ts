@@ -9,8 +9,76 @@ import { ContactSchema, SESSION_ID, SESSION_STATUSES } from './session.ts';
 
 const SizeBytes = integer(0, 1e13);
 
+/** Sessions one reset-stuck call matches (and changes) at most; a continuation does the rest. */
+export const RESET_STUCK_MAX_LIMIT = 500;
+/**
+ * Processing sessions one reset-stuck call reads at most, matching or not, so its work never grows with
+ * the table: a few DynamoDB pages.
+ */
+export const RESET_STUCK_READ_BUDGET = 1000;
+
+/**
+ * Every static segment of the API's paths (test/api/route-table.test.ts keeps this equal to the route
+ * table). A session registered under one could collide with a sibling static route — `reset-stuck` is
+ * `POST /v1/sessions/reset-stuck`, not that session — so registration refuses them all.
+ */
+export const ROUTE_WORDS: readonly string[] = [
+  'active',
+  'admin',
+  'attempts',
+  'channels',
+  'dlq',
+  'events',
+  'health',
+  'hooks',
+  'inbound',
+  'jobs',
+  'notifications',
+  'openapi.json',
+  'pause',
+  'policies',
+  'preview',
+  'public',
+  'readyz',
+  'recipients',
+  'recover',
+  'regenerate',
+  'replay',
+  'reputation',
+  'reset-stuck',
+  'resume',
+  'retry',
+  'retry-now',
+  'run',
+  'runs',
+  'series',
+  'sessions',
+  'shopify',
+  'stats',
+  'status',
+  'stripe',
+  'stuck',
+  'suppressions',
+  'timeline',
+  'twilio',
+  'unsubscribe',
+  'v1',
+];
+
+const routeWords = new Set(ROUTE_WORDS);
+
+/** A session id a product may register: the stored id's form, and no route word. */
+export const NEW_SESSION_ID = v.pipe(
+  SESSION_ID,
+  v.check(
+    (id) => !routeWords.has(id),
+    (issue) =>
+      `"${String(issue.input)}" is a word of the API's paths (as in /v1/sessions/reset-stuck) and cannot be a session id: its routes could not reach it`,
+  ),
+);
+
 export const RegisterSessionSchema = v.strictObject({
-  sessionId: SESSION_ID,
+  sessionId: NEW_SESSION_ID,
   kind: text(1, 64),
   status: v.picklist(['active', 'stalled', 'processing']),
   orgId: v.optional(text(1, 128)),

@@ -20,6 +20,10 @@ const ManualRunEventSchema = v.strictObject({
   trigger: v.picklist(['manual', 'cli', 'api', 'local']),
   dryRun: v.optional(v.boolean(), false),
   limit: v.optional(integer(1, 100_000)),
+  /** The run id the admin API answered with (`POST /v1/admin/jobs/{job}/run`), so the record carries it. */
+  runId: v.optional(v.pipe(v.string(), v.regex(/^\d{8}T\d{9}Z-[0-9a-f]{6}$/, 'a run id'))),
+  /** Who asked for the run (the caller's ARN): the record's trigger becomes `manual:<requestedBy>`. */
+  requestedBy: v.optional(v.pipe(v.string(), v.regex(/^[\x21-\x7e]{1,512}$/, 'a caller'))),
 });
 
 /** A sweep fan-out worker, invoked asynchronously by a sweep whose backlog exceeded its limit. */
@@ -37,6 +41,7 @@ export type ScheduledInvocation = {
   trigger: string;
   dryRun: boolean;
   limit?: number;
+  runId?: string;
   worker?: { shards: string[]; parentRunId: string };
 };
 
@@ -46,7 +51,13 @@ export function parseScheduledEvent(
   const scheduled = safeParse(EventBridgeScheduledEventSchema, event);
   if (scheduled.success) return { ok: true, invocation: { trigger: 'schedule', dryRun: false } };
   const manual = safeParse(ManualRunEventSchema, event);
-  if (manual.success) return { ok: true, invocation: manual.data };
+  if (manual.success) {
+    const { requestedBy, ...invocation } = manual.data;
+    return {
+      ok: true,
+      invocation: { ...invocation, ...(requestedBy ? { trigger: `manual:${requestedBy}` } : {}) },
+    };
+  }
   const worker = safeParse(SweepWorkerEventSchema, event);
   if (worker.success) {
     const { shards, parentRunId } = worker.data;
@@ -55,6 +66,6 @@ export function parseScheduledEvent(
   const issues = describeIssues(manual.issues, '(event)');
   return {
     ok: false,
-    reason: `not a scheduled event (detail-type "Scheduled Event" from aws.events) nor a manual run ({ trigger, dryRun?, limit? }) nor a sweep worker ({ trigger: "fan-out", parentRunId, shards }): ${issues}`,
+    reason: `not a scheduled event (detail-type "Scheduled Event" from aws.events) nor a manual run ({ trigger, dryRun?, limit?, runId?, requestedBy? }) nor a sweep worker ({ trigger: "fan-out", parentRunId, shards }): ${issues}`,
   };
 }

@@ -7,7 +7,10 @@ import { recordRejectedRun } from '../usecases/job-run.ts';
 import { parseScheduledEvent, type ScheduledInvocation } from './scheduled-event.ts';
 import { wrapHandler } from './wrap.ts';
 
-export type JobRunner = (ctx: AppContext, invocation: ScheduledInvocation) => Promise<RunRecord>;
+export type JobRunner = (
+  ctx: AppContext,
+  invocation: ScheduledInvocation & { deadline?: Date },
+) => Promise<RunRecord>;
 
 /** The handler logic without Lambda plumbing, so `npm run invoke` and tests call exactly this. */
 export async function handleScheduledEvent(
@@ -15,6 +18,7 @@ export async function handleScheduledEvent(
   job: JobName,
   run: JobRunner,
   event: unknown,
+  remainingMs?: () => number,
 ): Promise<RunRecord> {
   const parsed = parseScheduledEvent(event);
   if (!parsed.ok) {
@@ -26,11 +30,16 @@ export async function handleScheduledEvent(
     logger.error('rejected invocation', { job, reason });
     return recordRejectedRun(ctx, job, reason);
   }
-  const record = await run(ctx, parsed.invocation);
+  // The lease ends with the invocation: Lambda's remaining time, read as the run starts (on the context's
+  // clock, which the lease is written with).
+  const deadline = remainingMs ? new Date(ctx.clock().getTime() + remainingMs()) : undefined;
+  const record = await run(ctx, { ...parsed.invocation, ...(deadline ? { deadline } : {}) });
   logger.info('run finished', { job, runId: record.runId, status: record.status, counts: record.counts });
   return record;
 }
 
 export function createScheduledHandler(job: JobName, getContext: () => AppContext, run: JobRunner) {
-  return wrapHandler(async (event: unknown) => handleScheduledEvent(getContext(), job, run, event));
+  return wrapHandler(async (event: unknown, context) =>
+    handleScheduledEvent(getContext(), job, run, event, () => context.getRemainingTimeInMillis()),
+  );
 }

@@ -57,7 +57,15 @@ export const SECRETS = {
   stripeWebhook: { envVar: 'STRIPE_WEBHOOK_SECRET_NAME', suffix: 'stripe-webhook', channels: [] },
   /** The Shopify app's client secret, which signs its webhooks (X-Shopify-Hmac-Sha256); always bound (#14). */
   shopifyWebhook: { envVar: 'SHOPIFY_WEBHOOK_SECRET_NAME', suffix: 'shopify-webhook', channels: [] },
-} as const satisfies Record<string, { envVar: string; suffix: string; channels: readonly Channel[] }>;
+  /**
+   * The HMAC key of the API's pagination cursors. Belongs to no channel: the stack generates it (Secrets
+   * Manager makes the value at deploy time; it never appears in the template) and both API functions read it.
+   */
+  cursorKey: { envVar: 'CURSOR_KEY_SECRET_NAME', suffix: 'cursor-key', channels: [], generated: true },
+} as const satisfies Record<
+  string,
+  { envVar: string; suffix: string; channels: readonly Channel[]; generated?: boolean }
+>;
 export type SecretId = keyof typeof SECRETS;
 
 /** Non-secret settings passed as env vars. */
@@ -136,9 +144,23 @@ export interface FunctionDescription {
    * Manager client, which would not fit its bundle budget.
    */
   readonly secretsViaExtension?: boolean;
+  /**
+   * Job functions it starts (run now: an asynchronous invocation). Each puts the job function's name in
+   * `jobFunctionEnvVar(job)`, the Lambda endpoint in `LAMBDA_ENDPOINT`, and grants `lambda:InvokeFunction`
+   * on exactly that function.
+   */
+  readonly startsJobs?: readonly JobName[];
   /** Invokes itself asynchronously (the sweep's fan-out workers): `lambda:InvokeFunction` on its own ARN. */
   readonly invokesItself?: boolean;
 }
+
+/** Env var that names a job's function on a function that starts it (`JOB_FUNCTION_RECOVERY_SWEEP`). */
+export function jobFunctionEnvVar(job: JobName): string {
+  return `JOB_FUNCTION_${job.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/** `https://lambda.<region>.<url suffix>`, set by the stack so every partition gets its own endpoint. */
+export const LAMBDA_ENDPOINT_ENV = 'LAMBDA_ENDPOINT';
 
 /** What the jobs and the API (which runs jobs and previews schedules) read besides tables and queues. */
 const SCHEDULING_SETTINGS: readonly (keyof typeof SETTINGS)[] = [
@@ -222,7 +244,7 @@ function senderFunction(channel: Channel): FunctionDescription {
  * caller as a problem document instead of a gateway 504. */
 const API_LIMITS = { timeoutSeconds: 25, memoryMb: 512 } as const;
 
-/** Both API functions read and write every table (a job run now does what the sweep and monitor do). */
+/** Both API functions read and write every table (reset-stuck, retry-now, replay write sessions and timelines). */
 const API_TABLES: readonly TableGrant[] = [
   { table: 'sessions', access: 'readwrite', indexes: ['due', 'deadline', 'byStatus'] },
   { table: 'timeline', access: 'readwrite', indexes: ['byAttempt', 'outbox'] },
@@ -246,7 +268,9 @@ export const FUNCTION_DESCRIPTIONS: readonly FunctionDescription[] = [
       { channels: ALL_CHANNELS, access: 'send' },
       { channels: ALL_CHANNELS, access: 'inspect' },
     ],
-    secrets: [],
+    // The cursor key, through the Parameters and Secrets extension (no Secrets Manager client in the bundle).
+    secrets: ['cursorKey'],
+    secretsViaExtension: true,
     sendsEmail: false,
     settings: SCHEDULING_SETTINGS,
   },
@@ -259,12 +283,14 @@ export const FUNCTION_DESCRIPTIONS: readonly FunctionDescription[] = [
     trigger: { kind: 'api' },
     tables: API_TABLES,
     queues: [
-      // A job run now fans out like the sweep; /admin/dlq reads depths; replay moves DLQ messages back.
-      { channels: ALL_CHANNELS, access: 'send' },
+      // /admin/dlq reads depths; replay moves DLQ messages back (send on the queue, receive on the DLQ).
       { channels: ALL_CHANNELS, access: 'inspect' },
       { channels: ALL_CHANNELS, access: 'replay' },
     ],
-    secrets: [],
+    secrets: ['cursorKey'],
+    secretsViaExtension: true,
+    // Run now starts the run in the job's own function (its timeout, its lease), not in this request.
+    startsJobs: ['recovery-sweep', 'timeout-monitor'],
     sendsEmail: false,
     // GET /v1/admin/reputation shows the guard's thresholds as configured.
     settings: [

@@ -176,7 +176,11 @@ export interface JobDescription {
   readonly rateMinutes: number;
   /** Schedule in the local runtime, in seconds. */
   readonly localIntervalSeconds: number;
-  /** How long the job lease lasts; a sweep that outlives it loses the lease to the next one. */
+  /**
+   * How long the job lease lasts; a sweep that outlives it loses the lease to the next one. Shorter than
+   * `timeoutSeconds`: a run Lambda kills releases nothing, and its lease must not keep the next runs out
+   * after its own end (a run also caps it at the invocation's remaining time, shared/usecases/job-run.ts).
+   */
   readonly leaseSeconds: number;
   readonly timeoutSeconds: number;
 }
@@ -187,7 +191,7 @@ export const JOB_DESCRIPTIONS: Record<JobName, JobDescription> = {
     handler: 'recovery-sweep',
     rateMinutes: 1,
     localIntervalSeconds: 5,
-    leaseSeconds: 120,
+    leaseSeconds: 110,
     timeoutSeconds: 120,
   },
   'timeout-monitor': {
@@ -195,7 +199,7 @@ export const JOB_DESCRIPTIONS: Record<JobName, JobDescription> = {
     handler: 'timeout-monitor',
     rateMinutes: 5,
     localIntervalSeconds: 10,
-    leaseSeconds: 300,
+    leaseSeconds: 110,
     timeoutSeconds: 120,
   },
 };

@@ -1,6 +1,6 @@
-// What an operator does with the scheduled jobs, from the admin API or the ops CLI: read their state, run
-// one now (dry run or real, through the same runJob life as the schedule), pause and resume them (the kill
-// switch), and read their run records.
+// What an operator does with the scheduled jobs, from the admin API or the ops CLI: read their state, pause
+// and resume them (the kill switch), and read their run records. Running one now is ./job-start.ts (the API
+// starts it in the job's own function) and ./job-start-local.ts (in the same process).
 import * as v from 'valibot';
 import type { AppContext } from '../context.ts';
 import { JOBS, type JobName } from '../infra/resources.ts';
@@ -8,8 +8,6 @@ import { getJobState, listRuns, type RunRecord, setJobPaused } from '../reposito
 import type { Infer } from '../schema.ts';
 import { settingsOf } from '../settings.ts';
 import { type JobStatus, jobStatusOf } from './job-status.ts';
-import { runRecoverySweep } from './recovery-sweep.ts';
-import { runTimeoutMonitor } from './timeout-monitor.ts';
 
 export async function getJobsStatus(ctx: AppContext): Promise<JobStatus[]> {
   const now = ctx.clock();
@@ -32,19 +30,6 @@ export const pauseJob = (ctx: AppContext, job: JobName, audit: { triggeredBy: st
 export const resumeJob = (ctx: AppContext, job: JobName, audit: { triggeredBy: string; reason?: string }) =>
   setJobPausedBy(ctx, job, false, audit);
 
-/**
- * Runs a job once now. It takes the job lease like a scheduled run, so a run already in progress makes
- * this one a `skipped` record instead of a second sweep; a paused job is skipped unless it is a dry run.
- */
-export async function runJobNow(
-  ctx: AppContext,
-  job: JobName,
-  input: { dryRun: boolean; limit?: number; triggeredBy: string },
-): Promise<RunRecord> {
-  const options = { trigger: `manual:${input.triggeredBy}`, dryRun: input.dryRun, limit: input.limit };
-  return job === 'recovery-sweep' ? runRecoverySweep(ctx, options) : runTimeoutMonitor(ctx, options);
-}
-
 // Run records across jobs, newest first. Each job's partition is read from where the previous page
 // stopped in it; the merged page takes the newest `limit`, and each job's position moves past what it gave.
 
@@ -64,7 +49,7 @@ function runSortKey(run: RunRecord): string {
 export async function listJobRuns(
   ctx: AppContext,
   input: { job?: JobName; limit: number; position?: RunsPosition },
-): Promise<{ items: RunRecord[]; next?: RunsPosition }> {
+): Promise<{ items: RunRecord[]; next?: RunsPosition; after: (index: number) => RunsPosition }> {
   const jobs = input.job ? [input.job] : [...JOBS];
   const position: RunsPosition = { ...(input.position ?? {}) };
   const pages = await Promise.all(
@@ -79,19 +64,29 @@ export async function listJobRuns(
     .flatMap((p) => p.items)
     .sort((a, b) => runSortKey(b).localeCompare(runSortKey(a)))
     .slice(0, input.limit);
-  const next: RunsPosition = {};
-  let anyLeft = false;
-  for (const page of pages) {
-    const taken = merged.filter((r) => r.job === page.job);
-    const all = taken.length === page.items.length;
-    if (all && !page.more) next[page.job] = null;
-    else {
-      anyLeft = true;
-      const last = taken.at(-1);
-      const previous = position[page.job];
-      if (last) next[page.job] = runSortKey(last);
-      else if (previous) next[page.job] = previous;
+  /** Where each job's partition continues once `given` has been handed out; undefined when all are done. */
+  const continuation = (given: readonly RunRecord[]): RunsPosition | undefined => {
+    const next: RunsPosition = {};
+    let anyLeft = false;
+    for (const page of pages) {
+      const taken = given.filter((r) => r.job === page.job);
+      const all = taken.length === page.items.length;
+      if (all && !page.more) next[page.job] = null;
+      else {
+        anyLeft = true;
+        const last = taken.at(-1);
+        const previous = position[page.job];
+        if (last) next[page.job] = runSortKey(last);
+        else if (previous) next[page.job] = previous;
+      }
     }
-  }
-  return { items: merged, ...(anyLeft ? { next } : {}) };
+    return anyLeft ? next : undefined;
+  };
+  const next = continuation(merged);
+  return {
+    items: merged,
+    ...(next ? { next } : {}),
+    // Right after merged[index] something is always left (merged[index + 1] at least).
+    after: (index) => continuation(merged.slice(0, index + 1)) ?? {},
+  };
 }

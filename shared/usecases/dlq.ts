@@ -2,17 +2,21 @@
 // everything and is missing from the emulator, so this moves messages itself: receive from the DLQ, keep
 // every received message invisible until the scan ends (so each is looked at once), send the matching ones
 // to the channel queue and delete them from the DLQ, then make the rest visible again where they were.
-// Dry run by default; bounded in messages, in time and in rate. Senders are idempotent per
-// (attemptId, channel), so a message replayed twice (send succeeded, delete failed) is delivered once.
+// Dry run by default; one call is bounded in messages, in messages looked at, in time and in rate, and says
+// why it stopped and whether messages may be left unseen (`more`); a real replay continues with further
+// calls (what it moved is gone from the DLQ). Senders are idempotent per (attemptId, channel), so a message
+// replayed twice (send succeeded, delete failed) is delivered once.
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
   type Message,
   type MessageAttributeValue,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
 } from '@aws-sdk/client-sqs';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import * as v from 'valibot';
 import type { AppContext } from '../context.ts';
 import { DomainError } from '../domain/errors.ts';
 import type { Channel } from '../infra/resources.ts';
@@ -25,7 +29,7 @@ import {
   outcomeKey,
   WINDOW_EXCEEDED,
 } from '../repositories/outcomes.ts';
-import { safeParse } from '../schema.ts';
+import { type Infer, integer, safeParse } from '../schema.ts';
 
 export interface ReplayOptions {
   readonly dryRun: boolean;
@@ -45,13 +49,44 @@ export interface ReplayOptions {
    * have reached the person twice. Their outcome is reopened, audited with `triggeredBy`.
    */
   readonly force?: boolean;
+  /** Totals of the earlier calls of the same replay (its continuation). */
+  readonly before?: ReplayTotals;
 }
+
+/** Counts of a replay so far: what a continuation carries. */
+export const ReplayTotals = v.strictObject({
+  matched: integer(0, 1e9),
+  replayed: integer(0, 1e9),
+  scanned: integer(0, 1e9),
+});
+export type ReplayTotals = Infer<typeof ReplayTotals>;
+
+/**
+ * Why a call stopped: `drained` (no visible message left to look at: every message was seen), `limit`
+ * (enough matches), `scan-cap` (looked at its most messages) or `time-budget`.
+ */
+export type ReplayStop = 'drained' | 'limit' | 'scan-cap' | 'time-budget';
 
 export interface ReplayResult {
   dryRun: boolean;
   matched: number;
   replayed: number;
   scanned: number;
+  stoppedBy: ReplayStop;
+  /** Messages may be left that this call did not look at (it stopped before the DLQ ran out). */
+  more: boolean;
+  /** `matched` counts only what this call looked at: true when `more`. */
+  matchedIsLowerBound: boolean;
+  /** Messages in the DLQ after the call (visible and in flight, SQS's approximate counts); null unread. */
+  remaining: number | null;
+  /**
+   * Whether another call continues this replay: a real replay that moved messages (they are gone from the
+   * DLQ, so the next call looks further). A dry run moves nothing, and a call that moved nothing would look
+   * at the same messages again: neither continues.
+   */
+  continues: boolean;
+  /** This call and the calls it continues. */
+  total: ReplayTotals;
   /** Matching messages left in the DLQ because they need `force` (their provider window is used up). */
   needsForce: number;
   messages: Array<{ messageId: string; sessionId: string | null; attemptId: string | null }>;
@@ -213,8 +248,18 @@ export async function replayDlq(
     for (const r of batch) if (!ok.has(String(batch.indexOf(r)))) held.push(r);
   };
 
+  let stoppedBy: ReplayStop = 'limit';
   try {
-    while (matched.length < options.limit && seen.size < maxScanned && Date.now() - started < budgetMs) {
+    for (;;) {
+      if (matched.length >= options.limit) break;
+      if (seen.size >= maxScanned) {
+        stoppedBy = 'scan-cap';
+        break;
+      }
+      if (Date.now() - started >= budgetMs) {
+        stoppedBy = 'time-budget';
+        break;
+      }
       const res = await ctx.sqs.send(
         new ReceiveMessageCommand({
           QueueUrl: urls.dlqUrl,
@@ -228,7 +273,10 @@ export async function replayDlq(
       const messages = (res.Messages ?? []).filter(
         (m): m is Received['message'] => !!m.MessageId && !!m.ReceiptHandle && m.Body !== undefined,
       );
-      if (messages.length === 0) break;
+      if (messages.length === 0) {
+        stoppedBy = 'drained';
+        break;
+      }
       const toMove: Received[] = [];
       for (const message of messages) {
         const body = parseBody(message.Body);
@@ -271,12 +319,29 @@ export async function replayDlq(
         });
     }
   }
+  const more = stoppedBy !== 'drained';
+  const remaining = await ctx.sqs
+    .send(
+      new GetQueueAttributesCommand({
+        QueueUrl: urls.dlqUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    )
+    .then(
+      (res) =>
+        Number(res.Attributes?.ApproximateNumberOfMessages ?? 0) +
+        Number(res.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
+    )
+    .catch(() => null);
+  const before = options.before ?? { matched: 0, replayed: 0, scanned: 0 };
   logger.info('dlq replay', {
     channel,
     dryRun: options.dryRun,
     matched: matched.length,
     replayed,
     scanned: seen.size,
+    stoppedBy,
+    remaining,
     triggeredBy: options.triggeredBy,
   });
   return {
@@ -284,6 +349,16 @@ export async function replayDlq(
     matched: matched.length,
     replayed,
     scanned: seen.size,
+    stoppedBy,
+    more,
+    matchedIsLowerBound: more,
+    remaining,
+    continues: more && !options.dryRun && replayed > 0,
+    total: {
+      matched: before.matched + matched.length,
+      replayed: before.replayed + replayed,
+      scanned: before.scanned + seen.size,
+    },
     needsForce,
     messages: matched.slice(0, 100).map((r) => ({
       messageId: r.message.MessageId,

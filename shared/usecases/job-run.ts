@@ -22,6 +22,13 @@ export interface JobRunOptions {
   readonly limit?: number;
   /** Run without the job lease, as parallel shard sweepers or a run that outlived its lease do. */
   readonly bypassJobLease?: boolean;
+  /** The run's id when the caller chose it (the admin API answers with it before the run starts). */
+  readonly runId?: string;
+  /**
+   * When the invocation is killed (Lambda's remaining time): the job lease never outlives it, so a run that
+   * times out does not keep the next runs out after its own end.
+   */
+  readonly deadline?: Date;
 }
 
 export interface RunContext {
@@ -66,7 +73,7 @@ export async function runJob(
 ): Promise<RunRecord> {
   const started = ctx.clock();
   const run: RunContext = {
-    runId: newRunId(started),
+    runId: options.runId ?? newRunId(started),
     started,
     dryRun: options.dryRun ?? false,
     limit: Math.max(1, Math.min(options.limit ?? options.defaultLimit, options.defaultLimit)),
@@ -117,7 +124,7 @@ export async function runJob(
   const leased =
     run.dryRun ||
     options.bypassJobLease ||
-    (await acquireJobLease(ctx, job, run.runId, started, JOB_DESCRIPTIONS[job].leaseSeconds));
+    (await acquireJobLease(ctx, job, run.runId, started, leaseSecondsFor(job, started, options.deadline)));
   if (!leased) return finish('skipped', { reason: 'another execution holds the job lease' });
 
   let crashed = false;
@@ -137,6 +144,16 @@ export async function runJob(
       await releaseJobLease(ctx, job, run.runId).catch(() => {});
     }
   }
+}
+
+/**
+ * How long a run's job lease lasts: the job's lease, and never past the invocation's own end (a killed run
+ * releases nothing, so its lease must run out by then). At least one second.
+ */
+export function leaseSecondsFor(job: JobName, now: Date, deadline?: Date): number {
+  const configured = JOB_DESCRIPTIONS[job].leaseSeconds;
+  if (!deadline) return configured;
+  return Math.max(1, Math.min(configured, Math.floor((deadline.getTime() - now.getTime()) / 1000)));
 }
 
 /** Runs `fn` over items with bounded concurrency; the first thrown error stops every worker, then rethrows. */

@@ -47,7 +47,7 @@ export async function listSessions(
     limit: number;
     position?: SessionListPosition;
   },
-): Promise<{ items: Session[]; next?: SessionListPosition }> {
+): Promise<{ items: Session[]; next?: SessionListPosition; after: SessionListPosition[] }> {
   const statuses: readonly SessionStatus[] = input.status ? [input.status] : SESSION_STATUSES;
   let index = input.position?.s ?? 0;
   if (index >= statuses.length)
@@ -69,6 +69,8 @@ export async function listSessions(
     shardNumbers(STATUS_SHARDS).map((shard) => ({ shard, below, buffer: [], ended: false }));
 
   const items: Session[] = [];
+  // Where the listing continues right after each item (a page trimmed to its byte budget stops there).
+  const after: SessionListPosition[] = [];
   let last = input.position?.k;
   let cursors = startAt(last);
   let queries = 0;
@@ -126,7 +128,8 @@ export async function listSessions(
     const taken = newest.buffer.shift()!;
     items.push(taken.session);
     last = taken.key;
+    after.push({ s: index, k: taken.key });
   }
-  if (index >= statuses.length) return { items };
-  return { items, next: { s: index, ...(last ? { k: last } : {}) } };
+  if (index >= statuses.length) return { items, after };
+  return { items, after, next: { s: index, ...(last ? { k: last } : {}) } };
 }

@@ -29,7 +29,7 @@ export async function findSessionsByRecipient(
     limit: number;
     position?: RecipientLookupPosition;
   },
-): Promise<{ items: Session[]; next?: RecipientLookupPosition }> {
+): Promise<{ items: Session[]; next?: RecipientLookupPosition; after: RecipientLookupPosition[] }> {
   const filters: string[] = [];
   const names: Record<string, string> = { '#key': 'recipientKey' };
   const values: Record<string, unknown> = { ':key': input.recipientKey };
@@ -44,6 +44,8 @@ export async function findSessionsByRecipient(
     values[`:${attr}`] = value;
   }
   const items: Session[] = [];
+  // Where the listing continues right after each item (a page trimmed to its byte budget stops there).
+  const after: RecipientLookupPosition[] = [];
   let key: Record<string, unknown> | undefined = input.position?.k;
   for (let pages = 0; pages < MAX_PAGES && items.length < input.limit; pages++) {
     const res = await ctx.ddb.send(
@@ -61,10 +63,18 @@ export async function findSessionsByRecipient(
     );
     for (const item of res.Items ?? []) {
       const parsed = safeParse(SessionSchema, item);
-      if (parsed.success) items.push(parsed.data);
+      if (!parsed.success) continue;
+      items.push(parsed.data);
+      after.push({
+        k: parse(LookupKey, {
+          sessionId: item.sessionId,
+          recipientKey: item.recipientKey,
+          updatedAt: item.updatedAt,
+        }),
+      });
     }
     key = res.LastEvaluatedKey;
     if (!key) break;
   }
-  return { items, ...(key ? { next: { k: parse(LookupKey, key) } } : {}) };
+  return { items, after, ...(key ? { next: { k: parse(LookupKey, key) } } : {}) };
 }

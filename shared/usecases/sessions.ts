@@ -3,12 +3,25 @@
 // events, through saveSession.
 import { isDeepStrictEqual } from 'node:util';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import * as v from 'valibot';
 import type { AppContext } from '../context.ts';
 import { deadlineFor } from '../domain/deadline.ts';
 import { ConflictError, DomainError, VersionMismatchError } from '../domain/errors.ts';
 import { delayIndex, nextAttemptAt, type RetryPolicy } from '../domain/retry-policy.ts';
-import { assertTransition, RETRYABLE_STATUSES, type Session, SessionSchema } from '../domain/session.ts';
-import type { RegenerateInput, RegisterSessionInput, UpdateSessionInput } from '../domain/session-input.ts';
+import {
+  assertTransition,
+  RETRYABLE_STATUSES,
+  SESSION_ID,
+  type Session,
+  SessionSchema,
+} from '../domain/session.ts';
+import {
+  RESET_STUCK_MAX_LIMIT,
+  RESET_STUCK_READ_BUDGET,
+  type RegenerateInput,
+  type RegisterSessionInput,
+  type UpdateSessionInput,
+} from '../domain/session-input.ts';
 import { getActivePolicy, requirePolicy } from '../repositories/policies.ts';
 import {
   getSession,
@@ -32,7 +45,7 @@ export {
   UpdateSessionSchema,
 } from '../domain/session-input.ts';
 
-import { parse, safeParse } from '../schema.ts';
+import { type Infer, integer, isoDateTime, parse, safeParse } from '../schema.ts';
 
 /** How far ahead of our clock a product's `processingStartedAt` may be (its clock may run a little fast). */
 export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
@@ -460,59 +473,94 @@ export interface StuckMatch {
 }
 
 /**
- * Processing sessions started more than `olderThanMinutes` ago, oldest first, through the shards of the status
- * index (no scan): the sort key is when the session entered `processing`, so each shard is read up to the cutoff.
+ * Where a reset-stuck continues: the `byStatus` sort key (`<processing since>#<sessionId>`, unique) of the last
+ * entry looked at, and the totals so far.
  */
-async function findStuckSessions(
-  ctx: AppContext,
-  olderThanMinutes: number,
-  max = 1000,
-): Promise<Array<{ session: Session; minutesStuck: number }>> {
-  const now = ctx.clock();
-  const cutoff = new Date(now.getTime() - olderThanMinutes * 60_000).toISOString();
-  const perShard = await Promise.all(
-    shardNumbers(STATUS_SHARDS).map(async (shard) => {
-      const found: Array<{ session: Session; minutesStuck: number }> = [];
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const page = await ctx.ddb.send(
-          new QueryCommand({
-            TableName: ctx.tables.sessions,
-            IndexName: 'byStatus',
-            KeyConditionExpression: '#ss = :ss AND #at < :cutoff',
-            FilterExpression: 'processingStartedAt < :cutoff',
-            ExpressionAttributeNames: { '#ss': 'statusShard', '#at': 'statusKey' },
-            ExpressionAttributeValues: { ':ss': statusShardOf('processing', shard), ':cutoff': cutoff },
-            ExclusiveStartKey: startKey,
-            Limit: max,
-          }),
-        );
-        for (const item of page.Items ?? []) {
-          const parsed = safeParse(SessionSchema, item);
-          if (!parsed.success || !parsed.data.processingStartedAt) continue;
-          const minutes = Math.floor(
-            (now.getTime() - new Date(parsed.data.processingStartedAt).getTime()) / 60_000,
-          );
-          found.push({ session: parsed.data, minutesStuck: minutes });
-        }
-        startKey = page.LastEvaluatedKey;
-        // Each shard is read oldest first: its first `max` are all it can add to the oldest `max` overall.
-      } while (startKey && found.length < max);
-      return found;
-    }),
-  );
-  const out = perShard.flat();
-  out.sort((a, b) => b.minutesStuck - a.minutesStuck);
-  return out.slice(0, max);
+export const ResetStuckPosition = v.strictObject({
+  /** The cutoff the first call computed: every call of one reset compares with the same time. */
+  cutoff: isoDateTime,
+  key: v.pipe(v.string(), v.regex(/^\d{4}-\d\d-\d\dT[\d:.]+Z#.+$/), v.maxLength(300)),
+  matched: integer(0, 1e9),
+  changed: integer(0, 1e9),
+});
+export type ResetStuckPosition = Infer<typeof ResetStuckPosition>;
+
+export interface ResetStuckResult {
+  readonly dryRun: boolean;
+  /** The matches of this call (at most `limit`). */
+  readonly matched: StuckMatch[];
+  /** Sessions this call timed out. */
+  readonly changed: number;
+  /** Whether sessions not looked at yet remain: continue with `next`. */
+  readonly more: boolean;
+  readonly next: ResetStuckPosition | undefined;
+  /** Matches and changes of this call and the calls it continues. */
+  readonly total: { readonly matched: number; readonly changed: number };
+  /** `total.matched` counts only what was looked at so far: true until the last call (`more: false`). */
+  readonly matchedIsLowerBound: boolean;
 }
 
-/** Emergency reset: dry run unless told otherwise; lists what it matched either way. */
+/**
+ * Emergency reset, one bounded batch per call: processing sessions started before the cutoff, read through
+ * the status index (no scan) from `position`, at most `limit` matches and RESET_STUCK_READ_BUDGET entries
+ * read; dry run unless told otherwise. The answer says whether more remain and where to continue.
+ */
 export async function resetStuckSessions(
   ctx: AppContext,
-  input: { olderThanMinutes: number; dryRun: boolean },
+  input: { olderThanMinutes: number; dryRun: boolean; limit?: number; position?: ResetStuckPosition },
   audit: Audit,
-): Promise<{ dryRun: boolean; matched: StuckMatch[]; changed: number }> {
-  const stuck = await findStuckSessions(ctx, input.olderThanMinutes);
+): Promise<ResetStuckResult> {
+  const now = ctx.clock();
+  const limit = Math.max(1, Math.min(input.limit ?? 100, RESET_STUCK_MAX_LIMIT));
+  const cutoff =
+    input.position?.cutoff ?? new Date(now.getTime() - input.olderThanMinutes * 60_000).toISOString();
+  // Each shard of `processing` is read oldest first from just after the last key looked at, up to the cutoff
+  // (the sort key starts with when the session began processing, so every entry read is a match); the
+  // shards are merged and the oldest `limit` taken. Reads: at most `limit` per shard, within the budget.
+  const after = input.position?.key;
+  const perShard = Math.max(1, Math.min(limit, Math.floor(RESET_STUCK_READ_BUDGET / STATUS_SHARDS)));
+  const shards = await Promise.all(
+    shardNumbers(STATUS_SHARDS).map(async (shard) => {
+      const page = await ctx.ddb.send(
+        new QueryCommand({
+          TableName: ctx.tables.sessions,
+          IndexName: 'byStatus',
+          KeyConditionExpression: after
+            ? '#ss = :ss AND #sk BETWEEN :after AND :cutoff'
+            : '#ss = :ss AND #sk < :cutoff',
+          ExpressionAttributeNames: { '#ss': 'statusShard', '#sk': 'statusKey' },
+          ExpressionAttributeValues: {
+            ':ss': statusShardOf('processing', shard),
+            ':cutoff': cutoff,
+            ...(after ? { ':after': after } : {}),
+          },
+          Limit: perShard + (after ? 1 : 0),
+        }),
+      );
+      const items = (page.Items ?? []).filter((item) => item.statusKey !== after);
+      return { items, more: page.LastEvaluatedKey !== undefined };
+    }),
+  );
+  const entries = shards
+    .flatMap((sh) => sh.items)
+    .sort((a, b) => String(a.statusKey).localeCompare(String(b.statusKey)));
+  const taken = entries.slice(0, limit);
+  // More remain when an entry was left untaken or a shard stopped at its page.
+  let more = entries.length > taken.length || shards.some((sh) => sh.more);
+  const stuck: Array<{ session: Session; minutesStuck: number }> = [];
+  for (const item of taken) {
+    const parsed = safeParse(SessionSchema, item);
+    const startedAt = parsed.success ? parsed.data.processingStartedAt : undefined;
+    if (parsed.success && startedAt && startedAt < cutoff) {
+      stuck.push({
+        session: parsed.data,
+        minutesStuck: Math.floor((now.getTime() - new Date(startedAt).getTime()) / 60_000),
+      });
+    }
+  }
+  const lastSeen = taken.length ? String(taken.at(-1)?.statusKey) : after;
+  if (!taken.length) more = false;
+
   let changed = 0;
   if (!input.dryRun) {
     for (const { session, minutesStuck } of stuck) {
@@ -528,9 +576,19 @@ export async function resetStuckSessions(
       }
     }
   }
+  const total = {
+    matched: (input.position?.matched ?? 0) + stuck.length,
+    changed: (input.position?.changed ?? 0) + changed,
+  };
+  const next =
+    more && lastSeen ? { cutoff, key: lastSeen, matched: total.matched, changed: total.changed } : undefined;
   return {
     dryRun: input.dryRun,
     matched: stuck.map(({ session, minutesStuck }) => ({ sessionId: session.sessionId, minutesStuck })),
     changed,
+    more: next !== undefined,
+    next,
+    total,
+    matchedIsLowerBound: next !== undefined,
   };
 }

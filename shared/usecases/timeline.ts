@@ -49,7 +49,7 @@ export async function listTimeline(
   ctx: AppContext,
   sessionId: string,
   input: { limit: number; position?: TimelinePosition },
-): Promise<{ items: TimelineItem[]; next?: TimelinePosition }> {
+): Promise<{ items: TimelineItem[]; next?: TimelinePosition; after: TimelinePosition[] }> {
   if (!(await getSession(ctx, sessionId))) throw new NotFoundError('session', sessionId);
   const res = await ctx.ddb.send(
     new QueryCommand({
@@ -64,6 +64,8 @@ export async function listTimeline(
   const last = res.LastEvaluatedKey;
   return {
     items: (res.Items ?? []).map(publicEvent),
+    // Where the timeline continues right after each event (a page trimmed to its byte budget stops there).
+    after: (res.Items ?? []).map((item) => ({ sk: parse(SortKey, item.sk) })),
     ...(last ? { next: { sk: parse(SortKey, last.sk) } } : {}),
   };
 }
@@ -107,7 +109,7 @@ export async function listAttemptOutcomes(
   ctx: AppContext,
   attemptId: string,
   input: { limit: number; position?: OutcomePosition },
-): Promise<{ items: OutcomeItem[]; next?: OutcomePosition }> {
+): Promise<{ items: OutcomeItem[]; next?: OutcomePosition; after: OutcomePosition[] }> {
   parse(AttemptId, attemptId);
   if (!input.position) {
     // An attempt exists when anything (its attempt item, an outcome) carries its id.
@@ -123,6 +125,7 @@ export async function listAttemptOutcomes(
     if (!probe.Items?.length) throw new NotFoundError('attempt', attemptId);
   }
   const items: OutcomeItem[] = [];
+  const after: OutcomePosition[] = [];
   let key: Record<string, unknown> | undefined = input.position
     ? { attemptId, ...input.position }
     : undefined;
@@ -139,12 +142,16 @@ export async function listAttemptOutcomes(
         ExclusiveStartKey: key,
       }),
     );
-    for (const item of res.Items ?? []) items.push(outcomeOf(item));
+    for (const item of res.Items ?? []) {
+      items.push(outcomeOf(item));
+      after.push(parse(OutcomePosition, { sessionId: item.sessionId, sk: item.sk }));
+    }
     key = res.LastEvaluatedKey;
     if (!key) break;
   }
   return {
     items,
+    after,
     ...(key ? { next: parse(OutcomePosition, { sessionId: key.sessionId, sk: key.sk }) } : {}),
   };
 }

@@ -59,6 +59,17 @@ async function drain(ctx: AppContext, url: string): Promise<string[]> {
   }
 }
 
+async function putDeadLetters(sessionId: string, count: number): Promise<void> {
+  for (let n = 1; n <= count; n++) {
+    await api.ctx.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: api.ctx.queues.email.dlqUrl,
+        MessageBody: JSON.stringify(deadLetter(sessionId, n)),
+      }),
+    );
+  }
+}
+
 function replay(request: Record<string, unknown>): Promise<ApiResponse> {
   return api.call('POST', '/v1/admin/dlq/email/replay', { body: request });
 }
@@ -102,6 +113,15 @@ describe('POST /v1/admin/dlq/{channel}/replay', () => {
     const dry = await replay({ sessionId: 'sess-a' });
     // Assess
     expect(body(dry)).toMatchObject({ dryRun: true, matched: 2, replayed: 0 });
+    // It looked at every message: the count is exact, nothing is left to continue.
+    expect(body(dry)).toMatchObject({
+      stoppedBy: 'drained',
+      more: false,
+      matchedIsLowerBound: false,
+      nextCursor: null,
+      remaining: 6,
+      total: { matched: 2, replayed: 0, scanned: 6 },
+    });
     expect(await depth(api.ctx.queues.email.dlqUrl)).toBe(6);
     expect(await depth(api.ctx.queues.email.url)).toBe(0);
   });
@@ -116,6 +136,13 @@ describe('POST /v1/admin/dlq/{channel}/replay', () => {
       body<{ messages: Array<{ sessionId: string }> }>(byError).messages.map((m) => m.sessionId),
     ).toEqual(['sess-b', 'sess-b']);
     expect(body(limited)).toMatchObject({ matched: 1, replayed: 0 });
+    // Stopped at its limit: more may match, and a dry run does not continue (it would see the same).
+    expect(body(limited)).toMatchObject({
+      stoppedBy: 'limit',
+      more: true,
+      matchedIsLowerBound: true,
+      nextCursor: null,
+    });
   });
 
   it('moves only the matching session’s messages; the other sessions’ stay in the DLQ', async () => {
@@ -130,5 +157,48 @@ describe('POST /v1/admin/dlq/{channel}/replay', () => {
       'sess-c',
       'sess-c',
     ]);
+  });
+
+  it('a real replay of one message per call continues with its cursor until done, totals carried', async () => {
+    // Prepare: the DLQ was drained above; sess-d has two dead letters.
+    await putDeadLetters('sess-d', 2);
+    // Act: one per call.
+    const answers: Array<Record<string, unknown>> = [];
+    let cursor: string | null = null;
+    do {
+      const res = await replay({
+        sessionId: 'sess-d',
+        dryRun: false,
+        limit: 1,
+        ...(cursor ? { cursor } : {}),
+      });
+      expect(res.status, res.text).toBe(200);
+      answers.push(body(res));
+      cursor = body<{ nextCursor: string | null }>(res).nextCursor;
+    } while (cursor && answers.length < 5);
+    // Assess
+    expect(answers[0]).toMatchObject({ replayed: 1, more: true, nextCursor: expect.any(String) });
+    expect(answers.at(-1)).toMatchObject({ more: false, nextCursor: null });
+    expect(answers.at(-1)?.total).toMatchObject({ matched: 2, replayed: 2 });
+    expect(await drain(api.ctx, api.ctx.queues.email.url)).toEqual(['sess-d', 'sess-d']);
+  });
+
+  it('refuses a cursor given with other filters, on another channel, or altered (400 naming body.cursor)', async () => {
+    // Prepare: sess-e's two letters; the first call moves one and hands back a cursor.
+    await putDeadLetters('sess-e', 2);
+    const first = await replay({ sessionId: 'sess-e', dryRun: false, limit: 1 });
+    expect(body<{ nextCursor: string | null }>(first).nextCursor).toEqual(expect.any(String));
+    const cursor = body<{ nextCursor: string }>(first).nextCursor;
+    // Act
+    const otherFilter = await replay({ sessionId: 'sess-a', dryRun: false, limit: 1, cursor });
+    const otherChannel = await api.call('POST', '/v1/admin/dlq/sms/replay', {
+      body: { sessionId: 'sess-e', dryRun: false, limit: 1, cursor },
+    });
+    const altered = await replay({ sessionId: 'sess-e', dryRun: false, limit: 1, cursor: `${cursor}x` });
+    // Assess
+    for (const res of [otherFilter, otherChannel, altered]) {
+      expect(res.status).toBe(400);
+      expect(res.text).toContain('body.cursor');
+    }
   });
 });

@@ -3,7 +3,7 @@
 // requestContext. `api-admin-*.json` samples go to the api-admin function's router, the others to api's.
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_BINDINGS } from '../../shared/api/admin-bindings.ts';
+import { createAdminBindings } from '../../shared/api/admin-bindings.ts';
 import { createBindings } from '../../shared/api/bindings.ts';
 import { buildInProcess } from '../../shared/api/openapi.ts';
 import { type ApiHandler, createRouter } from '../../shared/api/router.ts';
@@ -27,7 +27,7 @@ async function call(name: string) {
 beforeAll(async () => {
   ({ ctx } = await createTestContext());
   api = createRouter({ ctx, routes: routesOf('api'), bindings: createBindings(buildInProcess) });
-  admin = createRouter({ ctx, routes: routesOf('api-admin'), bindings: ADMIN_BINDINGS });
+  admin = createRouter({ ctx, routes: routesOf('api-admin'), bindings: createAdminBindings(async () => {}) });
 });
 
 describe('sample API Gateway events', () => {
@@ -50,6 +50,12 @@ describe('sample API Gateway events', () => {
       matched: 0,
       replayed: 0,
       scanned: 0,
+      stoppedBy: 'drained',
+      more: false,
+      matchedIsLowerBound: false,
+      remaining: 0,
+      nextCursor: null,
+      total: { matched: 0, replayed: 0, scanned: 0 },
       needsForce: 0,
       messages: [],
     });

@@ -106,7 +106,7 @@ describe('OpenAPI document', () => {
     };
     // Assess
     expect(Object.keys(replay.properties).sort()).toEqual(
-      ['attemptId', 'dryRun', 'errorContains', 'force', 'limit', 'sessionId'].sort(),
+      ['attemptId', 'cursor', 'dryRun', 'errorContains', 'force', 'limit', 'sessionId'].sort(),
     );
     expect(replay.properties.limit).toMatchObject({
       type: 'integer',

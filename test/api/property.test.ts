@@ -14,6 +14,7 @@ import type { ApiHandler, ProxyEvent } from '../../shared/api/router.ts';
 import { ROUTES, type RouteSpec } from '../../shared/api/routes.ts';
 import type { AppContext } from '../../shared/context.ts';
 import { safeParse } from '../../shared/schema.ts';
+import { type InProcessJobStarter, inProcessJobStarter } from '../../shared/usecases/job-start-local.ts';
 import { registerSession } from '../../shared/usecases/sessions.ts';
 import { createTestContext } from '../support/context.ts';
 import { snapshotTables } from './support.ts';
@@ -217,9 +218,12 @@ async function dlqDepth(): Promise<number> {
   return Number(res.Attributes?.ApproximateNumberOfMessages ?? 0);
 }
 
+let jobs: InProcessJobStarter;
+
 beforeAll(async () => {
   ({ ctx } = await createTestContext());
-  api = createApiHandler(ctx, { openApiDocument: buildInProcess });
+  jobs = inProcessJobStarter(ctx);
+  api = createApiHandler(ctx, { openApiDocument: buildInProcess, startJob: jobs.start });
   const audit = { triggeredBy: 'setup' };
   // A due stalled session for the session routes, a stuck processing one for reset-stuck, an active
   // policy for DELETE, and a dead letter of the session for replay: a request that slipped through
@@ -239,7 +243,7 @@ beforeAll(async () => {
     },
     audit,
   );
-  const created = createApiHandler(ctx, { openApiDocument: buildInProcess })(
+  const created = createApiHandler(ctx, { openApiDocument: buildInProcess, startJob: jobs.start })(
     eventFor(ROUTES.find((r) => r.id === 'createPolicy')!, '/v1/retry/policies', {
       body: JSON.stringify({
         name: 'live',

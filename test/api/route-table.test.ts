@@ -2,7 +2,7 @@
 // and a module light enough for the CDK app (no AWS SDK, no use cases).
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { ADMIN_BINDINGS } from '../../shared/api/admin-bindings.ts';
+import { createAdminBindings } from '../../shared/api/admin-bindings.ts';
 import { createBindings } from '../../shared/api/bindings.ts';
 import { createHookBindings, createIngestBindings } from '../../shared/events/bindings.ts';
 import { createPublicBindings } from '../../shared/public/bindings.ts';
@@ -10,7 +10,7 @@ import { DEFAULT_GUARD } from '../../shared/reputation/guard.ts';
 
 const BINDINGS = {
   ...createBindings(async () => ({})),
-  ...ADMIN_BINDINGS,
+  ...createAdminBindings(async () => {}),
   ...createPublicBindings({
     secrets: {
       unsubscribeKey: async () => 'k'.repeat(32),
@@ -26,8 +26,18 @@ const BINDINGS = {
 };
 
 import { ROUTE, ROUTES } from '../../shared/api/routes.ts';
+import { ROUTE_WORDS } from '../../shared/domain/session-input.ts';
 
 describe('route table', () => {
+  it('names every static word of its paths in ROUTE_WORDS, which registration refuses as a session id', () => {
+    // Act
+    const words = new Set(
+      ROUTES.flatMap((r) => r.path.split('/')).filter((segment) => segment && !segment.startsWith('{')),
+    );
+    // Assess
+    expect([...ROUTE_WORDS].sort()).toEqual([...words].sort());
+  });
+
   it('declares each method and path once, under /v1, with its id as key and a binding', () => {
     // Act
     const keys = ROUTES.map((r) => `${r.method} ${r.path}`);

@@ -133,6 +133,19 @@ describe('POST /v1/sessions', () => {
   it('answers 413 over 64 KiB and 415 to a body that is not JSON', async () => {
     await expectBodyLimits('POST', '/v1/sessions');
   });
+
+  it('refuses a route word as a session id (its own routes could not reach it), and registers nothing', async () => {
+    // Act
+    const answers = await Promise.all(['reset-stuck', 'stuck', 'timeline'].map((id) => register(id)));
+    const read = await api.call('GET', '/v1/sessions/timeline');
+    // Assess
+    expect(answers.map((a) => a.status)).toEqual([400, 400, 400]);
+    for (const answer of answers) {
+      expect(problemPaths(answer)).toEqual(['body.sessionId']);
+      expect(answer.text).toMatch(/is a word of the API's paths.*cannot be a session id/);
+    }
+    expect(read.status).toBe(404);
+  });
 });
 
 describe('GET /v1/sessions', () => {
@@ -158,7 +171,15 @@ describe('GET /v1/sessions', () => {
     const first = await api.call('GET', '/v1/sessions?kind=listing&limit=1');
     const cursor = body<Page>(first).nextCursor ?? '';
     const flipped = cursor.slice(0, -3) + (cursor.at(-3) === 'A' ? 'B' : 'A') + cursor.slice(-2);
-    const forged = encodeCursor('sessions', { kind: 'listing' }, { s: 99 });
+    // Well formed and signed, but with a key that is not this deployment's.
+    const forged = encodeCursor(
+      'not-this-deployments-cursor-key-0123456789',
+      'sessions',
+      { kind: 'listing' },
+      {
+        s: 1,
+      },
+    );
     // Act
     const answers = await Promise.all([
       api.call('GET', '/v1/sessions?limit=0'),
@@ -432,6 +453,10 @@ describe('session operations', () => {
       dryRun: true,
       matched: [{ sessionId: 'stuck-1', minutesStuck: 180 }],
       changed: 0,
+      more: false,
+      nextCursor: null,
+      total: { matched: 1, changed: 0 },
+      matchedIsLowerBound: false,
     });
     expect(body(reset)).toMatchObject({ dryRun: false, changed: 1 });
     expect(notTimedOut.status).toBe(409);
@@ -658,12 +683,14 @@ describe('retry policies and stats', () => {
 });
 
 describe('jobs and runs', () => {
-  it('reports job status, runs a dry run that changes nothing, pages the run records', async () => {
+  it('reports job status, starts runs (202 with the run id) whose records appear in the run pages', async () => {
     // Act
     const status = await api.call('GET', '/v1/admin/jobs/status');
     const dry = await api.call('POST', '/v1/admin/jobs/recovery-sweep/run', { body: { dryRun: true } });
+    await api.runsSettled();
     clock.advance(1000);
     const real = await api.call('POST', '/v1/admin/jobs/timeout-monitor/run', { body: { limit: 10 } });
+    await api.runsSettled();
     const page1 = await api.call('GET', '/v1/admin/runs?limit=1');
     const page2 = await api.call('GET', `/v1/admin/runs?limit=1&cursor=${body<Page>(page1).nextCursor}`);
     const sweepRuns = await api.call('GET', '/v1/admin/runs?job=recovery-sweep');
@@ -673,10 +700,18 @@ describe('jobs and runs', () => {
       'recovery-sweep',
       'timeout-monitor',
     ]);
-    expect(body(dry)).toMatchObject({ job: 'recovery-sweep', dryRun: true, status: 'succeeded' });
-    expect(String(body(dry).trigger)).toContain('local-operator');
-    expect(body(real)).toMatchObject({ job: 'timeout-monitor', dryRun: false, limit: 10 });
-    expect(body<Page>(page1).items[0]?.runId).toBe(body(real).runId);
+    expect([dry.status, real.status]).toEqual([202, 202]);
+    expect(body(dry)).toMatchObject({ job: 'recovery-sweep', dryRun: true, status: 'started' });
+    expect(body(real)).toMatchObject({ job: 'timeout-monitor', dryRun: false, limit: 10, status: 'started' });
+    expect(real.headers.get('location')).toBe('/v1/admin/runs?job=timeout-monitor');
+    const dryRecord = body<Page>(sweepRuns).items.find((r) => r.runId === body(dry).runId);
+    expect(dryRecord).toMatchObject({ job: 'recovery-sweep', dryRun: true, status: 'succeeded' });
+    expect(String(dryRecord?.trigger)).toContain('local-operator');
+    expect(body<Page>(page1).items[0]).toMatchObject({
+      runId: body(real).runId,
+      limit: 10,
+      status: 'succeeded',
+    });
     expect(body<Page>(page2).items).toHaveLength(1);
     expect(body<Page>(sweepRuns).items.every((r) => r.job === 'recovery-sweep')).toBe(true);
   });
@@ -687,10 +722,13 @@ describe('jobs and runs', () => {
       body: { reason: 'incident 42' },
     });
     const skipped = await api.call('POST', '/v1/admin/jobs/recovery-sweep/run', { body: {} });
+    await api.runsSettled();
+    const runs = await api.call('GET', '/v1/admin/runs?job=recovery-sweep&limit=1');
     const resumed = await api.call('POST', '/v1/admin/jobs/recovery-sweep/resume');
     // Assess
     expect(body(paused)).toMatchObject({ name: 'recovery-sweep', paused: true, pauseReason: 'incident 42' });
-    expect(body(skipped)).toMatchObject({ status: 'skipped' });
+    expect(skipped.status).toBe(202);
+    expect(body<Page>(runs).items[0]).toMatchObject({ runId: body(skipped).runId, status: 'skipped' });
     expect(body(resumed)).toMatchObject({ paused: false });
   });
 

@@ -68,6 +68,8 @@ export interface TestApi {
   readonly url: string;
   readonly coverage: Coverage;
   call(method: string, path: string, options?: CallOptions): Promise<ApiResponse>;
+  /** Waits for every run started with run now (202) to end with its record. */
+  runsSettled(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -128,6 +130,7 @@ export async function serveTestApi(ctx: AppContext, coverage: Coverage): Promise
       coverage.record(method, path, res.status);
       return out;
     },
+    runsSettled: () => server.runsSettled(),
     stop: () => server.stop(),
   };
 }

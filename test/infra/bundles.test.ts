@@ -89,7 +89,16 @@ describe('function bundles', () => {
     expect(has(list, 'shared/api/router.ts')).toBe(true);
   });
 
-  it('api leaves the on-call routes to api-admin: no sweep, monitor, DLQ replay or metrics emitter', async () => {
+  it('api leaves the on-call routes to api-admin: no DLQ replay', async () => {
+    // Act
+    const product = await inputsOf('api');
+    const admin = await inputsOf('api-admin');
+    // Assess
+    expect(has(product, 'shared/usecases/dlq.ts')).toBe(false);
+    expect(has(admin, 'shared/usecases/dlq.ts')).toBe(true);
+  });
+
+  it('neither API function runs a job itself: run now starts the job function (asynchronous invocation)', async () => {
     // Act
     const product = await inputsOf('api');
     const admin = await inputsOf('api-admin');
@@ -97,12 +106,13 @@ describe('function bundles', () => {
     for (const path of [
       'shared/usecases/recovery-sweep.ts',
       'shared/usecases/timeout-monitor.ts',
-      'shared/usecases/dlq.ts',
+      // Run metrics are the job function's to emit.
       'node_modules/@aws-lambda-powertools/metrics/',
     ]) {
       expect(has(product, path), path).toBe(false);
-      expect(has(admin, path), path).toBe(true);
+      expect(has(admin, path), path).toBe(false);
     }
+    expect(has(admin, 'shared/aws/lambda-invoke.ts')).toBe(true);
   });
 
   it('scheduled jobs build no request schemas of the API', async () => {
@@ -160,7 +170,13 @@ describe('the API bundle as deployed', () => {
       outfile: join(dir, 'index.mjs'),
     });
     for (const asset of api?.assets ?? []) copyFileSync(join(REPO_ROOT, asset.from), join(dir, asset.to));
-    const env = { SESSIONS_TABLE: 's', TIMELINE_TABLE: 't', CONTROL_TABLE: 'c', AWS_REGION: 'us-east-1' };
+    const env = {
+      SESSIONS_TABLE: 's',
+      TIMELINE_TABLE: 't',
+      CONTROL_TABLE: 'c',
+      AWS_REGION: 'us-east-1',
+      CURSOR_KEY: 'k'.repeat(64),
+    };
     const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
     Object.assign(process.env, env);
     try {

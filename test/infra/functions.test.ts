@@ -6,10 +6,12 @@ import { describe, expect, it } from 'vitest';
 import {
   FUNCTION_DESCRIPTIONS,
   type FunctionDescription,
+  jobFunctionEnvVar,
+  LAMBDA_ENDPOINT_ENV,
   SECRETS,
   SETTINGS,
 } from '../../shared/infra/functions.ts';
-import { CHANNEL_QUEUES, TABLES } from '../../shared/infra/resources.ts';
+import { CHANNEL_QUEUES, JOB_DESCRIPTIONS, JOBS, TABLES } from '../../shared/infra/resources.ts';
 import { ALL_CHANNELS_CONTEXT, type CfnTemplate, props, refOf, resourcesOfType, synth } from './synth.ts';
 
 const enabled = synth(ALL_CHANNELS_CONTEXT, { routes: null });
@@ -268,5 +270,45 @@ describe('least privilege', () => {
     expect(actions.has('sqs:SendMessage')).toBe(true);
     expect(actions.has('sqs:ReceiveMessage')).toBe(false);
     expect(actions.has('sqs:DeleteMessage')).toBe(false);
+  });
+
+  it('lets api-admin invoke exactly the two job functions (run now), and no other function invoke any', () => {
+    const jobIds = new Set(
+      JOBS.map((job) => functionLogicalId(json, FUNCTION_DESCRIPTIONS.find((d) => d.id === job)!)),
+    );
+    for (const d of FUNCTION_DESCRIPTIONS) {
+      // Act
+      const invoked = statementsOf(json, d)
+        .filter((s) => list(s.Action).includes('lambda:InvokeFunction'))
+        .flatMap((s) => list(s.Resource).map(flatten))
+        .map((r) => r.replace(/^<(\w+)>(:\*)?$/, '$1'));
+      const env = props<{ Environment: { Variables: Record<string, unknown> } }>(
+        json.Resources[functionLogicalId(json, d)]!,
+      ).Environment.Variables;
+      // Assess
+      const starts = d.startsJobs ?? [];
+      expect(new Set(invoked), d.id).toEqual(new Set(starts.map((job) => [...jobIds][JOBS.indexOf(job)])));
+      expect(LAMBDA_ENDPOINT_ENV in env, d.id).toBe(starts.length > 0);
+      for (const job of JOBS)
+        expect(jobFunctionEnvVar(job) in env, `${d.id} ${job}`).toBe(starts.includes(job));
+      for (const job of starts) {
+        expect(refOf(env[jobFunctionEnvVar(job)]), `${d.id} names ${job}`).toBe(
+          [...jobIds][JOBS.indexOf(job)],
+        );
+      }
+    }
+    expect(FUNCTION_DESCRIPTIONS.find((d) => d.id === 'api-admin')?.startsJobs).toEqual([...JOBS]);
+  });
+});
+
+describe('job lease', () => {
+  it('ends before the job function times out, so a killed run never keeps the next runs out', () => {
+    for (const job of JOBS) {
+      const d = FUNCTION_DESCRIPTIONS.find((f) => f.id === job)!;
+      // Act
+      const timeout = props<{ Timeout: number }>(json.Resources[functionLogicalId(json, d)]!).Timeout;
+      // Assess
+      expect(JOB_DESCRIPTIONS[job].leaseSeconds, job).toBeLessThan(timeout);
+    }
   });
 });

@@ -1,6 +1,7 @@
 /// <reference lib="dom" />
 // Jobs and runs: every job's state with pause/resume (with a reason), run now (a dry run first, showing what
-// would be claimed, then the real run), and the run history with counts and durations.
+// would be claimed, then the real run), and the run history with counts and durations. Run now is
+// asynchronous (202 with the run id): the page waits for the run's record to appear in the run history.
 import { call, get, qs } from '../api.ts';
 import { badge, field, h, table, time } from '../dom.ts';
 import type { Page, PageContext } from '../main.ts';
@@ -20,6 +21,27 @@ interface Run {
   counts: Record<string, number>;
   wouldProcess?: string[];
   problems: Array<{ sessionId?: string; reason: string }>;
+}
+
+interface RunStarted {
+  runId: string;
+  job: string;
+}
+
+/** How long the page waits for a started run's record: longer than a job function's timeout. */
+const RUN_WAIT_MS = 150_000;
+
+/** Polls the run history until the started run's record is there (it is written when the run ends). */
+async function awaitRun(started: RunStarted, progress: (text: string) => void): Promise<Run> {
+  const until = Date.now() + RUN_WAIT_MS;
+  for (let i = 0; Date.now() < until; i++) {
+    const page = await get<{ items: Run[] }>(`/admin/runs${qs({ job: started.job, limit: 25 })}`);
+    const found = page.items.find((r) => r.runId === started.runId);
+    if (found) return found;
+    progress(`${started.job} run ${started.runId} started; waiting for its record…`);
+    await new Promise((resolve) => setTimeout(resolve, Math.min(500 * 2 ** i, 5000)));
+  }
+  throw new Error(`no record of run ${started.runId} after ${RUN_WAIT_MS / 1000} s: see the run history`);
 }
 
 /** The last dry run per job, kept across refreshes until the real run or another dry run. */
@@ -119,11 +141,12 @@ export const jobsPage: Page = {
             try {
               const body: Record<string, unknown> = { dryRun };
               if (limit.value) body.limit = Number(limit.value);
-              const res = await call<Run>('POST', `/admin/jobs/${job.name}/run`, { body });
-              if (dryRun) dryRuns.set(job.name, res.body);
+              const res = await call<RunStarted>('POST', `/admin/jobs/${job.name}/run`, { body });
+              const run = await awaitRun(res.body, (text) => messages.ok(text));
+              if (dryRun) dryRuns.set(job.name, run);
               else {
                 dryRuns.delete(job.name);
-                lastRuns.set(job.name, res.body);
+                lastRuns.set(job.name, run);
               }
               await ctx.refresh();
             } catch (error) {

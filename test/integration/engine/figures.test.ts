@@ -8,7 +8,6 @@ import { DEFAULT_POLICY } from '../../../shared/domain/retry-policy.ts';
 import { metrics } from '../../../shared/observability/metrics.ts';
 import { getJobState } from '../../../shared/repositories/jobs.ts';
 import { getSession } from '../../../shared/repositories/sessions.ts';
-import { runJobNow } from '../../../shared/usecases/admin-jobs.ts';
 import { claimAttempt, completeDispatch } from '../../../shared/usecases/claim-attempt.ts';
 import { runRecoverySweep } from '../../../shared/usecases/recovery-sweep.ts';
 import { overrideNextRetry, registerSession, updateSession } from '../../../shared/usecases/sessions.ts';
@@ -169,7 +168,8 @@ describe('job figures', () => {
     const { ctx } = await createTestContext({ clock: clock.clock, shards: 1 });
     const metric = vi.spyOn(metrics, 'addMetric');
     // Act
-    const manual = await runJobNow(ctx, 'recovery-sweep', { dryRun: false, triggeredBy: 'operator' });
+    // What run now starts: the job function invoked with a manual event (trigger `manual:<caller>`).
+    const manual = await runRecoverySweep(ctx, { trigger: 'manual:operator' });
     const afterManual = await getJobState(ctx, 'recovery-sweep');
     const manualFigures = emitted(metric);
     metric.mockClear();

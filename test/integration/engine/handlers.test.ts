@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../../local/local-env.ts';
 import { handleScheduledEvent } from '../../../shared/handler/scheduled-job.ts';
 import { getJobState, listRuns } from '../../../shared/repositories/jobs.ts';
+import { runJob, SimulatedCrash } from '../../../shared/usecases/job-run.ts';
 import { runRecoverySweep } from '../../../shared/usecases/recovery-sweep.ts';
 import { runTimeoutMonitor } from '../../../shared/usecases/timeout-monitor.ts';
 import { createTestContext, manualClock } from '../../support/context.ts';
@@ -80,4 +81,55 @@ describe('scheduled job handlers', () => {
       expect((await getJobState(ctx, job)).consecutiveFailures).toBe(1);
     },
   );
+});
+
+describe('a run started from the admin API (run now, an asynchronous invocation)', () => {
+  const apiEvent = {
+    trigger: 'api',
+    runId: '20260302T100000000Z-abc123',
+    requestedBy: 'arn:aws:iam::123456789012:user/oncall',
+    dryRun: false,
+    limit: 5,
+  };
+
+  // Today's clock: run records carry a TTL, and an emulator that honours it would drop a record of March.
+  it('carries the run id the API answered with, and who asked, into its run record', async () => {
+    // Prepare
+    const clock = manualClock(new Date().toISOString());
+    const { ctx } = await createTestContext({ clock: clock.clock });
+    // Act
+    const run = await handleScheduledEvent(ctx, 'recovery-sweep', runRecoverySweep, apiEvent, () => 60_000);
+    // Assess
+    expect(run).toMatchObject({
+      runId: apiEvent.runId,
+      trigger: `manual:${apiEvent.requestedBy}`,
+      status: 'succeeded',
+      limit: 5,
+    });
+    expect((await listRuns(ctx, 'recovery-sweep', 5)).items.map((r) => r.runId)).toEqual([apiEvent.runId]);
+  });
+
+  it('a run killed at its timeout holds the job lease no longer than its own invocation', async () => {
+    // Prepare: an invocation with 30 s left, killed mid-run (no release, as Lambda's timeout would).
+    const clock = manualClock(new Date().toISOString());
+    const { ctx } = await createTestContext({ clock: clock.clock });
+    const killed = (c: typeof ctx, invocation: Parameters<Parameters<typeof handleScheduledEvent>[2]>[1]) =>
+      runJob(c, 'recovery-sweep', { ...invocation, defaultLimit: 10 }, async () => {
+        throw new SimulatedCrash('Task timed out after 30.00 seconds');
+      });
+    await expect(handleScheduledEvent(ctx, 'recovery-sweep', killed, apiEvent, () => 30_000)).rejects.toThrow(
+      SimulatedCrash,
+    );
+    // Act: the next scheduled tick, once the killed invocation has ended.
+    clock.advance(31_000);
+    const next = await handleScheduledEvent(
+      ctx,
+      'recovery-sweep',
+      runRecoverySweep,
+      event('schedule-recovery-sweep.json'),
+      () => 120_000,
+    );
+    // Assess: it ran; the job's own lease (110 s) would have kept it out.
+    expect(next).toMatchObject({ trigger: 'schedule', status: 'succeeded' });
+  });
 });

@@ -1,3 +1,4 @@
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../../bin/ops.ts';
 import { functionEnv } from '../../../local/local-env.ts';
@@ -7,17 +8,24 @@ import { createTestContext } from '../../support/context.ts';
 import { attemptItems, seedSessions, stalledSession } from '../../support/seed.ts';
 
 /** Runs the CLI against the deployment named by env, as an operator's shell would, capturing stdout. */
-async function cli(env: Record<string, string>, ...argv: string[]): Promise<{ code: number; out: string }> {
+async function cli(
+  env: Record<string, string>,
+  ...argv: string[]
+): Promise<{ code: number; out: string; err: string }> {
   const saved = { ...process.env };
   Object.assign(process.env, env);
   let out = '';
+  let progress = '';
   const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
     out += String(chunk);
     return true;
   });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    progress += String(chunk);
+    return true;
+  });
   try {
-    return { code: await runCli(argv), out };
+    return { code: await runCli(argv), out, err: progress };
   } finally {
     write.mockRestore();
     err.mockRestore();
@@ -78,6 +86,64 @@ describe('ops CLI', () => {
     expect(paused.out).toMatch(/recovery-sweep is paused/);
     expect(status.out).toMatch(/recovery-sweep\s+PAUSED/);
     expect(status.out).toMatch(/dlq email\s+depth 0/);
+  });
+
+  it('reset-stuck follows the continuation batch by batch, printing progress, until every match is done', async () => {
+    // Prepare: five stuck sessions, two per batch.
+    const { ctx, names, endpoints } = await createTestContext();
+    const env = functionEnv(endpoints, names);
+    for (let i = 0; i < 5; i++) {
+      await registerSession(
+        ctx,
+        {
+          sessionId: `cli-batch-${i}`,
+          kind: 'transcription',
+          status: 'processing',
+          processingStartedAt: new Date(Date.now() - 3 * 3600_000).toISOString(),
+        },
+        { triggeredBy: 'test' },
+      );
+    }
+
+    // Act
+    const listed = await cli(env, 'reset-stuck', '--older-than', '60', '--limit', '2');
+    const executed = await cli(env, 'reset-stuck', '--older-than', '60', '--limit', '2', '--execute');
+
+    // Assess
+    expect(listed.err).toMatch(/batch 1: matched 2 \(so far 2 matched\), continuing…/);
+    expect(listed.err).toMatch(/batch 3: matched 1 \(so far 5 matched\)\n/);
+    expect(listed.out).toMatch(/5 stuck session\(s\) — dry run/);
+    expect(listed.out.match(/cli-batch-\d/g)?.sort()).toEqual([0, 1, 2, 3, 4].map((i) => `cli-batch-${i}`));
+    expect(executed.out).toMatch(/5 stuck session\(s\), 5 timed out/);
+    expect(executed.err).toMatch(/batch 3: matched 1, timed out 1 \(so far 5 matched, 5 timed out\)/);
+    for (let i = 0; i < 5; i++) expect((await getSession(ctx, `cli-batch-${i}`))?.status).toBe('timed_out');
+  });
+
+  it('replay-dlq --execute continues call after call, printing progress, until the DLQ has no match left', async () => {
+    // Prepare: five dead letters of one session; two per call.
+    const { ctx, names, endpoints } = await createTestContext();
+    const env = functionEnv(endpoints, names);
+    for (let i = 0; i < 5; i++) {
+      await ctx.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: ctx.queues.email.dlqUrl,
+          MessageBody: JSON.stringify({ sessionId: 'cli-dead', attemptId: `att_cli_${i}` }),
+        }),
+      );
+    }
+
+    // Act
+    const dry = await cli(env, 'replay-dlq', '--channel', 'email', '--limit', '2');
+    const executed = await cli(env, 'replay-dlq', '--channel', 'email', '--limit', '2', '--execute');
+
+    // Assess: a dry run does not continue and says its count is partial; the real one moves all five.
+    expect(dry.out).toMatch(/matched 2\+ \(stopped by its limit: more may match\), replayed 0 — dry run/);
+    expect(dry.err).not.toMatch(/continuing/);
+    expect(executed.err).toMatch(
+      /call 1: scanned \d+, matched 2, replayed 2, stopped by limit, 3 left in the DLQ, continuing…/,
+    );
+    expect(executed.err).toMatch(/call 3: .*replayed 1, stopped by drained, 0 left in the DLQ\n/);
+    expect(executed.out).toMatch(/matched 5, replayed 5\n/);
   });
 
   it('refuses bad arguments with exit code 2 and a clear message, changing nothing', async () => {

@@ -1,0 +1,84 @@
+// The admin API's job starter in AWS: a Lambda asynchronous invocation (`InvocationType: Event`) of the
+// job's function, through Lambda's Invoke REST call signed with the SDK's own SigV4 signer and the
+// function's credentials. Not the Lambda client: it would put the api-admin function over its bundle
+// budget for one call. CDK sets the function names and the endpoint, and grants lambda:InvokeFunction on
+// exactly the two job functions (lib/session-recovery-stack.ts).
+import { createHash, createHmac } from 'node:crypto';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { AwsCredentialIdentity, Provider } from '@smithy/types';
+import { requireEnv } from '../env.ts';
+import { jobFunctionEnvVar, LAMBDA_ENDPOINT_ENV } from '../infra/functions.ts';
+import type { JobName } from '../infra/resources.ts';
+import { JobStartError, type JobStarter } from '../usecases/job-start.ts';
+
+export { JobStartError };
+
+type Data = string | ArrayBuffer | ArrayBufferView;
+
+function bytes(data: Data): Buffer {
+  if (typeof data === 'string') return Buffer.from(data, 'utf8');
+  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return Buffer.from(data);
+}
+
+/** SHA-256 (or HMAC-SHA256) in the shape the signer takes, from node:crypto (what the SDK's Node hash does). */
+class Sha256 {
+  private hash;
+  constructor(private readonly secret?: Data) {
+    this.hash = secret ? createHmac('sha256', bytes(secret)) : createHash('sha256');
+  }
+  update(data: Data): void {
+    this.hash.update(bytes(data));
+  }
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.hash.digest());
+  }
+  reset(): void {
+    this.hash = this.secret ? createHmac('sha256', bytes(this.secret)) : createHash('sha256');
+  }
+}
+
+export function lambdaJobStarter(
+  env: NodeJS.ProcessEnv,
+  credentials: Provider<AwsCredentialIdentity>,
+  fetcher: typeof fetch = fetch,
+): JobStarter {
+  const endpoint = new URL(requireEnv(LAMBDA_ENDPOINT_ENV, env));
+  const region = requireEnv('AWS_REGION', env);
+  const functions = {
+    'recovery-sweep': requireEnv(jobFunctionEnvVar('recovery-sweep'), env),
+    'timeout-monitor': requireEnv(jobFunctionEnvVar('timeout-monitor'), env),
+  } satisfies Record<JobName, string>;
+  const signer = new SignatureV4({ service: 'lambda', region, credentials, sha256: Sha256 });
+  return async (job, event) => {
+    const path = `/2015-03-31/functions/${encodeURIComponent(functions[job])}/invocations`;
+    const body = JSON.stringify(event);
+    const signed = await signer.sign({
+      method: 'POST',
+      protocol: endpoint.protocol,
+      hostname: endpoint.hostname,
+      ...(endpoint.port ? { port: Number(endpoint.port) } : {}),
+      path,
+      query: {},
+      headers: {
+        host: endpoint.host,
+        'content-type': 'application/json',
+        'x-amz-invocation-type': 'Event',
+      },
+      body,
+    });
+    const res = await fetcher(new URL(path, endpoint), {
+      method: 'POST',
+      headers: signed.headers,
+      body,
+      signal: AbortSignal.timeout(5000),
+    }).catch((error: unknown) => {
+      throw new JobStartError(`Lambda did not answer the start of ${job}: ${String(error)}`);
+    });
+    // An asynchronous invocation is accepted with 202; anything else started nothing.
+    if (res.status !== 202) {
+      const detail = (await res.text().catch(() => '')).slice(0, 300);
+      throw new JobStartError(`Lambda refused to start ${job} (${res.status}): ${detail}`);
+    }
+  };
+}
