@@ -211,16 +211,10 @@ export async function putMonitorGauge(ctx: AppContext, gauge: MonitorGauge): Pro
     });
 }
 
+/** The monitor's last gauge: an item only the monitor writes, always whole (one put). */
 export async function readMonitorGauge(ctx: AppContext): Promise<MonitorGauge | undefined> {
   const res = await ctx.ddb.send(
     new GetCommand({ TableName: ctx.tables.control, Key: MONITOR_GAUGE_KEY, ConsistentRead: true }),
   );
-  if (!res.Item) return undefined;
-  return {
-    longRunning: Math.max(0, Number(res.Item.longRunning ?? 0)),
-    stuck: Math.max(0, Number(res.Item.stuck ?? 0)),
-    complete: res.Item.complete !== false,
-    at: String(res.Item.at),
-    runId: String(res.Item.runId),
-  };
+  return res.Item as MonitorGauge | undefined;
 }
