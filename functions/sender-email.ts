@@ -5,6 +5,7 @@ import { contextFromEnv } from '../shared/context.ts';
 import { withLambdaContext } from '../shared/handler/lambda-context.ts';
 import { pausable } from '../shared/reputation/pause-gate.ts';
 import { extensionSecretReader } from '../shared/secrets/extension.ts';
+import { emailConfig } from '../shared/senders/config.ts';
 import { sesProviderFactory } from '../shared/senders/factories/ses.ts';
 import { deployedSenderHandler } from '../shared/senders/lambda.ts';
 
@@ -15,6 +16,7 @@ export const handler = withLambdaContext(
   pausable(
     deployedSenderHandler({
       channel: 'email',
+      configure: emailConfig,
       provider: sesProviderFactory,
       readSecret: extensionSecretReader(),
       ctx,

@@ -2,7 +2,7 @@
 // a Slack incoming webhook. Its credential comes from Secrets Manager, cached.
 
 import { withLambdaContext } from '../shared/handler/lambda-context.ts';
-import { secretsMaxAge } from '../shared/senders/config.ts';
+import { secretsMaxAge, slackConfig } from '../shared/senders/config.ts';
 import { slackProviderFactory } from '../shared/senders/factories/slack.ts';
 import { deployedSenderHandler } from '../shared/senders/lambda.ts';
 import { powertoolsSecretReader } from '../shared/senders/secrets.ts';
@@ -11,6 +11,7 @@ import { powertoolsSecretReader } from '../shared/senders/secrets.ts';
 export const handler = withLambdaContext(
   deployedSenderHandler({
     channel: 'slack',
+    configure: slackConfig,
     provider: slackProviderFactory,
     readSecret: powertoolsSecretReader(secretsMaxAge()),
   }),

@@ -2,7 +2,7 @@
 // a signed HTTPS POST. Its credential comes from Secrets Manager, cached.
 
 import { withLambdaContext } from '../shared/handler/lambda-context.ts';
-import { secretsMaxAge } from '../shared/senders/config.ts';
+import { secretsMaxAge, webhookConfig } from '../shared/senders/config.ts';
 import { webhookProviderFactory } from '../shared/senders/factories/webhook.ts';
 import { deployedSenderHandler } from '../shared/senders/lambda.ts';
 import { powertoolsSecretReader } from '../shared/senders/secrets.ts';
@@ -11,6 +11,7 @@ import { powertoolsSecretReader } from '../shared/senders/secrets.ts';
 export const handler = withLambdaContext(
   deployedSenderHandler({
     channel: 'webhook',
+    configure: webhookConfig,
     provider: webhookProviderFactory,
     readSecret: powertoolsSecretReader(secretsMaxAge()),
   }),

@@ -2,7 +2,7 @@
 // Twilio WhatsApp. Its credential comes from Secrets Manager, cached.
 
 import { withLambdaContext } from '../shared/handler/lambda-context.ts';
-import { secretsMaxAge } from '../shared/senders/config.ts';
+import { secretsMaxAge, twilioConfig } from '../shared/senders/config.ts';
 import { twilioProviderFactory } from '../shared/senders/factories/twilio.ts';
 import { deployedSenderHandler } from '../shared/senders/lambda.ts';
 import { powertoolsSecretReader } from '../shared/senders/secrets.ts';
@@ -11,6 +11,7 @@ import { powertoolsSecretReader } from '../shared/senders/secrets.ts';
 export const handler = withLambdaContext(
   deployedSenderHandler({
     channel: 'whatsapp',
+    configure: twilioConfig,
     provider: twilioProviderFactory,
     readSecret: powertoolsSecretReader(secretsMaxAge()),
   }),

@@ -313,6 +313,10 @@ export class SessionRecoveryStack extends Stack {
     }
     // Credentials of a disabled channel are neither named nor readable: enabling it is a deploy. A sender
     // reads only its own channel's credentials (SMS and WhatsApp share the Twilio secret).
+    if (description.invokesItself) {
+      (fn as ServiceFunction).allowSelfInvoke(`${this.prefix}-${description.id}`);
+      fn.addEnvironment(LAMBDA_ENDPOINT_ENV, `https://lambda.${this.region}.${this.urlSuffix}`);
+    }
     const { trigger } = description;
     const mayUse = (channel: Channel) =>
       config.enabledChannels.includes(channel) && (trigger.kind !== 'queue' || trigger.channel === channel);

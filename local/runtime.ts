@@ -34,6 +34,7 @@ import { startQueuePoller } from './queue-poller.ts';
 import { type LocalReceivers, startLocalReceivers } from './receivers.ts';
 import { contextForResources, createResources, type ResourceNames } from './resources.ts';
 import { readSimulatedEvents } from './ses-simulator.ts';
+import { withInProcessSweepWorkers } from './sweep-workers.ts';
 
 const tty = process.stdout.isTTY;
 const paint = (code: number) => (s: string) => (tty ? `\u001b[${code}m${s}\u001b[0m` : s);
@@ -197,11 +198,23 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       },
     };
     const cursorKey = options.cursorKey;
-    const ctx = contextForResources(endpoints, sqs, names, {
-      shards: LOCAL_SHARDS,
-      settings,
-      ...(cursorKey ? { cursorKey: async () => cursorKey } : {}),
-    });
+    // A sweep whose backlog exceeds its limit fans out to workers run in this process (the Lambda invokes
+    // itself); each worker's run shows in the log like the scheduled one's.
+    const ctx = withInProcessSweepWorkers(
+      contextForResources(endpoints, sqs, names, {
+        shards: LOCAL_SHARDS,
+        settings,
+        ...(cursorKey ? { cursorKey: async () => cursorKey } : {}),
+      }),
+      (run) =>
+        say(
+          'sweep',
+          dim(
+            `worker ${run.runId} (shards ${run.shardGroup?.join(',') ?? '?'}) ${run.status}: claimed ${run.counts.claimed}${run.error ? ` — ${run.error}` : ''}`,
+          ),
+        ),
+      (error, work) => say('sweep', `worker on shards ${work.shards.join(',')} crashed: ${String(error)}`),
+    ).ctx;
 
     // Senders: every channel configured against the stand-ins except WhatsApp, disabled on purpose (not in
     // ENABLED_CHANNELS) so the demo shows a deliberate `skipped channel_disabled`.

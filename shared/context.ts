@@ -42,6 +42,17 @@ export interface AppContext {
   readonly settings?: Settings;
   /** The API's cursor key; only the API functions (and the local runtime and tests) have one. */
   readonly cursorKey?: CursorKeySource;
+  /**
+   * Starts a sweep worker on a shard group without waiting for it (the sweep Lambda invokes itself
+   * asynchronously; the local runtime runs it in-process). Absent: the sweep cannot fan out.
+   */
+  readonly startSweepWorker?: (work: SweepWork) => Promise<void>;
+}
+
+/** What a sweep worker is given: its shards and the run that started it. */
+export interface SweepWork {
+  readonly shards: readonly string[];
+  readonly parentRunId: string;
 }
 
 export const systemClock: Clock = () => new Date();

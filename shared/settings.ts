@@ -23,6 +23,11 @@ export interface Settings {
   /** Claims in flight at once within one sweep. */
   readonly sweepConcurrency: number;
   /**
+   * Shard groups a sweep fans out to when the due backlog exceeds its limit: one worker per group, each
+   * holding the lease of its shards (capped at the shard count).
+   */
+  readonly sweepWorkers: number;
+  /**
    * How long past its due time the next attempt waits, at most, for the previous attempt's notifications to
    * reach a final outcome. A channel that stays down delays the next reminder by this much, no more.
    */
@@ -52,6 +57,7 @@ export const DEFAULT_SETTINGS: Settings = {
   dispatchLeaseSeconds: 60,
   sweepLimit: 1000,
   sweepConcurrency: 16,
+  sweepWorkers: 4,
   outcomeWaitSeconds: 3600,
   dispatchFailureLimit: 3,
   schedules: defaultSchedules(),
@@ -69,6 +75,7 @@ const EnvSchema = v.object({
   DISPATCH_LEASE_SECONDS: v.optional(numberFromText(integer(5, 3600))),
   SWEEP_LIMIT: v.optional(numberFromText(integer(1, 100_000))),
   SWEEP_CONCURRENCY: v.optional(numberFromText(integer(1, 128))),
+  SWEEP_WORKERS: v.optional(numberFromText(integer(1, 64))),
   OUTCOME_WAIT_SECONDS: v.optional(numberFromText(integer(0, 7 * 86_400))),
   DISPATCH_FAILURE_LIMIT: v.optional(numberFromText(integer(1, 1000))),
   SWEEP_RATE_SECONDS: v.optional(numberFromText(integer(1, 86_400))),
@@ -91,6 +98,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings 
     dispatchLeaseSeconds: e.DISPATCH_LEASE_SECONDS ?? DEFAULT_SETTINGS.dispatchLeaseSeconds,
     sweepLimit: e.SWEEP_LIMIT ?? DEFAULT_SETTINGS.sweepLimit,
     sweepConcurrency: e.SWEEP_CONCURRENCY ?? DEFAULT_SETTINGS.sweepConcurrency,
+    sweepWorkers: e.SWEEP_WORKERS ?? DEFAULT_SETTINGS.sweepWorkers,
     outcomeWaitSeconds: e.OUTCOME_WAIT_SECONDS ?? DEFAULT_SETTINGS.outcomeWaitSeconds,
     dispatchFailureLimit: e.DISPATCH_FAILURE_LIMIT ?? DEFAULT_SETTINGS.dispatchFailureLimit,
     schedules: {

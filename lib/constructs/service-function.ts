@@ -274,6 +274,22 @@ export class ServiceFunction extends NodejsFunction {
     return this;
   }
 
+  /**
+   * Lets the function invoke itself (the sweep's fan-out workers). The ARN is built from the function's
+   * physical name, not taken from the function: the role's policy referring to the function that depends on
+   * the role would be a circular dependency.
+   */
+  allowSelfInvoke(functionName: string): this {
+    const arn = Stack.of(this).formatArn({
+      service: 'lambda',
+      resource: 'function',
+      resourceName: functionName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    this.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [arn] }));
+    return this;
+  }
+
   /** Puts the secret's name in env and grants reading that one secret's value. */
   bindSecret(binding: SecretBinding): this {
     this.addEnvironment(binding.envVar, binding.secretName);

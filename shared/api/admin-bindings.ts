@@ -5,7 +5,12 @@
 import { resumeChannel } from '../reputation/guard.ts';
 import { getJobsStatus, listJobRuns, pauseJob, RunsPosition, resumeJob } from '../usecases/admin-jobs.ts';
 import { ReplayTotals, replayDlq } from '../usecases/dlq.ts';
-import { listDlqsWithHealth } from '../usecases/health.ts';
+import {
+  checkReadiness,
+  getSessionsHealth,
+  listDlqsWithHealth,
+  listStuckSessions,
+} from '../usecases/health.ts';
 import { JobStartError, type JobStarter, startJobRun } from '../usecases/job-start.ts';
 import { reputationReport } from '../usecases/reputation.ts';
 import { HttpProblem, problem } from './problem.ts';
@@ -55,6 +60,19 @@ export function createAdminBindings(startJob: JobStarter): AdminBindings {
     async listDlqs(ctx) {
       const depths = await listDlqsWithHealth(ctx);
       return ok({ channels: depths.map(({ error: _error, ...d }) => d) });
+    },
+
+    async readyz(ctx) {
+      const report = await checkReadiness(ctx);
+      return ok(report, report.status === 'error' ? 503 : 200);
+    },
+
+    async sessionsHealth(ctx) {
+      return ok(await getSessionsHealth(ctx));
+    },
+
+    async stuckSessions(ctx) {
+      return ok(await listStuckSessions(ctx));
     },
 
     async getReputation(ctx) {

@@ -15,7 +15,6 @@ import {
 } from '../repositories/policies.ts';
 import { requireSession } from '../repositories/sessions.ts';
 import { parse } from '../schema.ts';
-import { checkReadiness, getSessionsHealth, listStuckSessions } from '../usecases/health.ts';
 import { previewPolicy } from '../usecases/policy-preview.ts';
 import { getRecipient, liftByOperator, suppressByOperator } from '../usecases/recipients.ts';
 import { retryNow } from '../usecases/retry-now.ts';
@@ -221,19 +220,6 @@ export function createBindings(openApiDocument: OpenApiSource): ProductBindings 
         position: p.position,
       });
       return p.page(items, next, (i) => after[i] as OutcomePosition);
-    },
-
-    async readyz(ctx) {
-      const report = await checkReadiness(ctx);
-      return ok(report, report.status === 'error' ? 503 : 200);
-    },
-
-    async sessionsHealth(ctx) {
-      return ok(await getSessionsHealth(ctx));
-    },
-
-    async stuckSessions(ctx) {
-      return ok(await listStuckSessions(ctx));
     },
 
     async getRecipient(ctx, { params }) {

@@ -316,6 +316,7 @@ const SessionsHealthResponse = v.object({
     longRunningSessions: int,
     stuckSessions: int,
   }),
+  measured: v.object({ at: nullableString, complete: v.boolean() }),
   thresholds: v.object({
     warningMinutes: v.number(),
     timeoutMinutes: v.number(),
@@ -334,6 +335,7 @@ const StuckSessionsResponse = v.object({
     }),
   ),
   count: int,
+  countAt: nullableString,
 });
 
 const OpenApiResponse = v.looseObject({

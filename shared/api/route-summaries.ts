@@ -11,7 +11,7 @@ export const ROUTE_SUMMARIES: Record<RouteId, string> = {
     'Shopify webhook endpoint (X-Shopify-Hmac-Sha256): checkouts and orders start and end sessions',
   registerSession: 'Register a session (idempotent on sessionId: the same content again answers 200)',
   listSessions:
-    'List sessions by status, kind and org, or find them by recipient; most recently updated first within a status',
+    'List sessions by status, kind and org, or find them by recipient; most recently entered their status first within a status',
   getSession: 'A session with its recovery state; the ETag is its version',
   updateSession:
     'Report progress: recovered/completed/cancelled end automation, processing starts the deadline clock',

@@ -431,6 +431,7 @@ export const ROUTE = {
   }),
   readyz: route({
     id: 'readyz',
+    function: 'api-admin',
     method: 'GET',
     path: '/v1/health/readyz',
     access: 'read',
@@ -444,6 +445,7 @@ export const ROUTE = {
   }),
   sessionsHealth: route({
     id: 'sessionsHealth',
+    function: 'api-admin',
     method: 'GET',
     path: '/v1/health/sessions',
     access: 'read',
@@ -454,6 +456,7 @@ export const ROUTE = {
   }),
   stuckSessions: route({
     id: 'stuckSessions',
+    function: 'api-admin',
     method: 'GET',
     path: '/v1/health/sessions/stuck',
     access: 'read',

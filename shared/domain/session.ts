@@ -106,6 +106,12 @@ export const SessionSchema = v.looseObject({
   leaseUntil: optionalIso,
   dueShard: optionalString,
   deadlineShard: optionalString,
+  /**
+   * `byStatus` index keys: `<status>#<shard>`, and `<when the session entered its status>#<sessionId>` (a stamp
+   * keeps it: only a change of status moves the index entry).
+   */
+  statusShard: optionalString,
+  statusKey: optionalString,
   createdAt: isoDateTime,
   updatedAt: isoDateTime,
 });

@@ -26,7 +26,24 @@ const ManualRunEventSchema = v.strictObject({
   requestedBy: v.optional(v.pipe(v.string(), v.regex(/^[\x21-\x7e]{1,512}$/, 'a caller'))),
 });
 
-export type ScheduledInvocation = { trigger: string; dryRun: boolean; limit?: number; runId?: string };
+/** A sweep fan-out worker, invoked asynchronously by a sweep whose backlog exceeded its limit. */
+const SweepWorkerEventSchema = v.strictObject({
+  trigger: v.literal('fan-out'),
+  parentRunId: v.pipe(v.string(), v.regex(/^[0-9TZ]{8,20}-[0-9a-f]{6}$/, 'a run id')),
+  shards: v.pipe(
+    v.array(v.pipe(v.string(), v.regex(/^\d{1,3}$/, 'a shard number'))),
+    v.minLength(1),
+    v.maxLength(256),
+  ),
+});
+
+export type ScheduledInvocation = {
+  trigger: string;
+  dryRun: boolean;
+  limit?: number;
+  runId?: string;
+  worker?: { shards: string[]; parentRunId: string };
+};
 
 export function parseScheduledEvent(
   event: unknown,
@@ -41,9 +58,14 @@ export function parseScheduledEvent(
       invocation: { ...invocation, ...(requestedBy ? { trigger: `manual:${requestedBy}` } : {}) },
     };
   }
+  const worker = safeParse(SweepWorkerEventSchema, event);
+  if (worker.success) {
+    const { shards, parentRunId } = worker.data;
+    return { ok: true, invocation: { trigger: 'fan-out', dryRun: false, worker: { shards, parentRunId } } };
+  }
   const issues = describeIssues(manual.issues, '(event)');
   return {
     ok: false,
-    reason: `not a scheduled event (detail-type "Scheduled Event" from aws.events) nor a manual run ({ trigger, dryRun?, limit?, runId?, requestedBy? }): ${issues}`,
+    reason: `not a scheduled event (detail-type "Scheduled Event" from aws.events) nor a manual run ({ trigger, dryRun?, limit?, runId?, requestedBy? }) nor a sweep worker ({ trigger: "fan-out", parentRunId, shards }): ${issues}`,
   };
 }

@@ -25,6 +25,11 @@ export async function handleScheduledEvent(
     logger.error('rejected invocation', { job, reason: parsed.reason });
     return recordRejectedRun(ctx, job, parsed.reason);
   }
+  if (parsed.invocation.worker && job !== 'recovery-sweep') {
+    const reason = `${job} has no fan-out workers`;
+    logger.error('rejected invocation', { job, reason });
+    return recordRejectedRun(ctx, job, reason);
+  }
   // The lease ends with the invocation: Lambda's remaining time, read as the run starts (on the context's
   // clock, which the lease is written with).
   const deadline = remainingMs ? new Date(ctx.clock().getTime() + remainingMs()) : undefined;

@@ -152,6 +152,8 @@ export interface FunctionDescription {
    * on exactly that function.
    */
   readonly startsJobs?: readonly JobName[];
+  /** Invokes itself asynchronously (the sweep's fan-out workers): `lambda:InvokeFunction` on its own ARN. */
+  readonly invokesItself?: boolean;
 }
 
 /** Env var that names a job's function on a function that starts it (`JOB_FUNCTION_RECOVERY_SWEEP`). */
@@ -200,6 +202,7 @@ function jobFunction(job: JobName, indexes: { sessions: string[]; timeline: stri
     secrets: [],
     sendsEmail: false,
     settings: SCHEDULING_SETTINGS,
+    ...(job === 'recovery-sweep' ? { invokesItself: true } : {}),
   };
 }
 
@@ -257,15 +260,14 @@ export const FUNCTION_DESCRIPTIONS: readonly FunctionDescription[] = [
   {
     id: 'api',
     entry: 'functions/api.ts',
-    summary: 'Admin API: sessions, timelines, retry policies, stats, health',
+    summary: 'Admin API: sessions, timelines, retry policies, stats',
     assets: [OPENAPI_ASSET],
     ...API_LIMITS,
     trigger: { kind: 'api' },
     tables: API_TABLES,
     queues: [
-      // retry-now dispatches through the queues; readiness reads the DLQ depths.
+      // retry-now dispatches through the queues.
       { channels: ALL_CHANNELS, access: 'send' },
-      { channels: ALL_CHANNELS, access: 'inspect' },
     ],
     // The cursor key, through the Parameters and Secrets extension (no Secrets Manager client in the bundle).
     secrets: ['cursorKey'],
@@ -274,10 +276,11 @@ export const FUNCTION_DESCRIPTIONS: readonly FunctionDescription[] = [
     settings: SCHEDULING_SETTINGS,
   },
   {
-    // `/v1/admin/*` (shared/api/routes.ts `function: 'api-admin'`): jobs, runs, dead letters.
+    // `/v1/admin/*` and `/v1/health/*` (shared/api/routes.ts `function: 'api-admin'`): jobs, runs, dead
+    // letters, readiness and session health — what on-call reads.
     id: 'api-admin',
     entry: 'functions/api-admin.ts',
-    summary: 'Admin API: jobs, runs, dead letters (/v1/admin/*)',
+    summary: 'Admin API: jobs, runs, dead letters, health (/v1/admin/*, /v1/health/*)',
     ...API_LIMITS,
     trigger: { kind: 'api' },
     tables: API_TABLES,

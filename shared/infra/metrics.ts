@@ -23,13 +23,15 @@ export const DIMENSIONS = {
 
 /**
  * Emitted by every run of a scheduled job, dimensions {service, job}.
- * `Heartbeat` is 1 per invocation, also when the job is paused or finds its lease held: the alarm on it
- * proves the schedule fires and the function starts, not that work was done.
+ * `Heartbeat` is 1 per scheduled invocation, also when the job is paused or finds its lease held: the alarm on
+ * it proves the schedule fires and the function starts, not that work was done. A run on demand (API, CLI) or
+ * a fan-out worker emits none, so it cannot hide a schedule that stopped.
  */
 export const JOB_METRICS = {
   heartbeat: 'Heartbeat',
   /** The job state's counter after this run (0 after a success): a gauge, alarmed on Maximum. */
   consecutiveFailures: 'ConsecutiveFailures',
+  /** Sessions the run considered for a claim (or a time-out); not those skipped after it stopped claiming. */
   selected: 'Selected',
   claimed: 'Claimed',
   dispatched: 'Dispatched',
@@ -51,7 +53,10 @@ export const SWEEP_METRICS = {
 
 /** Emitted by the timeout monitor only, dimensions {service, job=timeout-monitor}. */
 export const MONITOR_METRICS = {
-  /** Processing sessions past their deadline found by this run (a gauge). */
+  /**
+   * Processing sessions this run found past their deadline and still processing: timed out, or left on an
+   * error. One completed under the monitor (a conflict) is not counted.
+   */
   stuckSessions: 'StuckSessions',
   timedOut: 'TimedOut',
 } as const;
@@ -59,7 +64,11 @@ export const MONITOR_METRICS = {
 /** Emitted by the senders, dimensions {service, channel}. */
 export const SENDER_METRICS = {
   sent: 'Sent',
-  /** Permanent failures and transient ones that will be retried, one per failed send. */
+  /**
+   * Final failures, one per notification: a permanent provider error, a provider that never answered, or a
+   * transient error on the last receive (the message then goes to the DLQ). A transient error that will be
+   * retried is not one: the error-rate alarm would otherwise count one slow notification five times.
+   */
   failed: 'Failed',
   /** Deliberately not sent: channel disabled, no recipient, stale or finished session, duplicate. */
   skipped: 'SkippedNotifications',

@@ -47,9 +47,13 @@ export const SESSIONS_TABLE: TableDescription = {
       projection: 'ALL',
     },
     {
+      // Sharded like `due` and `deadline`: `statusShard` is `<status>#<shard>`, so the sessions of one status
+      // (every `recovering` one at the claim rate) spread over STATUS_SHARDS partition keys. The sort key,
+      // `statusKey`, is `<when it entered the status>#<sessionId>`: unique, and a stamp (lastNotifiedAt,
+      // dispatchedAt, a lease) never moves it.
       indexName: 'byStatus',
-      partitionKey: { name: 'status', type: 'S' },
-      sortKey: { name: 'updatedAt', type: 'S' },
+      partitionKey: { name: 'statusShard', type: 'S' },
+      sortKey: { name: 'statusKey', type: 'S' },
       projection: 'ALL',
     },
     {

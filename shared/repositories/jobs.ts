@@ -18,6 +18,8 @@ export const JobStateSchema = v.looseObject({
   pausedAt: v.optional(v.string()),
   pauseReason: v.optional(v.string()),
   lastHeartbeatAt: v.optional(v.string()),
+  /** When a run on demand (API, CLI, a fan-out worker) last ended: it beats no heartbeat. */
+  lastManualRunAt: v.optional(v.string()),
   lastSuccessAt: v.optional(v.string()),
   lastRunId: v.optional(v.string()),
   consecutiveFailures: v.optional(integer(0), 0),
@@ -40,6 +42,11 @@ export interface RunCounts {
   invalid: number;
   errors: number;
   timedOut: number;
+  /**
+   * The monitor: processing sessions found past their deadline and still processing when it came to them
+   * (timed out, or left on an error); one that changed meanwhile (a conflict) is not counted.
+   */
+  stuck: number;
   longRunning: number;
   alerts: number;
 }
@@ -57,6 +64,7 @@ export function emptyCounts(): RunCounts {
     invalid: 0,
     errors: 0,
     timedOut: 0,
+    stuck: 0,
     longRunning: 0,
     alerts: 0,
   };
@@ -83,6 +91,13 @@ export interface RunRecord {
   outboxOldestAgeSeconds?: number;
   /** The run stopped at its limit and left work for the next run (the timeout monitor). */
   moreRemain?: boolean;
+  /** A sweep worker: the shards it was given and the run that started it. */
+  shardGroup?: string[];
+  parentRunId?: string;
+  /** The due shards this run found leased by another run and left to it. */
+  shardsBusy?: string[];
+  /** A sweep whose backlog exceeded its limit: the workers it started, one per shard group. */
+  fanOut?: { workers: number; groups: string[][] };
 }
 
 export function newRunId(at: Date): string {
@@ -97,13 +112,42 @@ export async function acquireJobLease(
   now: Date,
   leaseSeconds: number,
 ): Promise<boolean> {
+  return acquireLease(ctx, job, owner, now, leaseSeconds);
+}
+
+/** The lease of one `due` shard for the sweep: a shard is never walked by two sweep runs at once. */
+export function shardLeaseName(shard: string): string {
+  return `recovery-sweep#shard#${shard}`;
+}
+
+export async function acquireShardLease(
+  ctx: AppContext,
+  shard: string,
+  owner: string,
+  now: Date,
+  leaseSeconds: number,
+): Promise<boolean> {
+  return acquireLease(ctx, shardLeaseName(shard), owner, now, leaseSeconds);
+}
+
+export async function releaseShardLease(ctx: AppContext, shard: string, owner: string): Promise<void> {
+  await releaseLease(ctx, shardLeaseName(shard), owner);
+}
+
+async function acquireLease(
+  ctx: AppContext,
+  name: string,
+  owner: string,
+  now: Date,
+  leaseSeconds: number,
+): Promise<boolean> {
   try {
     await ctx.ddb.send(
       new PutCommand({
         TableName: ctx.tables.control,
         Item: {
           pk: 'lease',
-          sk: job,
+          sk: name,
           owner,
           acquiredAt: now.toISOString(),
           leaseUntil: new Date(now.getTime() + leaseSeconds * 1000).toISOString(),
@@ -124,11 +168,15 @@ export async function acquireJobLease(
 
 /** Releases the lease only if this execution still owns it (it may have expired and been taken). */
 export async function releaseJobLease(ctx: AppContext, job: JobName, owner: string): Promise<void> {
+  await releaseLease(ctx, job, owner);
+}
+
+async function releaseLease(ctx: AppContext, name: string, owner: string): Promise<void> {
   try {
     await ctx.ddb.send(
       new DeleteCommand({
         TableName: ctx.tables.control,
-        Key: { pk: 'lease', sk: job },
+        Key: { pk: 'lease', sk: name },
         ConditionExpression: '#owner = :owner',
         ExpressionAttributeNames: { '#owner': 'owner' },
         ExpressionAttributeValues: { ':owner': owner },
@@ -146,13 +194,21 @@ export async function getJobState(ctx: AppContext, job: JobName): Promise<JobSta
   return parse(JobStateSchema, { name: job, ...(res.Item ?? {}) });
 }
 
-/** Records how a run ended on the job state: heartbeat always, success or one more failure. */
+/**
+ * Records how a run ended on the job state: success or one more failure, and the heartbeat when the run came
+ * from the schedule (a manual run sets `lastManualRunAt` instead: readiness and the alarm read the heartbeat).
+ */
 export async function recordJobOutcome(
   ctx: AppContext,
   job: JobName,
   run: Pick<RunRecord, 'runId' | 'status' | 'finishedAt' | 'error'>,
+  options: { heartbeat: boolean } = { heartbeat: true },
 ): Promise<JobState> {
-  const names: Record<string, string> = { '#hb': 'lastHeartbeatAt', '#run': 'lastRunId', '#name': 'name' };
+  const names: Record<string, string> = {
+    '#hb': options.heartbeat ? 'lastHeartbeatAt' : 'lastManualRunAt',
+    '#run': 'lastRunId',
+    '#name': 'name',
+  };
   const values: Record<string, unknown> = { ':at': run.finishedAt, ':run': run.runId, ':name': job };
   let expression = 'SET #hb = :at, #run = :run, #name = :name';
   if (run.status === 'failed') {

@@ -25,7 +25,7 @@ import {
   isThrottling,
   transactionCancellation,
 } from './dynamo-errors.ts';
-import { recordShardCount } from './shards.ts';
+import { recordShardCount, STATUS_SHARDS } from './shards.ts';
 import { moveStatusGauge, type StatsBuffer } from './stats.ts';
 
 /** FNV-1a: a stable, cheap spread of ids over the index shards. */
@@ -52,6 +52,30 @@ function isRetryEligible(s: Session): boolean {
   );
 }
 
+/** The `byStatus` partition key of a status's shard. */
+export function statusShardOf(status: string, shard: string): string {
+  return `${status}#${shard}`;
+}
+
+/** The `byStatus` sort key: when the session entered its status, then its id (unique, totally ordered). */
+export function statusKeyOf(enteredAt: string, sessionId: string): string {
+  return `${enteredAt}#${sessionId}`;
+}
+
+/**
+ * The `byStatus` sort key of the next state: kept while the status stays, so a write that only stamps the
+ * session (a lease, `dispatchedAt`, `lastNotifiedAt`) never moves its index entry.
+ */
+function statusKeyFor(previous: Session | undefined, next: Session, now: string): string {
+  if (previous && previous.status === next.status) {
+    return previous.statusKey ?? statusKeyOf(previous.updatedAt, previous.sessionId);
+  }
+  // A session reported processing since an earlier time entered `processing` then: reset-stuck reads the
+  // index up to its cutoff on this key.
+  const entered = next.status === 'processing' && next.processingStartedAt ? next.processingStartedAt : now;
+  return statusKeyOf(entered, next.sessionId);
+}
+
 /** The session with its sparse-index keys set or removed to match its state. */
 export function withIndexKeys(s: Session, shards: number): Session {
   const next: Session = { ...s };
@@ -64,6 +88,8 @@ export function withIndexKeys(s: Session, shards: number): Session {
   }
   if (next.status === 'processing' && next.deadlineAt) next.deadlineShard = shardOf(next.sessionId, shards);
   else delete next.deadlineShard;
+  next.statusShard = statusShardOf(next.status, shardOf(next.sessionId, STATUS_SHARDS));
+  next.statusKey ??= statusKeyOf(next.updatedAt, next.sessionId);
   const recipientKey = recipientKeyOfContact(next.contact);
   if (recipientKey) next.recipientKey = recipientKey;
   else delete next.recipientKey;
@@ -126,7 +152,12 @@ export interface SaveSessionInput {
 export async function saveSession(ctx: AppContext, input: SaveSessionInput): Promise<Session> {
   const now = ctx.clock().toISOString();
   const next = withIndexKeys(
-    { ...input.next, version: (input.previous?.version ?? -1) + 1, updatedAt: now },
+    {
+      ...input.next,
+      version: (input.previous?.version ?? -1) + 1,
+      updatedAt: now,
+      statusKey: statusKeyFor(input.previous, input.next, now),
+    },
     ctx.shards,
   );
   const readable = safeParse(SessionSchema, next);

@@ -64,6 +64,14 @@ export async function shardsToRead(ctx: AppContext): Promise<number> {
   return Math.max(ctx.shards, await readRecordedShards(ctx));
 }
 
+/**
+ * Shards of the `byStatus` index: fixed, not INDEX_SHARDS. Every session stays in `byStatus` for life (a
+ * completed one never leaves it, unlike `due` and `deadline` which drain), so a count that could change would
+ * leave sessions behind in shards no reader walks and could never be lowered. 16 keeps the busiest key of a
+ * status (every `recovering` session at the claim rate) near 1/16 of its index writes.
+ */
+export const STATUS_SHARDS = 16;
+
 /** Shard numbers 0..n-1 as index partition values. */
 export function shardNumbers(n: number): string[] {
   return Array.from({ length: n }, (_, i) => String(i));

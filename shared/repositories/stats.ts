@@ -7,11 +7,12 @@
 // Each counter is spread over a few shard items so a busy day never makes one item hot. They are
 // updated after the business write commits (best effort): a crash in between under-counts by one,
 // which stats can tolerate and the run records and timeline never do.
-import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AppContext } from '../context.ts';
 import { DEFAULT_ORG } from '../domain/org.ts';
 import type { SessionStatus } from '../domain/session.ts';
 import { logger } from '../observability/logger.ts';
+import { isConditionalCheckFailed } from './dynamo-errors.ts';
 
 const COUNTER_SHARDS = 4;
 
@@ -175,4 +176,45 @@ export class StatsBuffer {
       if (r.status === 'rejected') logger.warn('status gauge update failed', { error: String(r.reason) });
     }
   }
+}
+
+/**
+ * What the timeout monitor found on its last run, for /health/sessions without walking the `deadline` index:
+ * sessions running long, and those still processing past their deadline after the run (left on an error, or
+ * beyond the run's limit: then `complete` is false and the count is a lower bound).
+ *   pk `gauge#monitor`, sk `latest`
+ */
+export interface MonitorGauge {
+  readonly longRunning: number;
+  readonly stuck: number;
+  readonly complete: boolean;
+  readonly at: string;
+  readonly runId: string;
+}
+
+const MONITOR_GAUGE_KEY = { pk: 'gauge#monitor', sk: 'latest' };
+
+export async function putMonitorGauge(ctx: AppContext, gauge: MonitorGauge): Promise<void> {
+  await ctx.ddb
+    .send(
+      new PutCommand({
+        TableName: ctx.tables.control,
+        Item: { ...MONITOR_GAUGE_KEY, ...gauge },
+        // A slow run never overwrites what a later one found.
+        ConditionExpression: 'attribute_not_exists(pk) OR #at <= :at',
+        ExpressionAttributeNames: { '#at': 'at' },
+        ExpressionAttributeValues: { ':at': gauge.at },
+      }),
+    )
+    .catch((error: unknown) => {
+      if (!isConditionalCheckFailed(error)) throw error;
+    });
+}
+
+/** The monitor's last gauge: an item only the monitor writes, always whole (one put). */
+export async function readMonitorGauge(ctx: AppContext): Promise<MonitorGauge | undefined> {
+  const res = await ctx.ddb.send(
+    new GetCommand({ TableName: ctx.tables.control, Key: MONITOR_GAUGE_KEY, ConsistentRead: true }),
+  );
+  return res.Item as MonitorGauge | undefined;
 }

@@ -175,96 +175,156 @@ async function twilioCredentials(
     : { missing: `Twilio credentials invalid (${firstIssue(parsed.issues)})` };
 }
 
+/** The parts of a channel's configuration every channel has, and how an unusable one is reported. */
+interface ConfigBasis {
+  readonly timeoutMs: number;
+  readonly unconfigured: (why: string) => ChannelConfig;
+}
+
+/** One channel's settings from env (and secrets), once the channel is known to be enabled. */
+export type ChannelResolver = (
+  channel: Channel,
+  env: NodeJS.ProcessEnv,
+  readSecret: SecretReader,
+  basis: ConfigBasis,
+) => Promise<ChannelConfig>;
+
+export const emailConfig: ChannelResolver = async (
+  _channel,
+  env,
+  readSecret,
+  { timeoutMs, unconfigured },
+) => {
+  const from = safeParse(email, optionalEnv('SES_FROM_ADDRESS', env));
+  if (!from.success) return unconfigured('SES_FROM_ADDRESS must be a verified sender address');
+  const unsubscribe = await unsubscribeSettings(env, readSecret);
+  if ('missing' in unsubscribe) return unconfigured(unsubscribe.missing);
+  return {
+    enabled: true,
+    channel: 'email',
+    timeoutMs,
+    fromAddress: from.data,
+    configurationSetName: optionalEnv('SES_CONFIGURATION_SET', env),
+    sesEndpoint: optionalEnv('SES_ENDPOINT', env),
+    region: optionalEnv('AWS_REGION', env),
+    unsubscribe,
+  };
+};
+
+export const slackConfig: ChannelResolver = async (
+  _channel,
+  env,
+  readSecret,
+  { timeoutMs, unconfigured },
+) => {
+  const secret = await secretOrEnv(env, readSecret, 'SLACK_WEBHOOK_SECRET_NAME', 'SLACK_WEBHOOK_URL');
+  if ('missing' in secret) return unconfigured(secret.missing);
+  const url = safeParse(HttpUrl, secret.value.trim());
+  if (!url.success) return unconfigured('the Slack webhook is not an http(s) URL');
+  return { enabled: true, channel: 'slack', timeoutMs, webhookUrl: url.data };
+};
+
+/** SMS and WhatsApp: both through Twilio. */
+export const twilioConfig: ChannelResolver = async (
+  channel,
+  env,
+  readSecret,
+  { timeoutMs, unconfigured },
+) => {
+  if (channel !== 'sms' && channel !== 'whatsapp') return unconfigured(`${channel} is not a Twilio channel`);
+  const fromVar = channel === 'sms' ? 'SMS_FROM_NUMBER' : 'WHATSAPP_FROM_NUMBER';
+  const from = safeParse(e164, optionalEnv(fromVar, env)?.replace(/^whatsapp:/, ''));
+  if (!from.success) return unconfigured(`${fromVar} must be an E.164 number`);
+  const credentials = await twilioCredentials(env, readSecret);
+  if ('missing' in credentials) return unconfigured(credentials.missing);
+  const base = optionalEnv('TWILIO_API_BASE_URL', env);
+  if (base !== undefined && !safeParse(HttpUrl, base).success)
+    return unconfigured('TWILIO_API_BASE_URL is not a URL');
+  const statusCallbackUrl = twilioStatusCallbackUrl(env);
+  return {
+    enabled: true,
+    channel,
+    timeoutMs,
+    ...credentials,
+    from: from.data,
+    apiBaseUrl: base,
+    ...(statusCallbackUrl ? { statusCallbackUrl } : {}),
+  };
+};
+
+export const webhookConfig: ChannelResolver = async (
+  _channel,
+  env,
+  readSecret,
+  { timeoutMs, unconfigured },
+) => {
+  const secret = await secretOrEnv(env, readSecret, 'WEBHOOK_SIGNING_SECRET_NAME', 'WEBHOOK_SIGNING_SECRET');
+  if ('missing' in secret) return unconfigured(secret.missing);
+  if (secret.value.length < 16)
+    return unconfigured('the webhook signing secret is shorter than 16 characters');
+  if (!isStandardWebhookSecret(secret.value))
+    return unconfigured('the webhook signing secret must be whsec_ followed by base64 (Standard Webhooks)');
+  return {
+    enabled: true,
+    channel: 'webhook',
+    timeoutMs,
+    signingSecret: secret.value,
+    allowHttp: optionalEnv('WEBHOOK_ALLOW_HTTP', env) === 'true',
+  };
+};
+
+/** Every channel's resolver: the local runtime and tests, which stand in for all five senders. */
+const RESOLVERS: Record<Channel, ChannelResolver> = {
+  email: emailConfig,
+  slack: slackConfig,
+  sms: twilioConfig,
+  whatsapp: twilioConfig,
+  webhook: webhookConfig,
+};
+
 /**
  * Resolves one channel's configuration from env (and secrets). A secret that cannot be read (Secrets
- * Manager down, access denied) is reported as misconfigured with the reason, like a missing one.
+ * Manager down, access denied) is reported as misconfigured with the reason, like a missing one. A deployed
+ * sender passes its own channel's resolver, so its bundle holds no other channel's settings code.
  */
-export async function resolveChannelConfig(
+export function resolveChannelConfig(
+  channel: Channel,
+  env: NodeJS.ProcessEnv,
+  readSecret: SecretReader,
+): Promise<ChannelConfig> {
+  return resolveWith(RESOLVERS[channel], channel, env, readSecret);
+}
+
+async function resolveWith(
+  resolver: ChannelResolver,
   channel: Channel,
   env: NodeJS.ProcessEnv,
   readSecret: SecretReader,
 ): Promise<ChannelConfig> {
   if (!enabledChannels(env).has(channel)) return disabled(channel, 'channel_disabled');
-  const timeoutMs = timeoutOf(env);
-  const unconfigured = (why: string): ChannelConfig => ({
-    enabled: false,
-    misconfigured: true,
-    channel,
-    reason: `channel_unconfigured: ${why}`,
+  return resolver(channel, env, readSecret, {
+    timeoutMs: timeoutOf(env),
+    unconfigured: (why) => ({
+      enabled: false,
+      misconfigured: true,
+      channel,
+      reason: `channel_unconfigured: ${why}`,
+    }),
   });
-  switch (channel) {
-    case 'email': {
-      const from = safeParse(email, optionalEnv('SES_FROM_ADDRESS', env));
-      if (!from.success) return unconfigured('SES_FROM_ADDRESS must be a verified sender address');
-      const unsubscribe = await unsubscribeSettings(env, readSecret);
-      if ('missing' in unsubscribe) return unconfigured(unsubscribe.missing);
-      return {
-        enabled: true,
-        channel,
-        timeoutMs,
-        fromAddress: from.data,
-        configurationSetName: optionalEnv('SES_CONFIGURATION_SET', env),
-        sesEndpoint: optionalEnv('SES_ENDPOINT', env),
-        region: optionalEnv('AWS_REGION', env),
-        unsubscribe,
-      };
-    }
-    case 'slack': {
-      const secret = await secretOrEnv(env, readSecret, 'SLACK_WEBHOOK_SECRET_NAME', 'SLACK_WEBHOOK_URL');
-      if ('missing' in secret) return unconfigured(secret.missing);
-      const url = safeParse(HttpUrl, secret.value.trim());
-      if (!url.success) return unconfigured('the Slack webhook is not an http(s) URL');
-      return { enabled: true, channel, timeoutMs, webhookUrl: url.data };
-    }
-    case 'sms':
-    case 'whatsapp': {
-      const fromVar = channel === 'sms' ? 'SMS_FROM_NUMBER' : 'WHATSAPP_FROM_NUMBER';
-      const from = safeParse(e164, optionalEnv(fromVar, env)?.replace(/^whatsapp:/, ''));
-      if (!from.success) return unconfigured(`${fromVar} must be an E.164 number`);
-      const credentials = await twilioCredentials(env, readSecret);
-      if ('missing' in credentials) return unconfigured(credentials.missing);
-      const base = optionalEnv('TWILIO_API_BASE_URL', env);
-      if (base !== undefined && !safeParse(HttpUrl, base).success)
-        return unconfigured('TWILIO_API_BASE_URL is not a URL');
-      const statusCallbackUrl = twilioStatusCallbackUrl(env);
-      return {
-        enabled: true,
-        channel,
-        timeoutMs,
-        ...credentials,
-        from: from.data,
-        apiBaseUrl: base,
-        ...(statusCallbackUrl ? { statusCallbackUrl } : {}),
-      };
-    }
-    case 'webhook': {
-      const secret = await secretOrEnv(
-        env,
-        readSecret,
-        'WEBHOOK_SIGNING_SECRET_NAME',
-        'WEBHOOK_SIGNING_SECRET',
-      );
-      if ('missing' in secret) return unconfigured(secret.missing);
-      if (secret.value.length < 16)
-        return unconfigured('the webhook signing secret is shorter than 16 characters');
-      if (!isStandardWebhookSecret(secret.value))
-        return unconfigured(
-          'the webhook signing secret must be whsec_ followed by base64 (Standard Webhooks)',
-        );
-      return {
-        enabled: true,
-        channel,
-        timeoutMs,
-        signingSecret: secret.value,
-        allowHttp: optionalEnv('WEBHOOK_ALLOW_HTTP', env) === 'true',
-      };
-    }
-  }
 }
 
 /** Channel settings from env, credentials through `readSecret` (Secrets Manager in AWS: ./secrets.ts). */
 export function channelConfigFromEnv(env: NodeJS.ProcessEnv, readSecret: SecretReader): ChannelConfigSource {
   return (channel) => resolveChannelConfig(channel, env, readSecret);
+}
+
+/** One channel's settings from env through its own resolver: a deployed sender's, with nothing of the others. */
+export function ownChannelConfig(
+  resolver: ChannelResolver,
+  env: NodeJS.ProcessEnv,
+  readSecret: SecretReader,
+): ChannelConfigSource {
+  return (channel) => resolveWith(resolver, channel, env, readSecret);
 }
 
 export function secretsMaxAge(env: NodeJS.ProcessEnv = process.env): number {

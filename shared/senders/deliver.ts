@@ -202,8 +202,11 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
   const keys = logKeys(message);
   let orgId = orgOf(message);
 
-  const count = async (status: 'sent' | 'failed' | 'skipped', at: Date, delta = 1) =>
-    recordStats(ctx, { orgId, at, counts: { [`channel.${message.channel}.${status}`]: delta } });
+  // Delivery stats are an org's: an ops alert belongs to none (it would land under the default org's sends).
+  const count = async (status: 'sent' | 'failed' | 'skipped', at: Date, delta = 1) => {
+    if (message.type !== 'recovery') return;
+    await recordStats(ctx, { orgId, at, counts: { [`channel.${message.channel}.${status}`]: delta } });
+  };
 
   /** A final outcome already exists, or another sender is on it right now. */
   const alreadyTaken = (current: OutcomeItem, now: Date): DeliveryResult => {

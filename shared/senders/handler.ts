@@ -11,7 +11,7 @@ import * as v from 'valibot';
 import { type AppContext, type Clock, contextFromEnv } from '../context.ts';
 import { optionalEnv } from '../env.ts';
 import { DIMENSIONS, SENDER_METRICS, SKIP_METRICS } from '../infra/metrics.ts';
-import type { Channel } from '../infra/resources.ts';
+import { CHANNEL_QUEUES, type Channel } from '../infra/resources.ts';
 import { type ChannelMessage, ChannelMessageSchema } from '../messages.ts';
 import { logger } from '../observability/logger.ts';
 import { metrics } from '../observability/metrics.ts';
@@ -105,6 +105,12 @@ function parseBody(record: Infer<typeof RecordSchema>, channel: Channel): Channe
   return parsed.data;
 }
 
+/** How many times SQS has handed this record out (1 on the first receive). */
+function receiveCount(record: Infer<typeof RecordSchema>): number {
+  const n = Number(record.attributes?.ApproximateReceiveCount ?? 1);
+  return Number.isFinite(n) && n >= 1 ? n : 1;
+}
+
 interface Tally {
   sent: number;
   failed: number;
@@ -186,6 +192,7 @@ export function createSenderHandler(channel: Channel, options: SenderHandlerOpti
   };
   const log = options.log ?? logger;
   const queueUrl = ctx.queues[channel]?.url;
+  const maxReceiveCount = CHANNEL_QUEUES.find((q) => q.channel === channel)?.maxReceiveCount ?? 1;
 
   async function delayRedelivery(record: SQSRecord, seconds: number): Promise<void> {
     if (!queueUrl) return;
@@ -281,7 +288,9 @@ export function createSenderHandler(channel: Channel, options: SenderHandlerOpti
         if (error instanceof RetryableDeliveryError) {
           if (error.kind === 'misconfigured') tally.misconfigured += 1;
           if (error.kind === 'transient') {
-            tally.failed += 1;
+            // A failure counts when it is final: this was the last receive, the message goes to the DLQ.
+            // Earlier receives are retries of the same send, not failures of their own.
+            if (receiveCount(record.data) >= maxReceiveCount) tally.failed += 1;
             if (error.durationMs !== undefined)
               tally.durations.push(Math.round(error.durationMs * 100) / 100);
           }

@@ -4,13 +4,15 @@
 // sender carries no Secrets Manager client, the others no SES client.
 import { type AppContext, systemClock } from '../context.ts';
 import type { Channel } from '../infra/resources.ts';
-import { channelConfigFromEnv, noSecrets, type SecretReader } from './config.ts';
+import { type ChannelResolver, noSecrets, ownChannelConfig, type SecretReader } from './config.ts';
 import { createSenderHandler, type SenderHandler } from './handler.ts';
 import { cachedProviders, type ProviderFactory } from './providers.ts';
 
 export interface DeployedSender {
   readonly channel: Channel;
   readonly provider: ProviderFactory;
+  /** Its channel's settings from env (./config.ts): only its own, like the provider. */
+  readonly configure: ChannelResolver;
   /** Reads the channel's credential (./secrets.ts); absent for a channel that has none (email). */
   readonly readSecret?: SecretReader;
   /** The function's context, when the caller built it already (the email sender's pause gate shares it). */
@@ -20,7 +22,7 @@ export interface DeployedSender {
 export function deployedSenderHandler(sender: DeployedSender): SenderHandler {
   return createSenderHandler(sender.channel, {
     ...(sender.ctx ? { ctx: sender.ctx } : {}),
-    config: channelConfigFromEnv(process.env, sender.readSecret ?? noSecrets),
+    config: ownChannelConfig(sender.configure, process.env, sender.readSecret ?? noSecrets),
     providers: cachedProviders(systemClock, sender.provider),
   });
 }

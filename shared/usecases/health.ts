@@ -1,6 +1,7 @@
 // Health for operators and probes. Readiness checks what a request needs (each table answers, the channel
 // DLQs are readable and empty, each job's heartbeat is younger than its TTL). Session health reads the
-// status gauges and the sparse `deadline` index (only processing sessions are in it), never a scan.
+// counters: the status gauges and what the timeout monitor last found; the stuck list reads the oldest entries
+// of the sparse `deadline` index (bounded), never a scan.
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { AppContext } from '../context.ts';
@@ -9,9 +10,8 @@ import { CHANNELS, JOBS } from '../infra/resources.ts';
 import { oldestInOutbox } from '../repositories/attempts.ts';
 import { readChannelHealth } from '../repositories/channel-health.ts';
 import { getJobState } from '../repositories/jobs.ts';
-import { shardOrder } from '../repositories/sessions.ts';
 import { shardNumbers, shardsToRead } from '../repositories/shards.ts';
-import { readStatusGauges } from '../repositories/stats.ts';
+import { readMonitorGauge, readStatusGauges } from '../repositories/stats.ts';
 import { safeParse } from '../schema.ts';
 import { settingsOf, timeoutRuleFor } from '../settings.ts';
 import { jobStatusOf } from './job-status.ts';
@@ -282,41 +282,37 @@ export async function checkReadiness(ctx: AppContext): Promise<Readiness> {
 
 // ---------------------------------------------------------------------------------------------------------
 
-/** Counts (or collects) processing sessions in the `deadline` index with deadlineAt ≤ upTo. */
-async function readDeadlineIndex(
-  ctx: AppContext,
-  input: { upTo: string; warnBefore?: string; collect?: number },
-): Promise<{ count: number; items: Session[] }> {
-  let count = 0;
-  const items: Session[] = [];
-  for (const shard of shardOrder(await shardsToRead(ctx))) {
-    let startKey: Record<string, unknown> | undefined;
-    do {
+/** Stuck sessions listed at most: the oldest deadlines first. */
+const STUCK_LISTED = 100;
+
+/**
+ * The processing sessions past their deadline with the oldest deadlines, at most `cap`: each shard of the
+ * `deadline` index is read oldest first up to `cap` items, so the read is bounded whatever the backlog.
+ */
+async function oldestPastDeadline(ctx: AppContext, upTo: string, cap: number): Promise<Session[]> {
+  const perShard = await Promise.all(
+    shardNumbers(await shardsToRead(ctx)).map(async (shard) => {
       const res = await ctx.ddb.send(
         new QueryCommand({
           TableName: ctx.tables.sessions,
           IndexName: 'deadline',
           KeyConditionExpression: 'deadlineShard = :shard AND deadlineAt <= :upTo',
-          FilterExpression: input.warnBefore ? 'warnAt <= :warn' : undefined,
-          ExpressionAttributeValues: {
-            ':shard': shard,
-            ':upTo': input.upTo,
-            ...(input.warnBefore ? { ':warn': input.warnBefore } : {}),
-          },
-          ...(input.collect ? {} : { Select: 'COUNT' as const }),
-          ExclusiveStartKey: startKey,
+          ExpressionAttributeValues: { ':shard': shard, ':upTo': upTo },
+          Limit: cap,
         }),
       );
-      count += res.Count ?? 0;
+      const out: Session[] = [];
       for (const item of res.Items ?? []) {
-        if (items.length >= (input.collect ?? 0)) break;
         const parsed = safeParse(SessionSchema, item);
-        if (parsed.success) items.push(parsed.data);
+        if (parsed.success && parsed.data.status === 'processing') out.push(parsed.data);
       }
-      startKey = res.LastEvaluatedKey;
-    } while (startKey);
-  }
-  return { count, items };
+      return out;
+    }),
+  );
+  return perShard
+    .flat()
+    .sort((a, b) => (a.deadlineAt ?? '').localeCompare(b.deadlineAt ?? ''))
+    .slice(0, cap);
 }
 
 export interface SessionsHealth {
@@ -328,41 +324,39 @@ export interface SessionsHealth {
     longRunningSessions: number;
     stuckSessions: number;
   };
+  /**
+   * When the timeout monitor last counted running-long and stuck sessions (null: never), and whether that run
+   * saw every candidate (false: it stopped at its limit and the counts are lower bounds).
+   */
+  measured: { at: string | null; complete: boolean };
   thresholds: { warningMinutes: number; timeoutMinutes: number; maxLongRunning: number };
 }
 
+/**
+ * Session health from counters only: the status gauges and what the timeout monitor's last run found. Two
+ * reads of the control table whatever the number of sessions, so it always answers well within the API's limit.
+ */
 export async function getSessionsHealth(ctx: AppContext): Promise<SessionsHealth> {
   const now = ctx.clock();
   const settings = settingsOf(ctx);
   const rule = timeoutRuleFor(settings, 'default');
-  // The widest gap between warnAt and deadlineAt over all kinds bounds where running-long sessions sit.
-  const widest = Math.max(
-    ...Object.values(settings.timeoutRules).map((r) => r.maxMinutes - r.warnMinutes),
-    0,
-  );
-  const horizon = new Date(now.getTime() + widest * 60_000).toISOString();
-  const [gauges, longRunning, stuck] = await Promise.all([
-    readStatusGauges(ctx),
-    readDeadlineIndex(ctx, { upTo: horizon, warnBefore: now.toISOString() }),
-    readDeadlineIndex(ctx, { upTo: now.toISOString() }),
-  ]);
+  const [gauges, monitor] = await Promise.all([readStatusGauges(ctx), readMonitorGauge(ctx)]);
   // Gauges are best-effort counters: a lost decrement must not show a negative count.
   const total = Object.values(gauges).reduce((sum, n) => sum + Math.max(0, n ?? 0), 0);
+  const longRunning = monitor?.longRunning ?? 0;
+  const stuck = monitor?.stuck ?? 0;
   const status =
-    stuck.count > 0 || longRunning.count > settings.maxLongRunning
-      ? 'critical'
-      : longRunning.count > 0
-        ? 'warning'
-        : 'healthy';
+    stuck > 0 || longRunning > settings.maxLongRunning ? 'critical' : longRunning > 0 ? 'warning' : 'healthy';
   return {
     status,
     timestamp: now.toISOString(),
     metrics: {
       totalSessions: total,
       processingSessions: Math.max(0, gauges.processing ?? 0),
-      longRunningSessions: longRunning.count,
-      stuckSessions: stuck.count,
+      longRunningSessions: longRunning,
+      stuckSessions: stuck,
     },
+    measured: { at: monitor?.at ?? null, complete: monitor?.complete ?? true },
     thresholds: {
       warningMinutes: rule.warnMinutes,
       timeoutMinutes: rule.baseMinutes,
@@ -379,23 +373,30 @@ export interface StuckSession {
   deadlineAt: string | null;
 }
 
-/** Sessions still processing past their deadline (the monitor has not timed them out yet): at most 100 listed. */
+/**
+ * Sessions still processing past their deadline (the monitor has not timed them out yet), the oldest deadlines
+ * first, at most 100; `count` is the monitor's last count (never less than what is listed), as of `countAt`.
+ */
 export async function listStuckSessions(
   ctx: AppContext,
-): Promise<{ stuckSessions: StuckSession[]; count: number }> {
+): Promise<{ stuckSessions: StuckSession[]; count: number; countAt: string | null }> {
   const now = ctx.clock();
-  const { count, items } = await readDeadlineIndex(ctx, { upTo: now.toISOString(), collect: 100 });
-  const stuckSessions = items
-    .filter((s) => s.status === 'processing')
-    .sort((a, b) => (a.deadlineAt ?? '').localeCompare(b.deadlineAt ?? ''))
-    .map((s) => ({
-      id: s.sessionId,
-      createdAt: s.createdAt,
-      processingMinutes: s.processingStartedAt
-        ? Math.max(0, Math.floor((now.getTime() - new Date(s.processingStartedAt).getTime()) / 60_000))
-        : 0,
-      sizeBytes: s.sizeBytes ?? null,
-      deadlineAt: s.deadlineAt ?? null,
-    }));
-  return { stuckSessions, count };
+  const [items, monitor] = await Promise.all([
+    oldestPastDeadline(ctx, now.toISOString(), STUCK_LISTED),
+    readMonitorGauge(ctx),
+  ]);
+  const stuckSessions = items.map((s) => ({
+    id: s.sessionId,
+    createdAt: s.createdAt,
+    processingMinutes: s.processingStartedAt
+      ? Math.max(0, Math.floor((now.getTime() - new Date(s.processingStartedAt).getTime()) / 60_000))
+      : 0,
+    sizeBytes: s.sizeBytes ?? null,
+    deadlineAt: s.deadlineAt ?? null,
+  }));
+  return {
+    stuckSessions,
+    count: Math.max(monitor?.stuck ?? 0, stuckSessions.length),
+    countAt: monitor?.at ?? null,
+  };
 }

@@ -41,11 +41,10 @@ export interface RunContext {
   readonly channels: Set<string>;
   readonly wouldProcess: string[];
   /** Readings the run records beside its counts (the sweep's outbox age). */
-  readonly readings: {
-    outboxOldestAgeSeconds?: number;
-    /** The run stopped at its limit with more work left for the next run (the monitor). */
-    moreRemain?: boolean;
-  };
+  readonly readings: Pick<
+    RunRecord,
+    'outboxOldestAgeSeconds' | 'moreRemain' | 'shardGroup' | 'parentRunId' | 'shardsBusy' | 'fanOut'
+  >;
 }
 
 /** Thrown by a fault hook to stop a run the way a killed process would: no cleanup, no run record. */
@@ -57,6 +56,14 @@ export class SimulatedCrash extends Error {
 }
 
 export type RunBody = (run: RunContext) => Promise<{ failed?: string } | undefined>;
+
+/**
+ * Triggers of the job's schedule: EventBridge's tick (`schedule`) and the local runtime's timer (`local`).
+ * Everything else (`manual:<who>`, `cli`, `api`, a fan-out worker) is a run on demand.
+ */
+export function isScheduledTrigger(trigger: string): boolean {
+  return trigger === 'schedule' || trigger === 'local';
+}
 
 export async function runJob(
   ctx: AppContext,
@@ -98,10 +105,12 @@ export async function runJob(
       ...run.readings,
     };
     await putRunRecord(ctx, record);
-    // A dry run changes nothing but its own run record: not even the heartbeat.
+    // A dry run changes nothing but its own run record: not even the job state. Only a scheduled run beats
+    // the heart: a manual one must not make a schedule that stopped look alive.
     if (!run.dryRun) {
-      const state = await recordJobOutcome(ctx, job, record);
-      emitRunMetrics(record, state.consecutiveFailures);
+      const scheduled = isScheduledTrigger(options.trigger);
+      const state = await recordJobOutcome(ctx, job, record, { heartbeat: scheduled });
+      emitRunMetrics(record, state.consecutiveFailures, scheduled);
     }
     return record;
   };

@@ -3,10 +3,11 @@
 // number of due sessions, never the table size. A publish that fails is an error of the run (the attempt
 // waits in the outbox and the session with it); after `dispatchFailureLimit` failures in a row the run stops
 // claiming and ends `failed`, so a lost queue pages instead of quietly exhausting sessions.
-import type { AppContext } from '../context.ts';
+import type { AppContext, SweepWork } from '../context.ts';
 import { ConflictError } from '../domain/errors.ts';
 import type { RetryPolicy } from '../domain/retry-policy.ts';
 import { type Session, SessionSchema } from '../domain/session.ts';
+import { JOB_DESCRIPTIONS } from '../infra/resources.ts';
 import { logger } from '../observability/logger.ts';
 import {
   type AttemptItem,
@@ -17,7 +18,7 @@ import {
   takeOverOutboxItem,
   unpublishedMessages,
 } from '../repositories/attempts.ts';
-import type { RunRecord } from '../repositories/jobs.ts';
+import { acquireShardLease, type RunRecord, releaseShardLease } from '../repositories/jobs.ts';
 import { policyCache } from '../repositories/policies.ts';
 import { queryShard, shardOrder } from '../repositories/sessions.ts';
 import { shardNumbers, shardsToRead } from '../repositories/shards.ts';
@@ -72,6 +73,19 @@ export interface SweepOptions extends JobRunOptions {
   readonly faults?: SweepFaults;
   /** Only these shards (parallel sweepers each taking some); all, from a random one, when absent. */
   readonly shards?: readonly string[];
+  /**
+   * A fan-out worker: walks only its shard group, holding each shard's lease instead of the job lease, and
+   * hands its group on to the next worker when it stopped at its limit.
+   */
+  readonly worker?: SweepWork;
+}
+
+/** Splits shards into `groups` groups of consecutive shards, as even as can be (none empty). */
+export function shardGroups(shards: readonly string[], groups: number): string[][] {
+  const n = Math.max(1, Math.min(groups, shards.length));
+  const out: string[][] = Array.from({ length: n }, () => []);
+  for (const [i, shard] of shards.entries()) out[Math.floor((i * n) / shards.length)]!.push(shard);
+  return out;
 }
 
 /**
@@ -86,10 +100,38 @@ async function walkDue(
   onInvalid: (sessionId: string | undefined, reason: string) => void,
   onPage: (sessions: Session[]) => Promise<void>,
   stop: () => boolean,
+  leases?: { seconds: number; busy: string[] },
 ): Promise<number> {
   let selected = 0;
   for (const shard of shards) {
     if (stop()) break;
+    // Never two runs on one shard: a shard leased by another run (a fan-out worker) is left to it.
+    if (leases && !(await acquireShardLease(ctx, shard, run.runId, ctx.clock(), leases.seconds))) {
+      leases.busy.push(shard);
+      continue;
+    }
+    try {
+      selected += await walkShard(ctx, run, shard, run.limit - selected, onInvalid, onPage, stop);
+    } finally {
+      if (leases) await releaseShardLease(ctx, shard, run.runId).catch(() => {});
+    }
+    if (selected >= run.limit) break;
+  }
+  return selected;
+}
+
+/** One `due` shard, a page at a time, up to `limit` sessions; returns how many it read. */
+async function walkShard(
+  ctx: AppContext,
+  run: RunContext,
+  shard: string,
+  limit: number,
+  onInvalid: (sessionId: string | undefined, reason: string) => void,
+  onPage: (sessions: Session[]) => Promise<void>,
+  stop: () => boolean,
+): Promise<number> {
+  let selected = 0;
+  {
     let startKey: Record<string, unknown> | undefined;
     do {
       const page = await queryShard(ctx, {
@@ -99,7 +141,7 @@ async function walkDue(
         sortAttr: 'nextRetryAt',
         shard,
         upTo: run.started.toISOString(),
-        limit: Math.min(run.limit - selected, 100),
+        limit: Math.min(limit - selected, 100),
         startKey,
       });
       const sessions: Session[] = [];
@@ -114,8 +156,7 @@ async function walkDue(
       selected += sessions.length;
       await onPage(sessions);
       startKey = page.lastKey;
-    } while (startKey && selected < run.limit && !stop());
-    if (selected >= run.limit) break;
+    } while (startKey && selected < limit && !stop());
   }
   return selected;
 }
@@ -151,14 +192,28 @@ function errorText(error: unknown): string {
 export async function runRecoverySweep(ctx: AppContext, options: SweepOptions): Promise<RunRecord> {
   const settings = settingsOf(ctx);
   const emit = options.onEvent ?? (() => {});
-  return runJob(ctx, JOB, { ...options, defaultLimit: settings.sweepLimit }, async (run) => {
+  // A worker holds its shards' leases instead of the job lease (held by the run that started it).
+  const jobOptions = { ...options, bypassJobLease: options.bypassJobLease || options.worker !== undefined };
+  return runJob(ctx, JOB, { ...jobOptions, defaultLimit: settings.sweepLimit }, async (run) => {
     const { counts, problems } = run;
     const problem = (sessionId: string | undefined, reason: string) => {
       problems.push({ ...(sessionId ? { sessionId } : {}), reason });
     };
     const stats = new StatsBuffer();
     const readable = await shardsToRead(ctx);
-    const shards = options.shards ?? shardOrder(readable);
+    const worker = options.worker;
+    const shards = worker?.shards ?? options.shards ?? shardOrder(readable);
+    if (worker) {
+      run.readings.shardGroup = [...worker.shards];
+      run.readings.parentRunId = worker.parentRunId;
+    }
+    // Shard leases keep fan-out workers and the scheduled run off each other's shards. Runs that bypass
+    // the job lease on purpose (racing sweepers in the bench) do without, unless they are workers.
+    const leases =
+      !run.dryRun && (worker || !options.bypassJobLease)
+        ? { seconds: JOB_DESCRIPTIONS[JOB].leaseSeconds, busy: [] as string[] }
+        : undefined;
+    let walked = 0;
     const getPolicy = policyCache(ctx);
     const policyOf = (s: Session) => getPolicy(s.policyId, s.orgId);
     const breaker = new DispatchBreaker(settings.dispatchFailureLimit);
@@ -176,12 +231,18 @@ export async function runRecoverySweep(ctx: AppContext, options: SweepOptions): 
           counts.skipped++;
           return;
         }
-        const now = ctx.clock();
-        if (seenThisRun.has(seen.sessionId) || !claimability(seen, now, 'sweep').ok) {
+        if (seenThisRun.has(seen.sessionId)) {
           counts.skipped++;
           return;
         }
         seenThisRun.add(seen.sessionId);
+        // Considered for a claim: what `Selected` counts (not what the run skipped after it stopped claiming).
+        counts.selected++;
+        const now = ctx.clock();
+        if (!claimability(seen, now, 'sweep').ok) {
+          counts.skipped++;
+          return;
+        }
         let unsettled: Unsettled | undefined;
         try {
           unsettled = await previousAttemptUnsettled(ctx, seen, now);
@@ -289,7 +350,7 @@ export async function runRecoverySweep(ctx: AppContext, options: SweepOptions): 
       };
 
       if (!breaker.open) {
-        counts.selected = await walkDue(
+        walked = await walkDue(
           ctx,
           run,
           shards,
@@ -301,7 +362,9 @@ export async function runRecoverySweep(ctx: AppContext, options: SweepOptions): 
           },
           (page) => forEachLimited(page, settings.sweepConcurrency, claimOne),
           () => breaker.open,
+          leases,
         );
+        if (leases?.busy.length) run.readings.shardsBusy = leases.busy;
       }
       if (breaker.open) emit({ type: 'stopped_claiming', reason: breaker.reason });
     } finally {
@@ -318,6 +381,29 @@ export async function runRecoverySweep(ctx: AppContext, options: SweepOptions): 
       }
     }
     if (breaker.open) return { failed: breaker.reason };
+    // The backlog exceeds one run's limit: fan out, one worker per shard group (a worker hands its own group
+    // on), so the drain rate grows with the shards instead of stopping at the limit per schedule tick.
+    if (!run.dryRun && walked >= run.limit && ctx.startSweepWorker) {
+      const groups = worker
+        ? [[...worker.shards]]
+        : shardGroups(shardNumbers(readable), settings.sweepWorkers);
+      const started = await Promise.allSettled(
+        groups.map((group) => ctx.startSweepWorker!({ shards: group, parentRunId: run.runId })),
+      );
+      run.readings.fanOut = { workers: groups.length, groups };
+      const failedStarts = started.flatMap((r, i) =>
+        r.status === 'rejected' ? [{ r, group: groups[i]! }] : [],
+      );
+      if (failedStarts.length) {
+        for (const { r, group } of failedStarts) {
+          problem(
+            undefined,
+            `sweep worker for shards ${group.join(',')} not started: ${String((r as PromiseRejectedResult).reason)}`,
+          );
+        }
+        return { failed: `${failedStarts.length} of ${groups.length} sweep worker(s) could not be started` };
+      }
+    }
     if (dispatchFailures > 0) {
       return {
         failed: `${dispatchFailures} attempt(s) could not leave the outbox: ${problems.find((p) => p.reason.includes('outbox'))?.reason ?? 'dispatch failed'}`,
@@ -373,9 +459,10 @@ async function redispatchStale(
       try {
         const messages = unpublishedMessages(mine);
         await publishMessages(ctx, messages);
-        await completeDispatch(ctx, mine, { policyFor: deps.policyOf, stats: deps.stats });
+        // False when its first claimer finished the dispatch meanwhile: published twice, re-dispatched by none.
+        const ours = await completeDispatch(ctx, mine, { policyFor: deps.policyOf, stats: deps.stats });
         deps.breaker.succeeded();
-        run.counts.redispatched++;
+        if (ours) run.counts.redispatched++;
         run.counts.dispatched += messages.length;
         for (const m of messages) run.channels.add(m.channel);
         deps.emit({

@@ -4,10 +4,14 @@ import { DIMENSIONS, JOB_METRICS, MONITOR_METRICS, SWEEP_METRICS } from '../infr
 import { metrics } from '../observability/metrics.ts';
 import type { RunRecord } from '../repositories/jobs.ts';
 
-export function emitRunMetrics(run: RunRecord, consecutiveFailures: number): void {
+/**
+ * `scheduled`: the run came from the job's schedule. Only those beat the heart: a manual run (API, CLI) or a
+ * fan-out worker proves nothing about the schedule, and must not hide one that stopped firing.
+ */
+export function emitRunMetrics(run: RunRecord, consecutiveFailures: number, scheduled: boolean): void {
   if (run.dryRun) return;
   metrics.addDimension(DIMENSIONS.job, run.job);
-  metrics.addMetric(JOB_METRICS.heartbeat, MetricUnit.Count, 1);
+  if (scheduled) metrics.addMetric(JOB_METRICS.heartbeat, MetricUnit.Count, 1);
   metrics.addMetric(JOB_METRICS.consecutiveFailures, MetricUnit.Count, consecutiveFailures);
   metrics.addMetric(JOB_METRICS.selected, MetricUnit.Count, run.counts.selected);
   metrics.addMetric(JOB_METRICS.claimed, MetricUnit.Count, run.counts.claimed);
@@ -22,12 +26,9 @@ export function emitRunMetrics(run: RunRecord, consecutiveFailures: number): voi
     }
   }
   if (run.job === 'timeout-monitor') {
-    // Sessions found past their deadline this run (each is then timed out).
-    metrics.addMetric(
-      MONITOR_METRICS.stuckSessions,
-      MetricUnit.Count,
-      run.counts.timedOut + run.counts.conflicts,
-    );
+    // Sessions found past their deadline and still processing (timed out, or left on an error); one that
+    // changed under the monitor (a conflict: completed meanwhile) was not stuck.
+    metrics.addMetric(MONITOR_METRICS.stuckSessions, MetricUnit.Count, run.counts.stuck);
     metrics.addMetric(MONITOR_METRICS.timedOut, MetricUnit.Count, run.counts.timedOut);
   }
   metrics.publishStoredMetrics();

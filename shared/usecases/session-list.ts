@@ -1,35 +1,44 @@
 // Listing sessions for the admin API through the `byStatus` index, never a scan: one status at a time (all
-// of them in a fixed order when no status is asked for), most recently updated first within a status;
-// kind and org are filters on what the index returns.
+// of them in a fixed order when no status is asked for), the shards of a status merged, most recently
+// entered first within a status; kind and org are filters on what the index returns.
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import * as v from 'valibot';
 import type { AppContext } from '../context.ts';
 import { DomainError } from '../domain/errors.ts';
-import {
-  SESSION_ID,
-  SESSION_STATUSES,
-  type Session,
-  SessionSchema,
-  type SessionStatus,
-} from '../domain/session.ts';
-import { type Infer, integer, isoDateTime, parse, safeParse } from '../schema.ts';
+import { SESSION_STATUSES, type Session, SessionSchema, type SessionStatus } from '../domain/session.ts';
+import { statusShardOf } from '../repositories/sessions.ts';
+import { STATUS_SHARDS, shardNumbers } from '../repositories/shards.ts';
+import { type Infer, integer, safeParse } from '../schema.ts';
 
-/** Where a listing stopped: the index of the status being read and the index key to continue from. */
-const ListKey = v.strictObject({
-  sessionId: SESSION_ID,
-  status: v.picklist(SESSION_STATUSES),
-  updatedAt: isoDateTime,
-});
-
+/**
+ * Where a listing stopped: the index of the status being read and the `statusKey` (`<entered>#<sessionId>`,
+ * unique) of the last session returned; the next page starts below it in every shard.
+ */
 export const SessionListPosition = v.strictObject({
   s: integer(0, SESSION_STATUSES.length - 1),
-  k: v.optional(ListKey),
+  // Its integrity is the cursor's tag; a forged key could only start the listing elsewhere.
+  k: v.optional(v.pipe(v.string(), v.maxLength(300))),
 });
 export type SessionListPosition = Infer<typeof SessionListPosition>;
 
-/** Pages read per request at most, so a rare `kind` filter cannot make one request read the whole index. */
-const MAX_PAGES = 10;
+/** Index queries per request at most, so a rare `kind` filter cannot make one request read the whole index. */
+const MAX_QUERIES = 10 * STATUS_SHARDS;
 
+interface ShardCursor {
+  readonly shard: string;
+  /** Read below this `statusKey` next (undefined: from the top). */
+  below?: string;
+  /** Items read and not yet taken, newest first. */
+  buffer: Array<{ session: Session; key: string }>;
+  /** The shard has nothing more below what is buffered. */
+  ended: boolean;
+}
+
+/**
+ * Sessions of one status at a time (all of them in a fixed order when no status is asked for); within a
+ * status the shards of `byStatus` are merged, the sessions that entered it most recently first. The sort key
+ * is unique, so the cursor is the last key returned and following cursors returns every session once.
+ */
 export async function listSessions(
   ctx: AppContext,
   input: {
@@ -42,12 +51,10 @@ export async function listSessions(
 ): Promise<{ items: Session[]; next?: SessionListPosition; after: SessionListPosition[] }> {
   const statuses: readonly SessionStatus[] = input.status ? [input.status] : SESSION_STATUSES;
   let index = input.position?.s ?? 0;
-  let key: Record<string, unknown> | undefined = input.position?.k;
-  if (index >= statuses.length || (input.position?.k && input.position.k.status !== statuses[index])) {
+  if (index >= statuses.length)
     throw new DomainError('validation', 'the cursor does not belong to this listing');
-  }
   const filters: string[] = [];
-  const names: Record<string, string> = { '#status': 'status' };
+  const names: Record<string, string> = { '#ss': 'statusShard' };
   const values: Record<string, unknown> = {};
   if (input.kind) {
     filters.push('#kind = :kind');
@@ -59,37 +66,71 @@ export async function listSessions(
     names['#orgId'] = 'orgId';
     values[':orgId'] = input.orgId;
   }
+  const startAt = (below?: string): ShardCursor[] =>
+    shardNumbers(STATUS_SHARDS).map((shard) => ({ shard, below, buffer: [], ended: false }));
+
   const items: Session[] = [];
   // Where the listing continues right after each item (a page trimmed to its byte budget stops there).
   const after: SessionListPosition[] = [];
-  for (let pages = 0; pages < MAX_PAGES && items.length < input.limit && index < statuses.length; pages++) {
-    const res = await ctx.ddb.send(
-      new QueryCommand({
-        TableName: ctx.tables.sessions,
-        IndexName: 'byStatus',
-        KeyConditionExpression: '#status = :status',
-        FilterExpression: filters.length ? filters.join(' AND ') : undefined,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: { ':status': statuses[index], ...values },
-        ScanIndexForward: false,
-        Limit: input.limit - items.length,
-        ExclusiveStartKey: key,
+  let last = input.position?.k;
+  let cursors = startAt(last);
+  let queries = 0;
+  while (items.length < input.limit && index < statuses.length) {
+    const status = statuses[index]!;
+    // Every shard that may hold a newer session than those buffered is read (together) before one is taken.
+    const empty = cursors.filter((c) => !c.buffer.length && !c.ended);
+    if (empty.length && queries + empty.length > MAX_QUERIES) break;
+    queries += empty.length;
+    const need = input.limit - items.length;
+    // A shard holds about 1/STATUS_SHARDS of what is needed: read a little more than that, and again if short.
+    const perShard = Math.min(need, Math.max(4, Math.ceil((2 * need) / STATUS_SHARDS)));
+    await Promise.all(
+      empty.map(async (c) => {
+        const res = await ctx.ddb.send(
+          new QueryCommand({
+            TableName: ctx.tables.sessions,
+            IndexName: 'byStatus',
+            KeyConditionExpression: c.below ? '#ss = :ss AND #sk < :below' : '#ss = :ss',
+            FilterExpression: filters.length ? filters.join(' AND ') : undefined,
+            ExpressionAttributeNames: c.below ? { ...names, '#sk': 'statusKey' } : names,
+            ExpressionAttributeValues: {
+              ':ss': statusShardOf(status, c.shard),
+              ...(c.below ? { ':below': c.below } : {}),
+              ...values,
+            },
+            ScanIndexForward: false,
+            Limit: perShard,
+          }),
+        );
+        for (const item of res.Items ?? []) {
+          // An item a newer writer shaped differently is left out of the listing rather than failing it.
+          const parsed = safeParse(SessionSchema, item);
+          if (parsed.success && parsed.data.statusKey) {
+            c.buffer.push({ session: parsed.data, key: parsed.data.statusKey });
+          }
+        }
+        const evaluated = res.LastEvaluatedKey?.statusKey;
+        c.ended = typeof evaluated !== 'string';
+        if (typeof evaluated === 'string') c.below = evaluated;
       }),
     );
-    for (const item of res.Items ?? []) {
-      // An item a newer writer shaped differently is left out of the listing rather than failing it.
-      const parsed = safeParse(SessionSchema, item);
-      if (!parsed.success) continue;
-      items.push(parsed.data);
-      after.push({
-        s: index,
-        k: parse(ListKey, { sessionId: item.sessionId, status: item.status, updatedAt: item.updatedAt }),
-      });
+    cursors = cursors.filter((c) => c.buffer.length || !c.ended);
+    if (cursors.some((c) => !c.buffer.length)) continue;
+    let newest: ShardCursor | undefined;
+    for (const c of cursors) {
+      if (!newest || c.buffer[0]!.key > newest.buffer[0]!.key) newest = c;
     }
-    key = res.LastEvaluatedKey;
-    if (!key) index++;
+    if (!newest) {
+      index++;
+      last = undefined;
+      cursors = startAt();
+      continue;
+    }
+    const taken = newest.buffer.shift()!;
+    items.push(taken.session);
+    last = taken.key;
+    after.push({ s: index, k: taken.key });
   }
   if (index >= statuses.length) return { items, after };
-  const k = key ? parse(ListKey, key) : undefined;
-  return { items, after, next: { s: index, ...(k ? { k } : {}) } };
+  return { items, after, next: { s: index, ...(last ? { k: last } : {}) } };
 }

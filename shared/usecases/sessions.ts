@@ -8,13 +8,7 @@ import type { AppContext } from '../context.ts';
 import { deadlineFor } from '../domain/deadline.ts';
 import { ConflictError, DomainError, VersionMismatchError } from '../domain/errors.ts';
 import { delayIndex, nextAttemptAt, type RetryPolicy } from '../domain/retry-policy.ts';
-import {
-  assertTransition,
-  RETRYABLE_STATUSES,
-  SESSION_ID,
-  type Session,
-  SessionSchema,
-} from '../domain/session.ts';
+import { assertTransition, RETRYABLE_STATUSES, type Session, SessionSchema } from '../domain/session.ts';
 import {
   RESET_STUCK_MAX_LIMIT,
   RESET_STUCK_READ_BUDGET,
@@ -28,8 +22,10 @@ import {
   requireSession,
   type SaveSessionInput,
   saveSession,
+  statusShardOf,
   type TimelineEvent,
 } from '../repositories/sessions.ts';
+import { STATUS_SHARDS, shardNumbers } from '../repositories/shards.ts';
 import { recordStats } from '../repositories/stats.ts';
 import { settingsOf, timeoutRuleFor } from '../settings.ts';
 import { attributeRecovery, describeAttribution, recoveryCounters } from './attribution.ts';
@@ -304,7 +300,22 @@ export async function updateSession(
       },
     });
   }
+  await uncountExhaustion(ctx, previous, saved);
   return saved;
+}
+
+/**
+ * A session counts once in `successRate`: one that leaves `exhausted` (recovered after its last attempt, or
+ * given more retries) takes back the `exhausted` it was counted under, in the hour and day it was counted
+ * (its last attempt's). Cancelling an exhausted session keeps it counted: it was not recovered.
+ */
+async function uncountExhaustion(ctx: AppContext, previous: Session, saved: Session): Promise<void> {
+  if (previous.status !== 'exhausted' || (saved.status !== 'recovered' && saved.status !== 'stalled')) return;
+  await recordStats(ctx, {
+    orgId: saved.orgId,
+    at: previous.lastAttemptAt ? new Date(previous.lastAttemptAt) : ctx.clock(),
+    counts: { exhausted: -1 },
+  });
 }
 
 export async function setSessionPaused(
@@ -342,7 +353,7 @@ export async function overrideNextRetry(
   audit: Audit,
   ifMatch?: number,
 ): Promise<Session> {
-  return rewriteSession(ctx, sessionId, ifMatch, async (current) => {
+  const { saved, previous } = await rewriteSession(ctx, sessionId, ifMatch, async (current) => {
     const now = ctx.clock();
     const at = now.toISOString();
     const when = input.overrideNextRetryAt ? new Date(input.overrideNextRetryAt).toISOString() : at;
@@ -365,7 +376,7 @@ export async function overrideNextRetry(
         reason: input.reason ?? audit.reason,
       },
     };
-    return saveSession(ctx, {
+    const saved = await saveSession(ctx, {
       previous: current,
       next,
       events: [
@@ -377,7 +388,10 @@ export async function overrideNextRetry(
         },
       ],
     });
+    return { saved, previous: current };
   });
+  await uncountExhaustion(ctx, previous, saved);
+  return saved;
 }
 
 /** processing → timed_out keeping every attribute; the monitor and reset-stuck both end here. */
@@ -452,11 +466,14 @@ export interface StuckMatch {
   readonly minutesStuck: number;
 }
 
-/** Where a reset-stuck continues: the `byStatus` key after the last entry looked at, and the totals so far. */
+/**
+ * Where a reset-stuck continues: the `byStatus` sort key (`<processing since>#<sessionId>`, unique) of the last
+ * entry looked at, and the totals so far.
+ */
 export const ResetStuckPosition = v.strictObject({
   /** The cutoff the first call computed: every call of one reset compares with the same time. */
   cutoff: isoDateTime,
-  key: v.strictObject({ status: v.literal('processing'), updatedAt: v.string(), sessionId: SESSION_ID }),
+  key: v.pipe(v.string(), v.maxLength(300)),
   matched: integer(0, 1e9),
   changed: integer(0, 1e9),
 });
@@ -491,52 +508,52 @@ export async function resetStuckSessions(
   const limit = Math.max(1, Math.min(input.limit ?? 100, RESET_STUCK_MAX_LIMIT));
   const cutoff =
     input.position?.cutoff ?? new Date(now.getTime() - input.olderThanMinutes * 60_000).toISOString();
+  // Each shard of `processing` is read oldest first from just after the last key looked at, up to the cutoff
+  // (the sort key starts with when the session began processing, so every entry read is a match); the
+  // shards are merged and the oldest `limit` taken. Reads: at most `limit` per shard, within the budget.
+  const after = input.position?.key;
+  const perShard = Math.max(1, Math.min(limit, Math.floor(RESET_STUCK_READ_BUDGET / STATUS_SHARDS)));
+  const shards = await Promise.all(
+    shardNumbers(STATUS_SHARDS).map(async (shard) => {
+      const page = await ctx.ddb.send(
+        new QueryCommand({
+          TableName: ctx.tables.sessions,
+          IndexName: 'byStatus',
+          KeyConditionExpression: after
+            ? '#ss = :ss AND #sk BETWEEN :after AND :cutoff'
+            : '#ss = :ss AND #sk < :cutoff',
+          ExpressionAttributeNames: { '#ss': 'statusShard', '#sk': 'statusKey' },
+          ExpressionAttributeValues: {
+            ':ss': statusShardOf('processing', shard),
+            ':cutoff': cutoff,
+            ...(after ? { ':after': after } : {}),
+          },
+          Limit: perShard + (after ? 1 : 0),
+        }),
+      );
+      const items = (page.Items ?? []).filter((item) => item.statusKey !== after);
+      return { items, more: page.LastEvaluatedKey !== undefined };
+    }),
+  );
+  const entries = shards
+    .flatMap((sh) => sh.items)
+    .sort((a, b) => String(a.statusKey).localeCompare(String(b.statusKey)));
+  const taken = entries.slice(0, limit);
+  // More remain when an entry was left untaken or a shard stopped at its page.
+  let more = entries.length > taken.length || shards.some((sh) => sh.more);
   const stuck: Array<{ session: Session; minutesStuck: number }> = [];
-  let startKey: Record<string, unknown> | undefined = input.position?.key;
-  let read = 0;
-  // Where the next call starts: right after the last entry this one looked at.
-  let lastSeen = input.position?.key;
-  let more = true;
-  scan: while (stuck.length < limit && read < RESET_STUCK_READ_BUDGET) {
-    const page = await ctx.ddb.send(
-      new QueryCommand({
-        TableName: ctx.tables.sessions,
-        IndexName: 'byStatus',
-        KeyConditionExpression: '#status = :processing',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':processing': 'processing' },
-        ExclusiveStartKey: startKey,
-        // No filter expression: every entry read is looked at, so the budget counts the real work.
-        Limit: Math.min(RESET_STUCK_READ_BUDGET - read, 200),
-      }),
-    );
-    const items = page.Items ?? [];
-    for (const [i, item] of items.entries()) {
-      read++;
-      lastSeen = {
-        status: 'processing',
-        updatedAt: String(item.updatedAt),
-        sessionId: String(item.sessionId),
-      };
-      const parsed = safeParse(SessionSchema, item);
-      const startedAt = parsed.success ? parsed.data.processingStartedAt : undefined;
-      if (parsed.success && startedAt && startedAt < cutoff) {
-        stuck.push({
-          session: parsed.data,
-          minutesStuck: Math.floor((now.getTime() - new Date(startedAt).getTime()) / 60_000),
-        });
-        if (stuck.length >= limit) {
-          more = i < items.length - 1 || page.LastEvaluatedKey !== undefined;
-          break scan;
-        }
-      }
-    }
-    startKey = page.LastEvaluatedKey;
-    if (!startKey) {
-      more = false;
-      break;
+  for (const item of taken) {
+    const parsed = safeParse(SessionSchema, item);
+    const startedAt = parsed.success ? parsed.data.processingStartedAt : undefined;
+    if (parsed.success && startedAt && startedAt < cutoff) {
+      stuck.push({
+        session: parsed.data,
+        minutesStuck: Math.floor((now.getTime() - new Date(startedAt).getTime()) / 60_000),
+      });
     }
   }
+  const lastSeen = taken.length ? String(taken.at(-1)?.statusKey) : after;
+  if (!taken.length) more = false;
 
   let changed = 0;
   if (!input.dryRun) {

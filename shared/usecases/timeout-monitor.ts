@@ -23,6 +23,7 @@ import {
 import type { RunRecord } from '../repositories/jobs.ts';
 import { queryShard, shardOrder } from '../repositories/sessions.ts';
 import { shardsToRead } from '../repositories/shards.ts';
+import { putMonitorGauge } from '../repositories/stats.ts';
 import { describeIssues, safeParse } from '../schema.ts';
 import { type Settings, settingsOf } from '../settings.ts';
 import { type JobRunOptions, type RunContext, runJob } from './job-run.ts';
@@ -128,6 +129,7 @@ export async function runTimeoutMonitor(ctx: AppContext, options: MonitorOptions
       }
       if (!s.deadlineAt || s.deadlineAt > now.toISOString()) continue;
       if (run.dryRun) {
+        run.counts.stuck++;
         run.wouldProcess.push(s.sessionId);
         continue;
       }
@@ -138,6 +140,7 @@ export async function runTimeoutMonitor(ctx: AppContext, options: MonitorOptions
           audit: { triggeredBy: `${JOB}/${options.trigger}` },
         });
         run.counts.timedOut++;
+        run.counts.stuck++;
         timedOut.push(s.sessionId);
         emit({
           type: 'timed_out',
@@ -146,12 +149,27 @@ export async function runTimeoutMonitor(ctx: AppContext, options: MonitorOptions
           deadlineAt: s.deadlineAt,
         });
       } catch (error) {
+        // A conflict: the session changed since it was read (completed, or timed out by another run).
         if (error instanceof ConflictError) run.counts.conflicts++;
         else {
+          run.counts.stuck++;
           run.counts.errors++;
           run.problems.push({ sessionId: s.sessionId, reason: String(error) });
         }
       }
+    }
+    if (!run.dryRun) {
+      // What /health/sessions reads instead of walking the index. A lost write leaves the previous one,
+      // whose age the health answer shows.
+      await putMonitorGauge(ctx, {
+        longRunning: run.counts.longRunning,
+        stuck: run.counts.stuck - run.counts.timedOut,
+        complete: candidates.length < run.limit,
+        at: now.toISOString(),
+        runId: run.runId,
+      }).catch((error: unknown) => {
+        run.problems.push({ reason: `health gauge not written: ${String(error)}` });
+      });
     }
     const tooManyLong = run.counts.longRunning > settings.maxLongRunning;
     if (!run.dryRun && (timedOut.length > 0 || tooManyLong)) {
@@ -220,8 +238,7 @@ async function redispatchAlerts(ctx: AppContext, run: RunContext, settings: Sett
       try {
         const messages = unpublishedMessages(mine);
         await publishMessages(ctx, messages);
-        await markDispatched(ctx, mine);
-        run.counts.redispatched++;
+        if (await markDispatched(ctx, mine)) run.counts.redispatched++;
         for (const m of messages) run.channels.add(m.channel);
       } catch (error) {
         failed++;

@@ -104,6 +104,9 @@ describe('timeout monitor', () => {
       previousStatus: 'processing',
       timedOutAt: now,
       error: `processing exceeded its deadline (${before.late.deadlineAt}) after 31 min`,
+      // The status changed, so its byStatus entry moved: same shard, the new status, entered now.
+      statusShard: String(kept.statusShard).replace('processing#', 'timed_out#'),
+      statusKey: `${now}#late-1`,
     });
     expect(await stored(ctx, 'big-1')).toEqual(before.big);
     expect(await stored(ctx, 'fresh-1')).toEqual(before.fresh);
