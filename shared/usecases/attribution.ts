@@ -23,6 +23,9 @@ export async function attributeRecovery(
 ): Promise<RecoveryAttribution> {
   const windowHours = input.windowHours ?? DEFAULT_ATTRIBUTION_WINDOW_HOURS;
   const at = input.at.toISOString();
+  // Stripe's and Shopify's event times are whole seconds: a reminder sent 300 ms before a payment in the
+  // same second is before it. Such a time stands for the end of its second.
+  const until = input.at.getUTCMilliseconds() === 0 ? new Date(input.at.getTime() + 999).toISOString() : at;
   const from = new Date(input.at.getTime() - windowHours * 3_600_000).toISOString();
   const byAttempt = new Map<number, { attemptId?: string; channels: Set<Channel> }>();
   if (session.retryCount > 0) {
@@ -39,7 +42,7 @@ export async function attributeRecovery(
           ExpressionAttributeValues: {
             ':s': session.sessionId,
             ':from': from,
-            ':to': `${at}~`,
+            ':to': `${until}~`,
             ':notification': 'notification',
           },
           ExclusiveStartKey: startKey,
@@ -52,7 +55,7 @@ export async function attributeRecovery(
         if (!Number.isInteger(number) || !CHANNELS.includes(channel) || !REACHED.has(String(item.status)))
           continue;
         // Sent after the customer came back: it did not bring them back.
-        if (!sentAt || sentAt > at || sentAt < from) continue;
+        if (!sentAt || sentAt > until || sentAt < from) continue;
         const entry = byAttempt.get(number) ?? {
           ...(typeof item.attemptId === 'string' ? { attemptId: item.attemptId } : {}),
           channels: new Set<Channel>(),

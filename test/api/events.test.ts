@@ -74,7 +74,7 @@ describe('sample API Gateway events', () => {
   it('answer an invalid body with a problem listing every bad field, and readiness with a report', async () => {
     // Act
     const invalid = await call('api-invalid-body.json');
-    const ready = await call('api-readyz.json');
+    const ready = await call('api-admin-readyz.json');
     // Assess
     expect(invalid.status).toBe(400);
     expect(invalid.headers['content-type']).toBe('application/problem+json');
