@@ -357,4 +357,46 @@ describe('attribution', () => {
     expect((after.byAttempt['2']?.recovered ?? 0) - (before.byAttempt['2']?.recovered ?? 0)).toBe(1);
     expect(after.byChannel.sms.recovered).toBe(before.byChannel.sms.recovered);
   });
+
+  it('credits a reminder sent earlier in the same second as a whole-second event time', async () => {
+    // Prepare: Stripe's `created` is whole seconds; the email left 400 ms into that second.
+    const cs = `cs_test_${unique()}`;
+    await bus(stripeFixture('stripe-checkout-expired.json', { eventId: `evt_${unique()}`, objectId: cs }));
+    const s = await getSession(ctx, cs);
+    const at = '2026-03-02T10:30:00.400Z';
+    await ctx.ddb.send(
+      new PutCommand({
+        TableName: ctx.tables.timeline,
+        Item: {
+          sessionId: cs,
+          sk: outcomeSortKey(at, 1, 'email'),
+          type: 'notification',
+          attemptId: 'att_1',
+          number: 1,
+          channel: 'email',
+          status: 'sent',
+          at,
+          createdAt: at,
+          updatedAt: at,
+        },
+      }),
+    );
+    await ctx.ddb.send(
+      new PutCommand({
+        TableName: ctx.tables.sessions,
+        Item: { ...s, retryCount: 1, version: (s?.version ?? 0) + 1 },
+      }),
+    );
+    // Act
+    await bus(
+      stripeFixture('stripe-checkout-completed.json', {
+        eventId: `evt_${unique()}`,
+        objectId: `cs_test_${unique()}`,
+        recoveredFrom: cs,
+        created: Date.parse('2026-03-02T10:30:00Z') / 1000,
+      }),
+    );
+    // Assess
+    expect((await getSession(ctx, cs))?.recovery).toMatchObject({ attempt: 1, channels: ['email'] });
+  });
 });
