@@ -46,7 +46,7 @@ const EnvSchema = v.object({
   SOAK_PUBLISH_OUTAGE_AT_SECONDS: int(0, 3600, 30),
   SOAK_PUBLISH_OUTAGE_SECONDS: int(0, 3600, 60),
   /** Hard bound on the run (seeding to quiescence); the ledger is reconciled after it either way. */
-  SOAK_MAX_MINUTES: v.optional(numberFromText(finiteNumber(0.5, 120)), 18),
+  SOAK_MAX_MINUTES: v.optional(numberFromText(finiteNumber(0.5, 120)), 40),
   SOAK_PROGRESS_SECONDS: int(1, 600, 10),
   SOAK_SEED: v.optional(numberFromText(v.pipe(v.number(), v.safeInteger(), v.minValue(0)))),
 });

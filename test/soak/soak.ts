@@ -81,7 +81,12 @@ async function main(): Promise<number> {
   const stopAll = async () => {
     for (const stop of stops.splice(0).reverse()) await stop().catch(() => {});
   };
-  process.once('SIGINT', () => {
+  // A second Ctrl-C (or the signal reaching both tsx and its child) must not kill the process without its
+  // 'exit' handlers, which SIGKILL the emulators: it exits through process.exit instead.
+  let interrupted = false;
+  process.on('SIGINT', () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
     log('interrupted: stopping everything');
     void stopAll().then(() => process.exit(130));
   });
