@@ -64,6 +64,19 @@ export async function bench(log: (line: string) => void): Promise<Figure[]> {
     TIMELINE_TABLE: 'timeline',
     CONTROL_TABLE: 'control',
     POWERTOOLS_SERVICE_NAME: 'session-recovery',
+    // Names the stack sets that the API functions check at init (#11): the cursor key's secret, and run
+    // now's Lambda endpoint and job functions.
+    CURSOR_KEY_SECRET_NAME: 'session-recovery-cursor-key',
+    LAMBDA_ENDPOINT: 'https://lambda.us-east-1.amazonaws.com',
+    JOB_FUNCTION_RECOVERY_SWEEP: 'session-recovery-recovery-sweep',
+    JOB_FUNCTION_TIMEOUT_MONITOR: 'session-recovery-timeout-monitor',
+    // Receipts (#13) and ingest (#14).
+    PUBLIC_BASE_URL: 'https://api.example.com/v1',
+    UNSUBSCRIBE_KEY_SECRET_NAME: 'session-recovery-unsubscribe-key',
+    TWILIO_SECRET_NAME: 'session-recovery-twilio',
+    STRIPE_WEBHOOK_SECRET_NAME: 'session-recovery-stripe',
+    SHOPIFY_WEBHOOK_SECRET_NAME: 'session-recovery-shopify',
+    CHECKOUT_TIMER_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/session-recovery-checkout-timers',
   };
   const empty = join(dir, 'empty.mjs');
   writeFileSync(empty, 'export {};\n');
