@@ -76,7 +76,8 @@ export async function bench(log: (line: string) => void): Promise<Figure[]> {
     TWILIO_SECRET_NAME: 'session-recovery-twilio',
     STRIPE_WEBHOOK_SECRET_NAME: 'session-recovery-stripe',
     SHOPIFY_WEBHOOK_SECRET_NAME: 'session-recovery-shopify',
-    CHECKOUT_TIMER_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/session-recovery-checkout-timers',
+    CHECKOUT_TIMER_QUEUE_URL:
+      'https://sqs.us-east-1.amazonaws.com/123456789012/session-recovery-checkout-timers',
   };
   const empty = join(dir, 'empty.mjs');
   writeFileSync(empty, 'export {};\n');
