@@ -2,38 +2,14 @@
 // the local API server can verify such a signature with local credentials, so a test proves the proxy
 // signs correctly without calling AWS. Both sides use the SDK's own signer (@smithy/signature-v4); the
 // hash is node:crypto, which is what the SDK's Node hash does.
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, Provider } from '@smithy/types';
+import { NodeSha256 } from '../../shared/aws/node-sha256.ts';
 
 const SIGNING_SERVICE = 'execute-api';
 /** How far a request's x-amz-date may be from now (AWS allows 5 minutes). */
 const MAX_SKEW_MS = 5 * 60_000;
-
-type Data = string | ArrayBuffer | ArrayBufferView;
-
-function bytes(data: Data): Buffer {
-  if (typeof data === 'string') return Buffer.from(data, 'utf8');
-  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return Buffer.from(data);
-}
-
-/** SHA-256 (or HMAC-SHA256 with a secret) in the shape the signer takes. */
-class NodeSha256 {
-  private hash;
-  constructor(private readonly secret?: Data) {
-    this.hash = secret ? createHmac('sha256', bytes(secret)) : createHash('sha256');
-  }
-  update(data: Data): void {
-    this.hash.update(bytes(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-  reset(): void {
-    this.hash = this.secret ? createHmac('sha256', bytes(this.secret)) : createHash('sha256');
-  }
-}
 
 export function createSigner(options: {
   region: string;

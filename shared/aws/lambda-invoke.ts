@@ -3,40 +3,15 @@
 // Lambda client: it would put either function over its bundle budget for this one call. CDK sets the
 // partition's endpoint (`LAMBDA_ENDPOINT`) and the function names, and grants lambda:InvokeFunction on
 // exactly the functions each may start (lib/session-recovery-stack.ts).
-import { createHash, createHmac } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, Provider } from '@smithy/types';
 import { requireEnv } from '../env.ts';
 import { jobFunctionEnvVar, LAMBDA_ENDPOINT_ENV } from '../infra/functions.ts';
 import type { JobName } from '../infra/resources.ts';
 import { JobStartError, type JobStarter } from '../usecases/job-start.ts';
+import { NodeSha256 } from './node-sha256.ts';
 
 export { JobStartError };
-
-type Data = string | ArrayBuffer | ArrayBufferView;
-
-function bytes(data: Data): Buffer {
-  if (typeof data === 'string') return Buffer.from(data, 'utf8');
-  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return Buffer.from(data);
-}
-
-/** SHA-256 (or HMAC-SHA256) in the shape the signer takes, from node:crypto (what the SDK's Node hash does). */
-class Sha256 {
-  private hash;
-  constructor(private readonly secret?: Data) {
-    this.hash = secret ? createHmac('sha256', bytes(secret)) : createHash('sha256');
-  }
-  update(data: Data): void {
-    this.hash.update(bytes(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-  reset(): void {
-    this.hash = this.secret ? createHmac('sha256', bytes(this.secret)) : createHash('sha256');
-  }
-}
 
 export interface InvokeTarget {
   /** The partition's Lambda endpoint, e.g. `https://lambda.eu-west-1.amazonaws.com`. */
@@ -57,7 +32,7 @@ export async function invokeAsync(
     service: 'lambda',
     region: target.region,
     credentials: target.credentials,
-    sha256: Sha256,
+    sha256: NodeSha256,
   });
   const path = `/2015-03-31/functions/${encodeURIComponent(target.functionName)}/invocations`;
   const body = JSON.stringify(payload);
