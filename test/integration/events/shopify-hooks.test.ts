@@ -93,6 +93,12 @@ function orderPayload(token: string, at: string): Json {
   return payload;
 }
 
+/** A checkout updated at `at`, or an order placed at `at`, delivered now with a fresh event id. */
+function delivered(topic: 'checkouts/update' | 'orders/create', token: string, at: string, triggeredAt = at) {
+  const payload = topic === 'orders/create' ? orderPayload(token, at) : checkoutPayload(token, at);
+  return signed(payload, { topic, eventId: unique(), triggeredAt });
+}
+
 /** What the ingest function's event source mapping does: the timer messages now on the queue, handled. */
 async function fireDueTimers(): Promise<number> {
   let handled = 0;
@@ -120,19 +126,13 @@ describe('a paid order delivered after the abandonment timer fired (item 1)', ()
     // Prepare: a checkout at T0; its timer (due T0 + 60 min) fires and stalls it.
     const token = unique();
     const sessionId = `shopify-${token}`;
-    const checkout = await post(
-      signed(checkoutPayload(token, T0), { topic: 'checkouts/update', eventId: unique(), triggeredAt: T0 }),
-    );
+    const checkout = await post(delivered('checkouts/update', token, T0));
     expect(checkout.body).toMatchObject({ outcome: 'applied', status: 'active' });
     expect(await fireDueTimers()).toBeGreaterThanOrEqual(1);
     expect((await getSession(ctx, sessionId))?.status).toBe('stalled');
 
     // Act: the order the customer placed at T0 + 59 min arrives now (after the timer), and again.
-    const order = signed(orderPayload(token, minutes(59)), {
-      topic: 'orders/create',
-      eventId: unique(),
-      triggeredAt: minutes(59),
-    });
+    const order = delivered('orders/create', token, minutes(59));
     const first = await post(order);
     const again = await post(order);
 
@@ -178,13 +178,7 @@ describe('a paid order delivered after the abandonment timer fired (item 1)', ()
     expect(batch.batchItemFailures).toEqual([]);
     expect((await getSession(ctx, sessionId))?.status).toBe('stalled');
     // Act
-    const order = await post(
-      signed(orderPayload(token, minutes(59)), {
-        topic: 'orders/create',
-        eventId: unique(),
-        triggeredAt: minutes(59),
-      }),
-    );
+    const order = await post(delivered('orders/create', token, minutes(59)));
     // Assess
     expect(order.body).toMatchObject({ outcome: 'applied', status: 'recovered' });
   });
@@ -195,9 +189,7 @@ describe('dedupe and time from what the HMAC covers (item 2)', () => {
     // Prepare: a checkout, and its order applied once.
     const token = unique();
     const sessionId = `shopify-${token}`;
-    await post(
-      signed(checkoutPayload(token, T0), { topic: 'checkouts/update', eventId: unique(), triggeredAt: T0 }),
-    );
+    await post(delivered('checkouts/update', token, T0));
     const body = JSON.stringify(orderPayload(token, minutes(10)));
     const payload = JSON.parse(body) as Json;
     const first = await post(
@@ -241,21 +233,9 @@ describe('dedupe and time from what the HMAC covers (item 2)', () => {
     // Prepare: a checkout whose delivery claims it happened two hours after its body's updated_at.
     const token = unique();
     const sessionId = `shopify-${token}`;
-    const forged = await post(
-      signed(checkoutPayload(token, T0), {
-        topic: 'checkouts/update',
-        eventId: unique(),
-        triggeredAt: minutes(120),
-      }),
-    );
+    const forged = await post(delivered('checkouts/update', token, T0, minutes(120)));
     // Act: the real order, placed 30 minutes after the checkout.
-    const order = await post(
-      signed(orderPayload(token, minutes(30)), {
-        topic: 'orders/create',
-        eventId: unique(),
-        triggeredAt: minutes(30),
-      }),
-    );
+    const order = await post(delivered('orders/create', token, minutes(30)));
     // Assess: the checkout was dated by its body; the order ends it.
     expect(forged.body).toMatchObject({ outcome: 'applied', status: 'active' });
     expect(order.body).toMatchObject({ outcome: 'applied', status: 'completed' });
