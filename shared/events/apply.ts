@@ -3,8 +3,11 @@
 // - a duplicate (same source and id) finds its ledger entry and changes nothing;
 // - the ledger entry commits in the same transaction as the session write, so a crash leaves neither;
 // - an event older than the latest one applied to the session is recorded `stale` and changes nothing (a
-//   `completed` that arrived before its `expired` leaves the session recovered);
-// - an ending for a session not started yet is kept as a marker and applied when the start arrives.
+//   `completed` that arrived before its `expired` leaves the session recovered); one rule (`laterApplied`)
+//   decides it on every path, checked again on the session as written, so `lastEventAt` never moves back;
+// - an ending for a session not started yet is kept as a marker and applied when the start arrives, by the
+//   same rule, whichever of the two deliveries finds the other;
+// - a synthetic event (a checkout's abandonment timer) never moves the session's event clock.
 import type { AppContext } from '../context.ts';
 import { ConflictError, DomainError } from '../domain/errors.ts';
 import { canTransition, type Session, type SessionStatus } from '../domain/session.ts';
@@ -22,7 +25,7 @@ import {
   getEndMarker,
   getLedgerEntry,
   keepEndMarker,
-  ledgerPut,
+  ledgerPuts,
   recordLedger,
 } from './ledger.ts';
 import {
@@ -39,6 +42,14 @@ class StaleEventError extends Error {
     super(`the session has a later event (${lastEventAt})`);
     this.name = 'StaleEventError';
   }
+}
+
+/**
+ * Whether the session has had an event later than `time` applied: an event at `time` is then stale. The one
+ * order rule of every path (an event delivered to a session, a kept ending meeting its start).
+ */
+export function laterApplied(session: Pick<Session, 'lastEventAt'>, time: string): boolean {
+  return session.lastEventAt !== undefined && session.lastEventAt > time;
 }
 
 /** The status an action moves a session in `current` to; undefined when it leaves the status as it is. */
@@ -136,8 +147,9 @@ async function applyOnce(ctx: AppContext, event: ProductEvent, now: Date): Promi
   const audit = auditOf(event.source, event.type, event.id);
   const time = event.time.toISOString();
   const options: SessionWriteOptions = {
-    extraItems: [ledgerPut(ctx, event, { outcome: 'applied', now })],
-    stamp: { lastEventAt: time, lastEventId: event.id },
+    extraItems: ledgerPuts(ctx, event, { outcome: 'applied', now }),
+    // A synthetic event names itself the latest (a timer superseded by it finds so) but keeps the clock.
+    stamp: event.synthetic ? { lastEventId: event.id } : { lastEventAt: time, lastEventId: event.id },
     timeline: { event: { source: event.source, id: event.id, type: event.type, time } },
     at: event.time,
   };
@@ -187,18 +199,16 @@ async function applyOnce(ctx: AppContext, event: ProductEvent, now: Date): Promi
     const { session } = await registerSession(ctx, input.data, audit, options);
     // An ending that arrived before this start (kept as a marker) ends it now, if it came after it.
     const marker = await getEndMarker(ctx, event.sessionId);
-    if (marker && marker.at >= time) {
-      const ended = await applyMarker(ctx, session, marker);
-      return { outcome: 'applied', sessionId: event.sessionId, status: ended.status, orgId: session.orgId };
-    }
-    return { outcome: 'applied', sessionId: event.sessionId, status: session.status, orgId: session.orgId };
+    const ended = marker ? await applyMarker(ctx, session, marker) : session;
+    return { outcome: 'applied', sessionId: event.sessionId, status: ended.status, orgId: session.orgId };
   }
 
   if (event.onlyIfLastEventId && current.lastEventId !== event.onlyIfLastEventId)
     return record(ctx, event, 'ignored', 'superseded by a later event of the session', current);
   if (event.onlyFrom && !event.onlyFrom.includes(current.status))
     return record(ctx, event, 'ignored', `the session is ${current.status}`, current);
-  if (current.lastEventAt && time < current.lastEventAt)
+  // A synthetic stall applies only while its checkout is the latest event (above): no clock to compare.
+  if (!event.synthetic && laterApplied(current, time))
     return record(ctx, event, 'stale', `the session has a later event (${current.lastEventAt})`, current);
   const to = targetStatus(event.action, current.status);
   if (to && !canTransition(current.status, to))
@@ -208,7 +218,7 @@ async function applyOnce(ctx: AppContext, event: ProductEvent, now: Date): Promi
     const saved = await updateSession(ctx, event.sessionId, patch, audit, undefined, {
       ...options,
       check: (s) => {
-        if (s.lastEventAt && s.lastEventAt > time) throw new StaleEventError(s.lastEventAt);
+        if (!event.synthetic && laterApplied(s, time)) throw new StaleEventError(s.lastEventAt ?? time);
         const again = targetStatus(event.action, s.status);
         if (again !== to) throw new ConflictError(`session ${s.sessionId} moved to ${s.status} meanwhile`, s);
       },
@@ -224,8 +234,14 @@ async function applyOnce(ctx: AppContext, event: ProductEvent, now: Date): Promi
   }
 }
 
-/** Ends a just-started session as an early ending asked (the marker kept for it). */
+/**
+ * Ends a just-started session as an early ending asked (the marker kept for it), when the ending is not older
+ * than the session's latest event: checked on the session as written, whichever delivery (the start, or the
+ * ending that found the start registered meanwhile) gets here, and once.
+ */
 async function applyMarker(ctx: AppContext, session: Session, marker: EndMarker): Promise<Session> {
+  const refuse = (s: Session) => s.lastEventId === marker.eventId || laterApplied(s, marker.at);
+  if (refuse(session)) return session;
   const to = targetStatus(marker.action, session.status);
   if (!to || to === session.status || !canTransition(session.status, to)) return session;
   try {
@@ -247,9 +263,13 @@ async function applyMarker(ctx: AppContext, session: Session, marker: EndMarker)
           },
         },
         at: new Date(marker.at),
+        check: (s) => {
+          if (refuse(s)) throw new StaleEventError(s.lastEventAt ?? marker.at);
+        },
       },
     );
   } catch (error) {
+    if (error instanceof StaleEventError) return (await getSession(ctx, session.sessionId)) ?? session;
     if (error instanceof DomainError && error.code === 'illegal_transition') return session;
     throw error;
   }

@@ -131,6 +131,7 @@ export function createHookBindings(deps: IngestDeps & { readonly secrets: HookSe
         deps,
         () =>
           mapShopifyWebhook(headers, body, {
+            rawBody: request.rawBody,
             abandonAfterMinutes: deps.abandonAfterMinutes,
             ...(deps.shopifyOrgId ? { orgId: deps.shopifyOrgId } : {}),
           }),

@@ -60,6 +60,7 @@ export async function ingestMapped(
       source: mapped.source,
       sessionId: mapped.sessionId,
       eventId: mapped.id,
+      eventAt: mapped.time,
       dueAt: new Date(mapped.time.getTime() + mapped.abandonAfterMinutes * 60_000),
     });
   }

@@ -1,6 +1,8 @@
-// The product-event ledger in the control table: one item per event received (`event#<source>#<id>`), written
-// with a condition so that a second delivery of the same event finds it and does nothing, and, when the
-// event changes its session, in the same transaction as the session write (both or neither). Ending events
+// The product-event ledger in the control table: one item per event received (`event#<source>#<id>`), and one
+// per signed body when the event came in one (`evbody#<source>#<sha256>`: the id is in a header the signature
+// does not cover, so a captured body replayed under a fresh id must still be found), written with conditions
+// so that a second delivery of the same event finds either and does nothing, and, when the event changes its
+// session, in the same transaction as the session write (all or none). Ending events
 // for sessions not seen yet leave a marker (`evend#<sessionId>`) that the start, arriving later, applies.
 // Both expire through the table's TTL after the providers' retry windows (Stripe: 3 days) and a margin.
 import { GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
@@ -17,6 +19,14 @@ export function ledgerKey(source: EventSource, id: string) {
   return { pk: `event#${source}#${id}`, sk: 'event' };
 }
 
+/** The keys an event is recorded under: its id, and the digest of its signed body when it has one. */
+function ledgerKeysOf(event: ProductEvent) {
+  return [
+    ledgerKey(event.source, event.id),
+    ...(event.bodyDigest ? [{ pk: `evbody#${event.source}#${event.bodyDigest}`, sk: 'event' }] : []),
+  ];
+}
+
 export interface LedgerEntry {
   readonly outcome: Outcome;
   readonly sessionId: string;
@@ -30,17 +40,18 @@ function expiresAt(now: Date): number {
   return Math.floor(now.getTime() / 1000) + LEDGER_DAYS * 86_400;
 }
 
-/** The conditional put of an event's ledger entry: it fails when the event was recorded before. */
-export function ledgerPut(
+/** The conditional puts of an event's ledger entries: they fail when the event was recorded before. */
+export function ledgerPuts(
   ctx: AppContext,
   event: ProductEvent,
   entry: { outcome: Outcome; reason?: string; now: Date },
-): TransactItem & { Put: NonNullable<TransactItem['Put']> } {
-  return {
+): TransactItem[] {
+  return ledgerKeysOf(event).map((key) => ({
     Put: {
       TableName: ctx.tables.control,
       Item: {
-        ...ledgerKey(event.source, event.id),
+        ...key,
+        eventId: event.id,
         outcome: entry.outcome,
         sessionId: event.sessionId,
         type: event.type,
@@ -51,18 +62,22 @@ export function ledgerPut(
       },
       ConditionExpression: 'attribute_not_exists(pk)',
     },
-  };
+  }));
 }
 
+/** The event's ledger entry, found by its id or by its signed body. */
 export async function getLedgerEntry(ctx: AppContext, event: ProductEvent): Promise<LedgerEntry | undefined> {
-  const res = await ctx.ddb.send(
-    new GetCommand({
-      TableName: ctx.tables.control,
-      Key: ledgerKey(event.source, event.id),
-      ConsistentRead: true,
-    }),
+  const found = await Promise.all(
+    ledgerKeysOf(event).map((Key) =>
+      ctx.ddb.send(new GetCommand({ TableName: ctx.tables.control, Key, ConsistentRead: true })),
+    ),
   );
-  return res.Item as LedgerEntry | undefined;
+  return found.find((res) => res.Item)?.Item as LedgerEntry | undefined;
+}
+
+function refusedAt(error: unknown): number[] {
+  const reasons = (error as { CancellationReasons?: Array<{ Code?: string }> }).CancellationReasons ?? [];
+  return reasons.flatMap((r, i) => (r.Code === 'ConditionalCheckFailed' ? [i] : []));
 }
 
 /** Records an event that changes no session. False when it was recorded before (a duplicate). */
@@ -71,11 +86,15 @@ export async function recordLedger(
   event: ProductEvent,
   entry: { outcome: Outcome; reason?: string; now: Date },
 ): Promise<boolean> {
+  const puts = ledgerPuts(ctx, event, entry);
   try {
-    await ctx.ddb.send(new PutCommand(ledgerPut(ctx, event, entry).Put));
+    const [only] = puts;
+    if (puts.length === 1 && only?.Put) await ctx.ddb.send(new PutCommand(only.Put));
+    else await ctx.ddb.send(new TransactWriteCommand({ TransactItems: puts }));
     return true;
   } catch (error) {
     if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
+    if (refusedAt(error).length > 0) return false;
     throw error;
   }
 }
@@ -108,11 +127,16 @@ export async function keepEndMarker(ctx: AppContext, event: ProductEvent, now: D
     type: event.type,
     ...(event.fields.amount ? { amount: event.fields.amount } : {}),
   };
+  const ledger = ledgerPuts(ctx, event, {
+    outcome: 'pending',
+    reason: 'the session has not started yet',
+    now,
+  });
   try {
     await ctx.ddb.send(
       new TransactWriteCommand({
         TransactItems: [
-          ledgerPut(ctx, event, { outcome: 'pending', reason: 'the session has not started yet', now }),
+          ...ledger,
           {
             Put: {
               TableName: ctx.tables.control,
@@ -127,9 +151,9 @@ export async function keepEndMarker(ctx: AppContext, event: ProductEvent, now: D
     );
     return true;
   } catch (error) {
-    const reasons = (error as { CancellationReasons?: Array<{ Code?: string }> }).CancellationReasons;
-    if (reasons?.[0]?.Code === 'ConditionalCheckFailed') return false;
-    if (reasons?.[1]?.Code === 'ConditionalCheckFailed') {
+    const refused = refusedAt(error);
+    if (refused.some((i) => i < ledger.length)) return false;
+    if (refused.includes(ledger.length)) {
       // A later ending is kept already; this one is recorded as superseded by it.
       return recordLedger(ctx, event, { outcome: 'stale', reason: 'a later ending is kept', now });
     }

@@ -48,6 +48,16 @@ export interface ProductEvent {
   readonly type: string;
   /** When it happened: events are applied in this order, whatever order they arrive in. */
   readonly time: Date;
+  /**
+   * Made by this service, not reported by the product or its provider (a checkout's abandonment timer): it
+   * never moves the session's event clock (`lastEventAt`), so no real event is stale against it.
+   */
+  readonly synthetic?: boolean;
+  /**
+   * A digest of the signed body the event came in (Shopify): the ledger keys the event on it as well as on
+   * its id, so a captured body replayed under a fresh id is a duplicate.
+   */
+  readonly bodyDigest?: string;
   readonly sessionId: string;
   readonly action: EventAction;
   /** The status a session this event starts begins in (register, touch, stall, process). */

@@ -4,7 +4,10 @@
 // `active` session whose abandonment clock restarts with each update; with no order after the delay it
 // becomes stalled (./timers.ts), its `abandoned_checkout_url` the recovery link. `orders/create` naming the
 // checkout's token ends it: recovered when it had stalled, completed when it had not.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+// The HMAC covers the body only, not the headers (#18): an event is dated by its body, and the ledger knows it
+// by a digest of its body as well as by X-Shopify-Event-Id, so neither a forged header nor a replayed body
+// under a fresh id changes a session.
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import * as v from 'valibot';
 import { minorUnitsOf } from '../domain/amount.ts';
 import type { Contact } from '../domain/session.ts';
@@ -16,6 +19,12 @@ export const SHOPIFY_HMAC_HEADER = 'x-shopify-hmac-sha256';
 export const SHOPIFY_TOPICS = ['checkouts/create', 'checkouts/update', 'orders/create'] as const;
 /** Default delay after a checkout's last update before it counts as abandoned. */
 export const DEFAULT_ABANDON_AFTER_MINUTES = 60;
+/**
+ * How far X-Shopify-Triggered-At may refine the body's time: Shopify's payload times are whole seconds, so
+ * the header (milliseconds) is taken only within the body's own second. It then orders two events of the
+ * same second and can never move an event past a later body time, whoever wrote the header.
+ */
+export const TRIGGERED_AT_WINDOW_MS = 1000;
 
 const nullishString = v.nullish(v.string());
 const Token = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,100}$/, 'a checkout token'));
@@ -40,6 +49,7 @@ const CheckoutSchema = v.looseObject({
   completed_at: nullishString,
   updated_at: nullishString,
   created_at: nullishString,
+  processed_at: nullishString,
 });
 
 const OrderSchema = v.looseObject({
@@ -47,7 +57,9 @@ const OrderSchema = v.looseObject({
   checkout_token: v.nullish(Token),
   total_price: v.union([v.string(), v.number()]),
   currency: v.pipe(v.string(), v.regex(/^[A-Za-z]{3}$/)),
+  updated_at: nullishString,
   created_at: nullishString,
+  processed_at: nullishString,
 });
 
 /** The webhook headers we read (lower-case names), from the request or the EventBridge metadata. */
@@ -92,6 +104,20 @@ function dateOf(...candidates: Array<string | null | undefined>): Date | undefin
   return undefined;
 }
 
+type BodyTimes = { updated_at?: string | null; created_at?: string | null; processed_at?: string | null };
+
+/**
+ * When the event happened: the signed body's time (`updated_at`, `created_at`, `processed_at`), refined by
+ * X-Shopify-Triggered-At only within TRIGGERED_AT_WINDOW_MS of a whole-second body time.
+ */
+export function shopifyEventTime(body: BodyTimes, triggeredAt: string | undefined): Date | undefined {
+  const signed = dateOf(body.updated_at, body.created_at, body.processed_at);
+  if (!signed) return undefined;
+  const hint = dateOf(triggeredAt);
+  const offset = hint ? hint.getTime() - signed.getTime() : -1;
+  return signed.getUTCMilliseconds() === 0 && offset >= 0 && offset < TRIGGERED_AT_WINDOW_MS ? hint : signed;
+}
+
 function contactOf(c: v.InferOutput<typeof CheckoutSchema>): Contact {
   const email = c.email ?? c.customer?.email;
   const phone = c.phone ?? c.customer?.phone;
@@ -107,9 +133,17 @@ function contactOf(c: v.InferOutput<typeof CheckoutSchema>): Contact {
 export function mapShopifyWebhook(
   headers: ShopifyHeaders,
   payload: unknown,
-  options: { abandonAfterMinutes: number; orgId?: string },
+  options: {
+    abandonAfterMinutes: number;
+    orgId?: string;
+    /** The body as signed (the webhook route); the payload's JSON when absent (EventBridge). */
+    rawBody?: string;
+  },
 ): Mapped {
   const id = headers.eventId ?? headers.webhookId;
+  const bodyDigest = createHash('sha256')
+    .update(options.rawBody ?? JSON.stringify(payload), 'utf8')
+    .digest('hex');
   const topic = headers.topic;
   if (!id)
     throw new RejectedEventError('a Shopify webhook without X-Shopify-Event-Id or X-Shopify-Webhook-Id');
@@ -132,12 +166,13 @@ export function mapShopifyWebhook(
         id,
         type: topic,
       };
-    const time = dateOf(headers.triggeredAt, order.created_at);
-    if (!time) throw new RejectedEventError(`orders/create ${id} has no time`, [], id);
+    const time = shopifyEventTime(order, headers.triggeredAt);
+    if (!time) throw new RejectedEventError(`orders/create ${id} has no time in its body`, [], id);
     const amount = amountOf(order.total_price, order.currency);
     return {
       source: 'shopify',
       id,
+      bodyDigest,
       type: topic,
       time,
       sessionId: sessionIdOfCheckout(order.checkout_token),
@@ -153,14 +188,15 @@ export function mapShopifyWebhook(
       id,
     );
   const checkout = parsed.data;
-  const time = dateOf(headers.triggeredAt, checkout.updated_at, checkout.created_at);
-  if (!time) throw new RejectedEventError(`${topic} ${id} has no time`, [], id);
+  const time = shopifyEventTime(checkout, headers.triggeredAt);
+  if (!time) throw new RejectedEventError(`${topic} ${id} has no time in its body`, [], id);
   const amount = amountOf(checkout.total_price, checkout.currency);
   const sessionId = sessionIdOfCheckout(checkout.token);
   if (checkout.completed_at) {
     return {
       source: 'shopify',
       id,
+      bodyDigest,
       type: topic,
       time,
       sessionId,
@@ -183,6 +219,7 @@ export function mapShopifyWebhook(
   return {
     source: 'shopify',
     id,
+    bodyDigest,
     type: topic,
     time,
     sessionId,

@@ -2,8 +2,10 @@
 // timer queue, due when the checkout would count as abandoned. SQS delays a message 15 minutes at most, so a
 // timer not yet due is sent again for the time left (a few hops for an hour). When due it becomes a stall
 // event that applies only while the checkout event that set it is still the session's latest (an update
-// restarts the clock) and the session is still `active` (an order ended it). Failed timer messages go, after
-// the queue's retries, to the events DLQ, whose alarm pages.
+// restarts the clock) and the session is still `active` (an order ended it). The stall is ours, not the
+// shop's: it is dated with the checkout's own time and never moves the session's event clock, so an order
+// placed before the timer fired but delivered after it still ends the session (#18). Failed timer messages
+// go, after the queue's retries, to the events DLQ, whose alarm pages.
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import * as v from 'valibot';
 import type { AppContext } from '../context.ts';
@@ -21,12 +23,20 @@ export const TimerMessageSchema = v.strictObject({
   sessionId: SESSION_ID,
   /** The checkout event that set the timer. */
   eventId: v.pipe(v.string(), v.minLength(1), v.maxLength(200)),
+  /** The checkout event's own time (absent on timers set before #18: their stall is dated `dueAt`). */
+  eventAt: v.optional(isoDateTime),
   dueAt: isoDateTime,
 });
 export type TimerMessage = v.InferOutput<typeof TimerMessageSchema>;
 
 export interface CheckoutTimers {
-  set(input: { source: EventSource; sessionId: string; eventId: string; dueAt: Date }): Promise<void>;
+  set(input: {
+    source: EventSource;
+    sessionId: string;
+    eventId: string;
+    eventAt?: Date | string;
+    dueAt: Date;
+  }): Promise<void>;
 }
 
 /** Timers on an SQS queue (the same code against fauxqs locally and SQS in AWS). */
@@ -39,6 +49,7 @@ export function queueTimers(ctx: AppContext, queueUrl: string): CheckoutTimers {
         source: 'shopify',
         sessionId: input.sessionId,
         eventId: input.eventId,
+        ...(input.eventAt ? { eventAt: new Date(input.eventAt).toISOString() } : {}),
         dueAt: input.dueAt.toISOString(),
       };
       const seconds = Math.ceil((input.dueAt.getTime() - ctx.clock().getTime()) / 1000);
@@ -73,7 +84,8 @@ export async function onTimerMessage(
     source: timer.source,
     id: `abandoned:${timer.eventId}`,
     type: 'checkout abandoned',
-    time: dueAt,
+    time: timer.eventAt ? new Date(timer.eventAt) : dueAt,
+    synthetic: true,
     sessionId: timer.sessionId,
     action: 'stall',
     startStatus: 'stalled',

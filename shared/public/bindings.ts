@@ -98,8 +98,9 @@ export function createPublicBindings(deps: PublicBindingDeps): PublicBindings {
       const receipt = receiptFromTwilioStatus(parsed.data, ref, ctx.clock());
       if (!receipt) return twiml();
       const applied = await applyReceipt(ctx, receipt);
+      // Kept under its outcome: the sender applies it once it has recorded the send (Twilio never retries).
       if (applied.outcome === 'pending')
-        logger.warn('receipt arrived before the send was recorded; kept on the timeline only', {
+        logger.info('receipt arrived before the send was recorded; kept until it is', {
           providerMessageId: receipt.providerMessageId,
           status: receipt.status,
         });

@@ -6,15 +6,19 @@
 //   3. a hard bounce, a complaint or a STOP suppresses the recipients on that channel;
 //   4. the first copy adds to the delivery counters (stats, reputation).
 // A receipt for an outcome still `sending` (the provider answered the callback before the sender wrote
-// `sent`) is recorded and reported as `pending`, so an event source that retries can bring it back.
-import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+// `sent`) is recorded and reported as `pending`: step 1 kept it on the timeline, under its outcome, and once
+// the sender records `sent` it applies what was kept there (applyKeptReceipts), so a Twilio callback, which
+// is never retried, is not lost. An event source that retries (SES through EventBridge) may bring it back
+// too; the conditions make the second application a no-op.
+import { PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AppContext } from '../context.ts';
 import { logger } from '../observability/logger.ts';
 import { type ConsentChannel, isConsentChannel } from '../recipients/address.ts';
 import { suppressRecipient } from '../recipients/store.ts';
+import type { OutcomeKey } from '../repositories/outcomes.ts';
 import { recordStats } from '../repositories/stats.ts';
 import { outcomeKeyOf } from './outcome-ref.ts';
-import { FORWARD_FROM, RECEIPT_RANK, type Receipt } from './receipt.ts';
+import { FORWARD_FROM, RECEIPT_RANK, type Receipt, type ReceiptStatus } from './receipt.ts';
 import { countReceipt } from './reputation.ts';
 
 export type OutcomeMove =
@@ -41,14 +45,19 @@ function isConditionFailed(error: unknown): error is Error & { Item?: Record<str
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }
 
+/** Where the receipts of an outcome are kept: right after it on the timeline, in RECEIPT_RANK order. */
+function keptUnder(outcome: OutcomeKey): string {
+  return `${outcome.sk}#receipt#`;
+}
+
 /** The timeline item of a receipt: under its outcome when there is one, else its own partition. */
 function receiptKey(receipt: Receipt): { sessionId: string; sk: string } {
-  const suffix = `receipt#${RECEIPT_RANK[receipt.status]}#${receipt.status}`;
+  const suffix = `${RECEIPT_RANK[receipt.status]}#${receipt.status}`;
   if (receipt.ref) {
     const outcome = outcomeKeyOf(receipt.ref);
-    return { sessionId: outcome.sessionId, sk: `${outcome.sk}#${suffix}` };
+    return { sessionId: outcome.sessionId, sk: `${keptUnder(outcome)}${suffix}` };
   }
-  return { sessionId: `receipts#${receipt.provider}#${receipt.providerMessageId}`, sk: suffix };
+  return { sessionId: `receipts#${receipt.provider}#${receipt.providerMessageId}`, sk: `receipt#${suffix}` };
 }
 
 async function recordReceipt(ctx: AppContext, receipt: Receipt, now: Date): Promise<boolean> {
@@ -81,13 +90,17 @@ async function recordReceipt(ctx: AppContext, receipt: Receipt, now: Date): Prom
   }
 }
 
+/** What moving an outcome takes of a receipt (a kept timeline item has these too). */
+type OutcomeMoveInput = Pick<Receipt, 'status' | 'at' | 'providerMessageId' | 'providerStatus' | 'errorCode'>;
+
 async function moveOutcome(
   ctx: AppContext,
-  receipt: Receipt,
+  outcome: OutcomeKey | undefined,
+  receipt: OutcomeMoveInput,
   now: Date,
 ): Promise<{ move: OutcomeMove; status?: string }> {
   const from = FORWARD_FROM[receipt.status];
-  if (!receipt.ref || !from) return { move: 'none' };
+  if (!outcome || !from) return { move: 'none' };
   const values: Record<string, unknown> = {
     ':to': receipt.status,
     ':at': receipt.at.toISOString(),
@@ -107,7 +120,7 @@ async function moveOutcome(
     await ctx.ddb.send(
       new UpdateCommand({
         TableName: ctx.tables.timeline,
-        Key: outcomeKeyOf(receipt.ref),
+        Key: outcome,
         UpdateExpression: `SET ${set.join(', ')}`,
         ConditionExpression: `#type = :notification AND providerMessageId = :pmid AND #status IN (${from
           .map((_, i) => `:f${i}`)
@@ -134,7 +147,7 @@ async function moveOutcome(
 export async function applyReceipt(ctx: AppContext, receipt: Receipt): Promise<AppliedReceipt> {
   const now = ctx.clock();
   const first = await recordReceipt(ctx, receipt, now);
-  const outcome = await moveOutcome(ctx, receipt, now);
+  const outcome = await moveOutcome(ctx, receipt.ref && outcomeKeyOf(receipt.ref), receipt, now);
 
   const suppressed: string[] = [];
   if (receipt.suppress && isConsentChannel(receipt.channel)) {
@@ -174,4 +187,42 @@ export async function applyReceipt(ctx: AppContext, receipt: Receipt): Promise<A
     ]);
   }
   return { first, outcome: outcome.move, outcomeStatus: outcome.status, suppressed };
+}
+
+/**
+ * Once the sender has recorded `sent`: the receipts kept under the outcome while it was still `sending` (they
+ * came first), applied in their order — `sent` → `delivered` → `read`, or → `undelivered` | `bounced` … —
+ * each under the same forward-only condition as on arrival. Their timeline items, suppressions and counts
+ * were written when they came; only the outcome moves now. One consistent Query under the outcome's key,
+ * bounded by the few statuses a message can have. Returns the outcome's status after them, when they moved it.
+ */
+export async function applyKeptReceipts(ctx: AppContext, outcome: OutcomeKey): Promise<string | undefined> {
+  const res = await ctx.ddb.send(
+    new QueryCommand({
+      TableName: ctx.tables.timeline,
+      KeyConditionExpression: 'sessionId = :s AND begins_with(sk, :kept)',
+      ExpressionAttributeValues: { ':s': outcome.sessionId, ':kept': keptUnder(outcome) },
+      ConsistentRead: true,
+    }),
+  );
+  const now = ctx.clock();
+  let moved: string | undefined;
+  for (const item of res.Items ?? []) {
+    const status = item.status as ReceiptStatus;
+    if (item.type !== 'receipt' || !(status in RECEIPT_RANK)) continue;
+    const result = await moveOutcome(
+      ctx,
+      outcome,
+      {
+        status,
+        at: new Date(String(item.at)),
+        providerMessageId: String(item.providerMessageId),
+        providerStatus: String(item.providerStatus),
+        ...(typeof item.errorCode === 'string' ? { errorCode: item.errorCode } : {}),
+      },
+      now,
+    );
+    if (result.move === 'advanced') moved = result.status;
+  }
+  return moved;
 }

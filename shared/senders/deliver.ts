@@ -27,6 +27,7 @@ import {
   TransientProviderError,
 } from '../providers/errors.ts';
 import type { ProviderResult } from '../providers/types.ts';
+import { applyKeptReceipts } from '../receipts/apply.ts';
 import { lookUpSuppression, recordProviderOptOut } from '../recipients/sender-checks.ts';
 import {
   claimOutcome,
@@ -34,6 +35,7 @@ import {
   noteUnanswered,
   type OutcomeItem,
   type OutcomeStatus,
+  outcomeKey,
   possibleSends,
   recordSentOutcome,
   releaseOutcome,
@@ -446,6 +448,18 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
   if (!recorded) {
     log.warn('sent, but another delivery had already recorded the outcome', { ...keys, providerMessageId });
     await count('sent', sentAt, -1);
+  } else if (message.type === 'recovery' && message.channel !== 'slack' && message.channel !== 'webhook') {
+    try {
+      // Provider receipts that came before this write (a Twilio callback is never retried) move it now;
+      // Slack and webhooks send none.
+      await applyKeptReceipts(ctx, outcomeKey(message));
+    } catch (error) {
+      // The send is recorded: a retry would message the customer again. The receipts stay on the timeline.
+      log.error('could not apply the receipts that arrived before the send was recorded', {
+        ...keys,
+        error: String(error),
+      });
+    }
   }
   log.info('notification sent', { ...keys, provider: provider.name, providerMessageId, durationMs });
   return { status: 'sent', provider: provider.name, providerMessageId, durationMs };

@@ -64,6 +64,12 @@ export interface SessionWriteOptions {
   readonly at?: Date;
 }
 
+/** The event stamp as written: `lastEventAt` only ever moves forward, whatever the caller checked before. */
+function stampOnto(current: Session, stamp: SessionWriteOptions['stamp']): SessionWriteOptions['stamp'] {
+  if (!stamp?.lastEventAt || !current.lastEventAt || stamp.lastEventAt >= current.lastEventAt) return stamp;
+  return { ...stamp, lastEventAt: current.lastEventAt };
+}
+
 function auditFields(audit: Audit, at: string) {
   return { triggeredBy: audit.triggeredBy, ...(audit.reason ? { reason: audit.reason } : {}), at };
 }
@@ -231,7 +237,7 @@ export async function updateSession(
     options.check?.(current);
     const now = ctx.clock();
     const at = now.toISOString();
-    let next: Session = { ...current, ...options.stamp };
+    let next: Session = { ...current, ...stampOnto(current, options.stamp) };
     if (patch.amount) next.amount = patch.amount;
     if (patch.contact) next.contact = { ...current.contact, ...patch.contact };
     if (patch.recoveryUrl) next.recoveryUrl = patch.recoveryUrl;

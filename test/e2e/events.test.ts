@@ -3,7 +3,9 @@
 // the SES emulator; then Stripe's checkout.session.completed with recovered_from reaches the signed webhook
 // route, and the session ends recovered. Stats show one recovery with its amount, credited to that attempt
 // and that channel, and the timeline says so.
-import { randomBytes } from 'node:crypto';
+// #18 item 1: a Shopify checkout whose abandonment timer fires, and the order its customer placed a minute
+// before the timer, delivered after it through the signed webhook route: the session ends recovered.
+import { createHmac, randomBytes } from 'node:crypto';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type LocalService, startLocalService } from '../../local/runtime.ts';
@@ -12,6 +14,7 @@ import { getSession } from '../../shared/repositories/sessions.ts';
 import { fixture, type Json } from '../integration/events/support.ts';
 
 const STRIPE_SECRET = `whsec_${randomBytes(16).toString('hex')}`;
+const SHOPIFY_SECRET = randomBytes(24).toString('hex');
 const ORG = `org-${randomBytes(4).toString('hex')}`;
 let service: LocalService;
 
@@ -23,8 +26,10 @@ beforeAll(async () => {
     demo: false,
     sweepEverySeconds: 1,
     monitorEverySeconds: 60,
-    secrets: { STRIPE_WEBHOOK_SECRET: STRIPE_SECRET },
-    say: () => {},
+    secrets: { STRIPE_WEBHOOK_SECRET: STRIPE_SECRET, SHOPIFY_WEBHOOK_SECRET: SHOPIFY_SECRET },
+    // Shopify checkouts count as abandoned 6 s after their last update.
+    shopifyAbandonAfterMinutes: 0.1,
+    say: (source, message) => process.env.DEBUG_E2E && console.log(source, message),
   });
 }, 60_000);
 
@@ -119,5 +124,65 @@ describe('a Stripe checkout abandoned, reminded and recovered through its link',
       byChannel: { email: { recovered: 1, recoveredAmount: { USD: 4900 } } },
     });
     expect(stats.body.byChannel.sms.recovered).toBe(0);
+  });
+});
+
+describe("a Shopify order delivered after its checkout's abandonment timer fired", () => {
+  /** Shopify's webhook: the raw body signed with the app's secret (base64 HMAC-SHA256). */
+  function shopify(topic: string, payload: Json) {
+    const body = JSON.stringify(payload);
+    return api('/v1/public/hooks/shopify', {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-shopify-topic': topic,
+        'x-shopify-event-id': randomBytes(8).toString('hex'),
+        'x-shopify-webhook-id': randomBytes(8).toString('hex'),
+        'x-shopify-triggered-at': payload.updated_at,
+        'x-shopify-hmac-sha256': createHmac('sha256', SHOPIFY_SECRET).update(body, 'utf8').digest('base64'),
+      },
+      body,
+    });
+  }
+  /** Shopify's whole-second times. */
+  const shopifyTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+
+  it("ends the session recovered with the order's amount; the redelivery is a duplicate", async () => {
+    // Prepare: a checkout updated now (T0); its timer fires at T0 + 6 s and stalls it.
+    const token = randomBytes(8).toString('hex');
+    const sessionId = `shopify-${token}`;
+    const checkout = fixture('shopify-checkout-update.json').detail.payload as Json;
+    checkout.token = token;
+    const t0 = Math.floor(Date.now() / 1000) * 1000;
+    checkout.updated_at = shopifyTime(t0);
+    const started = await shopify('checkouts/update', checkout);
+    expect(started.body).toMatchObject({ outcome: 'applied', status: 'active' });
+    await until('the abandonment timer', async () => {
+      const s = await api(`/v1/sessions/${sessionId}`);
+      return s.body.status === 'stalled' ? s : undefined;
+    });
+
+    // Act: the order placed at T0 + 5 s, a second before the timer fired, arrives after it.
+    const order = fixture('shopify-order-create.json').detail.payload as Json;
+    order.checkout_token = token;
+    order.created_at = shopifyTime(t0 + 5000);
+    order.processed_at = shopifyTime(t0 + 5000);
+    order.updated_at = shopifyTime(t0 + 5000);
+    const paid = await shopify('orders/create', order);
+    const redelivered = await shopify('orders/create', order);
+
+    // Assess
+    expect(paid.status).toBe(200);
+    expect(paid.body).toMatchObject({ outcome: 'applied', sessionId, status: 'recovered' });
+    expect(redelivered.body.outcome).toBe('duplicate');
+    const session = await api(`/v1/sessions/${sessionId}`);
+    expect(session.body).toMatchObject({
+      status: 'recovered',
+      recovery: { attempt: 0, amount: { value: 3990, currency: 'EUR' } },
+    });
+    expect(session.body.nextRetryAt).toBeUndefined();
+    // The sweep (every second here) made no attempt for it.
+    const timeline = await api(`/v1/sessions/${sessionId}/timeline?limit=100`);
+    expect(timeline.body.items.filter((i: { type: string }) => i.type === 'attempt')).toEqual([]);
   });
 });

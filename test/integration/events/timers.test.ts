@@ -39,6 +39,8 @@ function checkout(token: string, at: Date): Json {
   event.detail.payload.token = token;
   event.detail.metadata['X-Shopify-Event-Id'] = unique();
   event.detail.metadata['X-Shopify-Triggered-At'] = at.toISOString();
+  // The signed body dates the event (#18); the header only refines a whole-second body time.
+  event.detail.payload.updated_at = at.toISOString();
   return event;
 }
 
@@ -72,7 +74,9 @@ describe('checkout timers', () => {
     const order = fixture('shopify-order-create.json');
     order.detail.payload.checkout_token = ordered;
     order.detail.metadata['X-Shopify-Event-Id'] = unique();
-    order.detail.metadata['X-Shopify-Triggered-At'] = new Date(Date.now() + 20).toISOString();
+    const orderedAt = new Date(Date.now() + 20).toISOString();
+    order.detail.metadata['X-Shopify-Triggered-At'] = orderedAt;
+    order.detail.payload.updated_at = orderedAt;
     await handleBusEvent(ctx, deps, order);
     expect((await getSession(ctx, `shopify-${ordered}`))?.status).toBe('completed');
     expect(await stalledWithin(`shopify-${updated}`, 20_000)).toBe(true);

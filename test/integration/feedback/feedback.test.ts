@@ -16,11 +16,13 @@ import { twilioSignature } from '../../../shared/public/twilio-signature.ts';
 import { handleSesEvent } from '../../../shared/receipts/ses-handler.ts';
 import { getSuppression } from '../../../shared/recipients/store.ts';
 import { getOutcome, outcomeKey } from '../../../shared/repositories/outcomes.ts';
+import { getSession } from '../../../shared/repositories/sessions.ts';
 import { readStats } from '../../../shared/repositories/stats.ts';
 import { DEFAULT_GUARD } from '../../../shared/reputation/guard.ts';
 import { type ChannelConfig, staticChannelConfig } from '../../../shared/senders/config.ts';
 import { type DeliveryDeps, deliverMessage } from '../../../shared/senders/deliver.ts';
 import { createProvider } from '../../../shared/senders/factories/index.ts';
+import { attributeRecovery } from '../../../shared/usecases/attribution.ts';
 import { createTestContext } from '../../support/context.ts';
 import {
   putSession,
@@ -306,6 +308,73 @@ describe('Twilio: status callbacks, STOP, START and 21610', () => {
     expect(replay.status).toBe(200);
     expect(await getOutcome(ctx, outcomeKey(first))).toMatchObject({ status: 'delivered' });
     expect(await timelineOf(first.sessionId)).toEqual(before);
+  });
+
+  it('an `undelivered` that arrives before the sender recorded `sent` is kept and applied then; no credit', async () => {
+    // Prepare: the stand-in's own callbacks go to a path the API does not serve; this test posts Twilio's
+    // `sent` and `undelivered` itself, signed, in the window after Twilio accepted the message and before the
+    // sender wrote `sent` (a callback that outruns the sender's DynamoDB write).
+    const phone = `+1415777${String(Math.floor(Math.random() * 9000) + 1000)}`;
+    const { first } = await sendFirstAndSecond('sms', phone);
+    const { TWILIO_ACCOUNT_SID: sid = '', TWILIO_AUTH_TOKEN: token = '' } = receivers.env;
+    const sms = configs.sms.enabled && configs.sms.channel === 'sms' ? configs.sms : undefined;
+    if (!sms) throw new Error('fixtures changed');
+    const elsewhere = `${api.url}/v1/public/hooks/twilio/elsewhere`;
+    const answers: number[] = [];
+    const early: DeliveryDeps = {
+      ...deps(),
+      config: staticChannelConfig({ ...configs, sms: { ...sms, statusCallbackUrl: elsewhere } }),
+      faults: {
+        async afterProviderCall(_message, result) {
+          const request = receivers.control
+            .requests('twilio')
+            .findLast((r) => r.body.includes(encodeURIComponent(phone)));
+          const callback = new URLSearchParams(request?.body ?? '').get('StatusCallback') ?? '';
+          const url = callback.replace(elsewhere, `${api.url}/v1/public/hooks/twilio/status`);
+          for (const status of ['sent', 'undelivered']) {
+            const params: Record<string, string> = {
+              MessageSid: result.providerMessageId,
+              AccountSid: sid,
+              MessageStatus: status,
+              To: phone,
+              From: '+15005550006',
+              ...(status === 'undelivered'
+                ? { ErrorCode: '30003', ErrorMessage: 'Unreachable handset' }
+                : {}),
+            };
+            const res = await fetch(url, {
+              method: 'POST',
+              headers: {
+                'content-type': 'application/x-www-form-urlencoded',
+                'x-twilio-signature': twilioSignature(token, url, params),
+              },
+              body: new URLSearchParams(params).toString(),
+            });
+            answers.push(res.status);
+          }
+          // Both were answered while the outcome was still `sending`.
+          expect((await getOutcome(ctx, outcomeKey(first)))?.status).toBe('sending');
+        },
+      },
+    };
+    // Act
+    const sent = await deliverMessage(early, first);
+    // Assess: the kept `undelivered` moved the outcome once `sent` was recorded.
+    expect(sent.status).toBe('sent');
+    expect(answers).toEqual([200, 200]);
+    expect(await getOutcome(ctx, outcomeKey(first))).toMatchObject({
+      status: 'undelivered',
+      providerStatus: 'undelivered',
+      providerErrorCode: '30003',
+    });
+    // And a recovery now credits no reminder: the only one never arrived.
+    const session = await getSession(ctx, first.sessionId);
+    if (!session) throw new Error('no session');
+    const credited = await attributeRecovery(ctx, session, {
+      at: new Date(Date.now() + 1000),
+      windowHours: 24 * 365 * 5,
+    });
+    expect(credited).toMatchObject({ attempt: 0, channels: [] });
   });
 
   it('a callback with a wrong signature is 403 and changes nothing; ours is the official algorithm', async () => {
