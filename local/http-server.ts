@@ -60,9 +60,9 @@ const missing = async (): Promise<string> => {
 };
 const MISSING_HOOK_SECRETS: HookSecrets = { stripe: missing, shopify: missing };
 
-/** More than the API accepts (64 KiB), so the router's 413 answers ordinary oversize bodies; past this the
- * server stops reading, so a runaway client cannot fill memory. */
-const MAX_READ_BYTES = 1024 * 1024;
+/** API Gateway's own payload limit (10 MB): the routers' 413s (64 KiB admin, 1 MiB public) answer ordinary
+ * oversize bodies as in AWS; past this the server stops reading, so a runaway client cannot fill memory. */
+const MAX_READ_BYTES = 10 * 1024 * 1024;
 
 async function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
   const chunks: Buffer[] = [];

@@ -10,22 +10,20 @@ export async function verifyLocalSignature(
   event: ProxyEvent,
   options: { region: string; credentials: AwsCredentialIdentity },
 ): Promise<{ ok: true; caller: string } | { ok: false; reason: string }> {
-  const headers: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(',') : v;
-  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-  const query: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(event.multiValueQueryStringParameters ?? {})) {
-    if (v) query[k] = v.length === 1 ? (v[0] ?? '') : v;
+  // The path and query exactly as sent, and the header lines as received: API Gateway signs those.
+  const target = req.url ?? '/';
+  const at = target.indexOf('?');
+  const headers: [string, string][] = [];
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    headers.push([req.rawHeaders[i] ?? '', req.rawHeaders[i + 1] ?? '']);
   }
   const result = await verifySignature(
     {
       method: req.method ?? 'GET',
-      protocol: 'http:',
-      hostname: '127.0.0.1',
-      path: url.pathname,
-      query,
+      rawPath: at < 0 ? target : target.slice(0, at),
+      rawQuery: at < 0 ? '' : target.slice(at + 1),
       headers,
-      body: event.body ?? undefined,
+      body: event.body ?? '',
     },
     options,
   );

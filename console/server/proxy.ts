@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { AwsCredentialIdentity, Provider } from '@smithy/types';
 import { SECURITY_HEADERS, serveConsole } from './assets.ts';
 import { checkHostAndOrigin, checkToken, guardProblem, tokenCookie } from './guard.ts';
-import { createSigner, signRequest } from './sigv4.ts';
+import { createSigner, parseRawQuery, signRequest } from './sigv4.ts';
 
 export interface ConsoleProxyOptions {
   /** The API's base URL, stage included (the stack's ApiUrl output), e.g. https://abc.execute-api.eu-west-1.amazonaws.com/prod/ */
@@ -83,12 +83,20 @@ export async function startConsoleProxy(options: ConsoleProxyOptions): Promise<R
       const value = req.headers[name];
       if (typeof value === 'string') headers[name] = value;
     }
-    const query: Record<string, string | string[]> = {};
-    for (const key of new Set(url.searchParams.keys())) {
-      const values = url.searchParams.getAll(key);
-      query[key] = values.length === 1 ? (values[0] ?? '') : values;
+    // One URL, normalized once: its path and query are both what is signed and what is sent, byte for byte
+    // (signing decoded values but sending the raw query lets the two drift apart).
+    const outgoing = new URL(`${api.origin}${basePath}${url.pathname}${url.search}`);
+    const path = outgoing.pathname;
+    // No prototype: a `__proto__` parameter is a parameter (the API refuses it as unknown).
+    const query: Record<string, string | string[]> = Object.create(null);
+    try {
+      for (const [key, value] of parseRawQuery(outgoing.search.slice(1))) {
+        const seen = query[key];
+        query[key] = seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value];
+      }
+    } catch {
+      return problem(res, 400, 'the query string has a malformed percent-encoding', 'Bad Request');
     }
-    const path = `${basePath}${url.pathname}`;
     let signed: Record<string, string>;
     try {
       signed = await signRequest(signer, {
@@ -111,7 +119,7 @@ export async function startConsoleProxy(options: ConsoleProxyOptions): Promise<R
     const { host: _host, ...sendHeaders } = signed;
     let upstream: Response;
     try {
-      upstream = await fetch(`${api.origin}${path}${url.search}`, {
+      upstream = await fetch(outgoing.href, {
         method,
         headers: sendHeaders,
         body: body.length ? body.toString('utf8') : undefined,

@@ -171,9 +171,11 @@ export class ServiceFunction extends NodejsFunction {
       logGroup,
       ...(props.secretsExtension
         ? {
+            // The extension's cache is off: the function's reader keeps each answer SECRETS_MAX_AGE_SECONDS
+            // (shared/secrets/max-age.ts), and one cache means one bound on how late a rotation is seen.
             paramsAndSecrets: lambda.ParamsAndSecretsLayerVersion.fromVersion(
               lambda.ParamsAndSecretsVersions.V1_0_103,
-              { cacheSize: 20, logLevel: lambda.ParamsAndSecretsLogLevel.WARN },
+              { cacheEnabled: false, logLevel: lambda.ParamsAndSecretsLogLevel.WARN },
             ),
           }
         : {}),

@@ -18,7 +18,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'The request failed validation: every bad field is listed in `errors`',
   404: 'Unknown id, or nothing at this path',
   409: 'State conflict, or the If-Match version is stale',
-  413: "The body is larger than 64 KiB, or the write would make the session larger than DynamoDB's 400 KB item limit",
+  413: "The body is larger than 64 KiB (1 MiB on the public webhook routes), the write would make the session larger than DynamoDB's 400 KB item limit, or its notification larger than its share of an SQS batch (`/problems/message-too-large`)",
   415: 'The body is not JSON',
   500: 'A failure on the service side (never caused by input); quote the x-request-id',
   503: "DynamoDB throttled the request after the SDK's retries; nothing changed, retry after `Retry-After` seconds",

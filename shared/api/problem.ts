@@ -40,6 +40,7 @@ const TYPES: Record<string, string> = {
   job_not_started: '/problems/job-not-started',
   too_large: '/problems/body-too-large',
   item_too_large: '/problems/item-too-large',
+  message_too_large: '/problems/message-too-large',
   throttled: '/problems/throttled',
   media_type: '/problems/unsupported-media-type',
   internal: '/problems/internal',
@@ -64,6 +65,7 @@ const STATUS_OF_DOMAIN_ERROR: Record<DomainErrorCode, number> = {
   validation: 400,
   job_busy: 409,
   too_large: 413,
+  message_too_large: 413,
   throttled: 503,
 };
 

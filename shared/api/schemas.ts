@@ -15,7 +15,13 @@ import {
 import { CHANNELS, JOBS } from '../infra/resources.ts';
 import { described, integer, inputDateTime as iso, text } from '../schema.ts';
 
+/** The admin API's body limit. */
 export const MAX_BODY_BYTES = 64 * 1024;
+/**
+ * The public routes' (partners' webhooks): a Shopify order of 250 line items is ~300 KB. Under API Gateway's
+ * 10 MB payload and Lambda's 6 MB synchronous invoke.
+ */
+export const MAX_PUBLIC_BODY_BYTES = 1024 * 1024;
 export const DEFAULT_LIMIT = 25;
 const MAX_LIMIT = 100;
 

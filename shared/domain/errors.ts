@@ -8,6 +8,7 @@ export type DomainErrorCode =
   | 'validation'
   | 'job_busy'
   | 'too_large'
+  | 'message_too_large'
   | 'throttled';
 
 /** A field a validation refusal is about, named from the root of what the caller sent. */
@@ -69,6 +70,14 @@ export class ItemTooLargeError extends DomainError {
   constructor(what: string, options?: { cause?: unknown }) {
     super('too_large', `${what} would exceed DynamoDB's 400 KB item limit; nothing was written`, options);
     this.name = 'ItemTooLargeError';
+  }
+}
+
+/** The session's notifications would not fit an AWS hop's size limit (named in the message): nothing was written. */
+export class MessageTooLargeError extends DomainError {
+  constructor(message: string) {
+    super('message_too_large', message);
+    this.name = 'MessageTooLargeError';
   }
 }
 

@@ -9,7 +9,7 @@ import type { FieldError } from '../api/problem.ts';
 import { fieldErrors, HttpProblem, isDomainError, problem, problemFromDomainError } from '../api/problem.ts';
 import { ProxyEventSchema } from '../api/router.ts';
 import { PUBLIC_ROUTES, type RouteSpec } from '../api/routes.ts';
-import { MAX_BODY_BYTES } from '../api/schemas.ts';
+import { MAX_PUBLIC_BODY_BYTES } from '../api/schemas.ts';
 import type { AppContext } from '../context.ts';
 import { logger } from '../observability/logger.ts';
 import { safeParse } from '../schema.ts';
@@ -156,8 +156,12 @@ export function createPublicRouter(options: PublicRouterOptions) {
       const bytes = event.isBase64Encoded
         ? Buffer.from(event.body ?? '', 'base64')
         : Buffer.from(event.body ?? '', 'utf8');
-      if (bytes.length > MAX_BODY_BYTES)
-        throw problemResult(413, 'too_large', `the body is ${bytes.length} bytes; at most ${MAX_BODY_BYTES}`);
+      if (bytes.length > MAX_PUBLIC_BODY_BYTES)
+        throw problemResult(
+          413,
+          'too_large',
+          `the body is ${bytes.length} bytes; at most ${MAX_PUBLIC_BODY_BYTES}`,
+        );
       const rawBody = bytes.toString('utf8');
       const contentType = headers.get('content-type');
       const isForm = contentType !== undefined && FORM.test(contentType);

@@ -1,27 +1,20 @@
 // Secrets through the AWS Parameters and Secrets Lambda Extension (a layer CDK adds to the functions that
 // use this): an HTTP call to localhost that the extension answers from its cache, so a function reads a
 // secret without bundling the Secrets Manager client. The email sender and the receipts function use it:
-// their bundles stay within budget with the SES client and the receipt schemas in them.
+// their bundles stay within budget with the SES client and the receipt schemas in them. The extension's own
+// cache is off (lib/constructs/service-function.ts): this reader's is the only one, so a rotated secret is
+// used within SECRETS_MAX_AGE_SECONDS.
 import type { SecretReader } from '../senders/config.ts';
+import { maxAgeCache, type Now, secretsMaxAge } from './max-age.ts';
 
 const DEFAULT_PORT = 2773;
 
 export function extensionSecretReader(
   env: NodeJS.ProcessEnv = process.env,
   fetcher: typeof fetch = fetch,
+  now: Now = Date.now,
 ): SecretReader {
-  const cache = new Map<string, Promise<string | undefined>>();
-  return (name) => {
-    let pending = cache.get(name);
-    if (!pending) {
-      pending = read(name, env, fetcher).catch((error: unknown) => {
-        cache.delete(name); // a failed read is tried again by the next message
-        throw error;
-      });
-      cache.set(name, pending);
-    }
-    return pending;
-  };
+  return maxAgeCache((name) => read(name, env, fetcher), secretsMaxAge(env), now);
 }
 
 async function read(

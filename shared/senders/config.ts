@@ -19,6 +19,9 @@ import { existsSync } from 'node:fs';
 import * as v from 'valibot';
 import { twilioStatusCallbackUrl, unsubscribeSettings } from '../consent/channel-settings.ts';
 import { optionalEnv } from '../env.ts';
+
+export { secretsMaxAge } from '../secrets/max-age.ts';
+
 import { CHANNEL_QUEUES, type Channel, maxProviderTimeoutMs } from '../infra/resources.ts';
 import { isStandardWebhookSecret } from '../providers/webhook-signature.ts';
 import {
@@ -34,7 +37,6 @@ import {
 } from '../schema.ts';
 
 const DEFAULT_PROVIDER_TIMEOUT_MS = 5000;
-const DEFAULT_SECRETS_MAX_AGE_SECONDS = 300;
 
 interface Common {
   readonly timeoutMs: number;
@@ -325,13 +327,6 @@ export function ownChannelConfig(
   readSecret: SecretReader,
 ): ChannelConfigSource {
   return (channel) => resolveWith(resolver, channel, env, readSecret);
-}
-
-export function secretsMaxAge(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = optionalEnv('SECRETS_MAX_AGE_SECONDS', env);
-  const parsed = safeParse(numberFromText(integer(0, 86_400)), raw ?? DEFAULT_SECRETS_MAX_AGE_SECONDS);
-  if (!parsed.success) throw new Error(`SECRETS_MAX_AGE_SECONDS: ${firstIssue(parsed.issues)}`);
-  return parsed.data;
 }
 
 /** For channels that read no secret (email): reading one is a wiring error, and fails loudly. */

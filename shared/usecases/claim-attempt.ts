@@ -124,7 +124,8 @@ function recheckAt(ctx: AppContext, u: Unsettled, now: Date): Date {
   return new Date(Math.min(now.getTime() + step, u.waitEnds.getTime()));
 }
 
-function buildMessages(
+/** The messages an attempt publishes, one per enabled channel (also sized at registration: ./message-size.ts). */
+export function buildMessages(
   s: Session,
   policy: RetryPolicy,
   attempt: { attemptId: string; number: number; fence: number; at: string; final: boolean },

@@ -29,6 +29,7 @@ import { STATUS_SHARDS, shardNumbers } from '../repositories/shards.ts';
 import { recordStats } from '../repositories/stats.ts';
 import { settingsOf, timeoutRuleFor } from '../settings.ts';
 import { attributeRecovery, describeAttribution, recoveryCounters } from './attribution.ts';
+import { assertMessagesFit } from './message-size.ts';
 
 export {
   type RegenerateInput,
@@ -150,6 +151,7 @@ export async function registerSession(
       input.processingStartedAt ? new Date(input.processingStartedAt) : now,
     );
   }
+  assertMessagesFit(session);
   let saved: Session;
   try {
     saved = await saveSession(ctx, {
@@ -285,6 +287,7 @@ export async function updateSession(
       // A product event that changes no status still leaves its mark on the story.
       events.push({ type: 'event_applied', ...options.timeline, ...auditFields(audit, at) });
     }
+    assertMessagesFit(next);
     return {
       saved: await saveSession(ctx, {
         previous: current,

@@ -1,7 +1,7 @@
 // The webhook routes of #14 through the ingest function's public router, and POST /v1/events through its
 // admin router, as API Gateway delivers them. Stripe signatures are made by Stripe's own library
 // (webhooks.generateTestHeaderString); Shopify's HMAC with a known secret and Node's crypto, as Shopify
-// documents it. A wrong or old signature is a 400 and writes nothing.
+// documents it. A wrong or old signature is a 400 and writes nothing. Bodies up to 1 MiB, as partners send them.
 import { createHmac } from 'node:crypto';
 import Stripe from 'stripe';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -57,10 +57,11 @@ function post(path: string, body: string, headers: Record<string, string>) {
   };
 }
 
-function expiredBody(cs: string) {
+function expiredBody(cs: string, metadata?: Record<string, string>) {
   const detail = fixture('stripe-checkout-expired.json').detail;
   detail.id = `evt_${unique()}`;
   detail.data.object.id = cs;
+  if (metadata) detail.data.object.metadata = metadata;
   return JSON.stringify(detail, null, 2);
 }
 
@@ -239,5 +240,130 @@ describe('POST /v1/events', () => {
       { path: 'event.kind', message: 'required to start a session' },
     ]);
     expect(await getSession(ctx, sessionId)).toBeUndefined();
+  });
+});
+
+// Bodies as partners send them: the webhook routes take up to 1 MiB (a Shopify orders/create of 250 line
+// items, a Stripe event at Stripe's documented metadata maximum of 50 keys of 40 characters with
+// 500-character values), while the admin API keeps 64 KiB. Above 1 MiB a webhook gets a 413 problem.
+const MIB = 1024 * 1024;
+
+/** A line item with every field Shopify's REST Admin API sends in orders/create (2026-01). */
+function lineItem(n: number) {
+  const money = (amount: string) => ({
+    shop_money: { amount, currency_code: 'EUR' },
+    presentment_money: { amount, currency_code: 'EUR' },
+  });
+  return {
+    id: 466157049 + n,
+    admin_graphql_api_id: `gid://shopify/LineItem/${466157049 + n}`,
+    attributed_staffs: [],
+    current_quantity: 1,
+    fulfillable_quantity: 1,
+    fulfillment_service: 'manual',
+    fulfillment_status: null,
+    gift_card: false,
+    grams: 200,
+    name: `Widget ${n} - Blue / Large`,
+    price: '19.95',
+    price_set: money('19.95'),
+    product_exists: true,
+    product_id: 632910392 + n,
+    properties: [{ name: 'engraving', value: `For customer ${n}` }],
+    quantity: 1,
+    requires_shipping: true,
+    sku: `WID-BLUE-L-${n}`,
+    taxable: true,
+    title: `Widget ${n}`,
+    total_discount: '0.00',
+    total_discount_set: money('0.00'),
+    variant_id: 808950810 + n,
+    variant_inventory_management: 'shopify',
+    variant_title: 'Blue / Large',
+    vendor: 'Example Shop',
+    tax_lines: [{ channel_liable: false, price: '3.19', price_set: money('3.19'), rate: 0.19, title: 'VAT' }],
+    duties: [],
+    discount_allocations: [],
+  };
+}
+
+const shopifyHmac = (body: string) =>
+  createHmac('sha256', SHOPIFY_SECRET).update(body, 'utf8').digest('base64');
+
+function shopifyHeaders(topic: string, body: string) {
+  return {
+    'X-Shopify-Topic': topic,
+    'X-Shopify-Shop-Domain': 'example-shop.myshopify.com',
+    'X-Shopify-Webhook-Id': unique(),
+    'X-Shopify-Event-Id': unique(),
+    'X-Shopify-Triggered-At': '2026-03-02T10:05:00.000Z',
+    'X-Shopify-API-Version': '2026-01',
+    'X-Shopify-Hmac-Sha256': shopifyHmac(body),
+  };
+}
+
+describe('public webhook bodies up to 1 MiB', () => {
+  it('applies a signed Shopify orders/create of 250 line items', async () => {
+    // Prepare: the checkout it completes, then the order
+    const token = unique();
+    const { payload: checkout } = fixture('shopify-checkout-update.json').detail;
+    checkout.token = token;
+    const checkoutBody = JSON.stringify(checkout);
+    const opened = await hooks(
+      post('/v1/public/hooks/shopify', checkoutBody, shopifyHeaders('checkouts/create', checkoutBody)),
+    );
+    expect(opened.statusCode, opened.body).toBe(200);
+    const { payload: order } = fixture('shopify-order-create.json').detail;
+    order.checkout_token = token;
+    order.line_items = Array.from({ length: 250 }, (_, n) => lineItem(n));
+    const body = JSON.stringify(order);
+    // Act
+    const res = await hooks(post('/v1/public/hooks/shopify', body, shopifyHeaders('orders/create', body)));
+    // Assess
+    expect(Buffer.byteLength(body)).toBeGreaterThan(256 * 1024);
+    expect(Buffer.byteLength(body)).toBeLessThan(MIB);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(JSON.parse(res.body)).toMatchObject({ outcome: 'applied', sessionId: `shopify-${token}` });
+    expect((await getSession(ctx, `shopify-${token}`))?.status).not.toBe('active');
+  });
+
+  it("applies a Stripe event at Stripe's metadata maximum (50 keys, 40-character keys, 500-character values)", async () => {
+    // Prepare
+    const cs = `cs_test_${unique()}`;
+    const metadata = Object.fromEntries(
+      Array.from({ length: 50 }, (_, i) => [
+        `k${String(i).padStart(2, '0')}`.padEnd(40, 'x'),
+        'v'.repeat(500),
+      ]),
+    );
+    const payload = expiredBody(cs, metadata);
+    const header = stripe.webhooks.generateTestHeaderString({
+      payload,
+      secret: STRIPE_SECRET,
+      timestamp: now(),
+    });
+    // Act
+    const res = await hooks(post('/v1/public/hooks/stripe', payload, { 'Stripe-Signature': header }));
+    // Assess
+    expect(Buffer.byteLength(payload)).toBeGreaterThan(50 * 540);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(JSON.parse(res.body)).toMatchObject({ outcome: 'applied', sessionId: cs });
+  });
+
+  it('answers a body over 1 MiB with a 413 problem, and the admin API keeps 64 KiB', async () => {
+    // Prepare
+    const big = JSON.stringify({ padding: 'x'.repeat(MIB) });
+    const adminBody = JSON.stringify({ padding: 'x'.repeat(64 * 1024) });
+    // Act
+    const hook = await hooks(post('/v1/public/hooks/shopify', big, shopifyHeaders('orders/create', big)));
+    const admin = await api(post('/v1/events', adminBody, {}));
+    // Assess
+    expect(hook.statusCode).toBe(413);
+    expect(JSON.parse(hook.body)).toMatchObject({
+      type: '/problems/body-too-large',
+      detail: expect.stringContaining(`at most ${MIB}`),
+    });
+    expect(admin.statusCode).toBe(413);
+    expect(JSON.parse(admin.body).detail).toContain(`at most ${64 * 1024}`);
   });
 });
