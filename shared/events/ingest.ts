@@ -1,7 +1,6 @@
 // One way in for product events (#14): whatever brought it (EventBridge, POST /v1/events, a signed webhook,
-// a checkout timer), a mapped event goes through here: a Shopify checkout's abandonment timer is set first
-// (so a crash after the write cannot lose it; a timer is harmless twice), then the event is applied, and its
-// outcome is logged and counted (the `events.*` counters behind GET /v1/retry/stats). A malformed or unknown
+// a checkout timer), a mapped event goes through here: the event is applied, then a Shopify checkout's
+// abandonment timer is set, and its outcome is logged and counted (the `events.*` counters behind GET /v1/retry/stats). A malformed or unknown
 // event is rejected with its reasons in the log and counted, never thrown past the caller's boundary.
 import type { AppContext } from '../context.ts';
 import { logger } from '../observability/logger.ts';
@@ -53,9 +52,18 @@ export async function ingestMapped(
     });
     return { outcome: 'ignored', reason: mapped.reason };
   }
-  if (mapped.abandonAfterMinutes !== undefined) {
-    if (!deps.timers)
-      throw new Error('no checkout timer queue is configured: Shopify checkouts cannot be timed');
+  if (mapped.abandonAfterMinutes !== undefined && !deps.timers)
+    throw new Error('no checkout timer queue is configured: Shopify checkouts cannot be timed');
+  const result = await applyProductEvent(ctx, mapped);
+  // The timer goes out only once the checkout is applied: a checkout delivered after its own window (Shopify
+  // retries for hours) gets a timer due at once, which must find its session, or it is recorded `ignored`
+  // and every later timer of that checkout is a duplicate. A duplicate sets it again: a crash between the
+  // write and the send is then mended by the provider's retry (the stall's own ledger entry keeps it once).
+  if (
+    mapped.abandonAfterMinutes !== undefined &&
+    deps.timers &&
+    (result.outcome === 'applied' || result.outcome === 'duplicate')
+  ) {
     await deps.timers.set({
       source: mapped.source,
       sessionId: mapped.sessionId,
@@ -64,7 +72,6 @@ export async function ingestMapped(
       dueAt: new Date(mapped.time.getTime() + mapped.abandonAfterMinutes * 60_000),
     });
   }
-  const result = await applyProductEvent(ctx, mapped);
   const outcome = result.outcome === 'pending' ? 'applied' : result.outcome;
   logger.info('product event', {
     via,

@@ -242,3 +242,50 @@ describe('dedupe and time from what the HMAC covers (item 2)', () => {
     expect((await getSession(ctx, sessionId))?.lastEventAt).toBe(minutes(30));
   });
 });
+
+describe('a checkout delivered after its own abandonment window (Shopify retries for hours)', () => {
+  /**
+   * The timer consumer as fast as it can be: whatever the ingest sends to the timer queue is received and
+   * handled at once, before the ingest's next step, as a Lambda polling the queue may do.
+   */
+  function hookWithEagerConsumer(): PublicBinding {
+    const plain = queueTimers(ctx, timerQueueUrl);
+    const bindings = createHookBindings({
+      ...deps,
+      timers: {
+        async set(input) {
+          await plain.set(input);
+          await fireDueTimers();
+        },
+      },
+      secrets: { stripe: async () => '', shopify: async () => SECRET },
+    });
+    if (!bindings.shopifyHook) throw new Error('no shopifyHook binding');
+    return bindings.shopifyHook;
+  }
+
+  it.each([
+    ['when the timer is consumed as soon as it is set', true],
+    ['when the timer is consumed after the delivery', false],
+  ])('is stalled exactly once, and a redelivery makes no second stall (%s)', async (_, eager) => {
+    // Prepare: a checkout updated 61 minutes ago (the clock), delivered now, its window an hour.
+    const token = unique();
+    const sessionId = `shopify-${token}`;
+    const request = signed(checkoutPayload(token, T0), { topic: 'checkouts/update', eventId: unique() });
+    const deliver = eager ? hookWithEagerConsumer() : hook;
+    // Act: delivered, its timer consumed, then redelivered (same X-Shopify-Event-Id) and consumed again.
+    // (An eager delivery has consumed its timer already: an empty queue would only be polled for 10 s.)
+    const first = await deliver(ctx, request);
+    if (!eager) await fireDueTimers();
+    const again = await deliver(ctx, request);
+    if (!eager) await fireDueTimers();
+    // Assess: stalled (due for its first reminder), by one stall only.
+    expect(first.status).toBe(200);
+    expect(JSON.parse(again.body).outcome).toBe('duplicate');
+    const s = await getSession(ctx, sessionId);
+    expect(s?.status).toBe('stalled');
+    const timeline = await listTimeline(ctx, sessionId, { limit: 50 });
+    const stalls = timeline.items.filter((i) => JSON.stringify(i).includes('"to":"stalled"'));
+    expect(stalls).toHaveLength(1);
+  });
+});
