@@ -312,6 +312,28 @@ describe('the operator console in Chromium', () => {
     expect(errors).toEqual([]);
   });
 
+  it('a pasted DLQ link whose channel is a path turns no button into another admin call', async () => {
+    // Prepare: a crafted link; every API call the page makes is recorded.
+    const { page } = await newPage();
+    const calls: string[] = [];
+    page.on('request', (r) => {
+      if (new URL(r.url()).pathname.startsWith('/v1/'))
+        calls.push(`${r.method()} ${new URL(r.url()).pathname}`);
+    });
+    const crafted = encodeURIComponent('../jobs/recovery-sweep/run?x=');
+    // Act: open it, and press what a trusting operator would press.
+    await open(page, `${base}/console/dlq?channel=${crafted}`);
+    const dryRun = page.getByRole('button', { name: 'Dry run' });
+    if (await dryRun.count()) {
+      await dryRun.click();
+      await page.waitForTimeout(1000);
+    }
+    // Assess: no replay form for it, the page says why, and no call left the DLQ routes.
+    expect(calls.filter((c) => c !== 'GET /v1/admin/dlq')).toEqual([]);
+    expect(await dryRun.count()).toBe(0);
+    await page.getByText('not a channel of this service').waitFor();
+  });
+
   it('pauses the sweep from the jobs page with a reason, the overview shows it paused, then resumes it', async () => {
     // Prepare
     const { page, errors } = await newPage();
