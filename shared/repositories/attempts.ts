@@ -211,6 +211,11 @@ export async function oldestInOutbox(
   ctx: AppContext,
   shards: readonly string[],
 ): Promise<OutboxItem | undefined> {
+  return (await outboxHeads(ctx, shards))[0];
+}
+
+/** The first item of each outbox shard (one read per shard), oldest first. */
+export async function outboxHeads(ctx: AppContext, shards: readonly string[]): Promise<OutboxItem[]> {
   const heads = await Promise.all(
     shards.map(async (shard) => {
       const res = await ctx.ddb.send(
@@ -225,7 +230,7 @@ export async function oldestInOutbox(
       return res.Items?.[0] as OutboxItem | undefined;
     }),
   );
-  return heads.filter((h): h is OutboxItem => h !== undefined).sort((a, b) => a.at.localeCompare(b.at))[0];
+  return heads.filter((h): h is OutboxItem => h !== undefined).sort((a, b) => a.at.localeCompare(b.at));
 }
 
 /**

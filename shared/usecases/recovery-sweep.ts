@@ -13,7 +13,7 @@ import {
   type AttemptItem,
   findStaleOutbox,
   noteDispatchFailure,
-  oldestInOutbox,
+  outboxHeads,
   publishMessages,
   takeOverOutboxItem,
   unpublishedMessages,
@@ -165,6 +165,8 @@ async function walkShard(
 class DispatchBreaker {
   private inARow = 0;
   private firstError: string | undefined;
+  /** Whether any dispatch of this run succeeded: only that ends an outage for the job state. */
+  anySucceeded = false;
   constructor(private readonly limit: number) {}
 
   failed(error: unknown): void {
@@ -174,6 +176,7 @@ class DispatchBreaker {
 
   succeeded(): void {
     this.inARow = 0;
+    this.anySucceeded = true;
   }
 
   get open(): boolean {
@@ -370,12 +373,19 @@ export async function runRecoverySweep(ctx: AppContext, options: SweepOptions): 
     } finally {
       await stats.flush(ctx);
     }
+    // A run that tried no dispatch (nothing new due, nothing stale yet) proves nothing about the queues:
+    // while an attempt whose dispatch failed still waits, the outage goes on and the run says so.
+    let stillFailing: AttemptItem | undefined;
     if (!run.dryRun) {
       try {
-        const oldest = await oldestInOutbox(ctx, shardNumbers(readable));
+        const heads = await outboxHeads(ctx, shardNumbers(readable));
+        const oldest = heads[0];
         run.readings.outboxOldestAgeSeconds = oldest
           ? Math.max(0, Math.floor((ctx.clock().getTime() - Date.parse(oldest.at)) / 1000))
           : 0;
+        stillFailing = heads.find(
+          (h): h is AttemptItem => h.type === 'attempt' && (h.dispatchFailures ?? 0) > 0,
+        );
       } catch (error) {
         problem(undefined, `outbox age unreadable: ${String(error)}`);
       }
@@ -407,6 +417,11 @@ export async function runRecoverySweep(ctx: AppContext, options: SweepOptions): 
     if (dispatchFailures > 0) {
       return {
         failed: `${dispatchFailures} attempt(s) could not leave the outbox: ${problems.find((p) => p.reason.includes('outbox'))?.reason ?? 'dispatch failed'}`,
+      };
+    }
+    if (stillFailing && !breaker.anySucceeded) {
+      return {
+        failed: `dispatch still failing: attempt ${stillFailing.number} of ${stillFailing.sessionId} waits in the outbox since ${stillFailing.at} after ${stillFailing.dispatchFailures} failed dispatch(es) (last error: ${stillFailing.lastDispatchError ?? 'unknown'}); no dispatch has succeeded since`,
       };
     }
     const nothingWorked =

@@ -118,6 +118,34 @@ describe('an attempt counts when it leaves the outbox', () => {
     }
   });
 
+  it('consecutiveFailures keeps counting through a run that claims nothing while the outage lasts, until a dispatch succeeds', async () => {
+    // Prepare: one attempt could not leave; the next run comes before its dispatch lease has passed, with
+    // nothing new due, so it neither claims nor re-dispatches anything.
+    const { ctx, clock, deleteEmailQueue, recreateEmailQueue } = await outageContext();
+    await seedSessions(ctx, [stalledSession('quiet-outage-1', DUE)]);
+    await deleteEmailQueue();
+    const first = await runRecoverySweep(ctx, { trigger: 'test' });
+
+    // Act
+    clock.advance(10_000);
+    const idle = await runRecoverySweep(ctx, { trigger: 'test' });
+    const during = await getJobState(ctx, 'recovery-sweep');
+    await recreateEmailQueue();
+    clock.advance(2 * 60_000);
+    const healed = await runRecoverySweep(ctx, { trigger: 'test' });
+    const after = await getJobState(ctx, 'recovery-sweep');
+
+    // Assess: the idle run says dispatch is still failing and counts; the first successful dispatch resets.
+    expect(first.status).toBe('failed');
+    expect([idle.counts.claimed, idle.counts.redispatched]).toEqual([0, 0]);
+    expect(idle.status).toBe('failed');
+    expect(idle.error).toMatch(/no dispatch has succeeded since/);
+    expect(during.consecutiveFailures).toBe(2);
+    expect(during.lastError).toMatch(/email queue/);
+    expect(healed.counts.redispatched).toBe(1);
+    expect(after.consecutiveFailures).toBe(0);
+  });
+
   it('a re-dispatch sends only the channels a failed dispatch did not get out', async () => {
     // Prepare: email and slack; only the email queue is gone.
     const { ctx, clock, deleteEmailQueue, recreateEmailQueue } = await outageContext();
