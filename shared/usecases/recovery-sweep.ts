@@ -392,8 +392,15 @@ export async function runRecoverySweep(ctx: AppContext, options: SweepOptions): 
     }
     if (breaker.open) return { failed: breaker.reason };
     // The backlog exceeds one run's limit: fan out, one worker per shard group (a worker hands its own group
-    // on), so the drain rate grows with the shards instead of stopping at the limit per schedule tick.
-    if (!run.dryRun && walked >= run.limit && ctx.startSweepWorker) {
+    // on), so the drain rate grows with the shards instead of stopping at the limit per schedule tick. Only
+    // a run that moved some of what it read: one that moved none (every claim throttled, items too large)
+    // would start a worker that reads the same sessions again, back to back, without end. The chain stops
+    // there; the next scheduled sweep starts afresh from the schedule.
+    const moved = counts.claimed + counts.deferred + counts.conflicts;
+    let stopped: string | undefined;
+    if (!run.dryRun && walked >= run.limit && ctx.startSweepWorker && moved === 0) {
+      stopped = `moved none of the ${walked} due session(s) it read: not handed on to another worker (${counts.errors} error(s), ${counts.skipped} skipped); the next scheduled sweep starts again`;
+    } else if (!run.dryRun && walked >= run.limit && ctx.startSweepWorker) {
       const groups = worker
         ? [[...worker.shards]]
         : shardGroups(shardNumbers(readable), settings.sweepWorkers);
@@ -414,19 +421,22 @@ export async function runRecoverySweep(ctx: AppContext, options: SweepOptions): 
         return { failed: `${failedStarts.length} of ${groups.length} sweep worker(s) could not be started` };
       }
     }
+    const reason = stopped ? { reason: stopped } : {};
     if (dispatchFailures > 0) {
       return {
         failed: `${dispatchFailures} attempt(s) could not leave the outbox: ${problems.find((p) => p.reason.includes('outbox'))?.reason ?? 'dispatch failed'}`,
+        ...reason,
       };
     }
     if (stillFailing && !breaker.anySucceeded) {
       return {
         failed: `dispatch still failing: attempt ${stillFailing.number} of ${stillFailing.sessionId} waits in the outbox since ${stillFailing.at} after ${stillFailing.dispatchFailures} failed dispatch(es) (last error: ${stillFailing.lastDispatchError ?? 'unknown'}); no dispatch has succeeded since`,
+        ...reason,
       };
     }
     const nothingWorked =
       counts.selected > 0 && counts.claimed === 0 && counts.deferred === 0 && counts.errors > 0;
-    return nothingWorked ? { failed: problems[0]?.reason ?? 'every claim failed' } : undefined;
+    return nothingWorked ? { failed: problems[0]?.reason ?? 'every claim failed', ...reason } : reason;
   });
 }
 
