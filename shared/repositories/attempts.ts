@@ -9,6 +9,11 @@
 // `dispatchAfter` (the index's sort key) is fixed when the item is written: the claim time plus the lease.
 // Taking over a stale item moves a separate `dispatchLeaseUntil`, so the index stays in claim order and its
 // first entry per shard is the oldest undispatched item.
+//
+// Attempts and ops alerts wait in separate key spaces of the index: attempts in the numbered shards, ops
+// alerts in the `ops` partition. Each reader reads only its own, so stale items of one kind never fill the
+// other's page (an SQS outage's attempts hid the ops alert about that very outage). Alerts written before
+// this split sit in a numbered shard; the sweep moves each one it meets to `ops`.
 import { createHash } from 'node:crypto';
 import { SendMessageBatchCommand, type SendMessageBatchCommandOutput } from '@aws-sdk/client-sqs';
 import { PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -68,14 +73,21 @@ export function attemptIdFor(sessionId: string, number: number): string {
   return `att_${createHash('sha256').update(`${sessionId}#${number}`).digest('hex').slice(0, 24)}`;
 }
 
-/** The outbox attributes of a new item: in the index, owned by its writer until `dispatchAfter`. */
+/** The outbox partition of ops alerts, apart from the attempts' numbered shards. */
+export const OPS_ALERT_OUTBOX = 'ops';
+
+/** The outbox attributes of a new attempt: in the index, owned by its writer until `dispatchAfter`. */
 export function outboxFields(id: string, dispatchAfter: string, shards: number, owner: string) {
-  return {
-    outboxShard: shardOf(id, shards),
-    dispatchAfter,
-    dispatchOwner: owner,
-    dispatchLeaseUntil: dispatchAfter,
-  };
+  return { outboxShard: shardOf(id, shards), ...outboxLease(dispatchAfter, owner) };
+}
+
+/** The outbox attributes of a new ops alert: in the alerts' own partition. */
+export function opsAlertOutboxFields(dispatchAfter: string, owner: string) {
+  return { outboxShard: OPS_ALERT_OUTBOX, ...outboxLease(dispatchAfter, owner) };
+}
+
+function outboxLease(dispatchAfter: string, owner: string) {
+  return { dispatchAfter, dispatchOwner: owner, dispatchLeaseUntil: dispatchAfter };
 }
 
 class PublishError extends Error {
@@ -204,6 +216,72 @@ export async function findStaleOutbox(
     limit,
   });
   return page.items as unknown as OutboxItem[];
+}
+
+/** Pages of a shard a sweep reads past ops alerts written before the split (each one it meets is moved). */
+const LEGACY_ALERT_PAGES = 5;
+
+/**
+ * Stale attempts of one outbox shard, oldest claim first, at most `limit`. An ops alert met there was written
+ * before alerts got their own partition: it is moved to it, and the read goes on past it (bounded).
+ */
+export async function findStaleAttempts(
+  ctx: AppContext,
+  shard: string,
+  now: Date,
+  limit: number,
+): Promise<AttemptItem[]> {
+  const attempts: AttemptItem[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  for (let page = 0; page < LEGACY_ALERT_PAGES && attempts.length < limit; page++) {
+    const res = await queryShard(ctx, {
+      table: ctx.tables.timeline,
+      index: 'outbox',
+      shardAttr: 'outboxShard',
+      sortAttr: 'dispatchAfter',
+      shard,
+      upTo: now.toISOString(),
+      limit: limit - attempts.length,
+      startKey,
+    });
+    let legacy = 0;
+    for (const item of res.items as unknown as OutboxItem[]) {
+      if (item.type === 'attempt') attempts.push(item);
+      else {
+        legacy++;
+        await moveToOpsAlertOutbox(ctx, item, shard);
+      }
+    }
+    startKey = res.lastKey;
+    if (!startKey || legacy === 0) break;
+  }
+  return attempts;
+}
+
+/** Stale ops alerts (their own partition), oldest first, at most `limit`. */
+export async function findStaleOpsAlerts(ctx: AppContext, now: Date, limit: number): Promise<OpsAlertItem[]> {
+  return (await findStaleOutbox(ctx, OPS_ALERT_OUTBOX, now, limit)).filter(
+    (i): i is OpsAlertItem => i.type === 'ops_alert',
+  );
+}
+
+/** An ops alert from before the split, out of an attempts' shard into the alerts' partition (once). */
+async function moveToOpsAlertOutbox(ctx: AppContext, item: OutboxItem, from: string): Promise<void> {
+  try {
+    await ctx.ddb.send(
+      new UpdateCommand({
+        TableName: ctx.tables.timeline,
+        Key: { sessionId: item.sessionId, sk: item.sk },
+        UpdateExpression: 'SET outboxShard = :ops',
+        ConditionExpression: '#state = :queued AND outboxShard = :from',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':ops': OPS_ALERT_OUTBOX, ':queued': 'queued', ':from': from },
+      }),
+    );
+  } catch (error) {
+    // Dispatched or moved meanwhile: nothing left to move.
+    if (!isConditionalCheckFailed(error)) throw error;
+  }
 }
 
 /** The oldest item still in the outbox over the given shards (its `at`), or undefined when it is empty. */

@@ -7,7 +7,7 @@ import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { AppContext } from '../context.ts';
 import { type Session, SessionSchema } from '../domain/session.ts';
 import { CHANNELS, JOBS } from '../infra/resources.ts';
-import { oldestInOutbox } from '../repositories/attempts.ts';
+import { OPS_ALERT_OUTBOX, oldestInOutbox } from '../repositories/attempts.ts';
 import { readChannelHealth } from '../repositories/channel-health.ts';
 import { getJobState } from '../repositories/jobs.ts';
 import { shardNumbers, shardsToRead } from '../repositories/shards.ts';
@@ -215,7 +215,7 @@ async function checkDispatch(ctx: AppContext): Promise<ComponentReport> {
   const limitSeconds = settings.dispatchLeaseSeconds + settings.schedules['recovery-sweep'].rateSeconds;
   try {
     const oldest = await withTimeout(
-      shardsToRead(ctx).then((n) => oldestInOutbox(ctx, shardNumbers(n))),
+      shardsToRead(ctx).then((n) => oldestInOutbox(ctx, [...shardNumbers(n), OPS_ALERT_OUTBOX])),
       'outbox index',
     );
     const ageSeconds = oldest

@@ -11,7 +11,7 @@ import { JOB_DESCRIPTIONS } from '../infra/resources.ts';
 import { logger } from '../observability/logger.ts';
 import {
   type AttemptItem,
-  findStaleOutbox,
+  findStaleAttempts,
   noteDispatchFailure,
   outboxHeads,
   publishMessages,
@@ -462,9 +462,7 @@ async function redispatchStale(
     // sessions; the items stay queued and the next sweep tries again.
     let items: AttemptItem[];
     try {
-      items = (await findStaleOutbox(ctx, shard, ctx.clock(), 100)).filter(
-        (i): i is AttemptItem => i.type === 'attempt',
-      );
+      items = await findStaleAttempts(ctx, shard, ctx.clock(), 100);
     } catch (error) {
       run.counts.errors++;
       run.problems.push({ reason: `outbox shard ${shard} unreadable: ${String(error)}` });
