@@ -447,8 +447,12 @@ describe('session operations', () => {
       count: 1,
       stuckSessions: [{ id: 'stuck-1', processingMinutes: 180, sizeBytes: 10 }],
     });
-    // Health reads counters only: until the timeout monitor has run, it has counted nothing stuck.
-    expect(body(health)).toMatchObject({ metrics: { stuckSessions: 0 }, measured: { at: null } });
+    // Health reads counters only. The monitor has not counted yet: unknown, not "stuck 0" beside a 3-hour-old processing session (#18).
+    expect(body(health)).toMatchObject({
+      status: 'unknown',
+      metrics: { stuckSessions: null },
+      measured: { at: null },
+    });
     expect(body(dry)).toEqual({
       dryRun: true,
       matched: [{ sessionId: 'stuck-1', minutesStuck: 180 }],

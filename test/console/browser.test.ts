@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type RunningConsoleProxy, startConsoleProxy } from '../../console/server/proxy.ts';
@@ -332,6 +332,28 @@ describe('the operator console in Chromium', () => {
     expect(calls.filter((c) => c !== 'GET /v1/admin/dlq')).toEqual([]);
     expect(await dryRun.count()).toBe(0);
     await page.getByText('not a channel of this service').waitFor();
+  });
+
+  it('before the timeout monitor has counted, the overview says "not measured yet" beside a 3-hour-old processing session, not "stuck 0"', async () => {
+    // Prepare: no count from the monitor (as before its first run); stuck-transcription-9 processes for 3 h.
+    const key = { pk: 'gauge#monitor', sk: 'latest' };
+    const table = service.ctx.tables.control;
+    const saved = (await service.ctx.ddb.send(new GetCommand({ TableName: table, Key: key }))).Item;
+    await service.ctx.ddb.send(new DeleteCommand({ TableName: table, Key: key }));
+    try {
+      const { page, errors } = await newPage();
+      // Act
+      await open(page, `${base}/console`);
+      const health = page.getByRole('region', { name: /Session health/ });
+      const stuckRow = health.getByRole('row', { name: /stuck \(past deadline\)/ });
+      // Assess
+      await expect.poll(() => stuckRow.innerText()).toMatch(/not measured yet/);
+      expect(await health.getByRole('row', { name: /running long/ }).innerText()).toMatch(/not measured yet/);
+      expect(await health.getByRole('heading').innerText()).toMatch(/unknown/);
+      expect(errors).toEqual([]);
+    } finally {
+      if (saved) await service.ctx.ddb.send(new PutCommand({ TableName: table, Item: saved }));
+    }
   });
 
   it('pauses the sweep from the jobs page with a reason, the overview shows it paused, then resumes it', async () => {
