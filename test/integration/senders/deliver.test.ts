@@ -7,7 +7,6 @@ import type { AppContext } from '../../../shared/context.ts';
 import {
   claimOutcome,
   getOutcome,
-  listAttemptOutcomes,
   listOpsAlertOutcomes,
   outcomeKey,
 } from '../../../shared/repositories/outcomes.ts';
@@ -22,6 +21,7 @@ import {
 import { createProvider } from '../../../shared/senders/factories/index.ts';
 import { cachedProviders } from '../../../shared/senders/providers.ts';
 import { createTestContext, manualClock } from '../../support/context.ts';
+import { outcomesOfAttempt } from '../../support/outcomes.ts';
 import { opsAlertMessage, putSession, receiverConfigs, recoveryMessage } from './fixtures.ts';
 
 let receivers: LocalReceivers;
@@ -284,7 +284,7 @@ describe('deliverMessage', () => {
     // Act
     for (const m of [email, sms, slack]) await deliverMessage(deps(), m);
     // Assess
-    const outcomes = await listAttemptOutcomes(ctx, base.attemptId);
+    const outcomes = await outcomesOfAttempt(ctx, base.attemptId);
     expect(outcomes.map((o) => [o.channel, o.status]).sort()).toEqual([
       ['email', 'sent'],
       ['slack', 'skipped'],
