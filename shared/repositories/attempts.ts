@@ -206,6 +206,16 @@ export async function findStaleOutbox(
   now: Date,
   limit: number,
 ): Promise<OutboxItem[]> {
+  return (await staleOutboxPage(ctx, shard, now, limit)).items;
+}
+
+async function staleOutboxPage(
+  ctx: AppContext,
+  shard: string,
+  now: Date,
+  limit: number,
+  startKey?: Record<string, unknown>,
+): Promise<{ items: OutboxItem[]; lastKey?: Record<string, unknown> }> {
   const page = await queryShard(ctx, {
     table: ctx.tables.timeline,
     index: 'outbox',
@@ -214,8 +224,9 @@ export async function findStaleOutbox(
     shard,
     upTo: now.toISOString(),
     limit,
+    startKey,
   });
-  return page.items as unknown as OutboxItem[];
+  return { items: page.items as unknown as OutboxItem[], lastKey: page.lastKey };
 }
 
 /** Pages of a shard a sweep reads past ops alerts written before the split (each one it meets is moved). */
@@ -234,18 +245,9 @@ export async function findStaleAttempts(
   const attempts: AttemptItem[] = [];
   let startKey: Record<string, unknown> | undefined;
   for (let page = 0; page < LEGACY_ALERT_PAGES && attempts.length < limit; page++) {
-    const res = await queryShard(ctx, {
-      table: ctx.tables.timeline,
-      index: 'outbox',
-      shardAttr: 'outboxShard',
-      sortAttr: 'dispatchAfter',
-      shard,
-      upTo: now.toISOString(),
-      limit: limit - attempts.length,
-      startKey,
-    });
+    const res = await staleOutboxPage(ctx, shard, now, limit - attempts.length, startKey);
     let legacy = 0;
-    for (const item of res.items as unknown as OutboxItem[]) {
+    for (const item of res.items) {
       if (item.type === 'attempt') attempts.push(item);
       else {
         legacy++;
@@ -267,20 +269,38 @@ export async function findStaleOpsAlerts(ctx: AppContext, now: Date, limit: numb
 
 /** An ops alert from before the split, out of an attempts' shard into the alerts' partition (once). */
 async function moveToOpsAlertOutbox(ctx: AppContext, item: OutboxItem, from: string): Promise<void> {
+  // False when it was dispatched or moved meanwhile: nothing left to move.
+  await updateQueuedItem(ctx, item, {
+    UpdateExpression: 'SET outboxShard = :ops',
+    ConditionExpression: '#state = :queued AND outboxShard = :from',
+    ExpressionAttributeValues: { ':ops': OPS_ALERT_OUTBOX, ':from': from },
+  });
+}
+
+/** A conditional update of a queued outbox item (`#state`, `:queued` given); false when its condition failed. */
+async function updateQueuedItem(
+  ctx: AppContext,
+  item: Pick<OutboxItem, 'sessionId' | 'sk'>,
+  update: {
+    UpdateExpression: string;
+    ConditionExpression: string;
+    ExpressionAttributeValues: Record<string, unknown>;
+  },
+): Promise<boolean> {
   try {
     await ctx.ddb.send(
       new UpdateCommand({
         TableName: ctx.tables.timeline,
         Key: { sessionId: item.sessionId, sk: item.sk },
-        UpdateExpression: 'SET outboxShard = :ops',
-        ConditionExpression: '#state = :queued AND outboxShard = :from',
+        ...update,
         ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { ':ops': OPS_ALERT_OUTBOX, ':queued': 'queued', ':from': from },
+        ExpressionAttributeValues: { ...update.ExpressionAttributeValues, ':queued': 'queued' },
       }),
     );
+    return true;
   } catch (error) {
-    // Dispatched or moved meanwhile: nothing left to move.
-    if (!isConditionalCheckFailed(error)) throw error;
+    if (isConditionalCheckFailed(error)) return false;
+    throw error;
   }
 }
 
@@ -323,28 +343,13 @@ export async function takeOverOutboxItem<T extends OutboxItem>(
 ): Promise<T | undefined> {
   const now = ctx.clock();
   const until = new Date(now.getTime() + leaseSeconds * 1000).toISOString();
-  try {
-    await ctx.ddb.send(
-      new UpdateCommand({
-        TableName: ctx.tables.timeline,
-        Key: { sessionId: item.sessionId, sk: item.sk },
-        UpdateExpression: 'SET dispatchLeaseUntil = :until, dispatchOwner = :owner',
-        ConditionExpression:
-          '#state = :queued AND (attribute_not_exists(dispatchLeaseUntil) OR dispatchLeaseUntil < :now OR dispatchOwner = :owner)',
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: {
-          ':until': until,
-          ':owner': owner,
-          ':queued': 'queued',
-          ':now': now.toISOString(),
-        },
-      }),
-    );
-    return { ...item, dispatchLeaseUntil: until, dispatchOwner: owner };
-  } catch (error) {
-    if (isConditionalCheckFailed(error)) return undefined;
-    throw error;
-  }
+  const taken = await updateQueuedItem(ctx, item, {
+    UpdateExpression: 'SET dispatchLeaseUntil = :until, dispatchOwner = :owner',
+    ConditionExpression:
+      '#state = :queued AND (attribute_not_exists(dispatchLeaseUntil) OR dispatchLeaseUntil < :now OR dispatchOwner = :owner)',
+    ExpressionAttributeValues: { ':until': until, ':owner': owner, ':now': now.toISOString() },
+  });
+  return taken ? { ...item, dispatchLeaseUntil: until, dispatchOwner: owner } : undefined;
 }
 
 /**
