@@ -12,7 +12,8 @@ your AWS credentials (the SDK's default chain: environment, profiles, SSO). The 
 identity may call; --read-only hides (and refuses) every write.
 
   --stack NAME    read the API URL from the stack's ApiUrl output (CloudFormation DescribeStacks)
-  --api URL       the API's base URL, stage included (e.g. https://abc.execute-api.eu-west-1.amazonaws.com/prod/)
+  --api URL       the API's base URL, stage included, with or without /v1
+                  (e.g. https://abc.execute-api.eu-west-1.amazonaws.com/prod/)
   --port N        local port (default: a free one)
   --region R      signing region (default: from the API URL, else AWS_REGION)
   --profile P     a named profile of your AWS config`;

@@ -12,7 +12,10 @@ import { checkHostAndOrigin, checkToken, guardProblem, tokenCookie } from './gua
 import { createSigner, parseRawQuery, signRequest } from './sigv4.ts';
 
 export interface ConsoleProxyOptions {
-  /** The API's base URL, stage included (the stack's ApiUrl output), e.g. https://abc.execute-api.eu-west-1.amazonaws.com/prod/ */
+  /**
+   * The API's base URL, stage included (the stack's ApiUrl output), e.g.
+   * https://abc.execute-api.eu-west-1.amazonaws.com/prod/ — a trailing `/v1` is taken off.
+   */
   readonly apiUrl: string;
   readonly region: string;
   readonly credentials: AwsCredentialIdentity | Provider<AwsCredentialIdentity>;
@@ -61,12 +64,24 @@ async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   return Buffer.concat(chunks);
 }
 
+/**
+ * The stage's path from the URL an operator gives: the stage (the stack's ApiUrl output) or the stage with
+ * `/v1` (what the API's own links show), with or without trailing slashes; the console's calls carry `/v1`.
+ * On an execute-api host the first segment is always the stage, so a stage named `v1` stays.
+ */
+export function stageBasePath(api: URL): string {
+  const trimmed = api.pathname.replace(/\/+$/, '');
+  const stageFirst = /\.execute-api\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$/.test(api.hostname);
+  if (stageFirst && trimmed.split('/').length <= 2) return trimmed;
+  return trimmed.replace(/\/v1$/, '').replace(/\/+$/, '');
+}
+
 export async function startConsoleProxy(options: ConsoleProxyOptions): Promise<RunningConsoleProxy> {
   const api = new URL(options.apiUrl);
   if (api.protocol !== 'https:' && !['127.0.0.1', 'localhost', '[::1]'].includes(api.hostname)) {
     throw new Error(`the API URL must be https (or a loopback address for a local API): ${options.apiUrl}`);
   }
-  const basePath = api.pathname.replace(/\/+$/, '');
+  const basePath = stageBasePath(api);
   const signer = createSigner({ region: options.region, credentials: options.credentials });
   const token = options.token ?? randomBytes(24).toString('base64url');
   const readOnly = options.readOnly ?? false;

@@ -304,19 +304,31 @@ const ReadyResponse = v.object({
     jobs: Component,
     dispatch: Component,
     channels: Component,
+    sessions: described(
+      Component,
+      'Whether session health has a recent count: `degraded` before the timeout monitor has counted, or when its last count is older than two of its intervals.',
+    ),
   }),
 });
 
 const SessionsHealthResponse = v.object({
-  status: v.picklist(['healthy', 'warning', 'critical']),
+  status: described(
+    v.picklist(['healthy', 'warning', 'critical', 'unknown']),
+    '`unknown` when the timeout monitor has not counted yet, or its last count is older than two of its intervals (`measured`).',
+  ),
   timestamp: v.string(),
   metrics: v.object({
     totalSessions: int,
     processingSessions: int,
-    longRunningSessions: int,
-    stuckSessions: int,
+    longRunningSessions: described(nullableInt, 'The monitor’s last count; null before it has counted.'),
+    stuckSessions: described(nullableInt, 'The monitor’s last count; null before it has counted.'),
   }),
-  measured: v.object({ at: nullableString, complete: v.boolean() }),
+  measured: v.object({
+    at: nullableString,
+    complete: v.boolean(),
+    ageSeconds: nullableInt,
+    maxAgeSeconds: int,
+  }),
   thresholds: v.object({
     warningMinutes: v.number(),
     timeoutMinutes: v.number(),

@@ -23,7 +23,8 @@ export const ROUTE_SUMMARIES: Record<RouteId, string> = {
   recoverSession: 'Send a timed_out session back to processing with a new deadline',
   resetStuckSessions:
     'Time out sessions processing for longer than olderThanMinutes (a dry run unless dryRun: false)',
-  createPolicy: 'Create a retry policy (active by default: it replaces the org\u2019s active policy)',
+  createPolicy:
+    'Create a retry policy (active by default: it replaces the org\u2019s active policy; 409, nothing written, when other activations of the org keep winning: try again)',
   listPolicies: 'List retry policies',
   getActivePolicy: 'The active policy of an org (the default policy when none is active)',
   getPolicy: 'A retry policy',

@@ -252,7 +252,8 @@ export const ROUTE = {
     query: S.NoQuery,
     body: S.CreatePolicyBody,
     responses: [{ status: 201, description: 'The policy', schema: 'RetryPolicy' }],
-    errors: bodyErrors,
+    // 409: an activation lost every bounded round to other activations of the org; nothing was written.
+    errors: [400, 409, 413, 415],
   }),
   listPolicies: route({
     id: 'listPolicies',

@@ -79,8 +79,8 @@ export const TIMELINE_TABLE: TableDescription = {
       projection: 'ALL',
     },
     {
-      // Sparse: only attempts still `queued` carry `outboxShard`, so the sweep finds undispatched
-      // attempts without a scan.
+      // Sparse: only attempts and ops alerts still `queued` carry `outboxShard` (attempts a numbered
+      // shard, alerts `ops`), so the sweep and the monitor find undispatched items without a scan.
       indexName: 'outbox',
       partitionKey: { name: 'outboxShard', type: 'S' },
       sortKey: { name: 'dispatchAfter', type: 'S' },

@@ -9,6 +9,11 @@
 // `dispatchAfter` (the index's sort key) is fixed when the item is written: the claim time plus the lease.
 // Taking over a stale item moves a separate `dispatchLeaseUntil`, so the index stays in claim order and its
 // first entry per shard is the oldest undispatched item.
+//
+// Attempts and ops alerts wait in separate key spaces of the index: attempts in the numbered shards, ops
+// alerts in the `ops` partition. Each reader reads only its own, so stale items of one kind never fill the
+// other's page (an SQS outage's attempts hid the ops alert about that very outage). Alerts written before
+// this split sit in a numbered shard; the sweep moves each one it meets to `ops`.
 import { createHash } from 'node:crypto';
 import { SendMessageBatchCommand, type SendMessageBatchCommandOutput } from '@aws-sdk/client-sqs';
 import { PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -68,14 +73,21 @@ export function attemptIdFor(sessionId: string, number: number): string {
   return `att_${createHash('sha256').update(`${sessionId}#${number}`).digest('hex').slice(0, 24)}`;
 }
 
-/** The outbox attributes of a new item: in the index, owned by its writer until `dispatchAfter`. */
+/** The outbox partition of ops alerts, apart from the attempts' numbered shards. */
+export const OPS_ALERT_OUTBOX = 'ops';
+
+/** The outbox attributes of a new attempt: in the index, owned by its writer until `dispatchAfter`. */
 export function outboxFields(id: string, dispatchAfter: string, shards: number, owner: string) {
-  return {
-    outboxShard: shardOf(id, shards),
-    dispatchAfter,
-    dispatchOwner: owner,
-    dispatchLeaseUntil: dispatchAfter,
-  };
+  return { outboxShard: shardOf(id, shards), ...outboxLease(dispatchAfter, owner) };
+}
+
+/** The outbox attributes of a new ops alert: in the alerts' own partition. */
+export function opsAlertOutboxFields(dispatchAfter: string, owner: string) {
+  return { outboxShard: OPS_ALERT_OUTBOX, ...outboxLease(dispatchAfter, owner) };
+}
+
+function outboxLease(dispatchAfter: string, owner: string) {
+  return { dispatchAfter, dispatchOwner: owner, dispatchLeaseUntil: dispatchAfter };
 }
 
 class PublishError extends Error {
@@ -194,6 +206,16 @@ export async function findStaleOutbox(
   now: Date,
   limit: number,
 ): Promise<OutboxItem[]> {
+  return (await staleOutboxPage(ctx, shard, now, limit)).items;
+}
+
+async function staleOutboxPage(
+  ctx: AppContext,
+  shard: string,
+  now: Date,
+  limit: number,
+  startKey?: Record<string, unknown>,
+): Promise<{ items: OutboxItem[]; lastKey?: Record<string, unknown> }> {
   const page = await queryShard(ctx, {
     table: ctx.tables.timeline,
     index: 'outbox',
@@ -202,8 +224,84 @@ export async function findStaleOutbox(
     shard,
     upTo: now.toISOString(),
     limit,
+    startKey,
   });
-  return page.items as unknown as OutboxItem[];
+  return { items: page.items as unknown as OutboxItem[], lastKey: page.lastKey };
+}
+
+/** Pages of a shard a sweep reads past ops alerts written before the split (each one it meets is moved). */
+const LEGACY_ALERT_PAGES = 5;
+
+/**
+ * Stale attempts of one outbox shard, oldest claim first, at most `limit`. An ops alert met there was written
+ * before alerts got their own partition: it is moved to it, and the read goes on past it (bounded).
+ */
+export async function findStaleAttempts(
+  ctx: AppContext,
+  shard: string,
+  now: Date,
+  limit: number,
+): Promise<AttemptItem[]> {
+  const attempts: AttemptItem[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  for (let page = 0; page < LEGACY_ALERT_PAGES && attempts.length < limit; page++) {
+    const res = await staleOutboxPage(ctx, shard, now, limit - attempts.length, startKey);
+    let legacy = 0;
+    for (const item of res.items) {
+      if (item.type === 'attempt') attempts.push(item);
+      else {
+        legacy++;
+        await moveToOpsAlertOutbox(ctx, item, shard);
+      }
+    }
+    startKey = res.lastKey;
+    if (!startKey || legacy === 0) break;
+  }
+  return attempts;
+}
+
+/** Stale ops alerts (their own partition), oldest first, at most `limit`. */
+export async function findStaleOpsAlerts(ctx: AppContext, now: Date, limit: number): Promise<OpsAlertItem[]> {
+  return (await findStaleOutbox(ctx, OPS_ALERT_OUTBOX, now, limit)).filter(
+    (i): i is OpsAlertItem => i.type === 'ops_alert',
+  );
+}
+
+/** An ops alert from before the split, out of an attempts' shard into the alerts' partition (once). */
+async function moveToOpsAlertOutbox(ctx: AppContext, item: OutboxItem, from: string): Promise<void> {
+  // False when it was dispatched or moved meanwhile: nothing left to move.
+  await updateQueuedItem(ctx, item, {
+    UpdateExpression: 'SET outboxShard = :ops',
+    ConditionExpression: '#state = :queued AND outboxShard = :from',
+    ExpressionAttributeValues: { ':ops': OPS_ALERT_OUTBOX, ':from': from },
+  });
+}
+
+/** A conditional update of a queued outbox item (`#state`, `:queued` given); false when its condition failed. */
+async function updateQueuedItem(
+  ctx: AppContext,
+  item: Pick<OutboxItem, 'sessionId' | 'sk'>,
+  update: {
+    UpdateExpression: string;
+    ConditionExpression: string;
+    ExpressionAttributeValues: Record<string, unknown>;
+  },
+): Promise<boolean> {
+  try {
+    await ctx.ddb.send(
+      new UpdateCommand({
+        TableName: ctx.tables.timeline,
+        Key: { sessionId: item.sessionId, sk: item.sk },
+        ...update,
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ...update.ExpressionAttributeValues, ':queued': 'queued' },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return false;
+    throw error;
+  }
 }
 
 /** The oldest item still in the outbox over the given shards (its `at`), or undefined when it is empty. */
@@ -211,6 +309,11 @@ export async function oldestInOutbox(
   ctx: AppContext,
   shards: readonly string[],
 ): Promise<OutboxItem | undefined> {
+  return (await outboxHeads(ctx, shards))[0];
+}
+
+/** The first item of each outbox shard (one read per shard), oldest first. */
+export async function outboxHeads(ctx: AppContext, shards: readonly string[]): Promise<OutboxItem[]> {
   const heads = await Promise.all(
     shards.map(async (shard) => {
       const res = await ctx.ddb.send(
@@ -225,7 +328,7 @@ export async function oldestInOutbox(
       return res.Items?.[0] as OutboxItem | undefined;
     }),
   );
-  return heads.filter((h): h is OutboxItem => h !== undefined).sort((a, b) => a.at.localeCompare(b.at))[0];
+  return heads.filter((h): h is OutboxItem => h !== undefined).sort((a, b) => a.at.localeCompare(b.at));
 }
 
 /**
@@ -240,28 +343,13 @@ export async function takeOverOutboxItem<T extends OutboxItem>(
 ): Promise<T | undefined> {
   const now = ctx.clock();
   const until = new Date(now.getTime() + leaseSeconds * 1000).toISOString();
-  try {
-    await ctx.ddb.send(
-      new UpdateCommand({
-        TableName: ctx.tables.timeline,
-        Key: { sessionId: item.sessionId, sk: item.sk },
-        UpdateExpression: 'SET dispatchLeaseUntil = :until, dispatchOwner = :owner',
-        ConditionExpression:
-          '#state = :queued AND (attribute_not_exists(dispatchLeaseUntil) OR dispatchLeaseUntil < :now OR dispatchOwner = :owner)',
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: {
-          ':until': until,
-          ':owner': owner,
-          ':queued': 'queued',
-          ':now': now.toISOString(),
-        },
-      }),
-    );
-    return { ...item, dispatchLeaseUntil: until, dispatchOwner: owner };
-  } catch (error) {
-    if (isConditionalCheckFailed(error)) return undefined;
-    throw error;
-  }
+  const taken = await updateQueuedItem(ctx, item, {
+    UpdateExpression: 'SET dispatchLeaseUntil = :until, dispatchOwner = :owner',
+    ConditionExpression:
+      '#state = :queued AND (attribute_not_exists(dispatchLeaseUntil) OR dispatchLeaseUntil < :now OR dispatchOwner = :owner)',
+    ExpressionAttributeValues: { ':until': until, ':owner': owner, ':now': now.toISOString() },
+  });
+  return taken ? { ...item, dispatchLeaseUntil: until, dispatchOwner: owner } : undefined;
 }
 
 /**

@@ -424,28 +424,6 @@ export async function getOutcome(ctx: AppContext, key: OutcomeKey): Promise<Outc
   return out.Item ? parse(OutcomeItemSchema, out.Item) : undefined;
 }
 
-/** Every outcome of an attempt, through the `byAttempt` index (eventually consistent). */
-export async function listAttemptOutcomes(ctx: AppContext, attemptId: string): Promise<OutcomeItem[]> {
-  const items: OutcomeItem[] = [];
-  let cursor: Record<string, unknown> | undefined;
-  do {
-    const page = await ctx.ddb.send(
-      new QueryCommand({
-        TableName: ctx.tables.timeline,
-        IndexName: 'byAttempt',
-        KeyConditionExpression: 'attemptId = :a',
-        FilterExpression: '#type = :notification',
-        ExpressionAttributeNames: { '#type': 'type' },
-        ExpressionAttributeValues: { ':a': attemptId, ':notification': 'notification' },
-        ExclusiveStartKey: cursor,
-      }),
-    );
-    for (const item of page.Items ?? []) items.push(parse(OutcomeItemSchema, item));
-    cursor = page.LastEvaluatedKey;
-  } while (cursor);
-  return items;
-}
-
 /** Every outcome of one ops alert (one per channel × recipient). */
 export async function listOpsAlertOutcomes(ctx: AppContext, alertId: string): Promise<OutcomeItem[]> {
   const out = await ctx.ddb.send(

@@ -1,13 +1,14 @@
 // Health for operators and probes. Readiness checks what a request needs (each table answers, the channel
-// DLQs are readable and empty, each job's heartbeat is younger than its TTL). Session health reads the
-// counters: the status gauges and what the timeout monitor last found; the stuck list reads the oldest entries
+// DLQs are readable and empty, each job's heartbeat is younger than its TTL, the monitor's last count is recent).
+// Session health reads the counters: the status gauges and what the timeout monitor last found (`unknown` when
+// that is missing or older than two monitor intervals); the stuck list reads the oldest entries
 // of the sparse `deadline` index (bounded), never a scan.
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { AppContext } from '../context.ts';
 import { type Session, SessionSchema } from '../domain/session.ts';
 import { CHANNELS, JOBS } from '../infra/resources.ts';
-import { oldestInOutbox } from '../repositories/attempts.ts';
+import { OPS_ALERT_OUTBOX, oldestInOutbox } from '../repositories/attempts.ts';
 import { readChannelHealth } from '../repositories/channel-health.ts';
 import { getJobState } from '../repositories/jobs.ts';
 import { shardNumbers, shardsToRead } from '../repositories/shards.ts';
@@ -31,6 +32,7 @@ export interface Readiness {
     jobs: ComponentReport;
     dispatch: ComponentReport;
     channels: ComponentReport;
+    sessions: ComponentReport;
   };
 }
 
@@ -215,7 +217,7 @@ async function checkDispatch(ctx: AppContext): Promise<ComponentReport> {
   const limitSeconds = settings.dispatchLeaseSeconds + settings.schedules['recovery-sweep'].rateSeconds;
   try {
     const oldest = await withTimeout(
-      shardsToRead(ctx).then((n) => oldestInOutbox(ctx, shardNumbers(n))),
+      shardsToRead(ctx).then((n) => oldestInOutbox(ctx, [...shardNumbers(n), OPS_ALERT_OUTBOX])),
       'outbox index',
     );
     const ageSeconds = oldest
@@ -266,17 +268,47 @@ async function checkChannels(ctx: AppContext): Promise<ComponentReport> {
   }
 }
 
+/**
+ * Whether session health has a recent count to show: the monitor's last gauge, younger than two of its
+ * intervals. Never measured or older is `degraded` (a paused or broken monitor would otherwise leave the
+ * last count, or none, looking healthy); a disabled monitor schedule is a choice, as for the jobs.
+ */
+async function checkSessionCounts(ctx: AppContext): Promise<ComponentReport> {
+  try {
+    const gauge = await withTimeout(readMonitorGauge(ctx), 'monitor gauge');
+    const m = measurement(ctx, gauge);
+    const enabled = settingsOf(ctx).schedules['timeout-monitor'].enabled;
+    return {
+      status: m.fresh || !enabled ? 'ok' : 'degraded',
+      measuredAt: m.at,
+      ageSeconds: m.ageSeconds,
+      maxAgeSeconds: m.maxAgeSeconds,
+      ...(enabled ? {} : { schedule: 'disabled' }),
+    };
+  } catch (error) {
+    return { status: 'error', error: message(error) };
+  }
+}
+
 export async function checkReadiness(ctx: AppContext): Promise<Readiness> {
-  const [database, queues, jobs, dispatch, channels] = await Promise.all([
+  const [database, queues, jobs, dispatch, channels, sessions] = await Promise.all([
     checkDatabase(ctx),
     checkQueues(ctx),
     checkJobs(ctx),
     checkDispatch(ctx),
     checkChannels(ctx),
+    checkSessionCounts(ctx),
   ]);
   return {
-    status: worst([database.status, queues.status, jobs.status, dispatch.status, channels.status]),
-    components: { database, queues, jobs, dispatch, channels },
+    status: worst([
+      database.status,
+      queues.status,
+      jobs.status,
+      dispatch.status,
+      channels.status,
+      sessions.status,
+    ]),
+    components: { database, queues, jobs, dispatch, channels, sessions },
   };
 }
 
@@ -316,20 +348,34 @@ async function oldestPastDeadline(ctx: AppContext, upTo: string, cap: number): P
 }
 
 export interface SessionsHealth {
-  status: 'healthy' | 'warning' | 'critical';
+  /** `unknown`: the monitor has not counted yet, or its last count is older than two of its intervals. */
+  status: 'healthy' | 'warning' | 'critical' | 'unknown';
   timestamp: string;
   metrics: {
     totalSessions: number;
     processingSessions: number;
-    longRunningSessions: number;
-    stuckSessions: number;
+    /** The monitor's last count; null before it has counted. */
+    longRunningSessions: number | null;
+    stuckSessions: number | null;
   };
   /**
-   * When the timeout monitor last counted running-long and stuck sessions (null: never), and whether that run
-   * saw every candidate (false: it stopped at its limit and the counts are lower bounds).
+   * When the timeout monitor last counted running-long and stuck sessions (null: never), whether that run
+   * saw every candidate (false: it stopped at its limit and the counts are lower bounds), how old the count
+   * is and the age past which it says nothing (two monitor intervals).
    */
-  measured: { at: string | null; complete: boolean };
+  measured: { at: string | null; complete: boolean; ageSeconds: number | null; maxAgeSeconds: number };
   thresholds: { warningMinutes: number; timeoutMinutes: number; maxLongRunning: number };
+}
+
+/** How recent the monitor's last count is, against two of its intervals. */
+function measurement(ctx: AppContext, gauge: { at: string } | undefined) {
+  const maxAgeSeconds = 2 * settingsOf(ctx).schedules['timeout-monitor'].rateSeconds;
+  const at = gauge?.at ?? null;
+  const taken = at === null ? Number.NaN : Date.parse(at);
+  const ageSeconds = Number.isNaN(taken)
+    ? null
+    : Math.max(0, Math.floor((ctx.clock().getTime() - taken) / 1000));
+  return { at, ageSeconds, maxAgeSeconds, fresh: ageSeconds !== null && ageSeconds <= maxAgeSeconds };
 }
 
 /**
@@ -345,18 +391,29 @@ export async function getSessionsHealth(ctx: AppContext): Promise<SessionsHealth
   const total = Object.values(gauges).reduce((sum, n) => sum + Math.max(0, n ?? 0), 0);
   const longRunning = monitor?.longRunning ?? 0;
   const stuck = monitor?.stuck ?? 0;
-  const status =
-    stuck > 0 || longRunning > settings.maxLongRunning ? 'critical' : longRunning > 0 ? 'warning' : 'healthy';
+  const m = measurement(ctx, monitor);
+  const status = !m.fresh
+    ? 'unknown'
+    : stuck > 0 || longRunning > settings.maxLongRunning
+      ? 'critical'
+      : longRunning > 0
+        ? 'warning'
+        : 'healthy';
   return {
     status,
     timestamp: now.toISOString(),
     metrics: {
       totalSessions: total,
       processingSessions: Math.max(0, gauges.processing ?? 0),
-      longRunningSessions: longRunning,
-      stuckSessions: stuck,
+      longRunningSessions: monitor ? longRunning : null,
+      stuckSessions: monitor ? stuck : null,
     },
-    measured: { at: monitor?.at ?? null, complete: monitor?.complete ?? true },
+    measured: {
+      at: m.at,
+      complete: monitor?.complete ?? true,
+      ageSeconds: m.ageSeconds,
+      maxAgeSeconds: m.maxAgeSeconds,
+    },
     thresholds: {
       warningMinutes: rule.warnMinutes,
       timeoutMinutes: rule.baseMinutes,

@@ -55,7 +55,8 @@ export class SimulatedCrash extends Error {
   }
 }
 
-export type RunBody = (run: RunContext) => Promise<{ failed?: string } | undefined>;
+/** How a run ended: `failed` fails it with that error; `reason` says why it stopped where it did. */
+export type RunBody = (run: RunContext) => Promise<{ failed?: string; reason?: string } | undefined>;
 
 /**
  * Triggers of the job's schedule: EventBridge's tick (`schedule`) and the local runtime's timer (`local`).
@@ -130,7 +131,10 @@ export async function runJob(
   let crashed = false;
   try {
     const outcome = await body(run);
-    return await finish(outcome?.failed ? 'failed' : 'succeeded', { error: outcome?.failed });
+    return await finish(outcome?.failed ? 'failed' : 'succeeded', {
+      error: outcome?.failed,
+      reason: outcome?.reason,
+    });
   } catch (error) {
     if (error instanceof SimulatedCrash) {
       crashed = true;

@@ -11,9 +11,9 @@ import { JOB_DESCRIPTIONS } from '../infra/resources.ts';
 import { logger } from '../observability/logger.ts';
 import {
   type AttemptItem,
-  findStaleOutbox,
+  findStaleAttempts,
   noteDispatchFailure,
-  oldestInOutbox,
+  outboxHeads,
   publishMessages,
   takeOverOutboxItem,
   unpublishedMessages,
@@ -165,6 +165,8 @@ async function walkShard(
 class DispatchBreaker {
   private inARow = 0;
   private firstError: string | undefined;
+  /** Whether any dispatch of this run succeeded: only that ends an outage for the job state. */
+  anySucceeded = false;
   constructor(private readonly limit: number) {}
 
   failed(error: unknown): void {
@@ -174,6 +176,7 @@ class DispatchBreaker {
 
   succeeded(): void {
     this.inARow = 0;
+    this.anySucceeded = true;
   }
 
   get open(): boolean {
@@ -370,20 +373,34 @@ export async function runRecoverySweep(ctx: AppContext, options: SweepOptions): 
     } finally {
       await stats.flush(ctx);
     }
+    // A run that tried no dispatch (nothing new due, nothing stale yet) proves nothing about the queues:
+    // while an attempt whose dispatch failed still waits, the outage goes on and the run says so.
+    let stillFailing: AttemptItem | undefined;
     if (!run.dryRun) {
       try {
-        const oldest = await oldestInOutbox(ctx, shardNumbers(readable));
+        const heads = await outboxHeads(ctx, shardNumbers(readable));
+        const oldest = heads[0];
         run.readings.outboxOldestAgeSeconds = oldest
           ? Math.max(0, Math.floor((ctx.clock().getTime() - Date.parse(oldest.at)) / 1000))
           : 0;
+        stillFailing = heads.find(
+          (h): h is AttemptItem => h.type === 'attempt' && (h.dispatchFailures ?? 0) > 0,
+        );
       } catch (error) {
         problem(undefined, `outbox age unreadable: ${String(error)}`);
       }
     }
     if (breaker.open) return { failed: breaker.reason };
     // The backlog exceeds one run's limit: fan out, one worker per shard group (a worker hands its own group
-    // on), so the drain rate grows with the shards instead of stopping at the limit per schedule tick.
-    if (!run.dryRun && walked >= run.limit && ctx.startSweepWorker) {
+    // on), so the drain rate grows with the shards instead of stopping at the limit per schedule tick. Only
+    // a run that moved some of what it read: one that moved none (every claim throttled, items too large)
+    // would start a worker that reads the same sessions again, back to back, without end. The chain stops
+    // there; the next scheduled sweep starts afresh from the schedule.
+    const moved = counts.claimed + counts.deferred + counts.conflicts;
+    let stopped: string | undefined;
+    if (!run.dryRun && walked >= run.limit && ctx.startSweepWorker && moved === 0) {
+      stopped = `moved none of the ${walked} due session(s) it read: not handed on to another worker (${counts.errors} error(s), ${counts.skipped} skipped); the next scheduled sweep starts again`;
+    } else if (!run.dryRun && walked >= run.limit && ctx.startSweepWorker) {
       const groups = worker
         ? [[...worker.shards]]
         : shardGroups(shardNumbers(readable), settings.sweepWorkers);
@@ -404,14 +421,22 @@ export async function runRecoverySweep(ctx: AppContext, options: SweepOptions): 
         return { failed: `${failedStarts.length} of ${groups.length} sweep worker(s) could not be started` };
       }
     }
+    const reason = stopped ? { reason: stopped } : {};
     if (dispatchFailures > 0) {
       return {
         failed: `${dispatchFailures} attempt(s) could not leave the outbox: ${problems.find((p) => p.reason.includes('outbox'))?.reason ?? 'dispatch failed'}`,
+        ...reason,
+      };
+    }
+    if (stillFailing && !breaker.anySucceeded) {
+      return {
+        failed: `dispatch still failing: attempt ${stillFailing.number} of ${stillFailing.sessionId} waits in the outbox since ${stillFailing.at} after ${stillFailing.dispatchFailures} failed dispatch(es) (last error: ${stillFailing.lastDispatchError ?? 'unknown'}); no dispatch has succeeded since`,
+        ...reason,
       };
     }
     const nothingWorked =
       counts.selected > 0 && counts.claimed === 0 && counts.deferred === 0 && counts.errors > 0;
-    return nothingWorked ? { failed: problems[0]?.reason ?? 'every claim failed' } : undefined;
+    return nothingWorked ? { failed: problems[0]?.reason ?? 'every claim failed', ...reason } : reason;
   });
 }
 
@@ -437,9 +462,7 @@ async function redispatchStale(
     // sessions; the items stay queued and the next sweep tries again.
     let items: AttemptItem[];
     try {
-      items = (await findStaleOutbox(ctx, shard, ctx.clock(), 100)).filter(
-        (i): i is AttemptItem => i.type === 'attempt',
-      );
+      items = await findStaleAttempts(ctx, shard, ctx.clock(), 100);
     } catch (error) {
       run.counts.errors++;
       run.problems.push({ reason: `outbox shard ${shard} unreadable: ${String(error)}` });

@@ -10,11 +10,11 @@ import { CHANNELS } from '../infra/resources.ts';
 import type { OpsAlertMessage } from '../messages.ts';
 import { logger } from '../observability/logger.ts';
 import {
-  findStaleOutbox,
+  findStaleOpsAlerts,
   markDispatched,
   noteDispatchFailure,
   type OpsAlertItem,
-  outboxFields,
+  opsAlertOutboxFields,
   publishMessages,
   putOpsAlertItem,
   takeOverOutboxItem,
@@ -203,7 +203,7 @@ export async function runTimeoutMonitor(ctx: AppContext, options: MonitorOptions
           at: now.toISOString(),
           state: 'queued',
           messages,
-          ...outboxFields(run.runId, leaseUntil, ctx.shards, run.runId),
+          ...opsAlertOutboxFields(leaseUntil, run.runId),
         };
         await putOpsAlertItem(ctx, item);
         try {
@@ -228,26 +228,21 @@ export async function runTimeoutMonitor(ctx: AppContext, options: MonitorOptions
 /** Publishes ops alerts an earlier run wrote but could not publish. Returns how many still failed. */
 async function redispatchAlerts(ctx: AppContext, run: RunContext, settings: Settings): Promise<number> {
   let failed = 0;
-  for (const shard of shardOrder(await shardsToRead(ctx))) {
-    const items = (await findStaleOutbox(ctx, shard, ctx.clock(), 100)).filter(
-      (i): i is OpsAlertItem => i.type === 'ops_alert',
-    );
-    for (const item of items) {
-      const mine = await takeOverOutboxItem(ctx, item, run.runId, settings.dispatchLeaseSeconds);
-      if (!mine) continue;
-      try {
-        const messages = unpublishedMessages(mine);
-        await publishMessages(ctx, messages);
-        if (await markDispatched(ctx, mine)) run.counts.redispatched++;
-        for (const m of messages) run.channels.add(m.channel);
-      } catch (error) {
-        failed++;
-        run.counts.errors++;
-        run.problems.push({
-          reason: `ops alert ${item.alertId} still waits in the outbox: ${String(error)}`,
-        });
-        await noteDispatchFailure(ctx, mine, error);
-      }
+  for (const item of await findStaleOpsAlerts(ctx, ctx.clock(), 100)) {
+    const mine = await takeOverOutboxItem(ctx, item, run.runId, settings.dispatchLeaseSeconds);
+    if (!mine) continue;
+    try {
+      const messages = unpublishedMessages(mine);
+      await publishMessages(ctx, messages);
+      if (await markDispatched(ctx, mine)) run.counts.redispatched++;
+      for (const m of messages) run.channels.add(m.channel);
+    } catch (error) {
+      failed++;
+      run.counts.errors++;
+      run.problems.push({
+        reason: `ops alert ${item.alertId} still waits in the outbox: ${String(error)}`,
+      });
+      await noteDispatchFailure(ctx, mine, error);
     }
   }
   return failed;

@@ -447,8 +447,12 @@ describe('session operations', () => {
       count: 1,
       stuckSessions: [{ id: 'stuck-1', processingMinutes: 180, sizeBytes: 10 }],
     });
-    // Health reads counters only: until the timeout monitor has run, it has counted nothing stuck.
-    expect(body(health)).toMatchObject({ metrics: { stuckSessions: 0 }, measured: { at: null } });
+    // Health reads counters only. The monitor has not counted yet: unknown, not "stuck 0" beside a 3-hour-old processing session (#18).
+    expect(body(health)).toMatchObject({
+      status: 'unknown',
+      metrics: { stuckSessions: null },
+      measured: { at: null },
+    });
     expect(body(dry)).toEqual({
       dryRun: true,
       matched: [{ sessionId: 'stuck-1', minutesStuck: 180 }],
@@ -529,6 +533,49 @@ describe('retry policies and stats', () => {
     expect(body(fallback).policyId).toBe('default');
     expect(body(deactivated)).toMatchObject({ policyId: id, active: false });
     expect(body(afterwards).policyId).toBe('default');
+  });
+
+  it('an activation that loses every round to other activations answers its declared 409 and writes nothing', async () => {
+    // Prepare: before each of this activation's transactions another activation moves the org's pointer
+    // (a real write on the emulator), so every round loses, as under a storm of concurrent activations.
+    const orgId = 'contended';
+    const ctx = api.ctx;
+    let rivals = 0;
+    const name = 'rival-activations';
+    ctx.ddb.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (
+          /^TransactWrite/.test(String(context.commandName)) &&
+          JSON.stringify(args.input).includes(orgId)
+        ) {
+          await ctx.ddb.send(
+            new PutCommand({
+              TableName: ctx.tables.control,
+              Item: { pk: 'activePolicy', sk: orgId, policyId: `pol_rival${++rivals}` },
+            }),
+          );
+        }
+        return next(args);
+      },
+      { step: 'initialize', name },
+    );
+    // Act
+    let res: ApiResponse;
+    try {
+      res = await api.call('POST', '/v1/retry/policies', { body: { ...policy, name: 'Loser', orgId } });
+    } finally {
+      ctx.ddb.middlewareStack.remove(name);
+    }
+    const listed = await api.call('GET', `/v1/retry/policies?orgId=${orgId}`);
+    // Assess: a problem the route declares (and so the OpenAPI document), saying to try again; nothing stored.
+    expect(res.status).toBe(409);
+    expect(body(res)).toMatchObject({
+      type: '/problems/conflict',
+      detail: expect.stringMatching(/try again/),
+    });
+    expect(ROUTES.find((r) => r.id === 'createPolicy')?.errors).toContain(409);
+    expect(rivals).toBeGreaterThan(1);
+    expect(body<Page>(listed).items).toEqual([]);
   });
 
   it('answers 400 listing bad policy fields, 404 for unknown ids, 413, 415', async () => {

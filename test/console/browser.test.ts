@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type RunningConsoleProxy, startConsoleProxy } from '../../console/server/proxy.ts';
@@ -310,6 +310,50 @@ describe('the operator console in Chromium', () => {
     // Assess
     await page.getByText('Replayed 1 of 1 matched message(s) to the email queue.').waitFor();
     expect(errors).toEqual([]);
+  });
+
+  it('a pasted DLQ link whose channel is a path turns no button into another admin call', async () => {
+    // Prepare: a crafted link; every API call the page makes is recorded.
+    const { page } = await newPage();
+    const calls: string[] = [];
+    page.on('request', (r) => {
+      if (new URL(r.url()).pathname.startsWith('/v1/'))
+        calls.push(`${r.method()} ${new URL(r.url()).pathname}`);
+    });
+    const crafted = encodeURIComponent('../jobs/recovery-sweep/run?x=');
+    // Act: open it, and press what a trusting operator would press.
+    await open(page, `${base}/console/dlq?channel=${crafted}`);
+    const dryRun = page.getByRole('button', { name: 'Dry run' });
+    if (await dryRun.count()) {
+      await dryRun.click();
+      await page.waitForTimeout(1000);
+    }
+    // Assess: no replay form for it, the page says why, and no call left the DLQ routes.
+    expect(calls.filter((c) => c !== 'GET /v1/admin/dlq')).toEqual([]);
+    expect(await dryRun.count()).toBe(0);
+    await page.getByText('not a channel of this service').waitFor();
+  });
+
+  it('before the timeout monitor has counted, the overview says "not measured yet" beside a 3-hour-old processing session, not "stuck 0"', async () => {
+    // Prepare: no count from the monitor (as before its first run); stuck-transcription-9 processes for 3 h.
+    const key = { pk: 'gauge#monitor', sk: 'latest' };
+    const table = service.ctx.tables.control;
+    const saved = (await service.ctx.ddb.send(new GetCommand({ TableName: table, Key: key }))).Item;
+    await service.ctx.ddb.send(new DeleteCommand({ TableName: table, Key: key }));
+    try {
+      const { page, errors } = await newPage();
+      // Act
+      await open(page, `${base}/console`);
+      const health = page.getByRole('region', { name: /Session health/ });
+      const stuckRow = health.getByRole('row', { name: /stuck \(past deadline\)/ });
+      // Assess
+      await expect.poll(() => stuckRow.innerText()).toMatch(/not measured yet/);
+      expect(await health.getByRole('row', { name: /running long/ }).innerText()).toMatch(/not measured yet/);
+      expect(await health.getByRole('heading').innerText()).toMatch(/unknown/);
+      expect(errors).toEqual([]);
+    } finally {
+      if (saved) await service.ctx.ddb.send(new PutCommand({ TableName: table, Item: saved }));
+    }
   });
 
   it('pauses the sweep from the jobs page with a reason, the overview shows it paused, then resumes it', async () => {

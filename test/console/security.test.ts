@@ -6,7 +6,7 @@ import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gzippedSize } from '../../console/server/assets.ts';
 import { regionOfApiUrl, runConsoleCommand } from '../../console/server/cli.ts';
-import { type RunningConsoleProxy, startConsoleProxy } from '../../console/server/proxy.ts';
+import { type RunningConsoleProxy, stageBasePath, startConsoleProxy } from '../../console/server/proxy.ts';
 import { createSigner, signRequest } from '../../console/server/sigv4.ts';
 import { DYNAMODB_CORS_ALLOW } from '../../local/emulators.ts';
 import { type RunningApiServer, startApiServer } from '../../local/http-server.ts';
@@ -318,6 +318,39 @@ describe('the console command and its assets', () => {
     } finally {
       await running?.stop();
     }
+  });
+
+  it('takes the stage URL with or without /v1 (as the API’s own links give it) and a trailing slash', async () => {
+    // Prepare: the forms an operator copies: the stage, the stage with /v1, either with a slash.
+    const forms = [`${signedApi.url}/v1`, `${signedApi.url}/v1/`, `${signedApi.url}`, `${signedApi.url}//`];
+    const answers: Record<string, number | string> = {};
+    for (const api of forms) {
+      // Act: the command as `npx session-recovery console --api URL` runs it.
+      const running = await runConsoleCommand(['--api', api, '--region', REGION], {
+        out: () => {},
+        err: () => {},
+      });
+      try {
+        const opened = await raw(running?.url ?? '');
+        const c = String(opened.headers['set-cookie']).split(';')[0] ?? '';
+        const list = await fetch(`${new URL(running?.url ?? '').origin}/v1/sessions?limit=5`, {
+          headers: { cookie: c },
+        });
+        answers[api] = list.status === 200 ? 200 : `${list.status} ${await list.text()}`;
+      } finally {
+        await running?.stop();
+      }
+    }
+    // Assess
+    expect(answers).toEqual(Object.fromEntries(forms.map((f) => [f, 200])));
+    // On execute-api the first segment is the stage, even a stage named v1.
+    const host = 'https://abc123.execute-api.eu-west-1.amazonaws.com';
+    expect(
+      ['/prod', '/prod/', '/prod/v1', '/prod/v1/', '/v1', '/v1/', '/v1/v1'].map((p) =>
+        stageBasePath(new URL(`${host}${p}`)),
+      ),
+    ).toEqual(['/prod', '/prod', '/prod', '/prod', '/v1', '/v1', '/v1']);
+    expect(stageBasePath(new URL('https://api.example.com/v1/'))).toBe('');
   });
 
   it('ships at most 100 KB of JavaScript and CSS, gzipped', async () => {

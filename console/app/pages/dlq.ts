@@ -17,16 +17,28 @@ interface Replay {
 let preview: { key: string; body: Record<string, unknown>; result: Replay } | undefined;
 let done: { channel: string; result: Replay } | undefined;
 
+/** The channel named in the URL when the API lists it (a plain name), else undefined. */
+export function knownChannel(asked: string, listed: ReadonlyArray<{ channel: string }>): string | undefined {
+  return /^[a-z]{1,32}$/.test(asked) && listed.some((c) => c.channel === asked) ? asked : undefined;
+}
+
+function replayPath(channel: string): string {
+  return `/admin/dlq/${encodeURIComponent(channel)}/replay`;
+}
+
 export const dlqPage: Page = {
   title: 'Dead letters',
   refreshSeconds: 15,
   async render(ctx) {
     const p = ctx.params;
-    const channel = p.get('channel') ?? '';
     const messages = messageArea('dlq-messages');
     const dlq = await get<{
       channels: Array<{ channel: string; depth: number | null; inFlight: number | null }>;
     }>('/admin/dlq');
+    // The channel goes into an API path: only a channel the API lists, so a pasted link cannot turn the
+    // replay buttons into another admin call (`?channel=../jobs/recovery-sweep/run?x=`).
+    const asked = p.get('channel') ?? '';
+    const channel = knownChannel(asked, dlq.channels) ?? '';
     const list = table(
       ['channel', 'DLQ depth', 'in flight', ...(READ_ONLY ? [] : ['replay'])],
       dlq.channels.map((c) => [
@@ -39,7 +51,7 @@ export const dlqPage: Page = {
               h(
                 'a',
                 {
-                  href: `/console/dlq?channel=${c.channel}`,
+                  href: `/console/dlq?channel=${encodeURIComponent(c.channel)}`,
                   ...(c.channel === channel ? { 'aria-current': 'true' } : {}),
                 },
                 `Replay ${c.channel} dead letters`,
@@ -85,7 +97,7 @@ export const dlqPage: Page = {
       const dryRun = async () => {
         try {
           const b = body();
-          const res = await call<Replay>('POST', `/admin/dlq/${channel}/replay`, {
+          const res = await call<Replay>('POST', replayPath(channel), {
             body: { ...b, dryRun: true },
           });
           preview = { key: key(b), body: b, result: res.body };
@@ -103,7 +115,7 @@ export const dlqPage: Page = {
       const execute = async () => {
         if (!current) return;
         try {
-          const res = await call<Replay>('POST', `/admin/dlq/${channel}/replay`, {
+          const res = await call<Replay>('POST', replayPath(channel), {
             body: { ...current.body, dryRun: false },
           });
           done = { channel, result: res.body };
@@ -174,6 +186,13 @@ export const dlqPage: Page = {
       {},
       h('h1', {}, 'Dead letters'),
       messages.el,
+      asked && !channel
+        ? h(
+            'p',
+            { class: 'msg msg-error', role: 'alert' },
+            `“${asked}” is not a channel of this service: pick one from the list.`,
+          )
+        : null,
       list,
       replay ??
         (channel

@@ -29,7 +29,8 @@ interface Dlq {
 }
 interface Health {
   status: string;
-  metrics: Record<string, number>;
+  metrics: Record<string, number | null>;
+  measured?: { at: string | null; ageSeconds?: number | null; maxAgeSeconds?: number };
   thresholds: Record<string, number>;
 }
 interface Series {
@@ -140,6 +141,25 @@ export function jobsTable(jobs: readonly JobState[]): HTMLElement {
   );
 }
 
+/** The monitor's count, or what there is instead: never a 0 that nobody measured. */
+function monitorCount(health: Health, count: number | null | undefined): string {
+  if (!health.measured?.at || count === null || count === undefined) return 'not measured yet';
+  return health.status === 'unknown' ? `${count} (out of date)` : String(count);
+}
+
+function measuredAt(health: Health): HTMLElement {
+  if (!health.measured?.at) return h('span', { class: 'bad' }, 'not measured yet');
+  const at = time(health.measured.at);
+  return health.status === 'unknown'
+    ? h(
+        'span',
+        { class: 'bad' },
+        at,
+        ` — older than ${Math.round((health.measured.maxAgeSeconds ?? 0) / 60)} min`,
+      )
+    : at;
+}
+
 export const overviewPage: Page = {
   title: 'Overview',
   refreshSeconds: 15,
@@ -235,12 +255,13 @@ export const overviewPage: Page = {
             ['measure', 'now'],
             [
               ['processing', String(health.metrics.processingSessions ?? 0)],
-              ['running long', String(health.metrics.longRunningSessions ?? 0)],
+              ['running long', monitorCount(health, health.metrics.longRunningSessions)],
               [
                 'stuck (past deadline)',
-                h('a', { href: '/console/stuck' }, String(health.metrics.stuckSessions ?? 0)),
+                h('a', { href: '/console/stuck' }, monitorCount(health, health.metrics.stuckSessions)),
               ],
               ['all sessions', String(health.metrics.totalSessions ?? 0)],
+              ['counted by the timeout monitor', measuredAt(health)],
             ],
           ),
           h(

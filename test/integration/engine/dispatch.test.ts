@@ -7,6 +7,7 @@ import { DeleteQueueCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { createChannelQueue } from '../../../local/resources.ts';
 import type { AppContext } from '../../../shared/context.ts';
+import { OPS_ALERT_OUTBOX, outboxFields, putOpsAlertItem } from '../../../shared/repositories/attempts.ts';
 import { getJobState } from '../../../shared/repositories/jobs.ts';
 import { createPolicy } from '../../../shared/repositories/policies.ts';
 import { getSession } from '../../../shared/repositories/sessions.ts';
@@ -116,6 +117,34 @@ describe('an attempt counts when it leaves the outbox', () => {
       // Default policy: attempt 2 comes 2 h after attempt 1 left the outbox, not after it was claimed.
       expect(s?.nextRetryAt).toBe(new Date(Date.parse(dispatchedAt) + 2 * HOUR).toISOString());
     }
+  });
+
+  it('consecutiveFailures keeps counting through a run that claims nothing while the outage lasts, until a dispatch succeeds', async () => {
+    // Prepare: one attempt could not leave; the next run comes before its dispatch lease has passed, with
+    // nothing new due, so it neither claims nor re-dispatches anything.
+    const { ctx, clock, deleteEmailQueue, recreateEmailQueue } = await outageContext();
+    await seedSessions(ctx, [stalledSession('quiet-outage-1', DUE)]);
+    await deleteEmailQueue();
+    const first = await runRecoverySweep(ctx, { trigger: 'test' });
+
+    // Act
+    clock.advance(10_000);
+    const idle = await runRecoverySweep(ctx, { trigger: 'test' });
+    const during = await getJobState(ctx, 'recovery-sweep');
+    await recreateEmailQueue();
+    clock.advance(2 * 60_000);
+    const healed = await runRecoverySweep(ctx, { trigger: 'test' });
+    const after = await getJobState(ctx, 'recovery-sweep');
+
+    // Assess: the idle run says dispatch is still failing and counts; the first successful dispatch resets.
+    expect(first.status).toBe('failed');
+    expect([idle.counts.claimed, idle.counts.redispatched]).toEqual([0, 0]);
+    expect(idle.status).toBe('failed');
+    expect(idle.error).toMatch(/no dispatch has succeeded since/);
+    expect(during.consecutiveFailures).toBe(2);
+    expect(during.lastError).toMatch(/email queue/);
+    expect(healed.counts.redispatched).toBe(1);
+    expect(after.consecutiveFailures).toBe(0);
   });
 
   it('a re-dispatch sends only the channels a failed dispatch did not get out', async () => {
@@ -282,5 +311,112 @@ describe('the timeout monitor alert goes through the outbox', () => {
         summary: expect.stringMatching(/1 session\(s\) timed out/),
       }),
     ]);
+  });
+});
+
+describe('attempts and ops alerts wait in separate outboxes', () => {
+  /** One shard, an ops recipient, and a session that runs long at every monitor run (threshold 0). */
+  async function mixedOutbox() {
+    const clock = manualClock(T0);
+    const { ctx, names } = await createTestContext({
+      clock: clock.clock,
+      shards: 1,
+      settings: {
+        opsRecipients: { email: ['oncall@example.com'] },
+        maxLongRunning: 0,
+        dispatchFailureLimit: 1000,
+      },
+    });
+    const deleteEmailQueue = () => ctx.sqs.send(new DeleteQueueCommand({ QueueUrl: ctx.queues.email.url }));
+    const recreateEmailQueue = () => createChannelQueue(ctx.sqs, names.prefix, 'email');
+    await registerSession(
+      ctx,
+      { sessionId: 'long-runner', kind: 'transcription', status: 'processing' },
+      { triggeredBy: 'product' },
+    );
+    clock.advance(20 * 60_000);
+    await deleteEmailQueue();
+    return { ctx, clock, recreateEmailQueue };
+  }
+
+  it('100 waiting ops alerts hide no attempt from the sweep', async () => {
+    // Prepare: 100 monitor runs whose alert could not be published, then an attempt that could not leave.
+    const { ctx, clock, recreateEmailQueue } = await mixedOutbox();
+    for (let i = 0; i < 100; i++) await runTimeoutMonitor(ctx, { trigger: 'test' });
+    clock.advance(1000);
+    await seedSessions(ctx, [stalledSession('behind-alerts', DUE)]);
+    const claimed = await runRecoverySweep(ctx, { trigger: 'test' });
+    await recreateEmailQueue();
+    clock.advance(2 * 60_000);
+    // Act
+    const healed = await runRecoverySweep(ctx, { trigger: 'test' });
+    // Assess
+    expect(claimed.counts.claimed).toBe(1);
+    expect(healed.counts.redispatched).toBe(1);
+    expect((await getSession(ctx, 'behind-alerts'))?.pendingAttempt).toBeUndefined();
+  });
+
+  it('100 waiting attempts hide no ops alert from the monitor (the alert about that very outage)', async () => {
+    // Prepare: 100 attempts that could not leave, then the monitor's alert, which could not either.
+    const { ctx, clock, recreateEmailQueue } = await mixedOutbox();
+    await seedSessions(
+      ctx,
+      Array.from({ length: 100 }, (_, i) => stalledSession(`ahead-${i}`, DUE)),
+    );
+    const claimed = await runRecoverySweep(ctx, { trigger: 'test' });
+    clock.advance(1000);
+    const alerted = await runTimeoutMonitor(ctx, { trigger: 'test' });
+    await recreateEmailQueue();
+    clock.advance(2 * 60_000);
+    // Act
+    const next = await runTimeoutMonitor(ctx, { trigger: 'test' });
+    const alerts = (await receiveAllBodies(ctx, ctx.queues.email.url)) as Array<{ alertId?: string }>;
+    // Assess
+    expect(claimed.counts.claimed).toBe(100);
+    expect(alerted.status).toBe('failed');
+    expect(next.counts.redispatched).toBe(1);
+    expect(alerts.map((a) => a.alertId)).toContain(alerted.runId);
+  });
+
+  it('an ops alert written before the split (in an attempts shard) is moved by the sweep and published by the monitor', async () => {
+    // Prepare: a waiting alert as the code before wrote it, in numbered shard 0.
+    const { ctx, clock, recreateEmailQueue } = await mixedOutbox();
+    await recreateEmailQueue();
+    const at = clock.clock().toISOString();
+    const alertId = 'legacy-alert-1';
+    await putOpsAlertItem(ctx, {
+      sessionId: `ops#${alertId}`,
+      sk: 'alert',
+      type: 'ops_alert',
+      alertId,
+      at,
+      state: 'queued',
+      messages: [
+        {
+          v: 1,
+          type: 'ops_alert',
+          templateId: 'ops_alert',
+          channel: 'email',
+          recipient: 'oncall@example.com',
+          alertId,
+          source: 'timeout-monitor',
+          severity: 'warning',
+          summary: 'legacy',
+          data: {},
+          createdAt: at,
+        },
+      ],
+      ...outboxFields(alertId, at, 1, 'old-monitor'),
+    });
+    clock.advance(2 * 60_000);
+    // Act
+    await runRecoverySweep(ctx, { trigger: 'test' });
+    const moved = (await scanAll(ctx, ctx.tables.timeline)).find((i) => i.sessionId === `ops#${alertId}`);
+    const monitor = await runTimeoutMonitor(ctx, { trigger: 'test' });
+    const alerts = (await receiveAllBodies(ctx, ctx.queues.email.url)) as Array<{ alertId?: string }>;
+    // Assess
+    expect(moved?.outboxShard).toBe(OPS_ALERT_OUTBOX);
+    expect(monitor.counts.redispatched).toBe(1);
+    expect(alerts.map((a) => a.alertId)).toContain(alertId);
   });
 });

@@ -2,11 +2,13 @@
 // each holding the leases of its shards (never two runs on one shard), and the run records show it.
 import { describe, expect, it } from 'vitest';
 import { withInProcessSweepWorkers } from '../../../local/sweep-workers.ts';
+import type { AppContext, SweepWork } from '../../../shared/context.ts';
 import { parseScheduledEvent } from '../../../shared/handler/scheduled-event.ts';
 import { acquireShardLease, listRuns, type RunRecord } from '../../../shared/repositories/jobs.ts';
 import { getSession } from '../../../shared/repositories/sessions.ts';
 import { runRecoverySweep, shardGroups } from '../../../shared/usecases/recovery-sweep.ts';
 import { createTestContext } from '../../support/context.ts';
+import { injectDynamoFaults } from '../../support/faults.ts';
 import { attemptItems, seedSessions, stalledSession } from '../../support/seed.ts';
 
 const DUE = '2026-01-01T00:00:00.000Z';
@@ -56,6 +58,55 @@ describe('sweep fan-out', () => {
     expect(await attemptItems(base)).toHaveLength(60);
     const recorded = await listRuns(base, 'recovery-sweep', 100);
     expect(recorded.items.filter((r) => r.parentRunId === first.runId)).toHaveLength(2);
+  });
+
+  it('a run that reads its limit of sessions it cannot claim hands nothing on; the next scheduled sweep starts fresh', async () => {
+    // Prepare: every claim is throttled (the SDK's own retries included), as when a table is throttled.
+    const { ctx: base } = await createTestContext({
+      shards: 4,
+      settings: { sweepLimit: 10, sweepWorkers: 2 },
+    });
+    await seedSessions(
+      base,
+      Array.from({ length: 20 }, (_, i) => stalledSession(`stuck-${i}`, DUE)),
+    );
+    const throttled = injectDynamoFaults(base.ddb, {
+      commands: ['TransactWriteItems'],
+      schedule: () => ({ kind: 'throttle', timing: 'before-send' }),
+    });
+    // Worker starts are recorded, not run: a chain that re-invoked itself would otherwise never end here.
+    const started: SweepWork[] = [];
+    const ctx: AppContext = {
+      ...base,
+      startSweepWorker: async (work) => {
+        started.push(work);
+      },
+    };
+
+    // Act: the scheduled run, then a worker of the same chain, both meeting only unclaimable sessions.
+    const scheduled = await runRecoverySweep(ctx, { trigger: 'schedule' });
+    const worker = await runRecoverySweep(ctx, {
+      trigger: 'fan-out',
+      worker: { shards: ['0', '1', '2', '3'], parentRunId: scheduled.runId },
+    });
+    const startedWhileStuck = started.length;
+    throttled.remove();
+    const next = await runRecoverySweep(ctx, { trigger: 'schedule' });
+
+    // Assess: no fan-out, no hand-on, and each record says why.
+    expect(startedWhileStuck).toBe(0);
+    for (const run of [scheduled, worker]) {
+      expect(run.counts.selected).toBe(10);
+      expect(run.counts.claimed).toBe(0);
+      expect(run.fanOut).toBeUndefined();
+      expect(run.status).toBe('failed');
+      expect(run.reason).toMatch(/moved none of the 10 due session\(s\) it read: not handed on/);
+    }
+    // Once claims go through, the next scheduled sweep claims and fans out as usual.
+    expect(next.status).toBe('succeeded');
+    expect(next.counts.claimed).toBe(10);
+    expect(next.fanOut?.workers).toBe(2);
+    expect(started).toHaveLength(2);
   });
 
   it('a shard leased by another run is left to it, and the run record says so', async () => {

@@ -2,7 +2,7 @@
 // the timeout monitor last found), never the `deadline` index; /health/sessions/stuck lists the oldest
 // deadlines first, capped, with the monitor's count.
 import { describe, expect, it } from 'vitest';
-import { getSessionsHealth, listStuckSessions } from '../../../shared/usecases/health.ts';
+import { checkReadiness, getSessionsHealth, listStuckSessions } from '../../../shared/usecases/health.ts';
 import { runTimeoutMonitor } from '../../../shared/usecases/timeout-monitor.ts';
 import { createTestContext, manualClock } from '../../support/context.ts';
 import { countDynamoCalls } from '../../support/ddb-counter.ts';
@@ -44,15 +44,44 @@ describe('session health', () => {
     // Act
     const health = await getSessionsHealth(ctx);
     // Assess
-    expect(before.metrics.stuckSessions).toBe(0);
+    expect(before.status).toBe('unknown');
     expect(before.measured.at).toBeNull();
     expect(run.counts.timedOut).toBe(1);
     expect(run.counts.errors).toBe(1);
     expect(health.metrics.stuckSessions).toBe(1);
     expect(health.status).toBe('critical');
-    expect(health.measured).toEqual({ at: T0, complete: true });
+    expect(health.measured).toMatchObject({ at: T0, complete: true });
     expect(calls.calls.QueryCommand ?? 0).toBeLessThanOrEqual(1);
     expect(calls.calls.ScanCommand ?? 0).toBe(0);
+  });
+
+  it('is unknown, and readyz degraded, before the monitor has measured and when its last count is older than two intervals', async () => {
+    // Prepare: a session processing for 3 hours, past its deadline; the monitor runs every 5 min.
+    const clock = manualClock(T0);
+    const { ctx } = await createTestContext({ clock: clock.clock });
+    await seedSessions(ctx, [overdue('three-hours', 180, 150)]);
+    // Act: before any monitor run; right after one; then with the monitor stopped for 11 minutes.
+    const never = await getSessionsHealth(ctx);
+    const neverReady = await checkReadiness(ctx);
+    await runTimeoutMonitor(ctx, { trigger: 'schedule' });
+    clock.advance(9 * MINUTE);
+    const fresh = await getSessionsHealth(ctx);
+    const freshReady = await checkReadiness(ctx);
+    clock.advance(2 * MINUTE);
+    const stale = await getSessionsHealth(ctx);
+    const staleReady = await checkReadiness(ctx);
+    // Assess
+    expect(never.status).toBe('unknown');
+    expect(never.measured.at).toBeNull();
+    expect(never.metrics.stuckSessions).toBeNull();
+    expect(neverReady.components.sessions).toMatchObject({ status: 'degraded', measuredAt: null });
+    // The monitor timed it out: measured, and nothing stuck any more.
+    expect(fresh.status).toBe('healthy');
+    expect(fresh.metrics.stuckSessions).toBe(0);
+    expect(freshReady.components.sessions.status).toBe('ok');
+    expect(stale.status).toBe('unknown');
+    expect(stale.measured).toMatchObject({ at: T0, ageSeconds: 660, maxAgeSeconds: 600 });
+    expect(staleReady.components.sessions).toMatchObject({ status: 'degraded', measuredAt: T0 });
   });
 
   it('lists the oldest deadlines first, at most 100, whatever shard they sit in', async () => {

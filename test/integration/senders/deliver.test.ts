@@ -7,7 +7,6 @@ import type { AppContext } from '../../../shared/context.ts';
 import {
   claimOutcome,
   getOutcome,
-  listAttemptOutcomes,
   listOpsAlertOutcomes,
   outcomeKey,
 } from '../../../shared/repositories/outcomes.ts';
@@ -21,6 +20,7 @@ import {
 } from '../../../shared/senders/deliver.ts';
 import { createProvider } from '../../../shared/senders/factories/index.ts';
 import { cachedProviders } from '../../../shared/senders/providers.ts';
+import { listAttemptOutcomes } from '../../../shared/usecases/timeline.ts';
 import { createTestContext, manualClock } from '../../support/context.ts';
 import { opsAlertMessage, putSession, receiverConfigs, recoveryMessage } from './fixtures.ts';
 
@@ -276,7 +276,10 @@ describe('deliverMessage', () => {
 
   it('lists an attempt’s outcomes through the byAttempt index and counts them in the stats', async () => {
     // Prepare
-    const base = recoveryMessage({ data: { kind: 'checkout', orgId: 'org-deliver-stats' } });
+    const base = recoveryMessage({
+      attemptId: 'att_deliver_stats_1',
+      data: { kind: 'checkout', orgId: 'org-deliver-stats' },
+    });
     await putSession(ctx, base.sessionId, { orgId: 'org-deliver-stats' });
     const email = { ...base, channel: 'email' as const };
     const sms = { ...base, channel: 'sms' as const, recipient: TWILIO_INVALID_NUMBER };
@@ -284,7 +287,8 @@ describe('deliverMessage', () => {
     // Act
     for (const m of [email, sms, slack]) await deliverMessage(deps(), m);
     // Assess
-    const outcomes = await listAttemptOutcomes(ctx, base.attemptId);
+    // Read back as GET /v1/attempts/{id}/notifications does: the bounded, paged use case.
+    const { items: outcomes } = await listAttemptOutcomes(ctx, base.attemptId, { limit: 100 });
     expect(outcomes.map((o) => [o.channel, o.status]).sort()).toEqual([
       ['email', 'sent'],
       ['slack', 'skipped'],
