@@ -19,8 +19,6 @@ import { buildMessages } from './claim-attempt.ts';
 
 export const SQS_BATCH_MAX_BYTES = 262_144;
 export const SQS_BATCH_MAX_ENTRIES = 10;
-export const EVENTBRIDGE_ENTRY_MAX_BYTES = 262_144;
-export const LAMBDA_ASYNC_PAYLOAD_MAX_BYTES = 1_048_576;
 /** One session's share of a SendMessageBatch: 26,214 bytes. */
 export const MAX_SESSION_MESSAGE_BYTES = Math.floor(SQS_BATCH_MAX_BYTES / SQS_BATCH_MAX_ENTRIES);
 
