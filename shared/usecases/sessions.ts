@@ -501,7 +501,14 @@ export interface ResetStuckResult {
  */
 export async function resetStuckSessions(
   ctx: AppContext,
-  input: { olderThanMinutes: number; dryRun: boolean; limit?: number; position?: ResetStuckPosition },
+  input: {
+    olderThanMinutes: number;
+    dryRun: boolean;
+    limit?: number;
+    position?: ResetStuckPosition;
+    /** Entries read at most (RESET_STUCK_READ_BUDGET, which it cannot exceed); tests walk with less. */
+    readBudget?: number;
+  },
   audit: Audit,
 ): Promise<ResetStuckResult> {
   const now = ctx.clock();
@@ -512,7 +519,8 @@ export async function resetStuckSessions(
   // (the sort key starts with when the session began processing, so every entry read is a match); the
   // shards are merged and the oldest `limit` taken. Reads: at most `limit` per shard, within the budget.
   const after = input.position?.key;
-  const perShard = Math.max(1, Math.min(limit, Math.floor(RESET_STUCK_READ_BUDGET / STATUS_SHARDS)));
+  const budget = Math.min(input.readBudget ?? RESET_STUCK_READ_BUDGET, RESET_STUCK_READ_BUDGET);
+  const perShard = Math.max(1, Math.min(limit, Math.floor(budget / STATUS_SHARDS)));
   const shards = await Promise.all(
     shardNumbers(STATUS_SHARDS).map(async (shard) => {
       const page = await ctx.ddb.send(
@@ -535,9 +543,20 @@ export async function resetStuckSessions(
       return { items, more: page.LastEvaluatedKey !== undefined };
     }),
   );
+  const keyOf = (item: Record<string, unknown>) => String(item.statusKey);
+  // A shard that filled its page may hold more entries older than what the others returned: the merge goes
+  // no further than the last entry of the shortest-reaching such shard, so the cursor never passes an entry
+  // no call has read. That entry itself is read, so every call takes at least one.
+  let frontier: string | undefined;
+  for (const sh of shards) {
+    const lastRead = sh.items.at(-1);
+    if (!sh.more || !lastRead) continue;
+    if (frontier === undefined || keyOf(lastRead) < frontier) frontier = keyOf(lastRead);
+  }
   const entries = shards
     .flatMap((sh) => sh.items)
-    .sort((a, b) => String(a.statusKey).localeCompare(String(b.statusKey)));
+    .filter((item) => frontier === undefined || keyOf(item) <= frontier)
+    .sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
   const taken = entries.slice(0, limit);
   // More remain when an entry was left untaken or a shard stopped at its page.
   let more = entries.length > taken.length || shards.some((sh) => sh.more);
