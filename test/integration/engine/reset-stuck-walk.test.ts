@@ -105,7 +105,7 @@ describe('reset-stuck following its cursors', () => {
           fc.record({
             sessions: fc.array(
               fc.record({ shard: fc.nat(STATUS_SHARDS - 1), minutesAgo: fc.integer({ min: 1, max: 400 }) }),
-              { maxLength: 40 },
+              { maxLength: 40, size: 'max' },
             ),
             readBudget: fc.integer({ min: STATUS_SHARDS, max: 4 * STATUS_SHARDS }),
             limit: fc.integer({ min: 1, max: 60 }),
@@ -121,7 +121,7 @@ describe('reset-stuck following its cursors', () => {
                     shard: fc.nat(STATUS_SHARDS - 1),
                     minutesAgo: fc.integer({ min: 1, max: 400 }),
                   }),
-                  { maxLength: 20 },
+                  { maxLength: 20, size: 'max' },
                 ),
               )
               .map(([shard, n, rest]) => [
