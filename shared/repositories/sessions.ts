@@ -62,6 +62,11 @@ export function statusKeyOf(enteredAt: string, sessionId: string): string {
   return `${enteredAt}#${sessionId}`;
 }
 
+/** The `byRecipient` sort key: when the session was registered, then its id (unique; no write moves it). */
+export function recipientSortKeyOf(createdAt: string, sessionId: string): string {
+  return `${createdAt}#${sessionId}`;
+}
+
 /**
  * The `byStatus` sort key of the next state: kept while the status stays, so a write that only stamps the
  * session (a lease, `dispatchedAt`, `lastNotifiedAt`) never moves its index entry.
@@ -91,8 +96,13 @@ export function withIndexKeys(s: Session, shards: number): Session {
   next.statusShard = statusShardOf(next.status, shardOf(next.sessionId, STATUS_SHARDS));
   next.statusKey ??= statusKeyOf(next.updatedAt, next.sessionId);
   const recipientKey = recipientKeyOfContact(next.contact);
-  if (recipientKey) next.recipientKey = recipientKey;
-  else delete next.recipientKey;
+  if (recipientKey) {
+    next.recipientKey = recipientKey;
+    next.recipientSortKey = recipientSortKeyOf(next.createdAt, next.sessionId);
+  } else {
+    delete next.recipientKey;
+    delete next.recipientSortKey;
+  }
   return next;
 }
 
