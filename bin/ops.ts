@@ -208,11 +208,18 @@ export async function runCli(argv: string[]): Promise<number> {
         );
         total = result.total;
         for (const m of result.matched) out(`  ${m.sessionId}  ${m.minutesStuck} min`);
+        for (const n of result.notChanged) out(`  ${n.sessionId}  not timed out: ${n.reason}`);
         progress(
           `  batch ${call}: matched ${result.matched.length}${dryRun ? '' : `, timed out ${result.changed}`} (so far ${total.matched} matched${dryRun ? '' : `, ${total.changed} timed out`})${result.more ? ', continuing…' : ''}`,
         );
         if (!result.next) break;
         position = result.next;
+        if (result.retryAfterSeconds) {
+          progress(
+            `  DynamoDB is throttling: waiting ${result.retryAfterSeconds} s, then trying those again…`,
+          );
+          await new Promise((resolve) => setTimeout(resolve, result.retryAfterSeconds! * 1000));
+        }
       }
       out(
         `${total.matched} stuck session(s)${dryRun ? ' — dry run, nothing changed (add --execute to time them out)' : `, ${total.changed} timed out`}`,

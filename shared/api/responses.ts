@@ -64,6 +64,15 @@ const ResetStuckResponse = v.object({
     'The matches of this call (at most `limit`).',
   ),
   changed: described(int, 'Sessions this call timed out.'),
+  changedSessionIds: described(v.array(v.string()), 'The sessions this call timed out.'),
+  notChanged: described(
+    v.array(v.object({ sessionId: v.string(), reason: v.picklist(['throttled', 'changed_meanwhile']) })),
+    'Matches a real reset did not time out. `throttled`: DynamoDB refused for capacity part-way; not in `matched`, and `nextCursor` tries them again (after `retryAfterSeconds`). `changed_meanwhile`: written since it was read (finished, timed out, reported on); a new reset finds it if it is still processing past the cutoff.',
+  ),
+  retryAfterSeconds: described(
+    nullableInt,
+    'Set when DynamoDB throttled part-way (some sessions changed, some not): wait this long before continuing with `nextCursor`. Throttled before anything changed, the call answers 503 with Retry-After instead.',
+  ),
   more: described(
     v.boolean(),
     'Processing sessions remain that no call has looked at yet: continue with `nextCursor`.',
