@@ -277,6 +277,12 @@ export async function runCli(argv: string[]): Promise<number> {
       out(
         `scanned ${total.scanned}, matched ${total.matched}${result.matchedIsLowerBound ? `+ (stopped by its ${result.stoppedBy}: more may match)` : ''}, replayed ${total.replayed}${dryRun ? ' — dry run, nothing moved (add --execute)' : ''}`,
       );
+      if (total.notDeleted) {
+        out(
+          `  ${total.notDeleted} message(s) sent to the ${args.channel} queue but not deleted from its DLQ (not counted as replayed): they stay in the DLQ and a later replay sends them again; the senders are idempotent, so each still reaches the person once — check the DLQ in a few minutes and replay again`,
+        );
+        for (const m of result.notDeletedMessages.slice(0, 20)) out(`    ${m.messageId} ${m.error}`);
+      }
       if (needsForce) {
         out(
           `  ${needsForce} message(s) left: each may already have reached the person twice (provider_window_exceeded); check the provider, then add --force`,
