@@ -2,7 +2,6 @@
 // queries. When the ceiling is reached before a match, the page must still move the listing forward: every
 // page has items or a cursor strictly further on, and every walk ends (#18 item 5). Before, such a page
 // came back empty with the cursor it was given, and a `while (nextCursor)` client looped for ever.
-import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../shared/context.ts';
@@ -10,7 +9,7 @@ import { SESSION_STATUSES, type Session, type SessionStatus } from '../../shared
 import { shardOf } from '../../shared/repositories/sessions.ts';
 import { STATUS_SHARDS } from '../../shared/repositories/shards.ts';
 import { listSessions, type SessionListPosition } from '../../shared/usecases/session-list.ts';
-import { seedSessions, stalledSession } from '../support/seed.ts';
+import { deleteSessions, seedSessions, stalledSession } from '../support/seed.ts';
 import { body, startTestApi, type TestApi } from './support.ts';
 
 let api: TestApi;
@@ -37,18 +36,8 @@ function session(id: string, status: SessionStatus, kind: string, secondsAfterT0
   });
 }
 
-async function remove(ids: readonly string[]): Promise<void> {
-  for (let i = 0; i < ids.length; i += 25) {
-    await ctx.ddb.send(
-      new BatchWriteCommand({
-        RequestItems: {
-          [ctx.tables.sessions]: ids
-            .slice(i, i + 25)
-            .map((sessionId) => ({ DeleteRequest: { Key: { sessionId } } })),
-        },
-      }),
-    );
-  }
+function remove(ids: readonly string[]): Promise<void> {
+  return deleteSessions(ctx, ids);
 }
 
 interface Page {

@@ -3,9 +3,9 @@
 // again; the senders are idempotent per attempt and channel, so the person gets it once). The answer counts
 // only deleted messages and names the others (#18 item 8). fauxqs never fails a delete, so the failures are
 // injected on the real client (test/support/sqs-faults.ts).
-import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { body, startTestApi, type TestApi } from '../api/support.ts';
+import { putDeadLetters as putDeadLettersIn, queueDepth } from '../support/queues.ts';
 import { injectDeleteFaults } from '../support/sqs-faults.ts';
 
 let api: TestApi;
@@ -18,42 +18,12 @@ afterAll(async () => {
   await api.stop();
 });
 
-async function depth(url: string): Promise<number> {
-  const res = await api.ctx.sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: url,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-    }),
-  );
-  return (
-    Number(res.Attributes?.ApproximateNumberOfMessages) +
-    Number(res.Attributes?.ApproximateNumberOfMessagesNotVisible)
-  );
+function depth(url: string): Promise<number> {
+  return queueDepth(api.ctx, url);
 }
 
-async function putDeadLetters(sessionId: string, count: number): Promise<void> {
-  for (let n = 1; n <= count; n++) {
-    await api.ctx.sqs.send(
-      new SendMessageCommand({
-        QueueUrl: api.ctx.queues.email.dlqUrl,
-        MessageBody: JSON.stringify({
-          v: 1,
-          type: 'recovery',
-          attemptId: `att_${sessionId}_${n}`,
-          sessionId,
-          number: n,
-          maxRetries: 3,
-          fence: n,
-          attemptAt: '2026-03-02T10:00:00.000Z',
-          channel: 'email',
-          recipient: `${sessionId}@example.com`,
-          templateId: 'recovery_attempt',
-          data: {},
-          createdAt: '2026-03-02T10:00:00.000Z',
-        }),
-      }),
-    );
-  }
+function putDeadLetters(sessionId: string, count: number): Promise<void> {
+  return putDeadLettersIn(api.ctx, sessionId, count);
 }
 
 interface ReplayAnswer {

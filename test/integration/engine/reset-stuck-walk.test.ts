@@ -3,7 +3,6 @@
 // as far as the newest entry every such shard has shown, or the cursor skips the rest (#18 item 4).
 // Property: over random shard distributions, read budgets and limits, following the cursors of a dry run
 // visits every stuck session exactly once and nothing else.
-import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../../shared/context.ts';
@@ -13,7 +12,7 @@ import { shardOf } from '../../../shared/repositories/sessions.ts';
 import { STATUS_SHARDS } from '../../../shared/repositories/shards.ts';
 import { type ResetStuckPosition, resetStuckSessions } from '../../../shared/usecases/sessions.ts';
 import { createTestContext, manualClock } from '../../support/context.ts';
-import { seedSessions, stalledSession } from '../../support/seed.ts';
+import { deleteSessions, seedSessions, stalledSession } from '../../support/seed.ts';
 
 const clock = manualClock('2026-03-02T10:00:00.000Z');
 const NOW = clock.clock().getTime();
@@ -61,18 +60,8 @@ async function walk(limit: number, readBudget?: number): Promise<string[]> {
   throw new Error('the walk did not end');
 }
 
-async function remove(ids: readonly string[]): Promise<void> {
-  for (let i = 0; i < ids.length; i += 25) {
-    await ctx.ddb.send(
-      new BatchWriteCommand({
-        RequestItems: {
-          [ctx.tables.sessions]: ids
-            .slice(i, i + 25)
-            .map((sessionId) => ({ DeleteRequest: { Key: { sessionId } } })),
-        },
-      }),
-    );
-  }
+function remove(ids: readonly string[]): Promise<void> {
+  return deleteSessions(ctx, ids);
 }
 
 describe('reset-stuck following its cursors', () => {
