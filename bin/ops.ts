@@ -12,6 +12,7 @@ import type { RunRecord } from '../shared/repositories/jobs.ts';
 import { compactShardCount, readRecordedShards } from '../shared/repositories/shards.ts';
 import { finiteNumber, integer, numberFromText, safeParse, text } from '../shared/schema.ts';
 import { contextWithSettingsFromEnv } from '../shared/settings.ts';
+import { backfillIndexKeys, decodeBackfillCursor } from '../shared/usecases/index-backfill.ts';
 import {
   getJobsStatus,
   listDlqsWithHealth,
@@ -39,6 +40,10 @@ commands
   shards [--compact] [--execute]                the index shard count readers walk (the largest any writer used);
                                                 --compact lowers it to this INDEX_SHARDS once the shards above
                                                 it are empty (checks only, unless --execute)
+  backfill indexes [--dry-run] [--limit N] [--cursor C]
+                                                rewrite sessions whose index keys predate an index upgrade
+                                                (byStatus, byRecipient), N per batch (100), resumable from
+                                                the cursor each batch prints (docs/deploy.md)
   pause <job> [--reason TEXT]                   kill switch: stop a job without a deploy
   resume <job> [--reason TEXT]
   console [--stack NAME | --api URL] [--read-only] [--port N]
@@ -64,6 +69,7 @@ const ArgsSchema = v.object({
   force: v.optional(v.boolean()),
   compact: v.optional(v.boolean()),
   reason: v.optional(text(0, 500)),
+  cursor: v.optional(text(1, 1000)),
   help: v.optional(v.boolean()),
 });
 
@@ -141,6 +147,7 @@ export async function runCli(argv: string[]): Promise<number> {
       force: { type: 'boolean' },
       compact: { type: 'boolean' },
       reason: { type: 'string' },
+      cursor: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -208,11 +215,18 @@ export async function runCli(argv: string[]): Promise<number> {
         );
         total = result.total;
         for (const m of result.matched) out(`  ${m.sessionId}  ${m.minutesStuck} min`);
+        for (const n of result.notChanged) out(`  ${n.sessionId}  not timed out: ${n.reason}`);
         progress(
           `  batch ${call}: matched ${result.matched.length}${dryRun ? '' : `, timed out ${result.changed}`} (so far ${total.matched} matched${dryRun ? '' : `, ${total.changed} timed out`})${result.more ? ', continuing…' : ''}`,
         );
         if (!result.next) break;
         position = result.next;
+        if (result.retryAfterSeconds) {
+          progress(
+            `  DynamoDB is throttling: waiting ${result.retryAfterSeconds} s, then trying those again…`,
+          );
+          await new Promise((resolve) => setTimeout(resolve, result.retryAfterSeconds! * 1000));
+        }
       }
       out(
         `${total.matched} stuck session(s)${dryRun ? ' — dry run, nothing changed (add --execute to time them out)' : `, ${total.changed} timed out`}`,
@@ -270,6 +284,12 @@ export async function runCli(argv: string[]): Promise<number> {
       out(
         `scanned ${total.scanned}, matched ${total.matched}${result.matchedIsLowerBound ? `+ (stopped by its ${result.stoppedBy}: more may match)` : ''}, replayed ${total.replayed}${dryRun ? ' — dry run, nothing moved (add --execute)' : ''}`,
       );
+      if (total.notDeleted) {
+        out(
+          `  ${total.notDeleted} message(s) sent to the ${args.channel} queue but not deleted from its DLQ (not counted as replayed): they stay in the DLQ and a later replay sends them again; the senders are idempotent, so each still reaches the person once — check the DLQ in a few minutes and replay again`,
+        );
+        for (const m of result.notDeletedMessages.slice(0, 20)) out(`    ${m.messageId} ${m.error}`);
+      }
       if (needsForce) {
         out(
           `  ${needsForce} message(s) left: each may already have reached the person twice (provider_window_exceeded); check the provider, then add --force`,
@@ -304,6 +324,59 @@ export async function runCli(argv: string[]): Promise<number> {
             ? 'nothing to lower'
             : `shards ${ctx.shards}..${report.from - 1} are empty — dry run, nothing changed (add --execute)`,
       );
+      return 0;
+    }
+    case 'backfill': {
+      if (subject !== 'indexes') throw new UsageError('backfill what? backfill indexes [--dry-run]');
+      const { ctx, target } = resolveContext();
+      const dryRun = args['dry-run'] === true;
+      let cursor = args.cursor;
+      if (cursor) {
+        try {
+          decodeBackfillCursor(cursor);
+        } catch {
+          throw new UsageError('--cursor: not a cursor a backfill printed');
+        }
+      }
+      progress(
+        `backfilling index keys in ${target} (INDEX_SHARDS ${ctx.shards})${dryRun ? ' — dry run' : ''}${cursor ? ', resuming' : ''}…`,
+      );
+      const sum = { read: 0, stale: 0, rewritten: 0, changedMeanwhile: 0 };
+      const attributes: Record<string, number> = {};
+      const unreadable: string[] = [];
+      for (let batch = 1; ; batch++) {
+        let result: Awaited<ReturnType<typeof backfillIndexKeys>>;
+        try {
+          result = await backfillIndexKeys(ctx, { dryRun, limit: args.limit ?? 100, cursor });
+        } catch (error) {
+          progress(`  batch ${batch} failed; resume with${cursor ? ` --cursor ${cursor}` : 'out --cursor'}`);
+          throw error;
+        }
+        sum.read += result.read;
+        sum.stale += result.stale;
+        sum.rewritten += result.rewritten;
+        sum.changedMeanwhile += result.changedMeanwhile.length;
+        for (const [attr, n] of Object.entries(result.attributes))
+          attributes[attr] = (attributes[attr] ?? 0) + n;
+        unreadable.push(...result.unreadable);
+        progress(
+          `  batch ${batch}: read ${result.read}, out of date ${result.stale}${dryRun ? '' : `, rewrote ${result.rewritten}`}${result.changedMeanwhile.length ? `, written meanwhile ${result.changedMeanwhile.length}` : ''} (so far ${sum.read} read, ${sum.stale} out of date${dryRun ? '' : `, ${sum.rewritten} rewritten`})${result.next ? ` — resume with --cursor ${result.next}` : ''}`,
+        );
+        if (!result.next) break;
+        cursor = result.next;
+      }
+      const fixed = Object.entries(attributes)
+        .map(([attr, n]) => `${attr} ${n}`)
+        .join(', ');
+      out(
+        `${sum.read} session(s) read, ${sum.stale} with out-of-date index keys${fixed ? ` (${fixed})` : ''}${dryRun ? ' — dry run, nothing changed (run without --dry-run to rewrite them)' : `, ${sum.rewritten} rewritten${sum.changedMeanwhile ? `, ${sum.changedMeanwhile} written meanwhile by the service (their keys are current)` : ''}`}`,
+      );
+      if (unreadable.length) {
+        out(
+          `  ${unreadable.length} item(s) fail the stored-session schema and were left alone: ${unreadable.slice(0, 20).join(', ')}`,
+        );
+        return 1;
+      }
       return 0;
     }
     case 'pause':

@@ -64,6 +64,15 @@ const ResetStuckResponse = v.object({
     'The matches of this call (at most `limit`).',
   ),
   changed: described(int, 'Sessions this call timed out.'),
+  changedSessionIds: described(v.array(v.string()), 'The sessions this call timed out.'),
+  notChanged: described(
+    v.array(v.object({ sessionId: v.string(), reason: v.picklist(['throttled', 'changed_meanwhile']) })),
+    'Matches a real reset did not time out. `throttled`: DynamoDB refused for capacity part-way; not in `matched`, and `nextCursor` tries them again (after `retryAfterSeconds`). `changed_meanwhile`: written since it was read (finished, timed out, reported on); a new reset finds it if it is still processing past the cutoff.',
+  ),
+  retryAfterSeconds: described(
+    nullableInt,
+    'Set when DynamoDB throttled part-way (some sessions changed, some not): wait this long before continuing with `nextCursor`. Throttled before anything changed, the call answers 503 with Retry-After instead.',
+  ),
   more: described(
     v.boolean(),
     'Processing sessions remain that no call has looked at yet: continue with `nextCursor`.',
@@ -261,7 +270,22 @@ const DlqResponse = v.object({
 const ReplayResponse = v.object({
   dryRun: v.boolean(),
   matched: described(int, 'Matching messages this call looked at.'),
-  replayed: int,
+  replayed: described(int, 'Messages sent to the channel queue and deleted from the DLQ.'),
+  notDeleted: described(
+    int,
+    'Messages sent to the channel queue whose delete from the DLQ failed: not counted in `replayed`. Each is in both queues; it stays hidden in the DLQ for about two minutes, then a later replay sends it again (the senders are idempotent per attempt and channel, so the person gets it once). Nothing to undo: check `GET /v1/admin/dlq` after a few minutes and replay again.',
+  ),
+  notDeletedMessages: described(
+    v.array(
+      v.object({
+        messageId: v.string(),
+        sessionId: nullableString,
+        attemptId: nullableString,
+        error: described(v.string(), 'What SQS answered for the delete, or why the delete call failed.'),
+      }),
+    ),
+    'Those messages (at most 100 listed).',
+  ),
   scanned: described(int, 'DLQ messages looked at.'),
   stoppedBy: described(
     v.picklist(['drained', 'limit', 'scan-cap', 'time-budget']),
@@ -281,7 +305,7 @@ const ReplayResponse = v.object({
     'Continue a real replay that moved messages: give it as `cursor` with the same filters. Null when done, for a dry run (it moves nothing, so another call would look at the same messages) and when a call moved nothing.',
   ),
   total: described(
-    v.object({ matched: int, replayed: int, scanned: int }),
+    v.object({ matched: int, replayed: int, scanned: int, notDeleted: v.optional(int) }),
     'This call and the calls it continues.',
   ),
   needsForce: described(

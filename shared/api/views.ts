@@ -18,7 +18,13 @@ function recoveryStateOf(s: Session) {
 }
 
 export function sessionView(s: Session) {
-  const { dueShard: _due, deadlineShard: _deadline, recipientKey: _recipient, ...rest } = s;
+  const {
+    dueShard: _due,
+    deadlineShard: _deadline,
+    recipientKey: _recipient,
+    recipientSortKey: _recipientSort,
+    ...rest
+  } = s;
   return { ...rest, recoveryState: recoveryStateOf(s) };
 }
 

@@ -57,10 +57,12 @@ export const SESSIONS_TABLE: TableDescription = {
       projection: 'ALL',
     },
     {
-      // Sparse: a hash of the session's normalised email (or phone), for GET /v1/sessions?recipient=.
+      // Sparse: a hash of the session's normalised email (or phone), for GET /v1/sessions?recipient=. The sort
+      // key, `recipientSortKey`, is `<createdAt>#<sessionId>`: unique, and no write moves it (it was `updatedAt`,
+      // which every send moves, so a walk skipped a session written meanwhile; docs/deploy.md has the upgrade).
       indexName: 'byRecipient',
       partitionKey: { name: 'recipientKey', type: 'S' },
-      sortKey: { name: 'updatedAt', type: 'S' },
+      sortKey: { name: 'recipientSortKey', type: 'S' },
       projection: 'ALL',
     },
   ],

@@ -5,7 +5,13 @@
 // and in `deadline` exactly when it is processing.
 import { randomBytes } from 'node:crypto';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AppContext } from '../context.ts';
 import {
@@ -62,18 +68,31 @@ export function statusKeyOf(enteredAt: string, sessionId: string): string {
   return `${enteredAt}#${sessionId}`;
 }
 
+/** The `byRecipient` sort key: when the session was registered, then its id (unique; no write moves it). */
+export function recipientSortKeyOf(createdAt: string, sessionId: string): string {
+  return `${createdAt}#${sessionId}`;
+}
+
 /**
  * The `byStatus` sort key of the next state: kept while the status stays, so a write that only stamps the
  * session (a lease, `dispatchedAt`, `lastNotifiedAt`) never moves its index entry.
  */
 function statusKeyFor(previous: Session | undefined, next: Session, now: string): string {
   if (previous && previous.status === next.status) {
-    return previous.statusKey ?? statusKeyOf(previous.updatedAt, previous.sessionId);
+    // A session stored before `byStatus` was keyed this way has no key yet: its best entry time.
+    return (
+      previous.statusKey ?? statusKeyOf(enteredStatusAt(previous, previous.updatedAt), previous.sessionId)
+    );
   }
-  // A session reported processing since an earlier time entered `processing` then: reset-stuck reads the
-  // index up to its cutoff on this key.
-  const entered = next.status === 'processing' && next.processingStartedAt ? next.processingStartedAt : now;
-  return statusKeyOf(entered, next.sessionId);
+  return statusKeyOf(enteredStatusAt(next, now), next.sessionId);
+}
+
+/**
+ * When a session entered its status, for its `byStatus` key. A session reported processing since an earlier
+ * time entered `processing` then: reset-stuck reads the index up to its cutoff on this key.
+ */
+function enteredStatusAt(s: Session, otherwise: string): string {
+  return s.status === 'processing' && s.processingStartedAt ? s.processingStartedAt : otherwise;
 }
 
 /** The session with its sparse-index keys set or removed to match its state. */
@@ -91,9 +110,64 @@ export function withIndexKeys(s: Session, shards: number): Session {
   next.statusShard = statusShardOf(next.status, shardOf(next.sessionId, STATUS_SHARDS));
   next.statusKey ??= statusKeyOf(next.updatedAt, next.sessionId);
   const recipientKey = recipientKeyOfContact(next.contact);
-  if (recipientKey) next.recipientKey = recipientKey;
-  else delete next.recipientKey;
+  if (recipientKey) {
+    next.recipientKey = recipientKey;
+    next.recipientSortKey = recipientSortKeyOf(next.createdAt, next.sessionId);
+  } else {
+    delete next.recipientKey;
+    delete next.recipientSortKey;
+  }
   return next;
+}
+
+/** The attributes the index keys are derived into (withIndexKeys, statusKeyFor). */
+const INDEX_KEY_ATTRIBUTES = [
+  'dueShard',
+  'deadlineShard',
+  'statusShard',
+  'statusKey',
+  'recipientKey',
+  'recipientSortKey',
+] as const;
+
+/**
+ * The index-key attributes a stored session holds that differ from what its next write would derive (a
+ * session stored before an index was re-keyed, or with another INDEX_SHARDS): empty when it is up to date.
+ */
+export function staleIndexKeys(stored: Session, shards: number): string[] {
+  const derived: Record<string, unknown> = withIndexKeys(
+    { ...stored, statusKey: statusKeyFor(stored, stored, stored.updatedAt) },
+    shards,
+  );
+  const held: Record<string, unknown> = stored;
+  return INDEX_KEY_ATTRIBUTES.filter((attr) => derived[attr] !== held[attr]);
+}
+
+/**
+ * Writes a session again unchanged, through saveSession, so its index keys are derived afresh (version and
+ * `updatedAt` move, as with every write). ConflictError when it was written since it was read.
+ */
+export function rewriteIndexKeys(ctx: AppContext, stored: Session): Promise<Session> {
+  return saveSession(ctx, { previous: stored, next: stored });
+}
+
+/**
+ * One page of the whole sessions table, for a one-off migration run by an operator (the backfill): the
+ * service itself never scans, and no function is granted `dynamodb:Scan`.
+ */
+export async function scanSessionsPage(
+  ctx: AppContext,
+  input: { limit: number; startKey?: Record<string, unknown> },
+): Promise<IndexPage<Record<string, unknown>>> {
+  const res = await ctx.ddb.send(
+    new ScanCommand({
+      TableName: ctx.tables.sessions,
+      Limit: input.limit,
+      ExclusiveStartKey: input.startKey,
+      ConsistentRead: true,
+    }),
+  );
+  return { items: res.Items ?? [], lastKey: res.LastEvaluatedKey };
 }
 
 export interface TimelineEvent {

@@ -4,8 +4,9 @@
 // to the channel queue and delete them from the DLQ, then make the rest visible again where they were.
 // Dry run by default; one call is bounded in messages, in messages looked at, in time and in rate, and says
 // why it stopped and whether messages may be left unseen (`more`); a real replay continues with further
-// calls (what it moved is gone from the DLQ). Senders are idempotent per (attemptId, channel), so a message
-// replayed twice (send succeeded, delete failed) is delivered once.
+// calls (what it moved is gone from the DLQ). A message counts as replayed once it is deleted from the DLQ; one
+// sent but not deleted is reported (`notDeleted`) and stays in the DLQ, where a later replay sends it again:
+// senders are idempotent per (attemptId, channel), so it is still delivered once.
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
@@ -58,6 +59,8 @@ export const ReplayTotals = v.strictObject({
   matched: integer(0, 1e9),
   replayed: integer(0, 1e9),
   scanned: integer(0, 1e9),
+  // Optional: a cursor handed out before it was counted still continues.
+  notDeleted: v.optional(integer(0, 1e9)),
 });
 export type ReplayTotals = Infer<typeof ReplayTotals>;
 
@@ -67,10 +70,28 @@ export type ReplayTotals = Infer<typeof ReplayTotals>;
  */
 export type ReplayStop = 'drained' | 'limit' | 'scan-cap' | 'time-budget';
 
+/** A message sent to the channel queue whose delete from the DLQ failed: it is in both. */
+export interface NotDeletedMessage {
+  messageId: string;
+  sessionId: string | null;
+  attemptId: string | null;
+  /** What SQS answered for it (`Code: Message`), or why the delete call failed. */
+  error: string;
+}
+
 export interface ReplayResult {
   dryRun: boolean;
   matched: number;
+  /** Messages sent to the channel queue and deleted from the DLQ. */
   replayed: number;
+  /**
+   * Messages sent to the channel queue whose delete from the DLQ failed: still dead-lettered (hidden for a
+   * couple of minutes, then visible again), so a later replay sends them again; the senders are idempotent per
+   * attempt and channel, so the person gets each once. Not counted in `replayed`.
+   */
+  notDeleted: number;
+  /** Those messages (at most 100 listed). */
+  notDeletedMessages: NotDeletedMessage[];
   scanned: number;
   stoppedBy: ReplayStop;
   /** Messages may be left that this call did not look at (it stopped before the DLQ ran out). */
@@ -189,6 +210,7 @@ export async function replayDlq(
   const seen = new Set<string>();
   const matched: Received[] = [];
   let replayed = 0;
+  const notDeleted: Array<{ r: Received; error: string }> = [];
   let sentInWindow = 0;
 
   let needsForce = 0;
@@ -236,14 +258,38 @@ export async function replayDlq(
     const ok = new Set((sent.Successful ?? []).map((s) => s.Id));
     const moved = batch.filter((_, i) => ok.has(String(i)));
     if (moved.length) {
-      await ctx.sqs.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: urls.dlqUrl,
-          Entries: moved.map((r, i) => ({ Id: String(i), ReceiptHandle: r.message.ReceiptHandle })),
-        }),
-      );
+      // Replayed means deleted: a message whose delete failed is on the channel queue and still in the DLQ.
+      // It stays hidden (not released below), so this replay's later calls do not send it a second time.
+      const failed = new Map<string, string>();
+      try {
+        const res = await ctx.sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: urls.dlqUrl,
+            Entries: moved.map((r, i) => ({ Id: String(i), ReceiptHandle: r.message.ReceiptHandle })),
+          }),
+        );
+        const deleted = new Set((res.Successful ?? []).map((d) => d.Id));
+        for (const f of res.Failed ?? []) failed.set(String(f.Id), `${f.Code}: ${f.Message ?? ''}`.trim());
+        moved.forEach((_, i) => {
+          if (!deleted.has(String(i)) && !failed.has(String(i))) failed.set(String(i), 'no answer for it');
+        });
+      } catch (error) {
+        const reason = `the delete call failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
+        for (let i = 0; i < moved.length; i++) failed.set(String(i), reason);
+      }
+      moved.forEach((r, i) => {
+        const error = failed.get(String(i));
+        if (error === undefined) replayed++;
+        else notDeleted.push({ r, error });
+      });
+      if (failed.size) {
+        logger.warn('dlq replay: sent to the channel queue but not deleted from the DLQ', {
+          channel,
+          count: failed.size,
+          messageIds: notDeleted.slice(-failed.size).map((n) => n.r.message.MessageId),
+        });
+      }
     }
-    replayed += moved.length;
     // What could not be sent stays in the DLQ: released with the rest at the end.
     for (const r of batch) if (!ok.has(String(batch.indexOf(r)))) held.push(r);
   };
@@ -339,6 +385,7 @@ export async function replayDlq(
     dryRun: options.dryRun,
     matched: matched.length,
     replayed,
+    notDeleted: notDeleted.length,
     scanned: seen.size,
     stoppedBy,
     remaining,
@@ -348,6 +395,13 @@ export async function replayDlq(
     dryRun: options.dryRun,
     matched: matched.length,
     replayed,
+    notDeleted: notDeleted.length,
+    notDeletedMessages: notDeleted.slice(0, 100).map(({ r, error }) => ({
+      messageId: r.message.MessageId,
+      sessionId: r.sessionId,
+      attemptId: r.attemptId,
+      error,
+    })),
     scanned: seen.size,
     stoppedBy,
     more,
@@ -358,6 +412,7 @@ export async function replayDlq(
       matched: before.matched + matched.length,
       replayed: before.replayed + replayed,
       scanned: before.scanned + seen.size,
+      notDeleted: (before.notDeleted ?? 0) + notDeleted.length,
     },
     needsForce,
     messages: matched.slice(0, 100).map((r) => ({

@@ -38,6 +38,10 @@ interface ShardCursor {
  * Sessions of one status at a time (all of them in a fixed order when no status is asked for); within a
  * status the shards of `byStatus` are merged, the sessions that entered it most recently first. The sort key
  * is unique, so the cursor is the last key returned and following cursors returns every session once.
+ *
+ * A filter applies after DynamoDB's `Limit`, so a request can spend its queries without a match. It still
+ * answers a position strictly further on: the highest key any shard still has to read from (every shard
+ * has read everything above it), so every page has items or moves on, and every walk ends.
  */
 export async function listSessions(
   ctx: AppContext,
@@ -47,12 +51,15 @@ export async function listSessions(
     orgId?: string;
     limit: number;
     position?: SessionListPosition;
+    /** Index queries at most (MAX_QUERIES, which it cannot exceed, nor go below one round of the shards). */
+    maxQueries?: number;
   },
 ): Promise<{ items: Session[]; next?: SessionListPosition; after: SessionListPosition[] }> {
   const statuses: readonly SessionStatus[] = input.status ? [input.status] : SESSION_STATUSES;
   let index = input.position?.s ?? 0;
   if (index >= statuses.length)
     throw new DomainError('validation', 'the cursor does not belong to this listing');
+  const maxQueries = Math.max(STATUS_SHARDS, Math.min(input.maxQueries ?? MAX_QUERIES, MAX_QUERIES));
   const filters: string[] = [];
   const names: Record<string, string> = { '#ss': 'statusShard' };
   const values: Record<string, unknown> = {};
@@ -74,18 +81,57 @@ export async function listSessions(
   const after: SessionListPosition[] = [];
   let last = input.position?.k;
   let cursors = startAt(last);
+  let read = false;
   let queries = 0;
   while (items.length < input.limit && index < statuses.length) {
     const status = statuses[index]!;
-    // Every shard that may hold a newer session than those buffered is read (together) before one is taken.
-    const empty = cursors.filter((c) => !c.buffer.length && !c.ended);
-    if (empty.length && queries + empty.length > MAX_QUERIES) break;
-    queries += empty.length;
+    cursors = cursors.filter((c) => c.buffer.length || !c.ended);
+    let newest: ShardCursor | undefined;
+    for (const c of cursors) {
+      if (c.buffer.length && (!newest || c.buffer[0]!.key > newest.buffer[0]!.key)) newest = c;
+    }
+    // A shard with nothing buffered may hold a session newer than the newest buffered one unless it has been
+    // read below it: only those are read (together) before one is taken.
+    const head = newest?.buffer[0]?.key;
+    const blocking = cursors.filter(
+      (c) => !c.buffer.length && (!read || c.below === undefined || head === undefined || c.below > head),
+    );
+    if (!blocking.length) {
+      if (!newest) {
+        index++;
+        last = undefined;
+        read = false;
+        cursors = startAt();
+        continue;
+      }
+      const taken = newest.buffer.shift()!;
+      items.push(taken.session);
+      last = taken.key;
+      after.push({ s: index, k: taken.key });
+      continue;
+    }
+    if (queries + blocking.length > maxQueries) {
+      // Out of queries: continue from the highest key a shard still has to read below. Every shard has
+      // read everything above it (the buffered sessions are below the newest buffered one, which is below
+      // it), and it is below where this request started: the next page starts strictly further on.
+      if (read) {
+        last = blocking.reduce(
+          (k, c) => (k === undefined || c.below! > k ? c.below : k),
+          undefined as string | undefined,
+        );
+      }
+      break;
+    }
+    queries += blocking.length;
     const need = input.limit - items.length;
     // A shard holds about 1/STATUS_SHARDS of what is needed: read a little more than that, and again if short.
-    const perShard = Math.min(need, Math.max(4, Math.ceil((2 * need) / STATUS_SHARDS)));
+    // A filter drops entries after they are read (and paid for, by the 4 KB): read at least 4 then.
+    const perShard = Math.max(
+      filters.length ? 4 : Math.min(need, 4),
+      Math.min(need, Math.ceil((2 * need) / STATUS_SHARDS)),
+    );
     await Promise.all(
-      empty.map(async (c) => {
+      blocking.map(async (c) => {
         const res = await ctx.ddb.send(
           new QueryCommand({
             TableName: ctx.tables.sessions,
@@ -114,22 +160,7 @@ export async function listSessions(
         if (typeof evaluated === 'string') c.below = evaluated;
       }),
     );
-    cursors = cursors.filter((c) => c.buffer.length || !c.ended);
-    if (cursors.some((c) => !c.buffer.length)) continue;
-    let newest: ShardCursor | undefined;
-    for (const c of cursors) {
-      if (!newest || c.buffer[0]!.key > newest.buffer[0]!.key) newest = c;
-    }
-    if (!newest) {
-      index++;
-      last = undefined;
-      cursors = startAt();
-      continue;
-    }
-    const taken = newest.buffer.shift()!;
-    items.push(taken.session);
-    last = taken.key;
-    after.push({ s: index, k: taken.key });
+    read = true;
   }
   if (index >= statuses.length) return { items, after };
   return { items, after, next: { s: index, ...(last ? { k: last } : {}) } };

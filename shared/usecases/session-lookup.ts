@@ -1,16 +1,17 @@
 // Finding sessions by their customer (GET /v1/sessions?recipient=): one Query of the `byRecipient` index
-// on the hash of the normalised address, newest first, with the listing's other filters applied to what
-// the index returns. Never a scan.
+// on the hash of the normalised address, most recently registered first (the sort key is
+// `<createdAt>#<sessionId>`, which no write moves, so a walk sees a session written meanwhile once), with the
+// listing's other filters applied to what the index returns. Never a scan.
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import * as v from 'valibot';
 import type { AppContext } from '../context.ts';
 import { SESSION_ID, type Session, SessionSchema, type SessionStatus } from '../domain/session.ts';
-import { type Infer, isoDateTime, parse, safeParse } from '../schema.ts';
+import { type Infer, parse, safeParse } from '../schema.ts';
 
 const LookupKey = v.strictObject({
   sessionId: SESSION_ID,
   recipientKey: v.pipe(v.string(), v.regex(/^[0-9a-f]{40}$/)),
-  updatedAt: isoDateTime,
+  recipientSortKey: v.pipe(v.string(), v.maxLength(300)),
 });
 
 export const RecipientLookupPosition = v.strictObject({ k: LookupKey });
@@ -69,7 +70,7 @@ export async function findSessionsByRecipient(
         k: parse(LookupKey, {
           sessionId: item.sessionId,
           recipientKey: item.recipientKey,
-          updatedAt: item.updatedAt,
+          recipientSortKey: item.recipientSortKey,
         }),
       });
     }

@@ -6,7 +6,7 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import * as v from 'valibot';
 import type { AppContext } from '../context.ts';
 import { deadlineFor } from '../domain/deadline.ts';
-import { ConflictError, DomainError, VersionMismatchError } from '../domain/errors.ts';
+import { ConflictError, DomainError, ThrottledError, VersionMismatchError } from '../domain/errors.ts';
 import { delayIndex, nextAttemptAt, type RetryPolicy } from '../domain/retry-policy.ts';
 import { assertTransition, RETRYABLE_STATUSES, type Session, SessionSchema } from '../domain/session.ts';
 import {
@@ -488,12 +488,29 @@ export const ResetStuckPosition = v.strictObject({
 });
 export type ResetStuckPosition = Infer<typeof ResetStuckPosition>;
 
+/** A match a real reset did not time out, and why. */
+export interface StuckNotChanged {
+  readonly sessionId: string;
+  /**
+   * `throttled`: DynamoDB refused for capacity; not counted in `matched`, the continuation tries it again.
+   * `changed_meanwhile`: written since it was read (finished, timed out, reported on); a new reset finds it
+   * if it is still processing past the cutoff.
+   */
+  readonly reason: 'throttled' | 'changed_meanwhile';
+}
+
 export interface ResetStuckResult {
   readonly dryRun: boolean;
-  /** The matches of this call (at most `limit`). */
+  /** The matches this call settled (at most `limit`): throttled ones it never tried are not among them. */
   readonly matched: StuckMatch[];
   /** Sessions this call timed out. */
   readonly changed: number;
+  /** The ids of those sessions. */
+  readonly changedSessionIds: string[];
+  /** Matches this call did not time out (a real reset), and why. */
+  readonly notChanged: StuckNotChanged[];
+  /** Set when DynamoDB throttled part-way: wait this long before continuing with `next`. */
+  readonly retryAfterSeconds: number | null;
   /** Whether sessions not looked at yet remain: continue with `next`. */
   readonly more: boolean;
   readonly next: ResetStuckPosition | undefined;
@@ -510,7 +527,14 @@ export interface ResetStuckResult {
  */
 export async function resetStuckSessions(
   ctx: AppContext,
-  input: { olderThanMinutes: number; dryRun: boolean; limit?: number; position?: ResetStuckPosition },
+  input: {
+    olderThanMinutes: number;
+    dryRun: boolean;
+    limit?: number;
+    position?: ResetStuckPosition;
+    /** Entries read at most (RESET_STUCK_READ_BUDGET, which it cannot exceed); tests walk with less. */
+    readBudget?: number;
+  },
   audit: Audit,
 ): Promise<ResetStuckResult> {
   const now = ctx.clock();
@@ -521,7 +545,8 @@ export async function resetStuckSessions(
   // (the sort key starts with when the session began processing, so every entry read is a match); the
   // shards are merged and the oldest `limit` taken. Reads: at most `limit` per shard, within the budget.
   const after = input.position?.key;
-  const perShard = Math.max(1, Math.min(limit, Math.floor(RESET_STUCK_READ_BUDGET / STATUS_SHARDS)));
+  const budget = Math.min(input.readBudget ?? RESET_STUCK_READ_BUDGET, RESET_STUCK_READ_BUDGET);
+  const perShard = Math.max(1, Math.min(limit, Math.floor(budget / STATUS_SHARDS)));
   const shards = await Promise.all(
     shardNumbers(STATUS_SHARDS).map(async (shard) => {
       const page = await ctx.ddb.send(
@@ -544,13 +569,24 @@ export async function resetStuckSessions(
       return { items, more: page.LastEvaluatedKey !== undefined };
     }),
   );
+  const keyOf = (item: Record<string, unknown>) => String(item.statusKey);
+  // A shard that filled its page may hold more entries older than what the others returned: the merge goes
+  // no further than the last entry of the shortest-reaching such shard, so the cursor never passes an entry
+  // no call has read. That entry itself is read, so every call takes at least one.
+  let frontier: string | undefined;
+  for (const sh of shards) {
+    const lastRead = sh.items.at(-1);
+    if (!sh.more || !lastRead) continue;
+    if (frontier === undefined || keyOf(lastRead) < frontier) frontier = keyOf(lastRead);
+  }
   const entries = shards
     .flatMap((sh) => sh.items)
-    .sort((a, b) => String(a.statusKey).localeCompare(String(b.statusKey)));
+    .filter((item) => frontier === undefined || keyOf(item) <= frontier)
+    .sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
   const taken = entries.slice(0, limit);
   // More remain when an entry was left untaken or a shard stopped at its page.
   let more = entries.length > taken.length || shards.some((sh) => sh.more);
-  const stuck: Array<{ session: Session; minutesStuck: number }> = [];
+  const stuck: Array<{ session: Session; minutesStuck: number; key: string }> = [];
   for (const item of taken) {
     const parsed = safeParse(SessionSchema, item);
     const startedAt = parsed.success ? parsed.data.processingStartedAt : undefined;
@@ -558,37 +594,65 @@ export async function resetStuckSessions(
       stuck.push({
         session: parsed.data,
         minutesStuck: Math.floor((now.getTime() - new Date(startedAt).getTime()) / 60_000),
+        key: keyOf(item),
       });
     }
   }
-  const lastSeen = taken.length ? String(taken.at(-1)?.statusKey) : after;
+  let lastSeen = taken.length ? keyOf(taken.at(-1)!) : after;
   if (!taken.length) more = false;
 
-  let changed = 0;
+  // Matches this call settled (all of them, unless DynamoDB throttled part-way).
+  let settled = stuck.length;
+  const changedSessionIds: string[] = [];
+  const notChanged: StuckNotChanged[] = [];
+  let retryAfterSeconds: number | null = null;
   if (!input.dryRun) {
-    for (const { session, minutesStuck } of stuck) {
+    for (const [i, { session, minutesStuck }] of stuck.entries()) {
       try {
         await timeOutSession(ctx, session, {
           error: `reset by operator after ${minutesStuck} min in processing`,
           eventType: 'reset',
           audit,
         });
-        changed++;
+        changedSessionIds.push(session.sessionId);
       } catch (error) {
+        if (error instanceof ThrottledError) {
+          // Nothing changed yet: the refusal (503, Retry-After) is the whole truth.
+          if (!changedSessionIds.length) throw error;
+          // Some changed: say which, and continue from the first one not tried, so the cursor tries the
+          // rest again (after the wait) and no session is counted twice.
+          settled = i;
+          lastSeen = stuck[i - 1]!.key;
+          more = true;
+          retryAfterSeconds = error.retryAfterSeconds;
+          for (const rest of stuck.slice(i)) {
+            notChanged.push({ sessionId: rest.session.sessionId, reason: 'throttled' });
+          }
+          break;
+        }
         if (!(error instanceof ConflictError)) throw error;
+        // Written meanwhile (finished, timed out by the monitor, or reported on): looked at again only by a
+        // new reset, which finds it if it is still processing past the cutoff.
+        notChanged.push({ sessionId: session.sessionId, reason: 'changed_meanwhile' });
       }
     }
   }
+  const changed = changedSessionIds.length;
   const total = {
-    matched: (input.position?.matched ?? 0) + stuck.length,
+    matched: (input.position?.matched ?? 0) + settled,
     changed: (input.position?.changed ?? 0) + changed,
   };
   const next =
     more && lastSeen ? { cutoff, key: lastSeen, matched: total.matched, changed: total.changed } : undefined;
   return {
     dryRun: input.dryRun,
-    matched: stuck.map(({ session, minutesStuck }) => ({ sessionId: session.sessionId, minutesStuck })),
+    matched: stuck
+      .slice(0, settled)
+      .map(({ session, minutesStuck }) => ({ sessionId: session.sessionId, minutesStuck })),
     changed,
+    changedSessionIds,
+    notChanged,
+    retryAfterSeconds,
     more: next !== undefined,
     next,
     total,

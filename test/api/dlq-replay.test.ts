@@ -1,47 +1,20 @@
 // Filtered DLQ replay through the API: only the matching session's dead letters go back to the channel
 // queue, the others stay in the DLQ; a dry run moves nothing and reports the same `matched`.
-import {
-  DeleteMessageCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SendMessageCommand,
-} from '@aws-sdk/client-sqs';
+import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../shared/context.ts';
+import { deadLetterBody, putDeadLetters as putDeadLettersIn, queueDepth } from '../support/queues.ts';
 import { type ApiResponse, body, startTestApi, type TestApi } from './support.ts';
 
 let api: TestApi;
 
 function deadLetter(sessionId: string, n: number) {
-  return {
-    v: 1,
-    type: 'recovery',
-    attemptId: `att_${sessionId}_${n}`,
-    sessionId,
-    number: n,
-    maxRetries: 3,
-    fence: n,
-    attemptAt: '2026-03-02T10:00:00.000Z',
-    channel: 'email',
-    recipient: `${sessionId}@example.com`,
-    templateId: 'recovery_attempt',
-    data: {},
-    createdAt: '2026-03-02T10:00:00.000Z',
-  };
+  return deadLetterBody(sessionId, n);
 }
 
-async function depth(url: string): Promise<number> {
-  const res = await api.ctx.sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: url,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-    }),
-  );
-  return (
-    Number(res.Attributes?.ApproximateNumberOfMessages) +
-    Number(res.Attributes?.ApproximateNumberOfMessagesNotVisible)
-  );
+function depth(url: string): Promise<number> {
+  return queueDepth(api.ctx, url);
 }
 
 /** Every message of a queue (received, then deleted: the test reads the end state). */
@@ -59,15 +32,8 @@ async function drain(ctx: AppContext, url: string): Promise<string[]> {
   }
 }
 
-async function putDeadLetters(sessionId: string, count: number): Promise<void> {
-  for (let n = 1; n <= count; n++) {
-    await api.ctx.sqs.send(
-      new SendMessageCommand({
-        QueueUrl: api.ctx.queues.email.dlqUrl,
-        MessageBody: JSON.stringify(deadLetter(sessionId, n)),
-      }),
-    );
-  }
+function putDeadLetters(sessionId: string, count: number): Promise<void> {
+  return putDeadLettersIn(api.ctx, sessionId, count);
 }
 
 function replay(request: Record<string, unknown>): Promise<ApiResponse> {

@@ -457,12 +457,15 @@ describe('session operations', () => {
       dryRun: true,
       matched: [{ sessionId: 'stuck-1', minutesStuck: 180 }],
       changed: 0,
+      changedSessionIds: [],
+      notChanged: [],
+      retryAfterSeconds: null,
       more: false,
       nextCursor: null,
       total: { matched: 1, changed: 0 },
       matchedIsLowerBound: false,
     });
-    expect(body(reset)).toMatchObject({ dryRun: false, changed: 1 });
+    expect(body(reset)).toMatchObject({ dryRun: false, changed: 1, changedSessionIds: ['stuck-1'] });
     expect(notTimedOut.status).toBe(409);
     expect(recovered.status).toBe(200);
     expect(body(recovered).status).toBe('processing');

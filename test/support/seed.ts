@@ -78,3 +78,17 @@ export async function scanAll(ctx: AppContext, table: string): Promise<Array<Rec
 export async function attemptItems(ctx: AppContext): Promise<Array<Record<string, unknown>>> {
   return (await scanAll(ctx, ctx.tables.timeline)).filter((i) => i.type === 'attempt');
 }
+
+/** Deletes sessions by id (a property test's run clearing what it seeded). */
+export async function deleteSessions(ctx: AppContext, ids: readonly string[]): Promise<void> {
+  for (let i = 0; i < ids.length; i += 25) {
+    const keys = ids.slice(i, i + 25).map((sessionId) => ({ DeleteRequest: { Key: { sessionId } } }));
+    let pending: typeof keys = keys;
+    while (pending.length) {
+      const res = await ctx.ddb.send(
+        new BatchWriteCommand({ RequestItems: { [ctx.tables.sessions]: pending } }),
+      );
+      pending = (res.UnprocessedItems?.[ctx.tables.sessions] ?? []) as typeof keys;
+    }
+  }
+}

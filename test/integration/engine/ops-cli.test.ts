@@ -2,10 +2,15 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../../bin/ops.ts';
 import { functionEnv } from '../../../local/local-env.ts';
-import { getSession } from '../../../shared/repositories/sessions.ts';
-import { registerSession } from '../../../shared/usecases/sessions.ts';
+import { recipientKeyOf } from '../../../shared/domain/recipient-key.ts';
+import { SessionSchema } from '../../../shared/domain/session.ts';
+import { getSession, staleIndexKeys, withIndexKeys } from '../../../shared/repositories/sessions.ts';
+import { parse } from '../../../shared/schema.ts';
+import { backfillIndexKeys } from '../../../shared/usecases/index-backfill.ts';
+import { findSessionsByRecipient } from '../../../shared/usecases/session-lookup.ts';
+import { registerSession, resetStuckSessions } from '../../../shared/usecases/sessions.ts';
 import { createTestContext } from '../../support/context.ts';
-import { attemptItems, seedSessions, stalledSession } from '../../support/seed.ts';
+import { attemptItems, batchPut, scanAll, seedSessions, stalledSession } from '../../support/seed.ts';
 
 /** Runs the CLI against the deployment named by env, as an operator's shell would, capturing stdout. */
 async function cli(
@@ -156,5 +161,85 @@ describe('ops CLI', () => {
     await expect(cli(env, 'reset-stuck', '--older-than', 'soon')).rejects.toThrow(/older-than/);
     await expect(cli(env, 'pause', 'nightly-job')).rejects.toThrow(/name a job/);
     await expect(cli(env, 'frobnicate')).rejects.toThrow(/unknown command/);
+  });
+});
+
+describe('ops CLI: backfill indexes', () => {
+  it('makes sessions stored before the index upgrades visible to reset-stuck and recipient lookup; dry run changes nothing; a cursor resumes', async () => {
+    // Prepare: two sessions written the old way (no statusShard/statusKey, byRecipient sorted by updatedAt so
+    // no recipientSortKey), and current ones.
+    const { ctx, names, endpoints } = await createTestContext();
+    const env = functionEnv(endpoints, names);
+    const hoursAgo = (h: number) => new Date(Date.now() - h * 3600_000).toISOString();
+    const oldForm = (s: ReturnType<typeof stalledSession>) => {
+      const { statusShard: _s, statusKey: _k, recipientSortKey: _r, ...rest } = withIndexKeys(s, ctx.shards);
+      return rest;
+    };
+    const stuck = stalledSession('bf-stuck', hoursAgo(3), {
+      status: 'processing',
+      nextRetryAt: undefined,
+      processingStartedAt: hoursAgo(3),
+      // Reported on ten minutes ago: its byStatus key must still say when it started processing.
+      updatedAt: hoursAgo(1 / 6),
+    });
+    const mail = stalledSession('bf-mail', hoursAgo(-1), {
+      contact: { email: 'backfill.customer@example.com' },
+    });
+    await batchPut(ctx, ctx.tables.sessions, [oldForm(stuck), oldForm(mail)]);
+    await registerSession(
+      ctx,
+      {
+        sessionId: 'bf-current',
+        kind: 'transcription',
+        status: 'processing',
+        processingStartedAt: hoursAgo(2),
+      },
+      { triggeredBy: 'test' },
+    );
+    await seedSessions(
+      ctx,
+      Array.from({ length: 5 }, (_, i) => stalledSession(`bf-fill-${i}`, hoursAgo(-1))),
+    );
+    const visible = async () => ({
+      stuck: (
+        await resetStuckSessions(ctx, { olderThanMinutes: 60, dryRun: true }, { triggeredBy: 'test' })
+      ).matched
+        .map((m) => m.sessionId)
+        .sort(),
+      byMail: (
+        await findSessionsByRecipient(ctx, {
+          recipientKey: recipientKeyOf({ kind: 'email', address: 'backfill.customer@example.com' }),
+          limit: 10,
+        })
+      ).items.map((s) => s.sessionId),
+    });
+    const before = await visible();
+    const snapshot = JSON.stringify(await scanAll(ctx, ctx.tables.sessions));
+    const currentVersion = (await getSession(ctx, 'bf-current'))?.version;
+
+    // Act: a dry run; then one batch, "interrupted"; then the CLI resumes from its cursor.
+    const dry = await cli(env, 'backfill', 'indexes', '--dry-run', '--limit', '3');
+    const afterDry = JSON.stringify(await scanAll(ctx, ctx.tables.sessions));
+    const first = await backfillIndexKeys(ctx, { dryRun: false, limit: 3 });
+    const resumed = await cli(env, 'backfill', 'indexes', '--limit', '3', '--cursor', first.next!);
+
+    // Assess: invisible before, visible after; the dry run wrote nothing; every batch said what it did.
+    expect(before).toEqual({ stuck: ['bf-current'], byMail: [] });
+    expect(dry.code).toBe(0);
+    expect(dry.out).toMatch(/8 session\(s\) read, 2 with out-of-date index keys .*dry run, nothing changed/);
+    expect(dry.err).toMatch(/batch 1: read 3, out of date \d+ .*resume with --cursor \S+/);
+    expect(dry.err).toMatch(/batch 3: read 2, out of date \d+ \(so far 8 read, 2 out of date\)\n/);
+    expect(afterDry).toBe(snapshot);
+    expect(resumed.code).toBe(0);
+    expect(resumed.out).toMatch(/5 session\(s\) read/);
+    expect(first.rewritten + Number(/(\d+) rewritten/.exec(resumed.out)?.[1])).toBe(2);
+    expect(await visible()).toEqual({ stuck: ['bf-current', 'bf-stuck'], byMail: ['bf-mail'] });
+    for (const item of await scanAll(ctx, ctx.tables.sessions)) {
+      expect(staleIndexKeys(parse(SessionSchema, item), ctx.shards)).toEqual([]);
+    }
+    expect((await getSession(ctx, 'bf-current'))?.version).toBe(currentVersion);
+    await expect(cli(env, 'backfill', 'indexes', '--cursor', 'bm90LWEtY3Vyc29y')).rejects.toThrow(
+      /--cursor: not a cursor a backfill printed/,
+    );
   });
 });
