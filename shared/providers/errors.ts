@@ -66,3 +66,15 @@ export class RecipientOptedOutError extends PermanentProviderError {
     this.name = 'RecipientOptedOutError';
   }
 }
+
+/**
+ * The notification could not be made into a request: its template failed to render, or a header would be
+ * malformed (a line break in a value, a bad name). Nothing was sent and no retry can fix it: the outcome is
+ * `failed: render_error`, without a provider call.
+ */
+export class RenderError extends Error {
+  constructor(message: string, options?: { readonly cause?: unknown }) {
+    super(message, options);
+    this.name = 'RenderError';
+  }
+}

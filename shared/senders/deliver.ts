@@ -24,13 +24,16 @@ import {
   PermanentProviderError,
   ProviderConfigError,
   RecipientOptedOutError,
+  RenderError,
   TransientProviderError,
 } from '../providers/errors.ts';
-import type { ProviderResult } from '../providers/types.ts';
+import type { ProviderResult, RenderedNotification } from '../providers/types.ts';
 import { lookUpSuppression, recordProviderOptOut } from '../recipients/sender-checks.ts';
 import {
+  type ClaimResult,
   claimOutcome,
   completeOutcome,
+  newClaimId,
   noteUnanswered,
   type OutcomeItem,
   type OutcomeStatus,
@@ -45,6 +48,15 @@ import { type RenderContext, renderNotification } from '../templates/render.ts';
 import type { ChannelConfigSource } from './config.ts';
 import type { ProviderSource } from './providers.ts';
 import { markSessionNotified, readSessionForDelivery, type SessionView } from './session-access.ts';
+
+/**
+ * The outcome's error for a notification that could not be rendered or composed: permanent, names the
+ * template, and no provider was called.
+ */
+function renderFailure(message: ChannelMessage, error: unknown): string {
+  const detail = error instanceof Error ? error.message : String(error);
+  return `render_error: template ${message.templateId} (${message.channel}): ${detail}`.slice(0, 1000);
+}
 
 type LogFn = (message: string, ...extra: Record<string, unknown>[]) => void;
 /** Provider calls without any answer after which the outcome is `failed` (each may have delivered). */
@@ -259,76 +271,135 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
   // #13: the recipient store is asked beside the claim (no extra round trip) and answered before the provider.
   const suppression = lookUpSuppression(ctx, message);
   const claimedAt = clock();
-  const [claim, session] = await Promise.all([
+  const claimId = newClaimId();
+  // Both settle before anything else happens: a claim whose answer comes after its delivery gave up would
+  // still hold the lease and count as a possible send.
+  const [claimed, read] = await Promise.allSettled([
     claimOutcome(ctx, message, {
       now: claimedAt,
       leaseSeconds: deps.leaseSeconds ?? defaultLeaseSeconds(message.channel),
+      claimId,
     }),
     message.type === 'recovery' ? readSessionForDelivery(ctx, message.sessionId) : Promise.resolve(undefined),
   ]);
+  /**
+   * #20: this delivery dies before calling the provider, so its claim was never a possible send: it is
+   * released (only while it is still ours; after a lost answer it may not exist), then the error goes on.
+   */
+  const dieBeforeProviderCall = async (error: unknown): Promise<never> => {
+    const released = await releaseOutcome(ctx, message, {
+      now: clock(),
+      error: `died before the provider call: ${error instanceof Error ? error.message : String(error)}`,
+      claimId,
+      ownClaimOnly: true,
+    }).catch(() => false);
+    log.warn('delivery failed before the provider call; the message will be retried', {
+      ...keys,
+      error: String(error),
+      claimReleased: released,
+    });
+    throw error;
+  };
+  /** #18: a notification that cannot be rendered or composed fails for good; no provider is called. */
+  const failForRender = async (
+    providerName: string,
+    error: RenderError,
+    durationMs = 0,
+  ): Promise<DeliveryResult> => {
+    const now = clock();
+    const reason = error.message.startsWith('render_error') ? error.message : renderFailure(message, error);
+    const recorded = await completeOutcome(ctx, message, {
+      now,
+      status: 'failed',
+      provider: providerName,
+      error: reason,
+    });
+    log.error('notification failed for good: it could not be rendered', { ...keys, error: reason });
+    if (recorded) await count('failed', now);
+    return { status: 'failed', provider: providerName, error: reason, durationMs };
+  };
+  if (claimed.status === 'rejected') return dieBeforeProviderCall(claimed.reason);
+  const claim: ClaimResult = claimed.value;
   if (!claim.claimed) return alreadyTaken(claim.current, claimedAt);
-  if (claim.item && possibleSends(claim.item) > MAX_POSSIBLE_SENDS) {
-    // Two earlier tries may each have reached the person (a crash or a lost answer after the provider
-    // took the message): a third call is refused. The message goes to the DLQ; a forced replay can lift it.
-    const error = `${WINDOW_EXCEEDED}: ${possibleSends(claim.item) - 1} earlier provider calls may have delivered it; replay with force only after checking the provider`;
-    await completeOutcome(ctx, message, { now: clock(), status: 'failed', provider: 'none', error });
-    log.error('a third provider call refused: at most two sends', { ...keys, tries: claim.item.tries });
-    await count('failed', clock());
-    throw new RetryableDeliveryError(error, 'window_exceeded');
-  }
+  if (read.status === 'rejected') return dieBeforeProviderCall(read.reason);
+  const session = read.value;
+  let provider: ReturnType<ProviderSource> | undefined;
+  let rendered: RenderedNotification;
+  try {
+    if (claim.item && possibleSends(claim.item) > MAX_POSSIBLE_SENDS) {
+      // Two earlier tries may each have reached the person (a crash or a lost answer after the provider
+      // took the message): a third call is refused. The message goes to the DLQ; a forced replay can lift it.
+      const error = `${WINDOW_EXCEEDED}: ${possibleSends(claim.item) - 1} earlier provider calls may have delivered it; replay with force only after checking the provider`;
+      await completeOutcome(ctx, message, { now: clock(), status: 'failed', provider: 'none', error });
+      log.error('a third provider call refused: at most two sends', { ...keys, tries: claim.item.tries });
+      await count('failed', clock());
+      throw new RetryableDeliveryError(error, 'window_exceeded');
+    }
 
-  let renderContext: RenderContext = { stage: deps.stage };
-  if (message.type === 'recovery') {
-    let reason: string | undefined;
-    if (!session) reason = 'session_not_found';
-    else if (session.attemptFence !== undefined && message.fence < session.attemptFence) {
-      log.warn('stale message dropped: a newer attempt fenced this one', {
-        ...keys,
-        attemptFence: session.attemptFence,
-      });
-      reason = 'stale_fence';
-    } else reason = notRemindable(session, message);
-    if (reason || !session) {
+    let renderContext: RenderContext = { stage: deps.stage };
+    if (message.type === 'recovery') {
+      let reason: string | undefined;
+      if (!session) reason = 'session_not_found';
+      else if (session.attemptFence !== undefined && message.fence < session.attemptFence) {
+        log.warn('stale message dropped: a newer attempt fenced this one', {
+          ...keys,
+          attemptFence: session.attemptFence,
+        });
+        reason = 'stale_fence';
+      } else reason = notRemindable(session, message) ?? (session.automation?.paused ? 'paused' : undefined);
+      if (reason || !session) {
+        const now = clock();
+        const why = reason ?? 'session_not_found';
+        if (await completeOutcome(ctx, message, { now, status: 'skipped', reason: why })) {
+          log.info('notification skipped', { ...keys, reason: why });
+          await count('skipped', now);
+        }
+        return { status: 'skipped', reason: why };
+      }
+      orgId = session.orgId ?? orgId;
+      renderContext = {
+        stage: deps.stage,
+        recoveryUrl: session.recoveryUrl,
+        name: session.contact?.name,
+        kind: session.kind,
+      };
+    }
+
+    // #13: a suppressed recipient (bounce, complaint, unsubscribe, STOP, operator) gets no provider call.
+    const suppressed = await suppression();
+    if (suppressed) {
       const now = clock();
-      const why = reason ?? 'session_not_found';
+      const why = `suppressed:${suppressed}`;
       if (await completeOutcome(ctx, message, { now, status: 'skipped', reason: why })) {
         log.info('notification skipped', { ...keys, reason: why });
         await count('skipped', now);
       }
       return { status: 'skipped', reason: why };
     }
-    orgId = session.orgId ?? orgId;
-    renderContext = {
-      stage: deps.stage,
-      recoveryUrl: session.recoveryUrl,
-      name: session.contact?.name,
-      kind: session.kind,
-    };
-  }
 
-  // #13: a suppressed recipient (bounce, complaint, unsubscribe, STOP, operator) gets no provider call.
-  const suppressed = await suppression();
-  if (suppressed) {
-    const now = clock();
-    const why = `suppressed:${suppressed}`;
-    if (await completeOutcome(ctx, message, { now, status: 'skipped', reason: why })) {
-      log.info('notification skipped', { ...keys, reason: why });
-      await count('skipped', now);
+    provider = deps.providers(config);
+    try {
+      rendered = renderNotification(message, message.channel, renderContext);
+    } catch (error) {
+      throw new RenderError(renderFailure(message, error), { cause: error });
     }
-    return { status: 'skipped', reason: why };
+  } catch (error) {
+    if (error instanceof RenderError) return failForRender(provider?.name ?? 'none', error);
+    // Deliberate outcomes and refusals (held lease, window exceeded) are no death: nothing to release.
+    if (error instanceof RetryableDeliveryError) throw error;
+    return dieBeforeProviderCall(error);
   }
-
-  const provider = deps.providers(config);
   // Outside the try below: a crash here must not be taken for a provider error (which releases the lease).
   if (deps.faults?.beforeProviderCall) await deps.faults.beforeProviderCall(message);
   const started = performance.now();
   let providerMessageId: string;
   try {
-    const rendered = renderNotification(message, message.channel, renderContext);
     ({ providerMessageId } = await provider.send(message, rendered));
   } catch (error) {
     const durationMs = performance.now() - started;
     const now = clock();
+    // #18: composing the request failed (a malformed header) before anything reached the provider.
+    if (error instanceof RenderError) return failForRender(provider.name, error, durationMs);
     if (error instanceof ProviderConfigError) {
       // The provider refused our credentials or identity: nothing was sent, the channel is misconfigured.
       await releaseOutcome(ctx, message, { now, error: error.reason, claimId: claim.claimId }).catch(
@@ -371,7 +442,7 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
     // answers late gets the message at most twice, the same bound as a crash in the provider window.
     const answered = error instanceof TransientProviderError && error.status !== undefined;
     if (!answered) {
-      const unanswered = await noteUnanswered(ctx, message, { now, error: description }).catch(
+      const unanswered = await noteUnanswered(ctx, message, { now, error: description, claimId }).catch(
         () => undefined,
       );
       if (unanswered !== undefined && unanswered >= MAX_UNANSWERED_TRIES) {
