@@ -494,26 +494,56 @@ export interface LatestAttempt {
   readonly channels: readonly Channel[];
 }
 
-/**
- * The channels of an attempt whose notification has no final outcome yet (none written, or still `sending`):
- * one consistent Query over that attempt's outcome items, which sit together on the session's timeline.
- */
-export async function unsettledChannels(ctx: AppContext, attempt: LatestAttempt): Promise<Channel[]> {
+/** The outcome items of an attempt, as far as a claim or a resume needs them. */
+export interface AttemptOutcome {
+  readonly channel: string;
+  readonly status: string;
+  readonly reason?: string;
+}
+
+/** One consistent Query over an attempt's outcome items, which sit together on the session's timeline. */
+async function attemptOutcomes(ctx: AppContext, attempt: LatestAttempt): Promise<AttemptOutcome[]> {
   const prefix = outcomeSortKey(attempt.at, attempt.number, 'email').replace(/email$/, '');
   const res = await ctx.ddb.send(
     new QueryCommand({
       TableName: ctx.tables.timeline,
       KeyConditionExpression: 'sessionId = :s AND begins_with(sk, :prefix)',
       ExpressionAttributeValues: { ':s': attempt.sessionId, ':prefix': prefix },
-      ProjectionExpression: 'channel, #status',
+      ProjectionExpression: 'channel, #status, reason',
       ExpressionAttributeNames: { '#status': 'status' },
       ConsistentRead: true,
     }),
   );
+  return (res.Items ?? []).map((i) => ({
+    channel: String(i.channel),
+    status: String(i.status),
+    ...(typeof i.reason === 'string' ? { reason: i.reason } : {}),
+  }));
+}
+
+/** The channels of an attempt whose notification has no final outcome yet (none written, or still `sending`). */
+export async function unsettledChannels(ctx: AppContext, attempt: LatestAttempt): Promise<Channel[]> {
   const settled = new Set(
-    (res.Items ?? []).filter((i) => i.status !== 'sending').map((i) => String(i.channel)),
+    (await attemptOutcomes(ctx, attempt)).filter((o) => o.status !== 'sending').map((o) => o.channel),
   );
   return attempt.channels.filter((c) => !settled.has(c));
+}
+
+/** The skip reason of a reminder its sender held back because the session was paused at send time. */
+export const PAUSED_AT_SEND = 'paused';
+
+/**
+ * Whether an attempt reached nobody because its session was paused when its messages were about to go: at
+ * least one channel `skipped: paused`, none sent (or further), none still on its way. Such an attempt does not
+ * count: a resume gives it back.
+ */
+export async function attemptHeldByPause(ctx: AppContext, attempt: LatestAttempt): Promise<boolean> {
+  const outcomes = await attemptOutcomes(ctx, attempt);
+  const final = new Set(outcomes.filter((o) => o.status !== 'sending').map((o) => o.channel));
+  if (attempt.channels.some((c) => !final.has(c))) return false;
+  const held = outcomes.some((o) => o.status === 'skipped' && o.reason === PAUSED_AT_SEND);
+  const reached = outcomes.some((o) => o.status !== 'skipped' && o.status !== 'failed');
+  return held && !reached;
 }
 
 /**

@@ -8,7 +8,8 @@
 //      Already final → duplicate, nothing done; held by a live lease → retry after the lease
 //      (RetryableDeliveryError, kind in_flight).
 //   3. with the claim held: session missing → `skipped session_not_found`; fence < attemptFence →
-//      `skipped stale_fence` (logged as stale); recovered/completed/cancelled → `skipped <status>`
+//      `skipped stale_fence` (logged as stale); recovered/completed/cancelled → `skipped <status>`; paused by an
+//      operator → `skipped paused` (the attempt does not count: resuming the session schedules it again)
 //   4. render + provider call
 //      ok → `sent`, then the session's lastNotifiedAt and the stats counter together · permanent →
 //      `failed` (reason) · anything else → lease released (`sending`, lastError) and
@@ -37,6 +38,7 @@ import {
   noteUnanswered,
   type OutcomeItem,
   type OutcomeStatus,
+  PAUSED_AT_SEND,
   possibleSends,
   recordSentOutcome,
   releaseOutcome,
@@ -346,7 +348,8 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
           attemptFence: session.attemptFence,
         });
         reason = 'stale_fence';
-      } else reason = notRemindable(session, message) ?? (session.automation?.paused ? 'paused' : undefined);
+      } else
+        reason = notRemindable(session, message) ?? (session.automation?.paused ? PAUSED_AT_SEND : undefined);
       if (reason || !session) {
         const now = clock();
         const why = reason ?? 'session_not_found';

@@ -132,7 +132,12 @@ async function runWithFaults(base: TestContext, timing: Timing, seed: number): P
 
   // Assess
   const problems: string[] = [];
-  const calls = receivers.control.requests('webhook').slice(before);
+  // Only this run's deliveries: other seeds may be running beside it against the same receiver.
+  const mine = `fs-${timing}-${seed}-`;
+  const calls = receivers.control
+    .requests('webhook')
+    .slice(before)
+    .filter((c) => (c.headers['webhook-id'] ?? '').startsWith(mine));
   const perDelivery = new Map<string, number>();
   for (const c of calls) {
     const id = c.headers['webhook-id'] ?? '?';
