@@ -17,7 +17,7 @@
 // The window the design cannot close: a crash after the provider accepted and before step 5 is recorded
 // leaves `sending` with a lease; once it expires the next delivery sends again (at most two sends).
 import type { AppContext, Clock } from '../context.ts';
-import { inQuietHours, jitterFraction, outOfQuietHours } from '../domain/retry-policy.ts';
+import { inQuietHours, outOfQuietHours, quietEndSpreadSeconds } from '../domain/retry-policy.ts';
 import { CHANNEL_QUEUES } from '../infra/resources.ts';
 import type { ChannelMessage, RecoveryMessage } from '../messages.ts';
 import { logger as defaultLogger } from '../observability/logger.ts';
@@ -181,9 +181,6 @@ function orgOf(message: ChannelMessage): string | undefined {
   return typeof orgId === 'string' && orgId.length > 0 ? orgId : undefined;
 }
 
-/** Redeliveries deferred by one quiet window come back spread over this much after its end, not at once. */
-const QUIET_END_SPREAD_SECONDS = 300;
-
 /**
  * Throws (kind `quiet_hours`, retry after the window's end) when `now` falls in the message's quiet hours:
  * its attempt was scheduled outside them, but a queue backlog, a retry-now or a replay brought it here
@@ -198,9 +195,9 @@ function deferInsideQuietHours(
   const quiet = message.quietHours;
   if (!quiet || !inQuietHours(now, quiet, quiet.timezone)) return;
   const end = outOfQuietHours(now, quiet, quiet.timezone);
-  const spread = Math.floor(
-    jitterFraction(`${message.attemptId}#${message.channel}`, message.number) * QUIET_END_SPREAD_SECONDS,
-  );
+  // Spread so a night of deferred messages does not come back at once; the claim counts the next attempt
+  // from the same moment (goesOutAt).
+  const spread = quietEndSpreadSeconds(message.attemptId, message.channel, message.number);
   const seconds = Math.ceil((end.getTime() - now.getTime()) / 1000) + spread;
   log.info('quiet hours: delivery deferred', {
     ...keys,
