@@ -2,31 +2,24 @@
 // message that reaches its sender after an operator paused the session (one parked for quiet hours, a queue
 // backlog) is `skipped: paused` without a provider call; that attempt does not count, and resuming the
 // session schedules it again. The old code sent it, hours after the pause.
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalReceivers, startLocalReceivers } from '../../../local/receivers.ts';
 import type { AppContext } from '../../../shared/context.ts';
 import type { RecoveryMessage } from '../../../shared/messages.ts';
 import { getOutcome, outcomeKey } from '../../../shared/repositories/outcomes.ts';
 import { getSession } from '../../../shared/repositories/sessions.ts';
-import { staticChannelConfig } from '../../../shared/senders/config.ts';
-import { type DeliveryDeps, deliverMessage } from '../../../shared/senders/deliver.ts';
-import { createProvider } from '../../../shared/senders/factories/index.ts';
-import { cachedProviders } from '../../../shared/senders/providers.ts';
+import { deliverMessage } from '../../../shared/senders/deliver.ts';
 import { runRecoverySweep } from '../../../shared/usecases/recovery-sweep.ts';
 import { setSessionPaused } from '../../../shared/usecases/sessions.ts';
 import { putPolicy } from '../../faults/support.ts';
 import { createTestContext, manualClock } from '../../support/context.ts';
 import { receiveAllBodies } from '../../support/queues.ts';
 import { seedSessions, stalledSession } from '../../support/seed.ts';
-import { receiverConfigs } from './fixtures.ts';
+import { receiverDeliveryDeps } from './fixtures.ts';
 
 let receivers: LocalReceivers;
 beforeAll(async () => {
   receivers = await startLocalReceivers();
-});
-beforeEach(() => {
-  receivers.control.reset();
-  receivers.control.clearRequests();
 });
 afterAll(async () => {
   await receivers.stop();
@@ -48,13 +41,7 @@ async function setup(maxRetries: number) {
       contact: { slackChannel: '#recovery' },
     }),
   ]);
-  const deps: DeliveryDeps = {
-    ctx,
-    clock: clock.clock,
-    config: staticChannelConfig(receiverConfigs(receivers, endpoints.ses)),
-    providers: cachedProviders(() => new Date(), createProvider),
-    log: { info: vi.fn(), warn: vi.fn(), error: vi.fn() },
-  };
+  const deps = receiverDeliveryDeps(ctx, clock.clock, receivers, endpoints.ses);
   const slackCalls = () =>
     receivers.control.requests('slack').filter((r) => r.body.includes(sessionId)).length;
   return { ctx, clock, sessionId, deps, slackCalls };

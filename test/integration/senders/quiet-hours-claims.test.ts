@@ -3,25 +3,18 @@
 // runs from that moment, not from the claim. The old code counted it from the claim: in a 20:00–08:00
 // window, attempt n claimed at 20:05 went out at 08:0x and attempt n+1 was due at 08:00, a minute later,
 // where the policy asked for 4 hours. Retry-now says when its message will go out (`deferredUntil`).
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalReceivers, startLocalReceivers } from '../../../local/receivers.ts';
 import type { RecoveryMessage } from '../../../shared/messages.ts';
 import { getSession } from '../../../shared/repositories/sessions.ts';
-import { staticChannelConfig } from '../../../shared/senders/config.ts';
-import {
-  type DeliveryDeps,
-  deliverMessage,
-  RetryableDeliveryError,
-} from '../../../shared/senders/deliver.ts';
-import { createProvider } from '../../../shared/senders/factories/index.ts';
-import { cachedProviders } from '../../../shared/senders/providers.ts';
+import { deliverMessage, RetryableDeliveryError } from '../../../shared/senders/deliver.ts';
 import { runRecoverySweep } from '../../../shared/usecases/recovery-sweep.ts';
 import { retryNow } from '../../../shared/usecases/retry-now.ts';
 import { putPolicy } from '../../faults/support.ts';
 import { createTestContext, manualClock } from '../../support/context.ts';
 import { receiveAllBodies } from '../../support/queues.ts';
 import { seedSessions, stalledSession } from '../../support/seed.ts';
-import { receiverConfigs } from './fixtures.ts';
+import { receiverDeliveryDeps } from './fixtures.ts';
 
 let receivers: LocalReceivers;
 beforeAll(async () => {
@@ -57,13 +50,7 @@ async function setup(now: string, session: Parameters<typeof stalledSession>[2] 
       ...session,
     }),
   ]);
-  const deps: DeliveryDeps = {
-    ctx,
-    clock: clock.clock,
-    config: staticChannelConfig(receiverConfigs(receivers, endpoints.ses)),
-    providers: cachedProviders(() => new Date(), createProvider),
-    log: { info: vi.fn(), warn: vi.fn(), error: vi.fn() },
-  };
+  const deps = receiverDeliveryDeps(ctx, clock.clock, receivers, endpoints.ses);
   /** When the sender lets the message go: now, plus the visibility its quiet-hours deferral asks for. */
   const goesOutAt = async (message: RecoveryMessage): Promise<number> => {
     const error = await deliverMessage(deps, message).then(
