@@ -17,6 +17,7 @@ import { createProvider } from '../../shared/senders/factories/index.ts';
 import { cachedProviders } from '../../shared/senders/providers.ts';
 import { replayDlq } from '../../shared/usecases/dlq.ts';
 import { SimulatedCrash } from '../../shared/usecases/job-run.ts';
+import { listTimeline } from '../../shared/usecases/timeline.ts';
 import { putSession, receiverConfigs, recoveryMessage, uniqueId } from '../integration/senders/fixtures.ts';
 import { createTestContext, manualClock } from '../support/context.ts';
 import { type DynamoCall, injectDynamoFaults } from '../support/faults.ts';
@@ -177,7 +178,7 @@ describe('a delivery that dies before the provider call', () => {
     const deps: DeliveryDeps = {
       ctx,
       clock: clock.clock,
-      config: staticChannelConfig(receiverConfigs(receivers, endpoints.ses, 300)),
+      config: staticChannelConfig(receiverConfigs(receivers, endpoints.ses, 5000)),
       providers: cachedProviders(() => new Date(), createProvider),
       leaseSeconds: 15,
       log: quiet,
@@ -246,7 +247,7 @@ describe('a delivery that dies before the provider call', () => {
   });
 
   it('counts an unanswered provider call once when the answer of that count is lost and the SDK retries it', async () => {
-    // Prepare: the endpoint hangs past the sender's 300 ms; the first try of the unanswered count is
+    // Prepare: the endpoint hangs past the sender's 5 s; the first try of the unanswered count is
     // applied and its answer lost, so the SDK applies it again.
     const s = await setup('unanswered');
     receivers.control.hangNext('webhook', 1);
@@ -264,6 +265,7 @@ describe('a delivery that dies before the provider call', () => {
     const first = await deliverMessage(s.deps, s.message).catch((error: unknown) => error);
     injector.remove();
     const afterFirst = await getOutcome(s.ctx, outcomeKey(s.message));
+    const timeline = await listTimeline(s.ctx, s.sessionId, { limit: 25 });
     s.clock.advance(20_000);
     const second = await deliverMessage(s.deps, s.message);
 
@@ -271,6 +273,10 @@ describe('a delivery that dies before the provider call', () => {
     expect(lost).toBeGreaterThan(1);
     expect(first).toMatchObject({ kind: 'transient' });
     expect(afterFirst).toMatchObject({ status: 'sending', unanswered: 1 });
+    // The claim ids are the engine's, not the reader's: the timeline shows the count, not the set.
+    const notification = timeline.items.find((i) => i.type === 'notification');
+    expect(notification).toMatchObject({ unanswered: 1 });
+    expect(notification).not.toHaveProperty('unansweredBy');
     expect(second.status).toBe('sent');
     expect(s.calls()).toBe(2);
   });
