@@ -69,12 +69,12 @@ export class RecipientOptedOutError extends PermanentProviderError {
 
 /**
  * The notification could not be made into a request: its template failed to render, or a header would be
- * malformed (a line break in a value, a bad name). Nothing was sent and no retry can fix it: the outcome is
- * `failed: render_error`, without a provider call.
+ * malformed (a line break in a value, a bad name). Nothing was sent and no retry can fix it: the sender
+ * records `failed: render_error: template …`, and no provider was called.
  */
-export class RenderError extends Error {
-  constructor(message: string, options?: { readonly cause?: unknown }) {
-    super(message, options);
+export class RenderError extends PermanentProviderError {
+  constructor(reason: string, options: { readonly cause?: unknown } = {}) {
+    super(reason, options);
     this.name = 'RenderError';
   }
 }

@@ -55,9 +55,8 @@ import { markSessionNotified, readSessionForDelivery, type SessionView } from '.
  * The outcome's error for a notification that could not be rendered or composed: permanent, names the
  * template, and no provider was called.
  */
-function renderFailure(message: ChannelMessage, error: unknown): string {
-  const detail = error instanceof Error ? error.message : String(error);
-  return `render_error: template ${message.templateId} (${message.channel}): ${detail}`.slice(0, 1000);
+function renderFailure(message: ChannelMessage, error: RenderError): string {
+  return `render_error: template ${message.templateId} (${message.channel}): ${error.reason}`.slice(0, 1000);
 }
 
 type LogFn = (message: string, ...extra: Record<string, unknown>[]) => void;
@@ -292,38 +291,20 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
       claimId,
       ownClaimOnly: true,
     }).catch(() => false);
-    log.warn('delivery failed before the provider call; the message will be retried', {
+    log.warn('died before the provider call; claim released', {
       ...keys,
       error: String(error),
       claimReleased: released,
     });
     throw error;
   };
-  /** #18: a notification that cannot be rendered or composed fails for good; no provider is called. */
-  const failForRender = async (
-    providerName: string,
-    error: RenderError,
-    durationMs = 0,
-  ): Promise<DeliveryResult> => {
-    const now = clock();
-    const reason = error.message.startsWith('render_error') ? error.message : renderFailure(message, error);
-    const recorded = await completeOutcome(ctx, message, {
-      now,
-      status: 'failed',
-      provider: providerName,
-      error: reason,
-    });
-    log.error('notification failed for good: it could not be rendered', { ...keys, error: reason });
-    if (recorded) await count('failed', now);
-    return { status: 'failed', provider: providerName, error: reason, durationMs };
-  };
   if (claimed.status === 'rejected') return dieBeforeProviderCall(claimed.reason);
   const claim: ClaimResult = claimed.value;
   if (!claim.claimed) return alreadyTaken(claim.current, claimedAt);
   if (read.status === 'rejected') return dieBeforeProviderCall(read.reason);
   const session = read.value;
-  let provider: ReturnType<ProviderSource> | undefined;
-  let rendered: RenderedNotification;
+  let provider: ReturnType<ProviderSource>;
+  let renderContext: RenderContext = { stage: deps.stage };
   try {
     if (claim.item && possibleSends(claim.item) > MAX_POSSIBLE_SENDS) {
       // Two earlier tries may each have reached the person (a crash or a lost answer after the provider
@@ -335,7 +316,6 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
       throw new RetryableDeliveryError(error, 'window_exceeded');
     }
 
-    let renderContext: RenderContext = { stage: deps.stage };
     if (message.type === 'recovery') {
       let reason: string | undefined;
       if (!session) reason = 'session_not_found';
@@ -378,13 +358,7 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
     }
 
     provider = deps.providers(config);
-    try {
-      rendered = renderNotification(message, message.channel, renderContext);
-    } catch (error) {
-      throw new RenderError(renderFailure(message, error), { cause: error });
-    }
   } catch (error) {
-    if (error instanceof RenderError) return failForRender(provider?.name ?? 'none', error);
     // Deliberate outcomes and refusals (held lease, window exceeded) are no death: nothing to release.
     if (error instanceof RetryableDeliveryError) throw error;
     return dieBeforeProviderCall(error);
@@ -394,12 +368,16 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
   const started = performance.now();
   let providerMessageId: string;
   try {
+    let rendered: RenderedNotification;
+    try {
+      rendered = renderNotification(message, message.channel, renderContext);
+    } catch (error) {
+      throw new RenderError(error instanceof Error ? error.message : String(error), { cause: error });
+    }
     ({ providerMessageId } = await provider.send(message, rendered));
   } catch (error) {
     const durationMs = performance.now() - started;
     const now = clock();
-    // #18: composing the request failed (a malformed header) before anything reached the provider.
-    if (error instanceof RenderError) return failForRender(provider.name, error, durationMs);
     if (error instanceof ProviderConfigError) {
       // The provider refused our credentials or identity: nothing was sent, the channel is misconfigured.
       await releaseOutcome(ctx, message, { now, error: error.reason, claimId: claim.claimId }).catch(
@@ -416,13 +394,16 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
       });
     }
     if (error instanceof PermanentProviderError) {
+      // #18: rendering or composing (a malformed header) failed before anything reached the provider: a
+      // permanent failure that names the template, never "the provider did not answer".
+      const reason = error instanceof RenderError ? renderFailure(message, error) : error.reason;
       const recorded = await completeOutcome(ctx, message, {
         now,
         status: 'failed',
         provider: provider.name,
-        error: error.reason,
+        error: reason,
       });
-      log.warn('notification failed for good', { ...keys, provider: provider.name, error: error.reason });
+      log.warn('notification failed for good', { ...keys, provider: provider.name, error: reason });
       // #13: the recipient opted out at the provider (Twilio 21610): no later attempt calls it again.
       if (error instanceof RecipientOptedOutError) {
         const noted = await recordProviderOptOut(ctx, message, {
@@ -434,7 +415,7 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
           log.error('could not record the opt-out the provider reported', { ...keys, error: error.reason });
       }
       await Promise.all([recorded ? count('failed', now) : undefined, deps.health?.working(now)]);
-      return { status: 'failed', provider: provider.name, error: error.reason, durationMs };
+      return { status: 'failed', provider: provider.name, error: reason, durationMs };
     }
     const description = error instanceof Error ? error.message : String(error);
     // No answer at all (timeout, connection lost): the provider may have taken the message. One more try
