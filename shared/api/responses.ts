@@ -55,6 +55,12 @@ const RetryNowResponse = v.object({
   number: int,
   channels: v.array(v.picklist(CHANNELS)),
   dispatched: described(v.boolean(), 'false: the attempt is recorded and the next sweep publishes it.'),
+  deferredUntil: v.optional(
+    described(
+      v.string(),
+      "Made inside the policy's quiet hours: when its message goes out (the window's end, spread by up to 5 minutes); the next attempt's delay runs from then. Absent when it goes at once.",
+    ),
+  ),
 });
 
 const ResetStuckResponse = v.object({

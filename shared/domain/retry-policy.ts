@@ -141,6 +141,34 @@ export function outOfQuietHours(at: Date, quiet: QuietHours | undefined, recipie
   return t;
 }
 
+/** A message its sender deferred to the end of a quiet window comes back up to this much after it, spread. */
+export const QUIET_END_SPREAD_SECONDS = 300;
+
+/** How far past the end of its quiet window one channel's message of an attempt comes back (fixed per message). */
+export function quietEndSpreadSeconds(attemptId: string, channel: string, attempt: number): number {
+  return Math.floor(jitterFraction(`${attemptId}#${channel}`, attempt) * QUIET_END_SPREAD_SECONDS);
+}
+
+/**
+ * When an attempt dispatched at `at` reaches its recipients: at once, or — inside quiet hours — when its
+ * senders let the last of its messages go, at the window's end plus that message's spread. The next attempt's
+ * delay runs from here (#18): counted from a claim inside the window it fell minutes after this one.
+ */
+export function goesOutAt(
+  at: Date,
+  quiet: QuietHours | undefined,
+  recipientZone: string | undefined,
+  attempt: { readonly attemptId: string; readonly number: number; readonly channels: readonly string[] },
+): Date {
+  if (!quiet || !inQuietHours(at, quiet, quietHoursZone(quiet, recipientZone))) return at;
+  const end = outOfQuietHours(at, quiet, recipientZone);
+  const spread = Math.max(
+    0,
+    ...attempt.channels.map((c) => quietEndSpreadSeconds(attempt.attemptId, c, attempt.number)),
+  );
+  return new Date(end.getTime() + spread * 1000);
+}
+
 /**
  * The backoff step of attempt `number` (counted from the session's first attempt ever) within the budget
  * of retries it belongs to: a new stall after exhaustion starts a budget, and the backoff restarts at 1.

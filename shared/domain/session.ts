@@ -93,6 +93,8 @@ export const SessionSchema = v.looseObject({
   deferredRetryAt: optionalIso,
   /** `retryCount` when the current budget of retries began: the backoff restarts at delay(1) for each. */
   budgetStart: v.optional(integer(0)),
+  /** The attempt a resume gave back (its reminders were skipped because the session was paused): once each. */
+  rescheduledAttempt: v.optional(integer(1)),
   automation: v.optional(AutomationSchema),
   processingStartedAt: optionalIso,
   sizeBytes: v.optional(integer(0)),

@@ -66,3 +66,15 @@ export class RecipientOptedOutError extends PermanentProviderError {
     this.name = 'RecipientOptedOutError';
   }
 }
+
+/**
+ * The notification could not be made into a request: its template failed to render, or a header would be
+ * malformed (a line break in a value, a bad name). Nothing was sent and no retry can fix it: the sender
+ * records `failed: render_error: template …`, and no provider was called.
+ */
+export class RenderError extends PermanentProviderError {
+  constructor(reason: string, options: { readonly cause?: unknown } = {}) {
+    super(reason, options);
+    this.name = 'RenderError';
+  }
+}

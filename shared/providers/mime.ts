@@ -5,6 +5,7 @@
 // encoded words in headers, base64 bodies and one multipart/alternative. test/unit/providers/mime.test.ts
 // reads what this writes back with mailparser.
 import { randomBytes } from 'node:crypto';
+import { RenderError } from './errors.ts';
 
 export interface MimeInput {
   readonly from: string;
@@ -24,7 +25,7 @@ const HEADER_NAME = /^[!-9;-~]+$/;
 
 /** A header value on one line: a line break inside one would let a value add headers of its own. */
 function singleLine(name: string, value: string): string {
-  if (/[\r\n]/.test(value)) throw new Error(`header ${name} must be a single line`);
+  if (/[\r\n]/.test(value)) throw new RenderError(`header ${name} must be a single line`);
   return value;
 }
 
@@ -68,7 +69,7 @@ export function composeMime(input: MimeInput): string {
     'MIME-Version: 1.0',
   ];
   for (const [name, value] of input.headers ?? []) {
-    if (!HEADER_NAME.test(name)) throw new Error(`not a header name: ${JSON.stringify(name)}`);
+    if (!HEADER_NAME.test(name)) throw new RenderError(`not a header name: ${JSON.stringify(name)}`);
     headers.push(`${name}: ${singleLine(name, value)}`);
   }
   if (!input.html) {

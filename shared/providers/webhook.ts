@@ -1,6 +1,7 @@
 // The product's own endpoint: a signed JSON POST per notification, so the product can push it to the
 // customer itself (SSE, in-app), signed in the Standard Webhooks format (./webhook-signature.ts). Any 2xx
-// accepts; the `webhook-id` header stays the same across retries,
+// accepts; a 401/403 is that endpoint's refusal, a permanent failure of the message (not a misconfiguration
+// of the channel, unlike Slack's or Twilio's); the `webhook-id` header stays the same across retries,
 // so the product can drop a second copy (the one case the sender cannot rule out, see shared/senders).
 import type { ChannelMessage } from '../messages.ts';
 import { PermanentProviderError } from './errors.ts';
@@ -95,10 +96,17 @@ export function createWebhookProvider(options: WebhookProviderOptions): Notifica
         { provider: 'webhook', timeoutMs: options.timeoutMs, fetch: options.fetch },
       );
       if (!isSuccess(answer.status)) {
-        throwForStatus(answer, answer.text.trim().slice(0, 500) || 'no reason given', {
-          provider: 'webhook',
-          now,
-        });
+        const reason = answer.text.trim().slice(0, 500) || 'no reason given';
+        if (answer.status === 401 || answer.status === 403) {
+          // The URL is the recipient's (a session's contact.webhookUrl), not a credential of ours: its
+          // refusal fails this message for good. It must not mark the whole channel misconfigured (readyz
+          // error, DLQ, page) the way Slack's or Twilio's 401 does.
+          throw new PermanentProviderError(
+            `webhook ${answer.status} from the recipient's endpoint: ${reason} (it refused the signed request; check the signing secret it holds)`,
+            { status: answer.status },
+          );
+        }
+        throwForStatus(answer, reason, { provider: 'webhook', now });
       }
       return { providerMessageId: id };
     },

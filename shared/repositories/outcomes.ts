@@ -73,6 +73,8 @@ export const OutcomeItemSchema = v.looseObject({
   forcedAt: v.optional(v.string()),
   /** Provider calls that got no answer at all (timeout, connection lost): each may have been delivered. */
   unanswered: v.optional(v.number()),
+  /** The claim ids `unanswered` counted: a count applied twice (its answer lost, the SDK retried) counts once. */
+  unansweredBy: v.optional(v.set(v.string())),
 });
 export type OutcomeItem = Infer<typeof OutcomeItemSchema>;
 
@@ -237,14 +239,19 @@ async function writeFree(
   }
 }
 
+/** A delivery's claim id, made before the claim so the delivery can release it when the claim's answer is lost. */
+export function newClaimId(): string {
+  return randomBytes(8).toString('hex');
+}
+
 /** Takes the lease to send: `sending` until `now + leaseSeconds`. */
 export function claimOutcome(
   ctx: AppContext,
   message: ChannelMessage,
-  input: { readonly now: Date; readonly leaseSeconds: number },
+  input: { readonly now: Date; readonly leaseSeconds: number; readonly claimId?: string },
 ): Promise<ClaimResult> {
   const until = new Date(input.now.getTime() + input.leaseSeconds * 1000).toISOString();
-  const claimId = randomBytes(8).toString('hex');
+  const claimId = input.claimId ?? newClaimId();
   return writeFree(ctx, message, input.now, 'sending', {
     set: ['sendingUntil = :until', 'sendingOwner = :owner'],
     remove: [],
@@ -353,26 +360,34 @@ export async function recordSentOutcome(
  * After a transient error the provider answered (nothing was sent): stays `sending` with the error noted,
  * the lease dropped and the try counted as released, so the next delivery of the message (SQS retry, DLQ
  * replay) takes it at once and it does not count towards the two possible sends. False when it is no
- * longer `sending`.
+ * longer `sending`. `ownClaimOnly`: only while the lease is still this claim's — a delivery that died
+ * before calling the provider (its claim's answer may have been lost: then the claim may not even exist).
  */
 export async function releaseOutcome(
   ctx: AppContext,
   message: ChannelMessage,
-  input: { readonly now: Date; readonly error: string; readonly claimId?: string },
+  input: {
+    readonly now: Date;
+    readonly error: string;
+    readonly claimId?: string;
+    readonly ownClaimOnly?: boolean;
+  },
 ): Promise<boolean> {
+  const own = input.ownClaimOnly && input.claimId !== undefined;
   try {
     await ctx.ddb.send(
       new UpdateCommand({
         TableName: ctx.tables.timeline,
         Key: outcomeKey(message),
         UpdateExpression: `SET lastError = :error, updatedAt = :now REMOVE sendingUntil${input.claimId ? ' ADD releasedBy :claims' : ''}`,
-        ConditionExpression: '#status = :sending',
+        ConditionExpression: own ? '#status = :sending AND sendingOwner = :owner' : '#status = :sending',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
           ':sending': 'sending',
           ':now': input.now.toISOString(),
           ':error': input.error,
           ...(input.claimId ? { ':claims': new Set([input.claimId]) } : {}),
+          ...(own ? { ':owner': input.claimId } : {}),
         },
       }),
     );
@@ -385,35 +400,45 @@ export async function releaseOutcome(
 
 /**
  * After a provider call that got no answer at all: the message may have been delivered, so unlike
- * releaseOutcome the lease is kept (no redelivery sends before it runs out) and the try is counted.
- * Returns the count, or undefined when the item is no longer `sending`.
+ * releaseOutcome the lease is kept (no redelivery sends before it runs out) and the try is counted — once
+ * per claim: the claim id goes into `unansweredBy` with the count, and a count whose answer was lost and
+ * that the SDK sent again finds its claim there and adds nothing. Returns the count, or undefined when the
+ * item is no longer `sending`.
  */
 export async function noteUnanswered(
   ctx: AppContext,
   message: ChannelMessage,
-  input: { readonly now: Date; readonly error: string },
+  input: { readonly now: Date; readonly error: string; readonly claimId: string },
 ): Promise<number | undefined> {
   try {
     const res = await ctx.ddb.send(
       new UpdateCommand({
         TableName: ctx.tables.timeline,
         Key: outcomeKey(message),
-        UpdateExpression: 'SET lastError = :error, updatedAt = :now ADD unanswered :one',
-        ConditionExpression: '#status = :sending',
+        UpdateExpression:
+          'SET lastError = :error, updatedAt = :now ADD unanswered :one, unansweredBy :claims',
+        ConditionExpression: '#status = :sending AND NOT contains(unansweredBy, :claim)',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
           ':sending': 'sending',
           ':now': input.now.toISOString(),
           ':error': input.error,
           ':one': 1,
+          ':claims': new Set([input.claimId]),
+          ':claim': input.claimId,
         },
         ReturnValues: 'UPDATED_NEW',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
     return Number(res.Attributes?.unanswered ?? 1);
   } catch (error) {
-    if (isConditionalCheckFailed(error)) return undefined;
-    throw error;
+    if (!isConditionalCheckFailed(error)) throw error;
+    const current = existingFrom(error);
+    // Our own count, applied by an earlier try of this request: it stands as it is.
+    if (current.status === 'sending' && current.unansweredBy?.has(input.claimId))
+      return current.unanswered ?? 1;
+    return undefined;
   }
 }
 
@@ -447,26 +472,56 @@ export interface LatestAttempt {
   readonly channels: readonly Channel[];
 }
 
-/**
- * The channels of an attempt whose notification has no final outcome yet (none written, or still `sending`):
- * one consistent Query over that attempt's outcome items, which sit together on the session's timeline.
- */
-export async function unsettledChannels(ctx: AppContext, attempt: LatestAttempt): Promise<Channel[]> {
+/** The outcome items of an attempt, as far as a claim or a resume needs them. */
+export interface AttemptOutcome {
+  readonly channel: string;
+  readonly status: string;
+  readonly reason?: string;
+}
+
+/** One consistent Query over an attempt's outcome items, which sit together on the session's timeline. */
+async function attemptOutcomes(ctx: AppContext, attempt: LatestAttempt): Promise<AttemptOutcome[]> {
   const prefix = outcomeSortKey(attempt.at, attempt.number, 'email').replace(/email$/, '');
   const res = await ctx.ddb.send(
     new QueryCommand({
       TableName: ctx.tables.timeline,
       KeyConditionExpression: 'sessionId = :s AND begins_with(sk, :prefix)',
       ExpressionAttributeValues: { ':s': attempt.sessionId, ':prefix': prefix },
-      ProjectionExpression: 'channel, #status',
+      ProjectionExpression: 'channel, #status, reason',
       ExpressionAttributeNames: { '#status': 'status' },
       ConsistentRead: true,
     }),
   );
+  return (res.Items ?? []).map((i) => ({
+    channel: String(i.channel),
+    status: String(i.status),
+    ...(typeof i.reason === 'string' ? { reason: i.reason } : {}),
+  }));
+}
+
+/** The channels of an attempt whose notification has no final outcome yet (none written, or still `sending`). */
+export async function unsettledChannels(ctx: AppContext, attempt: LatestAttempt): Promise<Channel[]> {
   const settled = new Set(
-    (res.Items ?? []).filter((i) => i.status !== 'sending').map((i) => String(i.channel)),
+    (await attemptOutcomes(ctx, attempt)).filter((o) => o.status !== 'sending').map((o) => o.channel),
   );
   return attempt.channels.filter((c) => !settled.has(c));
+}
+
+/** The skip reason of a reminder its sender held back because the session was paused at send time. */
+export const PAUSED_AT_SEND = 'paused';
+
+/**
+ * Whether an attempt reached nobody because its session was paused when its messages were about to go: at
+ * least one channel `skipped: paused`, none sent (or further), none still on its way. Such an attempt does not
+ * count: a resume gives it back.
+ */
+export async function attemptHeldByPause(ctx: AppContext, attempt: LatestAttempt): Promise<boolean> {
+  const outcomes = await attemptOutcomes(ctx, attempt);
+  const final = new Set(outcomes.filter((o) => o.status !== 'sending').map((o) => o.channel));
+  if (attempt.channels.some((c) => !final.has(c))) return false;
+  const held = outcomes.some((o) => o.status === 'skipped' && o.reason === PAUSED_AT_SEND);
+  const reached = outcomes.some((o) => o.status !== 'skipped' && o.status !== 'failed');
+  return held && !reached;
 }
 
 /**
@@ -484,7 +539,7 @@ export async function forceOutcomeWindow(
         TableName: ctx.tables.timeline,
         Key: key,
         UpdateExpression:
-          'SET #status = :sending, #at = :now, updatedAt = :now, forcedBy = :by, forcedAt = :now, tries = :zero, unanswered = :zero, lastError = #error REMOVE #error, sendingUntil, sendingOwner, claimedBy, releasedBy',
+          'SET #status = :sending, #at = :now, updatedAt = :now, forcedBy = :by, forcedAt = :now, tries = :zero, unanswered = :zero, lastError = #error REMOVE #error, sendingUntil, sendingOwner, claimedBy, releasedBy, unansweredBy',
         ConditionExpression: '#status = :failed AND begins_with(#error, :window)',
         ExpressionAttributeNames: { '#status': 'status', '#at': 'at', '#error': 'error' },
         ExpressionAttributeValues: {

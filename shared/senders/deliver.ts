@@ -8,7 +8,8 @@
 //      Already final → duplicate, nothing done; held by a live lease → retry after the lease
 //      (RetryableDeliveryError, kind in_flight).
 //   3. with the claim held: session missing → `skipped session_not_found`; fence < attemptFence →
-//      `skipped stale_fence` (logged as stale); recovered/completed/cancelled → `skipped <status>`
+//      `skipped stale_fence` (logged as stale); recovered/completed/cancelled → `skipped <status>`; paused by an
+//      operator → `skipped paused` (the attempt does not count: resuming the session schedules it again)
 //   4. render + provider call
 //      ok → `sent`, then the session's lastNotifiedAt and the stats counter together · permanent →
 //      `failed` (reason) · anything else → lease released (`sending`, lastError) and
@@ -16,7 +17,7 @@
 // The window the design cannot close: a crash after the provider accepted and before step 5 is recorded
 // leaves `sending` with a lease; once it expires the next delivery sends again (at most two sends).
 import type { AppContext, Clock } from '../context.ts';
-import { inQuietHours, jitterFraction, outOfQuietHours } from '../domain/retry-policy.ts';
+import { inQuietHours, outOfQuietHours, quietEndSpreadSeconds } from '../domain/retry-policy.ts';
 import { CHANNEL_QUEUES } from '../infra/resources.ts';
 import type { ChannelMessage, RecoveryMessage } from '../messages.ts';
 import { logger as defaultLogger } from '../observability/logger.ts';
@@ -24,18 +25,22 @@ import {
   PermanentProviderError,
   ProviderConfigError,
   RecipientOptedOutError,
+  RenderError,
   TransientProviderError,
 } from '../providers/errors.ts';
-import type { ProviderResult } from '../providers/types.ts';
+import type { ProviderResult, RenderedNotification } from '../providers/types.ts';
 import { applyKeptReceipts } from '../receipts/apply.ts';
 import { lookUpSuppression, recordProviderOptOut } from '../recipients/sender-checks.ts';
 import {
+  type ClaimResult,
   claimOutcome,
   completeOutcome,
+  newClaimId,
   noteUnanswered,
   type OutcomeItem,
   type OutcomeStatus,
   outcomeKey,
+  PAUSED_AT_SEND,
   possibleSends,
   recordSentOutcome,
   releaseOutcome,
@@ -47,6 +52,14 @@ import { type RenderContext, renderNotification } from '../templates/render.ts';
 import type { ChannelConfigSource } from './config.ts';
 import type { ProviderSource } from './providers.ts';
 import { markSessionNotified, readSessionForDelivery, type SessionView } from './session-access.ts';
+
+/**
+ * The outcome's error for a notification that could not be rendered or composed: permanent, names the
+ * template, and no provider was called.
+ */
+function renderFailure(message: ChannelMessage, error: RenderError): string {
+  return `render_error: template ${message.templateId} (${message.channel}): ${error.reason}`.slice(0, 1000);
+}
 
 type LogFn = (message: string, ...extra: Record<string, unknown>[]) => void;
 /** Provider calls without any answer after which the outcome is `failed` (each may have delivered). */
@@ -169,9 +182,6 @@ function orgOf(message: ChannelMessage): string | undefined {
   return typeof orgId === 'string' && orgId.length > 0 ? orgId : undefined;
 }
 
-/** Redeliveries deferred by one quiet window come back spread over this much after its end, not at once. */
-const QUIET_END_SPREAD_SECONDS = 300;
-
 /**
  * Throws (kind `quiet_hours`, retry after the window's end) when `now` falls in the message's quiet hours:
  * its attempt was scheduled outside them, but a queue backlog, a retry-now or a replay brought it here
@@ -186,9 +196,9 @@ function deferInsideQuietHours(
   const quiet = message.quietHours;
   if (!quiet || !inQuietHours(now, quiet, quiet.timezone)) return;
   const end = outOfQuietHours(now, quiet, quiet.timezone);
-  const spread = Math.floor(
-    jitterFraction(`${message.attemptId}#${message.channel}`, message.number) * QUIET_END_SPREAD_SECONDS,
-  );
+  // Spread so a night of deferred messages does not come back at once; the claim counts the next attempt
+  // from the same moment (goesOutAt).
+  const spread = quietEndSpreadSeconds(message.attemptId, message.channel, message.number);
   const seconds = Math.ceil((end.getTime() - now.getTime()) / 1000) + spread;
   log.info('quiet hours: delivery deferred', {
     ...keys,
@@ -261,72 +271,111 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
   // #13: the recipient store is asked beside the claim (no extra round trip) and answered before the provider.
   const suppression = lookUpSuppression(ctx, message);
   const claimedAt = clock();
-  const [claim, session] = await Promise.all([
+  const claimId = newClaimId();
+  // Both settle before anything else happens: a claim whose answer comes after its delivery gave up would
+  // still hold the lease and count as a possible send.
+  const [claimed, read] = await Promise.allSettled([
     claimOutcome(ctx, message, {
       now: claimedAt,
       leaseSeconds: deps.leaseSeconds ?? defaultLeaseSeconds(message.channel),
+      claimId,
     }),
     message.type === 'recovery' ? readSessionForDelivery(ctx, message.sessionId) : Promise.resolve(undefined),
   ]);
+  /**
+   * #20: this delivery dies before calling the provider, so its claim was never a possible send: it is
+   * released (only while it is still ours; after a lost answer it may not exist), then the error goes on.
+   */
+  const dieBeforeProviderCall = async (error: unknown): Promise<never> => {
+    const released = await releaseOutcome(ctx, message, {
+      now: clock(),
+      error: `died before the provider call: ${error instanceof Error ? error.message : String(error)}`,
+      claimId,
+      ownClaimOnly: true,
+    }).catch(() => false);
+    log.warn('died before the provider call; claim released', {
+      ...keys,
+      error: String(error),
+      claimReleased: released,
+    });
+    throw error;
+  };
+  if (claimed.status === 'rejected') return dieBeforeProviderCall(claimed.reason);
+  const claim: ClaimResult = claimed.value;
   if (!claim.claimed) return alreadyTaken(claim.current, claimedAt);
-  if (claim.item && possibleSends(claim.item) > MAX_POSSIBLE_SENDS) {
-    // Two earlier tries may each have reached the person (a crash or a lost answer after the provider
-    // took the message): a third call is refused. The message goes to the DLQ; a forced replay can lift it.
-    const error = `${WINDOW_EXCEEDED}: ${possibleSends(claim.item) - 1} earlier provider calls may have delivered it; replay with force only after checking the provider`;
-    await completeOutcome(ctx, message, { now: clock(), status: 'failed', provider: 'none', error });
-    log.error('a third provider call refused: at most two sends', { ...keys, tries: claim.item.tries });
-    await count('failed', clock());
-    throw new RetryableDeliveryError(error, 'window_exceeded');
-  }
-
+  if (read.status === 'rejected') return dieBeforeProviderCall(read.reason);
+  const session = read.value;
+  let provider: ReturnType<ProviderSource>;
   let renderContext: RenderContext = { stage: deps.stage };
-  if (message.type === 'recovery') {
-    let reason: string | undefined;
-    if (!session) reason = 'session_not_found';
-    else if (session.attemptFence !== undefined && message.fence < session.attemptFence) {
-      log.warn('stale message dropped: a newer attempt fenced this one', {
-        ...keys,
-        attemptFence: session.attemptFence,
-      });
-      reason = 'stale_fence';
-    } else reason = notRemindable(session, message);
-    if (reason || !session) {
+  try {
+    if (claim.item && possibleSends(claim.item) > MAX_POSSIBLE_SENDS) {
+      // Two earlier tries may each have reached the person (a crash or a lost answer after the provider
+      // took the message): a third call is refused. The message goes to the DLQ; a forced replay can lift it.
+      const error = `${WINDOW_EXCEEDED}: ${possibleSends(claim.item) - 1} earlier provider calls may have delivered it; replay with force only after checking the provider`;
+      await completeOutcome(ctx, message, { now: clock(), status: 'failed', provider: 'none', error });
+      log.error('a third provider call refused: at most two sends', { ...keys, tries: claim.item.tries });
+      await count('failed', clock());
+      throw new RetryableDeliveryError(error, 'window_exceeded');
+    }
+
+    if (message.type === 'recovery') {
+      let reason: string | undefined;
+      if (!session) reason = 'session_not_found';
+      else if (session.attemptFence !== undefined && message.fence < session.attemptFence) {
+        log.warn('stale message dropped: a newer attempt fenced this one', {
+          ...keys,
+          attemptFence: session.attemptFence,
+        });
+        reason = 'stale_fence';
+      } else
+        reason = notRemindable(session, message) ?? (session.automation?.paused ? PAUSED_AT_SEND : undefined);
+      if (reason || !session) {
+        const now = clock();
+        const why = reason ?? 'session_not_found';
+        if (await completeOutcome(ctx, message, { now, status: 'skipped', reason: why })) {
+          log.info('notification skipped', { ...keys, reason: why });
+          await count('skipped', now);
+        }
+        return { status: 'skipped', reason: why };
+      }
+      orgId = session.orgId ?? orgId;
+      renderContext = {
+        stage: deps.stage,
+        recoveryUrl: session.recoveryUrl,
+        name: session.contact?.name,
+        kind: session.kind,
+      };
+    }
+
+    // #13: a suppressed recipient (bounce, complaint, unsubscribe, STOP, operator) gets no provider call.
+    const suppressed = await suppression();
+    if (suppressed) {
       const now = clock();
-      const why = reason ?? 'session_not_found';
+      const why = `suppressed:${suppressed}`;
       if (await completeOutcome(ctx, message, { now, status: 'skipped', reason: why })) {
         log.info('notification skipped', { ...keys, reason: why });
         await count('skipped', now);
       }
       return { status: 'skipped', reason: why };
     }
-    orgId = session.orgId ?? orgId;
-    renderContext = {
-      stage: deps.stage,
-      recoveryUrl: session.recoveryUrl,
-      name: session.contact?.name,
-      kind: session.kind,
-    };
-  }
 
-  // #13: a suppressed recipient (bounce, complaint, unsubscribe, STOP, operator) gets no provider call.
-  const suppressed = await suppression();
-  if (suppressed) {
-    const now = clock();
-    const why = `suppressed:${suppressed}`;
-    if (await completeOutcome(ctx, message, { now, status: 'skipped', reason: why })) {
-      log.info('notification skipped', { ...keys, reason: why });
-      await count('skipped', now);
-    }
-    return { status: 'skipped', reason: why };
+    provider = deps.providers(config);
+  } catch (error) {
+    // Deliberate outcomes and refusals (held lease, window exceeded) are no death: nothing to release.
+    if (error instanceof RetryableDeliveryError) throw error;
+    return dieBeforeProviderCall(error);
   }
-
-  const provider = deps.providers(config);
   // Outside the try below: a crash here must not be taken for a provider error (which releases the lease).
   if (deps.faults?.beforeProviderCall) await deps.faults.beforeProviderCall(message);
   const started = performance.now();
   let providerMessageId: string;
   try {
-    const rendered = renderNotification(message, message.channel, renderContext);
+    let rendered: RenderedNotification;
+    try {
+      rendered = renderNotification(message, message.channel, renderContext);
+    } catch (error) {
+      throw new RenderError(error instanceof Error ? error.message : String(error), { cause: error });
+    }
     ({ providerMessageId } = await provider.send(message, rendered));
   } catch (error) {
     const durationMs = performance.now() - started;
@@ -347,13 +396,16 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
       });
     }
     if (error instanceof PermanentProviderError) {
+      // #18: rendering or composing (a malformed header) failed before anything reached the provider: a
+      // permanent failure that names the template, never "the provider did not answer".
+      const reason = error instanceof RenderError ? renderFailure(message, error) : error.reason;
       const recorded = await completeOutcome(ctx, message, {
         now,
         status: 'failed',
         provider: provider.name,
-        error: error.reason,
+        error: reason,
       });
-      log.warn('notification failed for good', { ...keys, provider: provider.name, error: error.reason });
+      log.warn('notification failed for good', { ...keys, provider: provider.name, error: reason });
       // #13: the recipient opted out at the provider (Twilio 21610): no later attempt calls it again.
       if (error instanceof RecipientOptedOutError) {
         const noted = await recordProviderOptOut(ctx, message, {
@@ -365,7 +417,7 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
           log.error('could not record the opt-out the provider reported', { ...keys, error: error.reason });
       }
       await Promise.all([recorded ? count('failed', now) : undefined, deps.health?.working(now)]);
-      return { status: 'failed', provider: provider.name, error: error.reason, durationMs };
+      return { status: 'failed', provider: provider.name, error: reason, durationMs };
     }
     const description = error instanceof Error ? error.message : String(error);
     // No answer at all (timeout, connection lost): the provider may have taken the message. One more try
@@ -373,7 +425,7 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
     // answers late gets the message at most twice, the same bound as a crash in the provider window.
     const answered = error instanceof TransientProviderError && error.status !== undefined;
     if (!answered) {
-      const unanswered = await noteUnanswered(ctx, message, { now, error: description }).catch(
+      const unanswered = await noteUnanswered(ctx, message, { now, error: description, claimId }).catch(
         () => undefined,
       );
       if (unanswered !== undefined && unanswered >= MAX_UNANSWERED_TRIES) {

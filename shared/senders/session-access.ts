@@ -15,6 +15,8 @@ const SessionViewSchema = v.looseObject({
   attemptFence: v.optional(v.number()),
   recoveryUrl: lenient(v.string()),
   contact: lenient(v.looseObject({ name: v.optional(v.string()) })),
+  /** An operator's pause: checked at send time too (a message claimed before the pause must not go out). */
+  automation: lenient(v.looseObject({ paused: v.optional(v.boolean()) })),
 });
 export type SessionView = Infer<typeof SessionViewSchema>;
 
@@ -28,7 +30,7 @@ export async function readSessionForDelivery(
       Key: { sessionId },
       // A claim that just moved the fence must be seen: an eventually consistent read could miss it.
       ConsistentRead: true,
-      ProjectionExpression: 'sessionId, #status, kind, orgId, attemptFence, recoveryUrl, contact',
+      ProjectionExpression: 'sessionId, #status, kind, orgId, attemptFence, recoveryUrl, contact, automation',
       ExpressionAttributeNames: { '#status': 'status' },
     }),
   );

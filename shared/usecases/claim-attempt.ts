@@ -7,7 +7,13 @@
 // of "final" is the outcome items themselves (one consistent Query at claim time), not a copy on the session.
 import type { AppContext } from '../context.ts';
 import { ConflictError } from '../domain/errors.ts';
-import { delayIndex, nextAttemptAt, quietHoursZone, type RetryPolicy } from '../domain/retry-policy.ts';
+import {
+  delayIndex,
+  goesOutAt,
+  nextAttemptAt,
+  quietHoursZone,
+  type RetryPolicy,
+} from '../domain/retry-policy.ts';
 import { RETRYABLE_STATUSES, type Session, SessionSchema } from '../domain/session.ts';
 import type { Channel } from '../infra/resources.ts';
 import { attemptSortKey, type RecoveryMessage, recipientFor } from '../messages.ts';
@@ -200,7 +206,7 @@ export async function claimAttempt(
           policy,
           seen.sessionId,
           delayIndex(seen, number + 1),
-          now,
+          goesOutAt(now, policy.quietHours, seen.contact?.timezone, { attemptId, number, channels }),
           seen.contact?.timezone,
         ).toISOString(),
   };
@@ -285,13 +291,19 @@ function afterDispatch(
   delete next.leaseOwner;
   delete next.leaseUntil;
   if (RETRYABLE_STATUSES.includes(s.status) && s.retryCount < (s.maxRetries ?? 0)) {
+    // Counted from when its messages go out: at the end of the quiet window when dispatched inside it.
+    const out = goesOutAt(now, policy.quietHours, s.contact?.timezone, {
+      attemptId: attempt.attemptId,
+      number: s.retryCount,
+      channels: s.lastAttemptChannels ?? policy.enabledChannels,
+    });
     next.nextRetryAt =
       s.automation?.overrideNextRetryAt ??
       nextAttemptAt(
         policy,
         s.sessionId,
         delayIndex(s, s.retryCount + 1),
-        now,
+        out,
         s.contact?.timezone,
       ).toISOString();
   }

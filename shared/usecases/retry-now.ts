@@ -2,6 +2,7 @@
 // sweep uses, so a sweep racing the operator on the same session can never produce a second attempt.
 import type { AppContext } from '../context.ts';
 import { VersionMismatchError } from '../domain/errors.ts';
+import { goesOutAt } from '../domain/retry-policy.ts';
 import type { Channel } from '../infra/resources.ts';
 import { logger } from '../observability/logger.ts';
 import { noteDispatchFailure } from '../repositories/attempts.ts';
@@ -24,6 +25,11 @@ export interface RetryNowResult {
   readonly channels: Channel[];
   /** False when publishing failed after the claim: the attempt waits in the outbox for the next sweep. */
   readonly dispatched: boolean;
+  /**
+   * Claimed inside the policy's quiet hours: when the message goes out (the window's end plus its spread;
+   * the senders hold it until then). Absent when it goes at once.
+   */
+  readonly deferredUntil?: string;
 }
 
 export async function retryNow(
@@ -69,5 +75,12 @@ export async function retryNow(
       error,
     });
   }
-  return { attemptId: attempt.attemptId, number: attempt.number, channels: attempt.channels, dispatched };
+  const out = goesOutAt(now, policy.quietHours, seen.contact?.timezone, attempt);
+  return {
+    attemptId: attempt.attemptId,
+    number: attempt.number,
+    channels: attempt.channels,
+    dispatched,
+    ...(out.getTime() > now.getTime() ? { deferredUntil: out.toISOString() } : {}),
+  };
 }

@@ -7,7 +7,7 @@ import * as v from 'valibot';
 import type { AppContext } from '../context.ts';
 import { deadlineFor } from '../domain/deadline.ts';
 import { ConflictError, DomainError, ThrottledError, VersionMismatchError } from '../domain/errors.ts';
-import { delayIndex, nextAttemptAt, type RetryPolicy } from '../domain/retry-policy.ts';
+import { delayIndex, nextAttemptAt, outOfQuietHours, type RetryPolicy } from '../domain/retry-policy.ts';
 import { assertTransition, RETRYABLE_STATUSES, type Session, SessionSchema } from '../domain/session.ts';
 import {
   RESET_STUCK_MAX_LIMIT,
@@ -16,6 +16,7 @@ import {
   type RegisterSessionInput,
   type UpdateSessionInput,
 } from '../domain/session-input.ts';
+import { attemptHeldByPause } from '../repositories/outcomes.ts';
 import { getActivePolicy, requirePolicy } from '../repositories/policies.ts';
 import {
   getSession,
@@ -334,9 +335,10 @@ export async function setSessionPaused(
   audit: Audit,
   ifMatch?: number,
 ): Promise<Session> {
-  return rewriteSession(ctx, sessionId, ifMatch, (current) => {
-    const at = ctx.clock().toISOString();
-    const next: Session = {
+  const { saved, previous } = await rewriteSession(ctx, sessionId, ifMatch, async (current) => {
+    const now = ctx.clock();
+    const at = now.toISOString();
+    let next: Session = {
       ...current,
       automation: {
         ...current.automation,
@@ -346,12 +348,55 @@ export async function setSessionPaused(
         reason: audit.reason,
       },
     };
-    return saveSession(ctx, {
+    const rescheduled = !paused && (await heldByPause(ctx, current)) ? current.retryCount : undefined;
+    if (rescheduled !== undefined) next = await scheduleAgain(ctx, next, now);
+    const saved = await saveSession(ctx, {
       previous: current,
       next,
-      events: [{ type: paused ? 'paused' : 'resumed', ...auditFields(audit, at) }],
+      events: [
+        {
+          type: paused ? 'paused' : 'resumed',
+          ...(rescheduled !== undefined
+            ? { rescheduledAttempt: rescheduled, nextRetryAt: next.nextRetryAt }
+            : {}),
+          ...auditFields(audit, at),
+        },
+      ],
     });
+    return { saved, previous: current };
   });
+  await uncountExhaustion(ctx, previous, saved);
+  return saved;
+}
+
+/**
+ * #18: whether the session's latest attempt reached nobody because the session was paused when its messages
+ * were about to go (the senders skipped them `paused`), and was not given back yet.
+ */
+async function heldByPause(ctx: AppContext, s: Session): Promise<boolean> {
+  if (!s.automation?.paused || !s.retryCount || s.rescheduledAttempt === s.retryCount) return false;
+  if (!s.lastAttemptAt || !s.lastAttemptChannels?.length || s.pendingAttempt) return false;
+  return attemptHeldByPause(ctx, {
+    sessionId: s.sessionId,
+    number: s.retryCount,
+    at: s.lastAttemptAt,
+    channels: s.lastAttemptChannels,
+  });
+}
+
+/**
+ * The attempt the pause held back does not count: one more retry in the budget (attempt numbers never
+ * repeat), back to `stalled` if it had exhausted the session, and due now (out of quiet hours).
+ */
+async function scheduleAgain(ctx: AppContext, s: Session, now: Date): Promise<Session> {
+  const policy = await policyFor(ctx, s);
+  return {
+    ...s,
+    ...(s.status === 'exhausted' ? { status: 'stalled' as const } : {}),
+    maxRetries: (s.maxRetries ?? policy.maxRetries) + 1,
+    rescheduledAttempt: s.retryCount,
+    nextRetryAt: outOfQuietHours(now, policy.quietHours, s.contact?.timezone).toISOString(),
+  };
 }
 
 /** Moves the next retry to `overrideNextRetryAt` (now when absent); `automated: false` also pauses. */

@@ -31,6 +31,7 @@ const INTERNAL = new Set([
   'sendingOwner',
   'claimedBy',
   'releasedBy',
+  'unansweredBy',
   'publishedChannels',
 ]);
 

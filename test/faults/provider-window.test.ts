@@ -9,6 +9,7 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalReceivers, startLocalReceivers } from '../../local/receivers.ts';
 import { createSesClient } from '../../shared/aws/clients.ts';
+import type { AppContext } from '../../shared/context.ts';
 import { getOutcome, outcomeKey } from '../../shared/repositories/outcomes.ts';
 import { staticChannelConfig } from '../../shared/senders/config.ts';
 import { type DeliveryDeps, deliverMessage, RetryableDeliveryError } from '../../shared/senders/deliver.ts';
@@ -16,9 +17,10 @@ import { createProvider } from '../../shared/senders/factories/index.ts';
 import { cachedProviders } from '../../shared/senders/providers.ts';
 import { replayDlq } from '../../shared/usecases/dlq.ts';
 import { SimulatedCrash } from '../../shared/usecases/job-run.ts';
+import { listTimeline } from '../../shared/usecases/timeline.ts';
 import { putSession, receiverConfigs, recoveryMessage, uniqueId } from '../integration/senders/fixtures.ts';
 import { createTestContext, manualClock } from '../support/context.ts';
-import { injectDynamoFaults } from '../support/faults.ts';
+import { type DynamoCall, injectDynamoFaults } from '../support/faults.ts';
 
 const quiet = { info: () => {}, warn: () => {}, error: () => {} };
 let receivers: LocalReceivers;
@@ -158,6 +160,125 @@ describe('at most two sends', () => {
     // Assess: 800 ms left less the 500 ms margin; the old code tried for about 6 s.
     expect(error).toBeInstanceOf(Error);
     expect(elapsed).toBeLessThan(3000);
+  });
+});
+
+/**
+ * Issue #20, item 7: a delivery that dies after its `sending` claim but before the provider call was never a
+ * possible send. Each case failed on the old code: two such deaths left two claims counted, and the third
+ * delivery was refused `provider_window_exceeded` with the provider never called.
+ */
+describe('a delivery that dies before the provider call', () => {
+  async function setup(prefix: string) {
+    const clock = manualClock('2026-03-02T10:00:00.000Z');
+    const { ctx, endpoints } = await createTestContext({ clock: clock.clock });
+    const sessionId = uniqueId(prefix);
+    await putSession(ctx, sessionId);
+    const message = recoveryMessage({ sessionId, channel: 'webhook', recipient: receivers.urls.webhook });
+    const deps: DeliveryDeps = {
+      ctx,
+      clock: clock.clock,
+      config: staticChannelConfig(receiverConfigs(receivers, endpoints.ses, 5000)),
+      providers: cachedProviders(() => new Date(), createProvider),
+      leaseSeconds: 15,
+      log: quiet,
+    };
+    const calls = () =>
+      receivers.control.requests('webhook').filter((r) => r.body.includes(sessionId)).length;
+    return { clock, ctx, sessionId, message, deps, calls };
+  }
+
+  async function until(check: () => Promise<boolean>): Promise<void> {
+    const deadline = Date.now() + 20_000;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error('the claim of the dead delivery never landed');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  it.each([
+    [
+      'the consistent session read beside the claim fails on every SDK attempt',
+      (call: DynamoCall, ctx: AppContext, sessionId: string) =>
+        call.command === 'GetItem' &&
+        call.tables.includes(ctx.tables.sessions) &&
+        call.key?.sessionId === sessionId
+          ? ({ kind: '500', timing: 'before-send' } as const)
+          : undefined,
+    ],
+    [
+      'the claim is applied and its answer lost on every SDK attempt',
+      (call: DynamoCall, ctx: AppContext, sessionId: string) =>
+        call.command === 'UpdateItem' &&
+        call.tables.includes(ctx.tables.timeline) &&
+        call.key?.sessionId === sessionId &&
+        String((call.input as { UpdateExpression?: string }).UpdateExpression).includes('claimedBy')
+          ? ({ kind: '500', timing: 'after-send' } as const)
+          : undefined,
+    ],
+  ])('%s, twice: the claims are released and the third delivery sends, once', async (_name, fault) => {
+    // Prepare
+    const s = await setup('died');
+    let armed = true;
+    const injector = injectDynamoFaults(s.ctx.ddb, {
+      schedule: (call) => (armed ? fault(call, s.ctx, s.sessionId) : undefined),
+    });
+
+    // Act: two deliveries die before the provider call; each lease then runs out (a release needs no wait).
+    const deaths: unknown[] = [];
+    for (let i = 0; i < 2; i++) {
+      deaths.push(await deliverMessage(s.deps, s.message).catch((error: unknown) => error));
+      // A request in flight when its delivery died still lands (a frozen Lambda's too): wait for the claim.
+      await until(async () => ((await getOutcome(s.ctx, outcomeKey(s.message)))?.tries ?? 0) > i);
+      s.clock.advance(20_000);
+    }
+    armed = false;
+    const third = await deliverMessage(s.deps, s.message).catch((error: unknown) => error);
+    injector.remove();
+
+    // Assess
+    expect(injector.counters.injected).toBeGreaterThanOrEqual(6);
+    expect(deaths.map((d) => (d as Error).name)).toEqual(['InternalServerError', 'InternalServerError']);
+    expect(third).toMatchObject({ status: 'sent' });
+    expect(s.calls()).toBe(1);
+    const outcome = await getOutcome(s.ctx, outcomeKey(s.message));
+    expect(outcome?.status).toBe('sent');
+    expect([outcome?.claimedBy?.size, outcome?.releasedBy?.size]).toEqual([3, 2]);
+  });
+
+  it('counts an unanswered provider call once when the answer of that count is lost and the SDK retries it', async () => {
+    // Prepare: the endpoint hangs past the sender's 5 s; the first try of the unanswered count is
+    // applied and its answer lost, so the SDK applies it again.
+    const s = await setup('unanswered');
+    receivers.control.hangNext('webhook', 1);
+    let lost = 0;
+    const injector = injectDynamoFaults(s.ctx.ddb, {
+      schedule: (call) =>
+        call.command === 'UpdateItem' &&
+        String((call.input as { UpdateExpression?: string }).UpdateExpression).includes('unanswered') &&
+        lost++ === 0
+          ? { kind: '500', timing: 'after-send' }
+          : undefined,
+    });
+
+    // Act
+    const first = await deliverMessage(s.deps, s.message).catch((error: unknown) => error);
+    injector.remove();
+    const afterFirst = await getOutcome(s.ctx, outcomeKey(s.message));
+    const timeline = await listTimeline(s.ctx, s.sessionId, { limit: 25 });
+    s.clock.advance(20_000);
+    const second = await deliverMessage(s.deps, s.message);
+
+    // Assess: one call went unanswered, so one more try was allowed (the old code counted 2 and gave up).
+    expect(lost).toBeGreaterThan(1);
+    expect(first).toMatchObject({ kind: 'transient' });
+    expect(afterFirst).toMatchObject({ status: 'sending', unanswered: 1 });
+    // The claim ids are the engine's, not the reader's: the timeline shows the count, not the set.
+    const notification = timeline.items.find((i) => i.type === 'notification');
+    expect(notification).toMatchObject({ unanswered: 1 });
+    expect(notification).not.toHaveProperty('unansweredBy');
+    expect(second.status).toBe('sent');
+    expect(s.calls()).toBe(2);
   });
 });
 

@@ -46,6 +46,8 @@ export interface DynamoCall {
   readonly attempt: number;
   /** Index of this call among the calls the filters let through, from 0. */
   readonly index: number;
+  /** The command's input as the SDK marshalled it (to tell apart two writes on one key). */
+  readonly input: unknown;
 }
 
 /** Per eligible call in order (null = no fault), or a function of the call. */
@@ -68,6 +70,15 @@ export interface DynamoFaultOptions {
   readonly tables?: readonly string[];
   /** Seed of the `rate` generator; printed in `describe()` so a failing run can be replayed. */
   readonly seed?: number;
+  /**
+   * How a `rate` fault is drawn. `order` (default): the seeded generator, call after call in arrival order, so
+   * a seed replays a run only when calls arrive in the same order. `hash`: a SHA-256 of (seed, command, key,
+   * SDK attempt, how many times that triple was seen before), so each item's calls meet the same faults
+   * whatever the interleaving of concurrent records: a seed reproduces the run.
+   */
+  readonly draw?: 'order' | 'hash';
+  /** The key a `hash` draw names a call by; default its `Key` (or its tables when it has none). */
+  readonly faultKey?: (call: DynamoCall) => string;
   /** Injected faults kept in `log` (the counters count them all). Default 2,000. */
   readonly logLimit?: number;
 }
@@ -75,6 +86,8 @@ export interface DynamoFaultOptions {
 export interface InjectedFault extends FaultPlan {
   readonly command: string;
   readonly tables: readonly string[];
+  /** The key the fault was drawn for (`hash` draws) or the call's `Key`. */
+  readonly key?: string;
   readonly attempt: number;
   /** The AWS error name the caller saw. */
   readonly error: string;
@@ -167,6 +180,25 @@ function sdkAttempt(request: unknown): number {
 
 let faultSerial = 0;
 
+/** A call's `Key` as text with its parts in name order, or its tables when it names no key. */
+function defaultFaultKey(call: DynamoCall): string {
+  if (!call.key) return call.tables.join(',');
+  return Object.keys(call.key)
+    .sort()
+    .map((name) => `${name}=${call.key?.[name]}`)
+    .join('&');
+}
+
+/** Two numbers in [0, 1) and a byte, fixed by the text: a fault decided by what the call is, not when. */
+function hashDraw(text: string): { hit: number; pick: number; when: number } {
+  const digest = createHash('sha256').update(text).digest();
+  return {
+    hit: digest.readUIntBE(0, 6) / 2 ** 48,
+    pick: digest.readUIntBE(6, 6) / 2 ** 48,
+    when: digest.readUIntBE(12, 6) / 2 ** 48,
+  };
+}
+
 /**
  * An error as DynamoDB's SDK would raise it after deserializing the answer: the modelled exception class,
  * `$fault`, `$metadata.httpStatusCode`, and for throttling the `$retryable.throttling` trait, so the
@@ -236,10 +268,23 @@ export function injectDynamoFaults(
   const log: InjectedFault[] = [];
   let enabled = true;
 
+  const seen = new Map<string, number>();
+  const faultKey = options.faultKey ?? defaultFaultKey;
   const decide = (call: DynamoCall): FaultPlan | undefined => {
     const schedule = options.schedule;
     if (typeof schedule === 'function') return schedule(call);
     if (schedule) return schedule[call.index] ?? undefined;
+    if (options.draw === 'hash') {
+      const name = `${call.command}|${faultKey(call)}|${call.attempt}`;
+      const nth = (seen.get(name) ?? 0) + 1;
+      seen.set(name, nth);
+      const draw = hashDraw(`${seed}|${name}|${nth}`);
+      if (draw.hit >= (options.rate ?? 0)) return undefined;
+      const kind = kinds[Math.floor(draw.pick * kinds.length)] ?? 'throttle';
+      const when: FaultTiming =
+        timing === 'mixed' ? (draw.when < 0.5 ? 'before-send' : 'after-send') : timing;
+      return { kind, timing: when };
+    }
     if (random() >= (options.rate ?? 0)) return undefined;
     const kind = kinds[Math.floor(random() * kinds.length)] ?? 'throttle';
     const when: FaultTiming = timing === 'mixed' ? (random() < 0.5 ? 'before-send' : 'after-send') : timing;
@@ -261,6 +306,7 @@ export function injectDynamoFaults(
         key: keyOf(args.input),
         attempt: sdkAttempt(args.request),
         index: counters.eligible++,
+        input: args.input,
       };
       const plan = decide(call);
       if (!plan) return next(args);
@@ -271,7 +317,14 @@ export function injectDynamoFaults(
       counters.byTiming[plan.timing]++;
       counters.byCommand[command] = (counters.byCommand[command] ?? 0) + 1;
       if (log.length < logLimit)
-        log.push({ ...plan, command, tables: callTables, attempt: call.attempt, error: error.name });
+        log.push({
+          ...plan,
+          command,
+          tables: callTables,
+          ...(call.key ? { key: faultKey(call) } : {}),
+          attempt: call.attempt,
+          error: error.name,
+        });
       if (plan.timing === 'after-send') {
         // The request is applied (or refused on its merits); either way its answer never arrives.
         const applied = await next(args).then(
@@ -307,7 +360,7 @@ export function injectDynamoFaults(
       client.middlewareStack.remove(name);
     },
     describe: () =>
-      `fault seed ${seed}: ${counters.injected} injected of ${counters.eligible} eligible calls ` +
+      `fault seed ${seed} (${options.draw === 'hash' ? 'hashed per call' : 'drawn in arrival order'}): ${counters.injected} injected of ${counters.eligible} eligible calls ` +
       `(${JSON.stringify(counters.byTiming)}, ${JSON.stringify(counters.byKind)}, by command ${JSON.stringify(counters.byCommand)}, applied-then-failed ${counters.appliedThenFailed})`,
   };
 }

@@ -216,6 +216,53 @@ describe('deliverMessage', () => {
     });
   });
 
+  it('records a template that cannot render as failed: render_error naming the template, with no provider call (#18 item 15)', async () => {
+    // Prepare: a value no template can render (a BigInt, which no JSON holds): a stand-in for any template
+    // that throws. The old code took the throw for a provider that never answered, and gave up after two.
+    const message = recoveryMessage({
+      channel: 'webhook',
+      recipient: receivers.urls.webhook,
+      data: { kind: 'checkout', total: 10n } as unknown as Record<string, unknown>,
+    });
+    await putSession(ctx, message.sessionId);
+    // Act
+    const first = await deliverMessage(deps(), message).catch((e: unknown) => e);
+    const again = await deliverMessage(deps(), message).catch((e: unknown) => e);
+    // Assess
+    expect(first).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/^render_error: template recovery_attempt \(webhook\): .*BigInt/),
+    });
+    expect(again).toEqual({ status: 'duplicate', current: 'failed' });
+    expect(receivers.control.requests('webhook')).toHaveLength(0);
+    expect(await getOutcome(ctx, outcomeKey(message))).toMatchObject({
+      status: 'failed',
+      error: expect.stringContaining('render_error'),
+    });
+  });
+
+  it('records a malformed header as failed: render_error, and SES is never called (#18 item 15)', async () => {
+    // Prepare: an ops alert recipient with a line break would add a header of its own.
+    const message = opsAlertMessage({
+      channel: 'email',
+      recipient: 'ops@example.com\r\nBcc: all@example.com',
+    });
+    const sesStore = async () =>
+      ((await (await fetch(`${sesEndpoint}/store`)).json()) as { emails: unknown[] }).emails.length;
+    const before = await sesStore();
+    // Act
+    const result = await deliverMessage(deps(), message).catch((e: unknown) => e);
+    // Assess
+    expect(result).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(
+        /^render_error: template ops_alert \(email\): header To must be a single line/,
+      ),
+    });
+    expect(await sesStore()).toBe(before);
+    expect(await getOutcome(ctx, outcomeKey(message))).toMatchObject({ status: 'failed' });
+  });
+
   it('releases the lease on a transient error so the next delivery sends at once', async () => {
     // Prepare
     receivers.control.failNext('slack', 1, { status: 503, retryAfter: 3 });

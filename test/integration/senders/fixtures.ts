@@ -6,7 +6,10 @@ import type { LocalReceivers } from '../../../local/receivers.ts';
 import type { AppContext } from '../../../shared/context.ts';
 import type { Channel } from '../../../shared/infra/resources.ts';
 import type { OpsAlertMessage, RecoveryMessage } from '../../../shared/messages.ts';
-import type { ChannelConfig } from '../../../shared/senders/config.ts';
+import { type ChannelConfig, staticChannelConfig } from '../../../shared/senders/config.ts';
+import type { DeliveryDeps } from '../../../shared/senders/deliver.ts';
+import { createProvider } from '../../../shared/senders/factories/index.ts';
+import { cachedProviders } from '../../../shared/senders/providers.ts';
 
 export const ATTEMPT_AT = '2026-03-02T10:00:00.000Z';
 /** The unsubscribe token key and public base URL the test senders sign their links with. */
@@ -132,4 +135,23 @@ export function recipientFor(channel: Channel, receivers: LocalReceivers, id: st
     case 'webhook':
       return receivers.urls.webhook;
   }
+}
+
+/**
+ * The delivery use case's collaborators against the local receivers and the SES emulator, with a quiet log:
+ * leases follow the test's clock, providers sign with real time (the receivers check it).
+ */
+export function receiverDeliveryDeps(
+  ctx: AppContext,
+  clock: () => Date,
+  receivers: LocalReceivers,
+  sesEndpoint: string,
+): DeliveryDeps {
+  return {
+    ctx,
+    clock,
+    config: staticChannelConfig(receiverConfigs(receivers, sesEndpoint)),
+    providers: cachedProviders(() => new Date(), createProvider),
+    log: { info: () => {}, warn: () => {}, error: () => {} },
+  };
 }

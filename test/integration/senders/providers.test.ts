@@ -229,7 +229,7 @@ describe('webhook provider', () => {
     expect(() => new Webhook(secret).verify(body, { ...oldHeaders })).toThrow();
   });
 
-  it('is refused by the receiver when signed with another secret (401: our misconfiguration)', async () => {
+  it('is refused by the receiver when signed with another secret: a 401 from the recipient’s endpoint fails that message for good (#18 item 11)', async () => {
     // Prepare
     const wrong = createWebhookProvider({
       signingSecret: 'another-secret-entirely',
@@ -240,7 +240,12 @@ describe('webhook provider', () => {
     // Act
     const failure = wrong.send(message, renderNotification(message));
     // Assess
-    await expect(failure).rejects.toMatchObject({ name: 'ProviderConfigError', status: 401 });
+    // The endpoint is the session's own (contact.webhookUrl): its refusal is not the channel's configuration.
+    await expect(failure).rejects.toMatchObject({
+      name: 'PermanentProviderError',
+      status: 401,
+      reason: expect.stringContaining("webhook 401 from the recipient's endpoint"),
+    });
     expect(receivers.control.requests('webhook')[0]?.verifyFailure).toBe('signature_mismatch');
   });
 

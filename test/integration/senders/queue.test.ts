@@ -300,6 +300,32 @@ describe('sender behind the queue poller', () => {
     });
   });
 
+  it('fails only that message when a session’s webhook endpoint answers 403: the channel stays healthy, nothing is dead-lettered (#18 item 11)', async () => {
+    // Prepare: one session's endpoint refuses everything; another message on the channel goes to a good one.
+    const refusing = recoveryMessage({ channel: 'webhook', recipient: receivers.urls.webhook });
+    const good = recoveryMessage({ channel: 'webhook', recipient: receivers.urls.webhook });
+    await putSession(ctx, refusing.sessionId);
+    await putSession(ctx, good.sessionId);
+    receivers.control.failMatching('webhook', (r) => r.body.includes(refusing.sessionId), {
+      status: 403,
+      body: 'forbidden',
+    });
+    runSender('webhook');
+    // Act
+    await enqueue('webhook', [refusing, good]);
+    await outcomeWhen(good, 'sent');
+    await outcomeWhen(refusing, 'failed');
+    await vi.waitFor(async () => expect(await depth(ctx.queues.webhook.url)).toBe(0), { timeout: 15_000 });
+    // Assess
+    expect(await getOutcome(ctx, outcomeKey(refusing))).toMatchObject({
+      status: 'failed',
+      error: expect.stringContaining("webhook 403 from the recipient's endpoint"),
+    });
+    expect(await depth(ctx.queues.webhook.dlqUrl)).toBe(0);
+    const channels = (await checkReadiness(ctx)).components.channels as Record<string, unknown>;
+    expect(channels.webhook).not.toMatchObject({ status: 'misconfigured' });
+  });
+
   it('sends once when the same message is on the queue three times', async () => {
     // Prepare
     const message = recoveryMessage({ channel: 'webhook', recipient: receivers.urls.webhook });
