@@ -102,8 +102,11 @@ const ConfigEntries = v.object({
     v.string(),
     v.regex(/^[a-z][a-z0-9-]{0,15}$/, 'lowercase letters, digits and dashes, 1-16 chars'),
   ),
-  /** EMF namespace of the functions' metrics and the alarms. */
-  metricsNamespace: v.optional(text(1, 255), DEFAULT_METRICS_NAMESPACE),
+  /** Prefix of the EMF namespace of the functions' metrics and the alarms; the stack appends `/<stage>`. */
+  metricsNamespace: v.optional(
+    v.pipe(text(1, 238), v.regex(/^(?!AWS\/)[\w.\-/#: ]+$/, 'letters, digits and . - _ / # : (not AWS/)')),
+    DEFAULT_METRICS_NAMESPACE,
+  ),
   logLevel: v.optional(v.picklist(['DEBUG', 'INFO', 'WARN', 'ERROR']), 'INFO'),
   logRetentionDays: v.optional(
     numberFromText(

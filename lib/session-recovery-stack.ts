@@ -30,6 +30,7 @@ import {
   type SecretId,
   type TableId,
 } from '../shared/infra/functions.ts';
+import { stageNamespace } from '../shared/infra/metrics.ts';
 import {
   CHANNEL_QUEUES,
   type Channel,
@@ -109,9 +110,11 @@ export class SessionRecoveryStack extends Stack {
       });
     }
 
+    // The stage's own namespace: two stages in one account share no custom metric (README design notes).
+    const metricsNamespace = stageNamespace(config.metricsNamespace, config.stage);
     this.operations = new Operations(this, 'Operations', {
       prefix: this.prefix,
-      namespace: config.metricsNamespace,
+      namespace: metricsNamespace,
       onCallEmails: config.onCallEmails,
       onCallHttpsUrls: config.onCallHttpsUrls,
     });
@@ -120,7 +123,7 @@ export class SessionRecoveryStack extends Stack {
       logRetention: config.logRetentionDays as logs.RetentionDays,
       logRemovalPolicy: removalPolicy,
       logLevel: config.logLevel,
-      metricsNamespace: config.metricsNamespace,
+      metricsNamespace,
     };
     const codeFor = () => (config.bundling === 'stub' ? lambda.Code.fromInline(STUB_CODE) : undefined);
 

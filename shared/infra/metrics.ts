@@ -5,8 +5,18 @@
 // dimensions listed for its group (Powertools adds `service` from POWERTOOLS_SERVICE_NAME); a function
 // that adds a default dimension would move its metrics away from the alarms.
 
-/** Default EMF namespace; the stack passes the configured one as POWERTOOLS_METRICS_NAMESPACE. */
+/** Default EMF namespace prefix; the stack appends the stage (see stageNamespace). */
 export const DEFAULT_METRICS_NAMESPACE = 'SessionRecovery';
+
+/**
+ * The namespace a stage's functions emit into and its alarms and dashboard watch: `<prefix>/<stage>`. The
+ * stage is in the namespace, not a dimension: every emitter (and any future one) lands in its stage's
+ * namespace through POWERTOOLS_METRICS_NAMESPACE alone, so no forgotten dimension can merge two stages'
+ * metrics, and the dimension sets the alarms match stay as they are.
+ */
+export function stageNamespace(prefix: string, stage: string): string {
+  return `${prefix}/${stage}`;
+}
 
 /** Value of the `service` dimension: every function runs with POWERTOOLS_SERVICE_NAME set to this. */
 export const SERVICE_NAME = 'session-recovery';

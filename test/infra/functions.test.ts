@@ -100,7 +100,7 @@ describe('house defaults', () => {
         Variables: Match.objectLike({
           NODE_OPTIONS: '--enable-source-maps',
           POWERTOOLS_SERVICE_NAME: 'session-recovery',
-          POWERTOOLS_METRICS_NAMESPACE: 'SessionRecovery',
+          POWERTOOLS_METRICS_NAMESPACE: 'SessionRecovery/dev',
           POWERTOOLS_LOG_LEVEL: 'INFO',
         }),
       },

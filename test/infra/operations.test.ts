@@ -63,7 +63,7 @@ describe('alarms', () => {
     const sweep = alarmNamed('recovery-sweep-heartbeat-missing');
     expect(sweep).toMatchObject({
       MetricName: JOB_METRICS.heartbeat,
-      Namespace: 'SessionRecovery',
+      Namespace: 'SessionRecovery/dev',
       Statistic: 'Sum',
       ComparisonOperator: 'LessThanThreshold',
       Threshold: 1,
