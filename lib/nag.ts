@@ -48,9 +48,29 @@ export function acknowledgeNagFindings(stack: SessionRecoveryStack): readonly Ac
         'again); docs/deploy.md says how to rotate it by hand, so no rotation Lambda is deployed for it.',
     );
   }
+  acknowledgeTableProtection(stack);
   acknowledgeJobStarts(stack);
   if (stack.api) acknowledgeApi(stack.api);
   return acknowledgements;
+}
+
+/**
+ * The provider function of the tables' deletion-protection custom resource (TableDeletionProtection): CDK's
+ * AwsCustomResource singleton, which runs once per deploy at most and only calls UpdateTable on the three
+ * tables (its own policy names their ARNs).
+ */
+function acknowledgeTableProtection(stack: SessionRecoveryStack): void {
+  if (!stack.tableProtection) return;
+  const provider = stack.node.tryFindChild('AWS679f53fac002430cb0da5b7982bd2287');
+  const role = provider?.node.tryFindChild('ServiceRole');
+  if (!role) throw new Error('TableDeletionProtection: no AwsCustomResource provider role found');
+  acknowledge(
+    role,
+    'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+    "The role of CDK's AwsCustomResource provider, which turns on the tables' deletion protection after a " +
+      "deploy's other resources succeeded: AWS's basic execution policy only lets it write its own logs; " +
+      'its one other grant is dynamodb:UpdateTable on the three tables.',
+  );
 }
 
 /**

@@ -49,7 +49,7 @@ import { ChannelSender } from './constructs/channel-sender.ts';
 import { Operations, RunbookIds } from './constructs/operations.ts';
 import { ScheduledJob } from './constructs/scheduled-job.ts';
 import { ServiceFunction } from './constructs/service-function.ts';
-import { ServiceTable } from './constructs/service-table.ts';
+import { ServiceTable, TableDeletionProtection } from './constructs/service-table.ts';
 import { type Acknowledgement, acknowledgeNagFindings } from './nag.ts';
 
 export interface SessionRecoveryStackProps extends StackProps {
@@ -85,6 +85,10 @@ export class SessionRecoveryStack extends Stack {
   public readonly eventBus: events.EventBus;
   public readonly eventsDeadLetterQueue: sqs.Queue;
   public readonly checkoutTimerQueue: sqs.Queue;
+  /** What happens to tables, secrets, queues and log groups when they leave the stack (config `removalPolicy`). */
+  public readonly removalPolicy: RemovalPolicy;
+  /** Switches the tables' deletion protection on after everything else was created (retained stages only). */
+  public readonly tableProtection?: TableDeletionProtection;
   /** The cdk-nag findings this stack accepts, each with its resource and reason (lib/nag.ts). */
   public readonly nagAcknowledgements: readonly Acknowledgement[];
 
@@ -99,7 +103,11 @@ export class SessionRecoveryStack extends Stack {
     Tags.of(this).add('service', 'session-recovery');
     Tags.of(this).add('stage', config.stage);
 
-    const removalPolicy = config.removalPolicy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    // `retain` keeps data and dead letters when the stack is deleted or a resource replaced, but not after a
+    // failed first create: its rollback deletes what it made, so the retry does not fail on a fixed name.
+    const removalPolicy =
+      config.removalPolicy === 'retain' ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE : RemovalPolicy.DESTROY;
+    this.removalPolicy = removalPolicy;
 
     this.tables = {} as Record<TableId, ServiceTable>;
     for (const description of TABLES) {
@@ -151,6 +159,7 @@ export class SessionRecoveryStack extends Stack {
           dlqAlarmName: alarm.alarmName,
           dlqAlarmDescription: alarm.alarmDescription,
           secretsExtension: description.secretsViaExtension,
+          queueRemovalPolicy: removalPolicy,
           ...common,
         });
         this.senders[trigger.channel] = sender;
@@ -214,6 +223,7 @@ export class SessionRecoveryStack extends Stack {
         deadLetterQueueName: `${this.prefix}-${job}-dlq`,
         dlqAlarmName: dlqAlarm.alarmName,
         dlqAlarmDescription: dlqAlarm.alarmDescription,
+        removalPolicy,
       });
       this.jobs[job] = scheduled;
       const scheduleEnabled =
@@ -290,8 +300,17 @@ export class SessionRecoveryStack extends Stack {
     this.operations.watchEvents(this.eventsDeadLetterQueue, ingest);
     this.operations.addAlarmStatus();
 
-    this.nagAcknowledgements = acknowledgeNagFindings(this);
     this.addOutputs();
+    if (config.removalPolicy === 'retain') {
+      // Last, after every other resource: see TableDeletionProtection.
+      this.tableProtection = new TableDeletionProtection(this, 'TableDeletionProtection', {
+        tables: Object.values(this.tables),
+        logRemovalPolicy: removalPolicy,
+        logRetention: common.logRetention,
+      });
+      this.tableProtection.dependOnEverythingElse(this);
+    }
+    this.nagAcknowledgements = acknowledgeNagFindings(this);
   }
 
   /** Applies a description's tables, queues, secrets and settings to its function. */
@@ -405,6 +424,7 @@ export class SessionRecoveryStack extends Stack {
     });
     const dlq = new sqs.Queue(this, 'ReceiptsDeadLetterQueue', {
       queueName: `${this.prefix}-receipts-dlq`,
+      removalPolicy: this.removalPolicy,
       retentionPeriod: Duration.days(14),
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -452,12 +472,14 @@ export class SessionRecoveryStack extends Stack {
     const fn = this.functionFor({ kind: 'ingest' });
     const dlq = new sqs.Queue(this, 'EventsDeadLetterQueue', {
       queueName: eventQueueName(this.prefix, 'dlq'),
+      removalPolicy: this.removalPolicy,
       retentionPeriod: Duration.days(14),
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
     });
     const timers = new sqs.Queue(this, 'CheckoutTimerQueue', {
       queueName: eventQueueName(this.prefix, 'timers'),
+      removalPolicy: this.removalPolicy,
       visibilityTimeout: Duration.seconds(EVENT_QUEUES.timers.visibilityTimeoutSeconds),
       deadLetterQueue: { queue: dlq, maxReceiveCount: EVENT_QUEUES.timers.maxReceiveCount },
       encryption: sqs.QueueEncryption.SQS_MANAGED,

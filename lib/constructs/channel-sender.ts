@@ -1,7 +1,7 @@
 // One delivery channel: its queue, the queue's DLQ, the sender Lambda consuming it and the alarm on the DLQ.
 // The settings that must agree (visibility vs. sender timeout, redrive vs. DLQ, partial batch responses)
 // are fixed here together, so no channel can get them half right.
-import { Arn, Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Arn, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -38,6 +38,11 @@ export interface ChannelSenderProps {
   readonly logLevel?: LogLevel;
   /** @default 'SessionRecovery' */
   readonly metricsNamespace?: string;
+  /**
+   * What happens to the queue and its DLQ (and the dead letters in it) when they leave the stack.
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+   */
+  readonly queueRemovalPolicy?: RemovalPolicy;
   /**
    * Ready code instead of bundling `entry` (template tests only).
    * @default - `entry` bundled with esbuild
@@ -97,8 +102,10 @@ export class ChannelSender extends Construct {
 
     const dlqName = `${props.queueName}-dlq`;
     const stack = Stack.of(this);
+    const queueRemovalPolicy = props.queueRemovalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       queueName: dlqName,
+      removalPolicy: queueRemovalPolicy,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: props.deadLetterRetention ?? Duration.days(14),
@@ -118,6 +125,7 @@ export class ChannelSender extends Construct {
     });
     this.queue = new sqs.Queue(this, 'Queue', {
       queueName: props.queueName,
+      removalPolicy: queueRemovalPolicy,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       visibilityTimeout: Duration.seconds(timeout.toSeconds() * VISIBILITY_TO_TIMEOUT_RATIO),
