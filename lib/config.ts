@@ -136,13 +136,44 @@ const ConfigEntries = v.object({
 
   enabledChannels: v.optional(list(v.picklist(CHANNELS)), []),
   sesFromAddress: v.optional(email),
+  /**
+   * An existing SES configuration set to send through, imported (not created): the stack only adds its
+   * EventBridge event destination. Unset: the stack creates `<prefix>`.
+   */
   sesConfigurationSet: v.optional(v.pipe(v.string(), v.regex(/^[\w-]{1,64}$/))),
+  /**
+   * The Parameters and Secrets extension layer ARN per region (`{"<region>": "arn:aws:lambda:<region>:…"}`),
+   * for regions aws-cdk-lib does not know or to pin another layer version. Arm64 layers.
+   */
+  secretsExtensionLayerArns: v.optional(
+    jsonObject(
+      v.pipe(
+        v.record(
+          v.pipe(v.string(), v.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'a region such as eu-west-1')),
+          v.pipe(
+            v.string(),
+            v.regex(
+              /^arn:aws[\w-]*:lambda:[a-z0-9-]+:\d{12}:layer:[\w-]+:\d+$/,
+              'a Lambda layer version ARN (arn:aws:lambda:<region>:<account>:layer:<name>:<version>)',
+            ),
+          ),
+        ),
+        v.check(
+          (arns) => Object.entries(arns).every(([region, arn]) => arn.split(':')[3] === region),
+          'each layer ARN must be in the region it is given for',
+        ),
+      ),
+    ),
+  ),
   smsFromNumber: v.optional(e164),
   whatsappFromNumber: v.optional(e164),
   slackWebhookSecretName: v.optional(secretNameSchema),
   twilioSecretName: v.optional(secretNameSchema),
   webhookSigningSecretName: v.optional(secretNameSchema),
-  /** Secret holding the one-click unsubscribe token key (32+ characters); default `session-recovery/<stage>/unsubscribe-key`. */
+  /**
+   * Secret holding the one-click unsubscribe token key (32+ characters). Unset: the stack generates
+   * `session-recovery/<stage>/unsubscribe-key` (while email is enabled); set: a secret you created.
+   */
   unsubscribeKeySecretName: v.optional(secretNameSchema),
   /** Product events (#14): Stripe's webhook signing secret; default `session-recovery/<stage>/stripe-webhook`. */
   stripeWebhookSecretName: v.optional(secretNameSchema),

@@ -53,6 +53,8 @@ export interface ChannelSenderProps {
    * @default false
    */
   readonly secretsExtension?: boolean;
+  /** @default - aws-cdk-lib's map (see ServiceFunction) */
+  readonly secretsExtensionLayerArn?: string;
   /**
    * How long a dead letter is kept for inspection and replay.
    * @default Duration.days(14) (the SQS maximum)
@@ -88,6 +90,7 @@ export class ChannelSender extends Construct {
       entry: props.entry,
       code: props.code,
       secretsExtension: props.secretsExtension,
+      secretsExtensionLayerArn: props.secretsExtensionLayerArn,
       timeout: Duration.seconds(description.senderTimeoutSeconds),
       memorySize: props.memorySize,
       functionName: props.functionName,
