@@ -198,9 +198,18 @@ const ConfigEntries = v.object({
    * custom domain). Default: the API's own execute-api URL with the stage.
    */
   publicBaseUrl: v.optional(httpsUrl),
-  /** Requests per second (and burst) allowed on each public route, below the stage's own limits. */
-  publicThrottleRateLimit: v.optional(int(1, 10_000), 10),
-  publicThrottleBurstLimit: v.optional(int(1, 5_000), 20),
+  /**
+   * API Gateway throttles (requests per second and burst) per method, by who calls: provider callbacks
+   * (Twilio, Stripe, Shopify under /v1/public/hooks/), one-click unsubscribe, the product's routes; the
+   * operators' routes take the stage default (`apiThrottle*`). Separate buckets: one caller class cannot
+   * drain another's.
+   */
+  callbackThrottleRateLimit: v.optional(int(1, 10_000), 50),
+  callbackThrottleBurstLimit: v.optional(int(1, 5_000), 100),
+  unsubscribeThrottleRateLimit: v.optional(int(1, 10_000), 10),
+  unsubscribeThrottleBurstLimit: v.optional(int(1, 5_000), 20),
+  productThrottleRateLimit: v.optional(int(1, 10_000), 50),
+  productThrottleBurstLimit: v.optional(int(1, 5_000), 100),
   /** The reputation guard pauses email at or above these 24 h rates (percent); SES reviews at 5 / 0.1. */
   reputationPauseBouncePercent: v.optional(numberFromText(finiteNumber(0.1, 100)), 5),
   reputationPauseComplaintPercent: v.optional(numberFromText(finiteNumber(0.01, 100)), 0.1),

@@ -6,7 +6,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
 import type { IConstruct } from 'constructs';
 import { FUNCTION_DESCRIPTIONS } from '../shared/infra/functions.ts';
-import { type AdminApi, routesMatchedBy } from './constructs/admin-api.ts';
+import { type AdminApi, routesMatchedBy, UNSUBSCRIBE_PATH_PREFIX } from './constructs/admin-api.ts';
 import type { SessionRecoveryStack } from './session-recovery-stack.ts';
 
 export interface Acknowledgement {
@@ -113,13 +113,7 @@ function acknowledgeApi(api: AdminApi): void {
   );
   for (const method of restApi.methods) {
     if (method.resource.path.startsWith('/v1/public/')) {
-      acknowledge(
-        method,
-        'AwsSolutions-APIG4',
-        'A public route (API.md): its callers are Twilio and mail recipients, who hold no AWS credentials. The ' +
-          'function verifies each request itself (X-Twilio-Signature, an HMAC unsubscribe token) before it ' +
-          'changes anything; the route has a throttle of its own and the optional WAF covers it.',
-      );
+      acknowledge(method, 'AwsSolutions-APIG4', publicRouteReason(method.httpMethod, method.resource.path));
     }
     acknowledge(
       method,
@@ -155,6 +149,34 @@ function acknowledgeApi(api: AdminApi): void {
       (resource) => wildcardReason(api, resource),
     );
   }
+}
+
+/** Who calls a public route, how the function verifies them, and the throttle it has: the APIG4 reason. */
+function publicRouteReason(httpMethod: string, path: string): string {
+  const who: [RegExp, string, string][] = [
+    [
+      /^\/v1\/public\/unsubscribe\//,
+      'mail recipients clicking unsubscribe (and their mail clients, RFC 8058 one-click)',
+      'the HMAC-signed token in the path',
+    ],
+    [
+      /^\/v1\/public\/hooks\/twilio\//,
+      "Twilio's status and inbound-message callbacks",
+      'X-Twilio-Signature over the URL and form',
+    ],
+    [/^\/v1\/public\/hooks\/stripe$/, "Stripe's webhook", 'the Stripe-Signature HMAC and its timestamp'],
+    [/^\/v1\/public\/hooks\/shopify$/, "Shopify's webhook", 'the X-Shopify-Hmac-Sha256 HMAC of the body'],
+  ];
+  const found = who.find(([pattern]) => pattern.test(path));
+  if (!found) throw new Error(`public route ${httpMethod} ${path}: lib/nag.ts does not say who calls it`);
+  const [, callers, verifier] = found;
+  const throttle = path.startsWith(UNSUBSCRIBE_PATH_PREFIX) ? 'unsubscribe' : 'provider-callback';
+  return (
+    `${httpMethod} ${path} is public (authorization NONE) because its callers, ${callers}, hold no AWS ` +
+    `credentials. The function verifies ${verifier} before it changes anything and answers 4xx otherwise; the ` +
+    `method has the ${throttle} throttle of its own (a flood of it cannot starve the other callers), and the ` +
+    'optional WAF covers it.'
+  );
 }
 
 /**

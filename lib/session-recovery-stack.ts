@@ -306,8 +306,20 @@ export class SessionRecoveryStack extends Stack {
         restApiName: `${this.prefix}-admin`,
         throttlingRateLimit: config.apiThrottleRateLimit,
         throttlingBurstLimit: config.apiThrottleBurstLimit,
-        publicThrottlingRateLimit: config.publicThrottleRateLimit,
-        publicThrottlingBurstLimit: config.publicThrottleBurstLimit,
+        throttles: {
+          callback: {
+            rateLimit: config.callbackThrottleRateLimit,
+            burstLimit: config.callbackThrottleBurstLimit,
+          },
+          unsubscribe: {
+            rateLimit: config.unsubscribeThrottleRateLimit,
+            burstLimit: config.unsubscribeThrottleBurstLimit,
+          },
+          product: {
+            rateLimit: config.productThrottleRateLimit,
+            burstLimit: config.productThrottleBurstLimit,
+          },
+        },
         waf: config.apiWaf,
         cloudWatchRole: config.apiCloudWatchRole,
         ...common,
