@@ -99,7 +99,10 @@ export type JobMetric = (typeof JOB_METRICS)[keyof typeof JOB_METRICS];
 export type MonitorMetric = (typeof MONITOR_METRICS)[keyof typeof MONITOR_METRICS];
 export type SenderMetric = (typeof SENDER_METRICS)[keyof typeof SENDER_METRICS];
 
-/** Emitted by the receipts function, dimensions {service, channel}. */
+/**
+ * Emitted by the receipts function, dimensions {service, channel}. The three gauges (rates and pause) are
+ * also emitted by every scheduled timeout-monitor run (shared/usecases/state-gauges.ts), receipts or not.
+ */
 export const RECEIPT_METRICS = {
   delivered: 'Delivered',
   bounced: 'Bounced',
@@ -109,7 +112,7 @@ export const RECEIPT_METRICS = {
   bounceRate: 'BounceRate',
   /** Percent of the channel's sends over the last 24 h that were complained about (a gauge). */
   complaintRate: 'ComplaintRate',
-  /** 1 while the reputation guard holds the channel paused (a gauge, emitted after each bounce or complaint). */
+  /** 1 while the reputation guard holds the channel paused (a gauge: after each bounce or complaint, and each monitor run). */
   sendingPaused: 'SendingPaused',
 } as const;
 export type ReceiptMetric = (typeof RECEIPT_METRICS)[keyof typeof RECEIPT_METRICS];
