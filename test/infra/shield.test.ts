@@ -35,13 +35,13 @@ interface MethodSetting {
   ThrottlingBurstLimit: number;
 }
 /** `/~1v1~1sessions` (API Gateway's escaping of a method path) → `/v1/sessions`. */
-const unescape = (path: string) => path.slice(1).replace(/~1/g, '/');
+const methodPath = (path: string) => path.slice(1).replace(/~1/g, '/');
 
 describe('throttles by caller class', () => {
   const [, stage] = resourcesOfType(json, 'AWS::ApiGateway::Stage')[0]!;
   const settings = props<{ MethodSettings: MethodSetting[] }>(stage).MethodSettings;
   const limitOf = (method: string, path: string) => {
-    const own = settings.find((s) => s.HttpMethod === method && unescape(s.ResourcePath) === path);
+    const own = settings.find((s) => s.HttpMethod === method && methodPath(s.ResourcePath) === path);
     const applied = own ?? settings.find((s) => s.HttpMethod === '*' && s.ResourcePath === '/*');
     return [applied?.ThrottlingRateLimit, applied?.ThrottlingBurstLimit];
   };
