@@ -459,7 +459,9 @@ export class SessionRecoveryStack extends Stack {
   private warnOfSecretsToCreate(): void {
     for (const [id, readers] of this.boundSecrets) {
       if (this.generatedSecrets[id]) continue;
-      const channels: readonly Channel[] = SECRETS[id].channels;
+      const channels = (SECRETS[id].channels as readonly Channel[]).filter((c) =>
+        this.config.enabledChannels.includes(c),
+      );
       const meanwhile = channels.length
         ? `until it exists, ${channels.join(' and ')} notifications fail as misconfigured: they are retried, ` +
           `then dead-lettered, and the ${channels.map((c) => `${c}-misconfigured`).join(' / ')} alarm pages`

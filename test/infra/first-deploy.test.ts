@@ -40,7 +40,9 @@ describe('secrets', () => {
     const { stack } = synth({ ...EMAIL, enabledChannels: 'email,sms,slack', smsFromNumber: '+15550100001' });
     const text = warnings(stack);
     const named = (suffix: string) => text.filter((w) => w.includes(`"session-recovery/dev/${suffix}"`));
-    expect(named('twilio').join()).toMatch(/sms and whatsapp notifications fail as misconfigured/);
+    expect(named('twilio').join()).toMatch(
+      /sms notifications fail as misconfigured.*the sms-misconfigured alarm pages/,
+    );
     expect(named('slack-webhook').join()).toMatch(/dead-lettered, and the slack-misconfigured alarm pages/);
     expect(named('stripe-webhook')).toHaveLength(1);
     expect(named('shopify-webhook')).toHaveLength(1);
