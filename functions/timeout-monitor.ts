@@ -2,12 +2,13 @@
 
 import { createScheduledHandler } from '../shared/handler/scheduled-job.ts';
 import { contextWithSettingsFromEnv } from '../shared/settings.ts';
-import { runTimeoutMonitor } from '../shared/usecases/timeout-monitor.ts';
+import { runScheduledTimeoutMonitor } from '../shared/usecases/state-gauges.ts';
 
 const ctx = contextWithSettingsFromEnv();
 
 export const handler = createScheduledHandler(
   'timeout-monitor',
   () => ctx,
-  (c, invocation) => runTimeoutMonitor(c, invocation),
+  // Each scheduled run also emits the state gauges (sending paused, bounce and complaint rates).
+  (c, invocation) => runScheduledTimeoutMonitor(c, invocation),
 );

@@ -102,8 +102,11 @@ const ConfigEntries = v.object({
     v.string(),
     v.regex(/^[a-z][a-z0-9-]{0,15}$/, 'lowercase letters, digits and dashes, 1-16 chars'),
   ),
-  /** EMF namespace of the functions' metrics and the alarms. */
-  metricsNamespace: v.optional(text(1, 255), DEFAULT_METRICS_NAMESPACE),
+  /** Prefix of the EMF namespace of the functions' metrics and the alarms; the stack appends `/<stage>`. */
+  metricsNamespace: v.optional(
+    v.pipe(text(1, 238), v.regex(/^(?!AWS\/)[\w.\-/#: ]+$/, 'letters, digits and . - _ / # : (not AWS/)')),
+    DEFAULT_METRICS_NAMESPACE,
+  ),
   logLevel: v.optional(v.picklist(['DEBUG', 'INFO', 'WARN', 'ERROR']), 'INFO'),
   logRetentionDays: v.optional(
     numberFromText(
@@ -133,13 +136,44 @@ const ConfigEntries = v.object({
 
   enabledChannels: v.optional(list(v.picklist(CHANNELS)), []),
   sesFromAddress: v.optional(email),
+  /**
+   * An existing SES configuration set to send through, imported (not created): the stack only adds its
+   * EventBridge event destination. Unset: the stack creates `<prefix>`.
+   */
   sesConfigurationSet: v.optional(v.pipe(v.string(), v.regex(/^[\w-]{1,64}$/))),
+  /**
+   * The Parameters and Secrets extension layer ARN per region (`{"<region>": "arn:aws:lambda:<region>:…"}`),
+   * for regions aws-cdk-lib does not know or to pin another layer version. Arm64 layers.
+   */
+  secretsExtensionLayerArns: v.optional(
+    jsonObject(
+      v.pipe(
+        v.record(
+          v.pipe(v.string(), v.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'a region such as eu-west-1')),
+          v.pipe(
+            v.string(),
+            v.regex(
+              /^arn:aws[\w-]*:lambda:[a-z0-9-]+:\d{12}:layer:[\w-]+:\d+$/,
+              'a Lambda layer version ARN (arn:aws:lambda:<region>:<account>:layer:<name>:<version>)',
+            ),
+          ),
+        ),
+        v.check(
+          (arns) => Object.entries(arns).every(([region, arn]) => arn.split(':')[3] === region),
+          'each layer ARN must be in the region it is given for',
+        ),
+      ),
+    ),
+  ),
   smsFromNumber: v.optional(e164),
   whatsappFromNumber: v.optional(e164),
   slackWebhookSecretName: v.optional(secretNameSchema),
   twilioSecretName: v.optional(secretNameSchema),
   webhookSigningSecretName: v.optional(secretNameSchema),
-  /** Secret holding the one-click unsubscribe token key (32+ characters); default `session-recovery/<stage>/unsubscribe-key`. */
+  /**
+   * Secret holding the one-click unsubscribe token key (32+ characters). Unset: the stack generates
+   * `session-recovery/<stage>/unsubscribe-key` (while email is enabled); set: a secret you created.
+   */
   unsubscribeKeySecretName: v.optional(secretNameSchema),
   /** Product events (#14): Stripe's webhook signing secret; default `session-recovery/<stage>/stripe-webhook`. */
   stripeWebhookSecretName: v.optional(secretNameSchema),
@@ -164,9 +198,18 @@ const ConfigEntries = v.object({
    * custom domain). Default: the API's own execute-api URL with the stage.
    */
   publicBaseUrl: v.optional(httpsUrl),
-  /** Requests per second (and burst) allowed on each public route, below the stage's own limits. */
-  publicThrottleRateLimit: v.optional(int(1, 10_000), 10),
-  publicThrottleBurstLimit: v.optional(int(1, 5_000), 20),
+  /**
+   * API Gateway throttles (requests per second and burst) per method, by who calls: provider callbacks
+   * (Twilio, Stripe, Shopify under /v1/public/hooks/), one-click unsubscribe, the product's routes; the
+   * operators' routes take the stage default (`apiThrottle*`). Separate buckets: one caller class cannot
+   * drain another's.
+   */
+  callbackThrottleRateLimit: v.optional(int(1, 10_000), 50),
+  callbackThrottleBurstLimit: v.optional(int(1, 5_000), 100),
+  unsubscribeThrottleRateLimit: v.optional(int(1, 10_000), 10),
+  unsubscribeThrottleBurstLimit: v.optional(int(1, 5_000), 20),
+  productThrottleRateLimit: v.optional(int(1, 10_000), 50),
+  productThrottleBurstLimit: v.optional(int(1, 5_000), 100),
   /** The reputation guard pauses email at or above these 24 h rates (percent); SES reviews at 5 / 0.1. */
   reputationPauseBouncePercent: v.optional(numberFromText(finiteNumber(0.1, 100)), 5),
   reputationPauseComplaintPercent: v.optional(numberFromText(finiteNumber(0.01, 100)), 0.1),

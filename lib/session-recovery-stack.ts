@@ -1,7 +1,18 @@
 // The whole service in one stack, derived from the two descriptions in shared/infra: tables and channel
 // queues from resources.ts, functions with their triggers and grants from functions.ts. Nothing here names a
 // table, index, queue or env var by hand, so the stack cannot drift from the local runtime.
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import {
+  Annotations,
+  Aws,
+  CfnMapping,
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Tags,
+  Token,
+} from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -11,6 +22,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { FactName, RegionInfo } from 'aws-cdk-lib/region-info';
 import type { Construct } from 'constructs';
 import {
   SHOPIFY_DETAIL_TYPE,
@@ -30,6 +42,7 @@ import {
   type SecretId,
   type TableId,
 } from '../shared/infra/functions.ts';
+import { stageNamespace } from '../shared/infra/metrics.ts';
 import {
   CHANNEL_QUEUES,
   type Channel,
@@ -42,13 +55,13 @@ import {
   TABLES,
   tableName,
 } from '../shared/infra/resources.ts';
-import { type Config, resourcePrefix, secretName } from './config.ts';
+import { type Config, ConfigError, resourcePrefix, secretName } from './config.ts';
 import { AdminApi, type ApiRoute } from './constructs/admin-api.ts';
 import { ChannelSender } from './constructs/channel-sender.ts';
 import { Operations, RunbookIds } from './constructs/operations.ts';
 import { ScheduledJob } from './constructs/scheduled-job.ts';
-import { ServiceFunction } from './constructs/service-function.ts';
-import { ServiceTable } from './constructs/service-table.ts';
+import { SECRETS_EXTENSION_VERSION, ServiceFunction } from './constructs/service-function.ts';
+import { ServiceTable, TableDeletionProtection } from './constructs/service-table.ts';
 import { type Acknowledgement, acknowledgeNagFindings } from './nag.ts';
 
 export interface SessionRecoveryStackProps extends StackProps {
@@ -74,16 +87,26 @@ export class SessionRecoveryStack extends Stack {
   public readonly jobs: Record<JobName, ScheduledJob>;
   public readonly operations: Operations;
   public readonly api?: AdminApi;
-  /** SES configuration set every email is sent through; it publishes the events the receipts function reads. */
-  public readonly configurationSet: ses.ConfigurationSet;
+  /**
+   * SES configuration set every email is sent through; it publishes the events the receipts function reads.
+   * Created by the stack, or imported when `sesConfigurationSet` names an existing one.
+   */
+  public readonly configurationSet: ses.IConfigurationSet;
   /** Where SES events go that the receipts function could not apply (after Lambda's retries). */
   public readonly receiptsDeadLetterQueue: sqs.Queue;
-  /** Secrets the stack generates itself (the cursor key): their values are made by Secrets Manager at deploy. */
+  /**
+   * Secrets the stack generates itself (the cursor key; the unsubscribe key while email is enabled and no
+   * name is configured): their values are made by Secrets Manager at deploy.
+   */
   public readonly generatedSecrets: Partial<Record<SecretId, secretsmanager.Secret>> = {};
   /** Product events (#14): the stage's bus, where every failed event ends, and Shopify checkouts' timers. */
   public readonly eventBus: events.EventBus;
   public readonly eventsDeadLetterQueue: sqs.Queue;
   public readonly checkoutTimerQueue: sqs.Queue;
+  /** What happens to tables, secrets, queues and log groups when they leave the stack (config `removalPolicy`). */
+  public readonly removalPolicy: RemovalPolicy;
+  /** Switches the tables' deletion protection on after everything else was created (retained stages only). */
+  public readonly tableProtection?: TableDeletionProtection;
   /** The cdk-nag findings this stack accepts, each with its resource and reason (lib/nag.ts). */
   public readonly nagAcknowledgements: readonly Acknowledgement[];
 
@@ -98,7 +121,11 @@ export class SessionRecoveryStack extends Stack {
     Tags.of(this).add('service', 'session-recovery');
     Tags.of(this).add('stage', config.stage);
 
-    const removalPolicy = config.removalPolicy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    // `retain` keeps data and dead letters when the stack is deleted or a resource replaced, but not after a
+    // failed first create: its rollback deletes what it made, so the retry does not fail on a fixed name.
+    const removalPolicy =
+      config.removalPolicy === 'retain' ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE : RemovalPolicy.DESTROY;
+    this.removalPolicy = removalPolicy;
 
     this.tables = {} as Record<TableId, ServiceTable>;
     for (const description of TABLES) {
@@ -109,9 +136,11 @@ export class SessionRecoveryStack extends Stack {
       });
     }
 
+    // The stage's own namespace: two stages in one account share no custom metric (README design notes).
+    const metricsNamespace = stageNamespace(config.metricsNamespace, config.stage);
     this.operations = new Operations(this, 'Operations', {
       prefix: this.prefix,
-      namespace: config.metricsNamespace,
+      namespace: metricsNamespace,
       onCallEmails: config.onCallEmails,
       onCallHttpsUrls: config.onCallHttpsUrls,
     });
@@ -120,9 +149,12 @@ export class SessionRecoveryStack extends Stack {
       logRetention: config.logRetentionDays as logs.RetentionDays,
       logRemovalPolicy: removalPolicy,
       logLevel: config.logLevel,
-      metricsNamespace: config.metricsNamespace,
+      metricsNamespace,
     };
     const codeFor = () => (config.bundling === 'stub' ? lambda.Code.fromInline(STUB_CODE) : undefined);
+    const secretsExtensionLayerArn = FUNCTION_DESCRIPTIONS.some((d) => d.secretsViaExtension)
+      ? this.secretsExtensionLayerArn()
+      : undefined;
 
     this.functions = {};
     this.senders = {} as Record<Channel, ChannelSender>;
@@ -148,6 +180,8 @@ export class SessionRecoveryStack extends Stack {
           dlqAlarmName: alarm.alarmName,
           dlqAlarmDescription: alarm.alarmDescription,
           secretsExtension: description.secretsViaExtension,
+          secretsExtensionLayerArn,
+          queueRemovalPolicy: removalPolicy,
           ...common,
         });
         this.senders[trigger.channel] = sender;
@@ -164,17 +198,25 @@ export class SessionRecoveryStack extends Stack {
             description.summary ??
             (trigger.kind === 'schedule' ? `Scheduled job ${trigger.job}` : 'Admin API'),
           secretsExtension: description.secretsViaExtension,
+          secretsExtensionLayerArn,
           ...common,
         });
       }
     }
-    this.configurationSet = new ses.ConfigurationSet(this, 'EmailConfigurationSet', {
-      configurationSetName: this.sesConfigurationSetName(),
-      reputationMetrics: true,
-    });
+    // A named configuration set already exists (creating it again fails the deploy with AlreadyExists).
+    this.configurationSet = config.sesConfigurationSet
+      ? ses.ConfigurationSet.fromConfigurationSetName(
+          this,
+          'EmailConfigurationSet',
+          config.sesConfigurationSet,
+        )
+      : new ses.ConfigurationSet(this, 'EmailConfigurationSet', {
+          configurationSetName: this.sesConfigurationSetName(),
+          reputationMetrics: true,
+        });
     for (const id of Object.keys(SECRETS) as SecretId[]) {
       const secret = SECRETS[id];
-      if (!('generated' in secret)) continue;
+      if (!('generated' in secret) || !this.generates(id)) continue;
       this.generatedSecrets[id] = new secretsmanager.Secret(this, `${pascal(secret.suffix)}Secret`, {
         secretName: secretName(config, id),
         description: `session-recovery (${config.stage}): ${secret.suffix}, generated at deploy`,
@@ -183,6 +225,7 @@ export class SessionRecoveryStack extends Stack {
       });
     }
     for (const description of FUNCTION_DESCRIPTIONS) this.bind(description);
+    this.warnOfSecretsToCreate();
     this.receiptsDeadLetterQueue = this.wireReceipts();
     ({
       bus: this.eventBus,
@@ -211,6 +254,7 @@ export class SessionRecoveryStack extends Stack {
         deadLetterQueueName: `${this.prefix}-${job}-dlq`,
         dlqAlarmName: dlqAlarm.alarmName,
         dlqAlarmDescription: dlqAlarm.alarmDescription,
+        removalPolicy,
       });
       this.jobs[job] = scheduled;
       const scheduleEnabled =
@@ -262,8 +306,20 @@ export class SessionRecoveryStack extends Stack {
         restApiName: `${this.prefix}-admin`,
         throttlingRateLimit: config.apiThrottleRateLimit,
         throttlingBurstLimit: config.apiThrottleBurstLimit,
-        publicThrottlingRateLimit: config.publicThrottleRateLimit,
-        publicThrottlingBurstLimit: config.publicThrottleBurstLimit,
+        throttles: {
+          callback: {
+            rateLimit: config.callbackThrottleRateLimit,
+            burstLimit: config.callbackThrottleBurstLimit,
+          },
+          unsubscribe: {
+            rateLimit: config.unsubscribeThrottleRateLimit,
+            burstLimit: config.unsubscribeThrottleBurstLimit,
+          },
+          product: {
+            rateLimit: config.productThrottleRateLimit,
+            burstLimit: config.productThrottleBurstLimit,
+          },
+        },
         waf: config.apiWaf,
         cloudWatchRole: config.apiCloudWatchRole,
         ...common,
@@ -287,8 +343,17 @@ export class SessionRecoveryStack extends Stack {
     this.operations.watchEvents(this.eventsDeadLetterQueue, ingest);
     this.operations.addAlarmStatus();
 
-    this.nagAcknowledgements = acknowledgeNagFindings(this);
     this.addOutputs();
+    if (config.removalPolicy === 'retain') {
+      // Last, after every other resource: see TableDeletionProtection.
+      this.tableProtection = new TableDeletionProtection(this, 'TableDeletionProtection', {
+        tables: Object.values(this.tables),
+        logRemovalPolicy: removalPolicy,
+        logRetention: common.logRetention,
+      });
+      this.tableProtection.dependOnEverythingElse(this);
+    }
+    this.nagAcknowledgements = acknowledgeNagFindings(this);
   }
 
   /** Applies a description's tables, queues, secrets and settings to its function. */
@@ -325,6 +390,7 @@ export class SessionRecoveryStack extends Stack {
       const channels: readonly Channel[] = SECRETS[secret].channels;
       if (channels.length > 0 && !channels.some(mayUse)) continue;
       fn.bindSecret({ envVar: SECRETS[secret].envVar, secretName: secretName(config, secret) });
+      this.boundSecrets.set(secret, [...(this.boundSecrets.get(secret) ?? []), description.id]);
     }
     if (description.sendsEmail && config.enabledChannels.includes('email') && config.sesFromAddress)
       fn.bindEmailIdentity({
@@ -373,6 +439,69 @@ export class SessionRecoveryStack extends Stack {
     }
   }
 
+  /** Secrets a function reads, with the functions reading each (filled by bind). */
+  private readonly boundSecrets = new Map<SecretId, string[]>();
+
+  /** Whether the stack makes this secret: one it may generate, not named by config, of no or an enabled channel. */
+  private generates(id: SecretId): boolean {
+    const secret = SECRETS[id];
+    if (!('generated' in secret)) return false;
+    if (id === 'unsubscribeKey' && this.config.unsubscribeKeySecretName) return false;
+    const channels: readonly Channel[] = secret.channels;
+    return channels.length === 0 || channels.some((c) => this.config.enabledChannels.includes(c));
+  }
+
+  /**
+   * A synth warning for every secret a function will read that this stack does not create: synth cannot see
+   * the account, so it names each one to create (docs/deploy.md's first-deploy checklist) and what happens
+   * until it exists.
+   */
+  private warnOfSecretsToCreate(): void {
+    for (const [id, readers] of this.boundSecrets) {
+      if (this.generatedSecrets[id]) continue;
+      const channels = (SECRETS[id].channels as readonly Channel[]).filter((c) =>
+        this.config.enabledChannels.includes(c),
+      );
+      const meanwhile = channels.length
+        ? `until it exists, ${channels.join(' and ')} notifications fail as misconfigured: they are retried, ` +
+          `then dead-lettered, and the ${channels.map((c) => `${c}-misconfigured`).join(' / ')} alarm pages`
+        : 'until it exists, the webhook route that needs it refuses every call (500, logged)';
+      Annotations.of(this).addWarningV2(
+        `session-recovery:secret-to-create:${id}`,
+        `Create the secret "${secretName(this.config, id)}" (${SECRETS[id].suffix}; read by ${readers.join(', ')}): ` +
+          `this stack does not create it (docs/deploy.md, first deploy checklist); ${meanwhile}.`,
+      );
+    }
+  }
+
+  /**
+   * The Parameters and Secrets extension layer in this stack's region: `secretsExtensionLayerArns` from
+   * config, else aws-cdk-lib's map. With a known region (`cdk deploy` resolves it from the credentials) an
+   * unknown one fails here, at synth; an environment-agnostic synth gets a mapping of every known region.
+   */
+  private secretsExtensionLayerArn(): string {
+    const configured = this.config.secretsExtensionLayerArns ?? {};
+    const known = {
+      ...RegionInfo.regionMap(FactName.paramsAndSecretsLambdaLayer(SECRETS_EXTENSION_VERSION, 'arm64')),
+      ...configured,
+    };
+    if (!Token.isUnresolved(this.region)) {
+      const arn = known[this.region];
+      if (!arn)
+        throw new ConfigError(
+          `No AWS Parameters and Secrets Lambda Extension layer is known for region ${this.region} (arm64). ` +
+            `Look up the layer ARN for ${this.region} in the extension's documentation ("AWS Parameters and ` +
+            `Secrets Lambda Extension ARNs") and give it in context: -c secretsExtensionLayerArns=` +
+            `'{"${this.region}":"arn:aws:lambda:${this.region}:<account>:layer:AWS-Parameters-and-Secrets-Lambda-Extension-Arm64:<version>"}'.`,
+        );
+      return arn;
+    }
+    const mapping = new CfnMapping(this, 'SecretsExtensionLayers', {
+      mapping: Object.fromEntries(Object.entries(known).map(([region, arn]) => [region, { arn }])),
+    });
+    return mapping.findInMap(Aws.REGION, 'arn');
+  }
+
   private sesConfigurationSetName(): string {
     return this.config.sesConfigurationSet ?? this.prefix;
   }
@@ -386,7 +515,9 @@ export class SessionRecoveryStack extends Stack {
   private wireReceipts(): sqs.Queue {
     const fn = this.functionFor({ kind: 'receipts' });
     const configurationSetName = this.sesConfigurationSetName();
-    this.configurationSet.addEventDestination('ToEventBridge', {
+    // Under the set (created or imported) with addEventDestination's id: the logical id does not move.
+    new ses.ConfigurationSetEventDestination(this.configurationSet, 'ToEventBridge', {
+      configurationSet: this.configurationSet,
       destination: ses.EventDestination.eventBus(
         events.EventBus.fromEventBusName(this, 'DefaultBus', 'default'),
       ),
@@ -402,6 +533,7 @@ export class SessionRecoveryStack extends Stack {
     });
     const dlq = new sqs.Queue(this, 'ReceiptsDeadLetterQueue', {
       queueName: `${this.prefix}-receipts-dlq`,
+      removalPolicy: this.removalPolicy,
       retentionPeriod: Duration.days(14),
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -449,12 +581,14 @@ export class SessionRecoveryStack extends Stack {
     const fn = this.functionFor({ kind: 'ingest' });
     const dlq = new sqs.Queue(this, 'EventsDeadLetterQueue', {
       queueName: eventQueueName(this.prefix, 'dlq'),
+      removalPolicy: this.removalPolicy,
       retentionPeriod: Duration.days(14),
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
     });
     const timers = new sqs.Queue(this, 'CheckoutTimerQueue', {
       queueName: eventQueueName(this.prefix, 'timers'),
+      removalPolicy: this.removalPolicy,
       visibilityTimeout: Duration.seconds(EVENT_QUEUES.timers.visibilityTimeoutSeconds),
       deadLetterQueue: { queue: dlq, maxReceiveCount: EVENT_QUEUES.timers.maxReceiveCount },
       encryption: sqs.QueueEncryption.SQS_MANAGED,

@@ -1,7 +1,7 @@
 // One delivery channel: its queue, the queue's DLQ, the sender Lambda consuming it and the alarm on the DLQ.
 // The settings that must agree (visibility vs. sender timeout, redrive vs. DLQ, partial batch responses)
 // are fixed here together, so no channel can get them half right.
-import { Arn, Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Arn, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -39,6 +39,11 @@ export interface ChannelSenderProps {
   /** @default 'SessionRecovery' */
   readonly metricsNamespace?: string;
   /**
+   * What happens to the queue and its DLQ (and the dead letters in it) when they leave the stack.
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+   */
+  readonly queueRemovalPolicy?: RemovalPolicy;
+  /**
    * Ready code instead of bundling `entry` (template tests only).
    * @default - `entry` bundled with esbuild
    */
@@ -48,6 +53,8 @@ export interface ChannelSenderProps {
    * @default false
    */
   readonly secretsExtension?: boolean;
+  /** @default - aws-cdk-lib's map (see ServiceFunction) */
+  readonly secretsExtensionLayerArn?: string;
   /**
    * How long a dead letter is kept for inspection and replay.
    * @default Duration.days(14) (the SQS maximum)
@@ -83,6 +90,7 @@ export class ChannelSender extends Construct {
       entry: props.entry,
       code: props.code,
       secretsExtension: props.secretsExtension,
+      secretsExtensionLayerArn: props.secretsExtensionLayerArn,
       timeout: Duration.seconds(description.senderTimeoutSeconds),
       memorySize: props.memorySize,
       functionName: props.functionName,
@@ -97,8 +105,10 @@ export class ChannelSender extends Construct {
 
     const dlqName = `${props.queueName}-dlq`;
     const stack = Stack.of(this);
+    const queueRemovalPolicy = props.queueRemovalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       queueName: dlqName,
+      removalPolicy: queueRemovalPolicy,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: props.deadLetterRetention ?? Duration.days(14),
@@ -118,6 +128,7 @@ export class ChannelSender extends Construct {
     });
     this.queue = new sqs.Queue(this, 'Queue', {
       queueName: props.queueName,
+      removalPolicy: queueRemovalPolicy,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       visibilityTimeout: Duration.seconds(timeout.toSeconds() * VISIBILITY_TO_TIMEOUT_RATIO),

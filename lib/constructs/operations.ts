@@ -514,7 +514,9 @@ export class Operations extends Construct {
         threshold: SES_REVIEW_PERCENT.bounce / 2,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        // Emitted by every scheduled monitor run (shared/usecases/state-gauges.ts): a quiet period is a
+        // monitor that did not run (its heartbeat alarm pages), never a reason to go back to OK.
+        treatMissingData: cloudwatch.TreatMissingData.MISSING,
       },
     );
     this.alarm(
@@ -525,7 +527,9 @@ export class Operations extends Construct {
         threshold: SES_REVIEW_PERCENT.complaint / 2,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        // Emitted by every scheduled monitor run (shared/usecases/state-gauges.ts): a quiet period is a
+        // monitor that did not run (its heartbeat alarm pages), never a reason to go back to OK.
+        treatMissingData: cloudwatch.TreatMissingData.MISSING,
       },
     );
     this.alarm(
@@ -541,7 +545,9 @@ export class Operations extends Construct {
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        // Emitted by every scheduled monitor run (shared/usecases/state-gauges.ts): a quiet period is a
+        // monitor that did not run (its heartbeat alarm pages), never a reason to go back to OK.
+        treatMissingData: cloudwatch.TreatMissingData.MISSING,
       },
     );
     this.alarm(RunbookIds.receiptsDlq, 'SES events the receipts function could not apply are in its DLQ.', {

@@ -20,6 +20,9 @@ import type { ServiceTable } from './service-table.ts';
 /** Repository root: entries are resolved against it, and its package-lock.json pins the bundle's deps. */
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 
+/** The Parameters and Secrets extension version whose layer ARNs aws-cdk-lib knows per region. */
+export const SECRETS_EXTENSION_VERSION = lambda.ParamsAndSecretsVersions.V1_0_103;
+
 /** The newest Node.js runtime this aws-cdk-lib knows; nodejs20.x is deprecated. */
 const SERVICE_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
@@ -85,6 +88,11 @@ export interface ServiceFunctionProps {
    * @default false
    */
   readonly secretsExtension?: boolean;
+  /**
+   * The extension's layer version ARN in this stack's region (SessionRecoveryStack resolves it per region).
+   * @default - aws-cdk-lib's own map of SECRETS_EXTENSION_VERSION
+   */
+  readonly secretsExtensionLayerArn?: string;
 }
 
 export interface TableBinding {
@@ -173,10 +181,15 @@ export class ServiceFunction extends NodejsFunction {
         ? {
             // The extension's cache is off: the function's reader keeps each answer SECRETS_MAX_AGE_SECONDS
             // (shared/secrets/max-age.ts), and one cache means one bound on how late a rotation is seen.
-            paramsAndSecrets: lambda.ParamsAndSecretsLayerVersion.fromVersion(
-              lambda.ParamsAndSecretsVersions.V1_0_103,
-              { cacheEnabled: false, logLevel: lambda.ParamsAndSecretsLogLevel.WARN },
-            ),
+            paramsAndSecrets: props.secretsExtensionLayerArn
+              ? lambda.ParamsAndSecretsLayerVersion.fromVersionArn(props.secretsExtensionLayerArn, {
+                  cacheEnabled: false,
+                  logLevel: lambda.ParamsAndSecretsLogLevel.WARN,
+                })
+              : lambda.ParamsAndSecretsLayerVersion.fromVersion(SECRETS_EXTENSION_VERSION, {
+                  cacheEnabled: false,
+                  logLevel: lambda.ParamsAndSecretsLogLevel.WARN,
+                }),
           }
         : {}),
       loggingFormat: lambda.LoggingFormat.JSON,

@@ -5,8 +5,18 @@
 // dimensions listed for its group (Powertools adds `service` from POWERTOOLS_SERVICE_NAME); a function
 // that adds a default dimension would move its metrics away from the alarms.
 
-/** Default EMF namespace; the stack passes the configured one as POWERTOOLS_METRICS_NAMESPACE. */
+/** Default EMF namespace prefix; the stack appends the stage (see stageNamespace). */
 export const DEFAULT_METRICS_NAMESPACE = 'SessionRecovery';
+
+/**
+ * The namespace a stage's functions emit into and its alarms and dashboard watch: `<prefix>/<stage>`. The
+ * stage is in the namespace, not a dimension: every emitter (and any future one) lands in its stage's
+ * namespace through POWERTOOLS_METRICS_NAMESPACE alone, so no forgotten dimension can merge two stages'
+ * metrics, and the dimension sets the alarms match stay as they are.
+ */
+export function stageNamespace(prefix: string, stage: string): string {
+  return `${prefix}/${stage}`;
+}
 
 /** Value of the `service` dimension: every function runs with POWERTOOLS_SERVICE_NAME set to this. */
 export const SERVICE_NAME = 'session-recovery';
@@ -89,7 +99,10 @@ export type JobMetric = (typeof JOB_METRICS)[keyof typeof JOB_METRICS];
 export type MonitorMetric = (typeof MONITOR_METRICS)[keyof typeof MONITOR_METRICS];
 export type SenderMetric = (typeof SENDER_METRICS)[keyof typeof SENDER_METRICS];
 
-/** Emitted by the receipts function, dimensions {service, channel}. */
+/**
+ * Emitted by the receipts function, dimensions {service, channel}. The three gauges (rates and pause) are
+ * also emitted by every scheduled timeout-monitor run (shared/usecases/state-gauges.ts), receipts or not.
+ */
 export const RECEIPT_METRICS = {
   delivered: 'Delivered',
   bounced: 'Bounced',
@@ -99,7 +112,7 @@ export const RECEIPT_METRICS = {
   bounceRate: 'BounceRate',
   /** Percent of the channel's sends over the last 24 h that were complained about (a gauge). */
   complaintRate: 'ComplaintRate',
-  /** 1 while the reputation guard holds the channel paused (a gauge, emitted after each bounce or complaint). */
+  /** 1 while the reputation guard holds the channel paused (a gauge: after each bounce or complaint, and each monitor run). */
   sendingPaused: 'SendingPaused',
 } as const;
 export type ReceiptMetric = (typeof RECEIPT_METRICS)[keyof typeof RECEIPT_METRICS];

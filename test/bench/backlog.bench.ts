@@ -98,6 +98,11 @@ async function drain(
   const seconds = (performance.now() - started) / 1000;
   const conflicts = [first, ...runs].reduce((s, r) => s + r.counts.conflicts, 0);
   log(`${workers} worker(s): ${claimed}/${n} claimed in ${seconds.toFixed(1)} s, ${conflicts} conflicts`);
+  // A drain time of a run that did not drain is no figure: fail rather than report it.
+  if (claimed < n)
+    throw new Error(
+      `backlog drain with ${workers} worker(s) incomplete: ${claimed} of ${n} sessions claimed`,
+    );
   return { seconds, claimed, conflicts };
 }
 

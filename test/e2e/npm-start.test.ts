@@ -17,24 +17,28 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
-function javaPids(port: number): string[] {
+/** DynamoDB Local's java processes on the port. pgrep exits 1 for "none"; anything else is an error, not "none". */
+function javaPids(port: number, pgrep = 'pgrep'): string[] {
   try {
-    return execFileSync('pgrep', ['-f', `DynamoDBLocal.jar.*-port ${port}`], { encoding: 'utf8' })
+    return execFileSync(pgrep, ['-f', `DynamoDBLocal.jar.*-port ${port}`], { encoding: 'utf8' })
       .trim()
       .split('\n')
       .filter(Boolean);
-  } catch {
-    return [];
+  } catch (error) {
+    if ((error as { status?: number }).status === 1) return [];
+    throw new Error(`cannot tell whether DynamoDB Local is still running (pgrep failed): ${String(error)}`);
   }
 }
 
+/** Waits for `pattern`; resolves with the time since `origin` (the start), and fails past `ms` after it. */
 function waitFor(
   child: ChildProcess,
   output: { text: string },
   pattern: RegExp,
   ms: number,
+  origin: number,
 ): Promise<number> {
-  const started = Date.now();
+  const started = origin;
   return new Promise((resolve, reject) => {
     const timer = setInterval(() => {
       if (pattern.test(output.text)) {
@@ -47,6 +51,14 @@ function waitFor(
     }, 200);
   });
 }
+
+describe('javaPids', () => {
+  it('throws when pgrep itself fails, instead of reporting no process', () => {
+    expect(() => javaPids(1, 'pgrep-that-does-not-exist')).toThrow(/pgrep failed/);
+    // pgrep's own "no process matched" (exit 1) is the empty list.
+    expect(javaPids(1)).toEqual([]);
+  });
+});
 
 describe('npm start', () => {
   it('shows the first attempt within 60 s and the first timeout within 90 s, then stops cleanly on Ctrl-C', async () => {
@@ -68,9 +80,10 @@ describe('npm start', () => {
     try {
       // Act
       const started = Date.now();
-      await waitFor(child, output, /loaded \d+ stalled checkouts/, 60_000);
-      const firstAttempt = await waitFor(child, output, /claimed\s+\S+\s+attempt 1 of/, 60_000);
-      const firstTimeout = await waitFor(child, output, /timed out demo-transcription/, 90_000);
+      // Every milestone is measured from the start, not from the one before it.
+      await waitFor(child, output, /loaded \d+ stalled checkouts/, 60_000, started);
+      const firstAttempt = await waitFor(child, output, /claimed\s+\S+\s+attempt 1 of/, 60_000, started);
+      const firstTimeout = await waitFor(child, output, /timed out demo-transcription/, 90_000, started);
       const dynamoPort = Number(/DynamoDB\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(output.text)?.[1]);
       const sqsPort = Number(/SQS\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(output.text)?.[1]);
       expect(await portOpen(dynamoPort)).toBe(true);

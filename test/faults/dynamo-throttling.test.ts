@@ -191,11 +191,10 @@ describe('DynamoDB faults during sweeps', () => {
     expect(await drainQueue(ctx, ctx.queues.email.url)).toHaveLength(1);
   });
 
-  // Known bug, reported to the lead: acquireJobLease's conditional Put is retried by the SDK after a lost
-  // answer and then fails its own condition (the lease it just wrote is live), so the sweep skips itself
-  // ("another execution holds the job lease") and leaves a lease nobody releases: the next scheduled runs
-  // are skipped too until it expires (120 s). Kept failing on purpose until acquireJobLease accepts a
-  // lease it owns.
+  // The SDK retries acquireJobLease's conditional Put after a lost answer; the retry finds the lease the
+  // first attempt wrote. The run must take that lease as its own (not skip itself as "another execution
+  // holds the job lease") and release it at the end, or the next scheduled runs are skipped until it
+  // expires (120 s). Fails if acquireJobLease stops accepting a lease it owns.
   it('a job-lease write whose answer was lost does not lock the sweep out of its own run', async () => {
     // Prepare
     const clock = manualClock(T0);
@@ -220,9 +219,8 @@ describe('DynamoDB faults during sweeps', () => {
     expect(lease.Item).toBeUndefined();
   });
 
-  // Known bug, reported to the lead: recordJobOutcome's `ADD consecutiveFailures :one` is not idempotent,
-  // so the SDK's retry after a lost answer counts one failed run twice. Kept failing on purpose until the
-  // update is made idempotent per run.
+  // The SDK retries recordJobOutcome's job-state update after a lost answer: one failed run must still
+  // count as one consecutive failure (the update is idempotent per run). Fails if it counts the retry too.
   it('a failed run whose job-state update answer was lost counts as one consecutive failure', async () => {
     // Prepare: the claim is throttled on every SDK attempt (nothing written, so the run fails), and the
     // first answer of the job-state update is lost.

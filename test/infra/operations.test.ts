@@ -14,7 +14,7 @@ import {
   SWEEP_METRICS,
 } from '../../shared/infra/metrics.ts';
 import { CHANNELS, JOBS } from '../../shared/infra/resources.ts';
-import { ALL_CHANNELS_CONTEXT, props, refOf, resourcesOfType, synth } from './synth.ts';
+import { ALL_CHANNELS_CONTEXT, props, refOf, resourcesOfType, serviceFunctions, synth } from './synth.ts';
 
 const PREFIX = 'session-recovery-dev';
 const ROUTES = [{ method: 'GET', path: '/v1/health/readyz', access: 'read' }] as const;
@@ -63,7 +63,7 @@ describe('alarms', () => {
     const sweep = alarmNamed('recovery-sweep-heartbeat-missing');
     expect(sweep).toMatchObject({
       MetricName: JOB_METRICS.heartbeat,
-      Namespace: 'SessionRecovery',
+      Namespace: 'SessionRecovery/dev',
       Statistic: 'Sum',
       ComparisonOperator: 'LessThanThreshold',
       Threshold: 1,
@@ -140,9 +140,7 @@ describe('alarms', () => {
     });
     // Every function's throttles page: ten through lambda-throttles' metric math, ingest (#14) on its own.
     const throttles = alarmNamed('lambda-throttles').Metrics as { MetricStat?: unknown }[];
-    expect(throttles.filter((m) => m.MetricStat)).toHaveLength(
-      resourcesOfType(json, 'AWS::Lambda::Function').length - 1,
-    );
+    expect(throttles.filter((m) => m.MetricStat)).toHaveLength(serviceFunctions(json).length - 1);
     expect(alarmNamed('ingest-throttles')).toMatchObject({ MetricName: 'Throttles', Threshold: 0 });
     expect(alarmNamed('api-5xx')).toMatchObject({
       MetricName: '5XXError',

@@ -87,3 +87,13 @@ export function refOf(value: unknown): string | undefined {
 export function props<T = Record<string, unknown>>(resource: CfnResource): T {
   return (resource.Properties ?? {}) as T;
 }
+
+/** Construct id (and logical id prefix) of CDK's AwsCustomResource provider: the tables' deletion protection. */
+export const CUSTOM_RESOURCE_PROVIDER_ID = 'AWS679f53fac002430cb0da5b7982bd2287';
+
+/** The service's own functions: every Lambda function but the deploy-time custom resource provider. */
+export function serviceFunctions(json: CfnTemplate): [string, CfnResource][] {
+  return resourcesOfType(json, 'AWS::Lambda::Function').filter(
+    ([id]) => !id.startsWith(CUSTOM_RESOURCE_PROVIDER_ID),
+  );
+}

@@ -20,13 +20,15 @@ const ACCEPTED_RULES = new Set([
 describe('cdk-nag AwsSolutions', () => {
   it('passes with the cdk.json defaults and no API', () => {
     const { stack } = synth({}, { routes: null, nag: true });
-    // Two job DLQs and the receipts DLQ, each a DLQ itself; the cursor key without a rotation Lambda; run
-    // now's invoke of each job function's versions and aliases.
+    // Two job DLQs and the receipts DLQ, each a DLQ itself; the cursor key without a rotation Lambda; the
+    // basic execution policy of the tables' deletion-protection provider; run now's invoke of each job
+    // function's versions and aliases.
     expect(stack.nagAcknowledgements.map((a) => a.rule.replace(/\[.*\]$/, ''))).toEqual([
       'AwsSolutions-SQS3',
       'AwsSolutions-SQS3',
       'AwsSolutions-SQS3',
       'AwsSolutions-SMG4',
+      'AwsSolutions-IAM4',
       'AwsSolutions-IAM5',
       'AwsSolutions-IAM5',
     ]);
