@@ -344,8 +344,25 @@ function describeConfigIssues(issues: readonly v.BaseIssue<unknown>[]): string {
     .join('\n');
 }
 
+/** Keys a stage may still set from an earlier version: refused with what replaced them, never ignored. */
+const REMOVED_KEYS: Record<string, string> = {
+  publicThrottleRateLimit: 'callbackThrottleRateLimit and unsubscribeThrottleRateLimit',
+  publicThrottleBurstLimit: 'callbackThrottleBurstLimit and unsubscribeThrottleBurstLimit',
+};
+
 /** Parses the context values of the config keys; throws a ConfigError naming every bad key. */
 export function parseConfig(context: Record<string, unknown>): Config {
+  const removed = Object.keys(REMOVED_KEYS).filter((key) => context[key] !== undefined);
+  if (removed.length) {
+    throw new ConfigError(
+      `Invalid CDK context for session-recovery (set in cdk.json or with -c key=value):\n${removed
+        .map(
+          (key) =>
+            `✖ no longer read: the public routes have one throttle per caller class; set ${REMOVED_KEYS[key]}\n  → at ${key}`,
+        )
+        .join('\n')}`,
+    );
+  }
   const raw: Record<string, unknown> = {};
   for (const key of CONFIG_KEYS) if (context[key] !== undefined) raw[key] = context[key];
   const result = v.safeParse(ConfigSchema, raw);

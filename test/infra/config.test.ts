@@ -51,6 +51,13 @@ describe('config', () => {
     expect(attempt).toThrow(/stage[\s\S]*logRetentionDays[\s\S]*enabledChannels[\s\S]*onCallHttpsUrls/);
   });
 
+  it('refuses the removed publicThrottle keys, naming what replaced them, instead of ignoring them', () => {
+    const attempt = () => parseConfig({ stage: 'dev', publicThrottleRateLimit: 5 });
+    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow(/at publicThrottleRateLimit/);
+    expect(attempt).toThrow(/callbackThrottleRateLimit and unsubscribeThrottleRateLimit/);
+  });
+
   it('requires the sender identity of an enabled channel', () => {
     expect(() => parseConfig({ stage: 'dev', enabledChannels: 'email,sms' })).toThrow(
       /sesFromAddress[\s\S]*smsFromNumber/,
