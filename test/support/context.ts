@@ -2,15 +2,22 @@
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import type { Endpoints } from '../../local/emulators.ts';
+import { functionContexts, type LocalIdentity } from '../../local/function-contexts.ts';
+import { ALLOW_ALL, remoteAuthorizer } from '../../local/iam-gate.ts';
 import { contextForResources, createResources, type ResourceNames } from '../../local/resources.ts';
 import { createSqsClient } from '../../shared/aws/clients.ts';
 import type { AppContext, Clock } from '../../shared/context.ts';
 import { DEFAULT_SETTINGS, type Settings } from '../../shared/settings.ts';
 
 export interface TestContext {
+  /** The operator's context (the `local` key, an administrator): for setup and assertions. */
   readonly ctx: AppContext;
   readonly names: ResourceNames;
   readonly endpoints: Endpoints;
+  /** A function's own context: its calls signed with its key and judged by local IAM against its role. */
+  readonly ctxFor: (functionId: string) => AppContext;
+  /** Where this file's resources are and who judges in-process stand-ins of AWS calls. */
+  readonly identity: LocalIdentity;
 }
 
 export interface TestContextOptions {
@@ -48,5 +55,10 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     shards: options.shards ?? 4,
     ...(options.settings ? { settings: { ...DEFAULT_SETTINGS, ...options.settings } } : {}),
   });
-  return { ctx, names, endpoints };
+  const identity: LocalIdentity = {
+    endpoints,
+    prefix,
+    authorize: inject('localIam') === 'enforced' ? remoteAuthorizer(endpoints.dynamodb) : ALLOW_ALL,
+  };
+  return { ctx, names, endpoints, ctxFor: functionContexts(ctx, identity), identity };
 }
