@@ -10,6 +10,7 @@ import { type LocalService, startLocalService } from '../../local/runtime.ts';
 import { handleBusEvent } from '../../shared/events/handlers.ts';
 import { getSession } from '../../shared/repositories/sessions.ts';
 import { fixture, type Json } from '../integration/events/support.ts';
+import { localAuthorizer } from '../support/context.ts';
 
 const STRIPE_SECRET = `whsec_${randomBytes(16).toString('hex')}`;
 const ORG = `org-${randomBytes(4).toString('hex')}`;
@@ -18,6 +19,7 @@ let service: LocalService;
 beforeAll(async () => {
   service = await startLocalService({
     endpoints: inject('endpoints'),
+    authorize: localAuthorizer(),
     prefix: `e2e${randomBytes(3).toString('hex')}`,
     port: 0,
     demo: false,

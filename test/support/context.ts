@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import type { Endpoints } from '../../local/emulators.ts';
 import { functionContexts, type LocalIdentity } from '../../local/function-contexts.ts';
-import { ALLOW_ALL, remoteAuthorizer } from '../../local/iam-gate.ts';
+import { ALLOW_ALL, type Authorizer, remoteAuthorizer } from '../../local/iam-gate.ts';
 import { contextForResources, createResources, type ResourceNames } from '../../local/resources.ts';
 import { createSqsClient } from '../../shared/aws/clients.ts';
 import type { AppContext, Clock } from '../../shared/context.ts';
@@ -42,6 +42,11 @@ export function manualClock(start = '2026-03-02T10:00:00.000Z') {
   };
 }
 
+/** Judges in-process stand-ins of AWS calls (async invokes, secret reads) at the run's gate, when it is on. */
+export function localAuthorizer(): Authorizer {
+  return inject('localIam') === 'enforced' ? remoteAuthorizer(inject('endpoints').dynamodb) : ALLOW_ALL;
+}
+
 export async function createTestContext(options: TestContextOptions = {}): Promise<TestContext> {
   const endpoints = inject('endpoints');
   const prefix = `t${randomBytes(4).toString('hex')}`;
@@ -58,7 +63,27 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
   const identity: LocalIdentity = {
     endpoints,
     prefix,
-    authorize: inject('localIam') === 'enforced' ? remoteAuthorizer(endpoints.dynamodb) : ALLOW_ALL,
+    authorize: localAuthorizer(),
   };
   return { ctx, names, endpoints, ctxFor: functionContexts(ctx, identity), identity };
+}
+
+const asFunctionMemo = new WeakMap<AppContext, Map<string, AppContext>>();
+
+/**
+ * The context of `functionId` over the same resources as the operator's `ctx` (a test's), with the function's
+ * own key: what the test then runs is judged by local IAM as that function in AWS.
+ */
+export function asFunction(ctx: AppContext, functionId: string): AppContext {
+  const memo = asFunctionMemo.get(ctx) ?? new Map<string, AppContext>();
+  asFunctionMemo.set(ctx, memo);
+  let made = memo.get(functionId);
+  if (!made) {
+    const prefix = ctx.tables.sessions.replace(/-sessions$/, '');
+    made = functionContexts(ctx, { endpoints: inject('endpoints'), prefix, authorize: localAuthorizer() })(
+      functionId,
+    );
+    memo.set(functionId, made);
+  }
+  return made;
 }
