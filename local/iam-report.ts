@@ -22,11 +22,13 @@ export const UNEXERCISED_BY_DESIGN: ReadonlyArray<{
     why: "the Lambda runtime writes the function's logs to its own log group; nothing local does",
   },
   { action: 'logs:PutLogEvents', why: "the Lambda runtime writes the function's logs to its own log group" },
-  {
-    action: 'sqs:SendMessage',
-    resource: 'ScheduleDeadLetterQueue',
-    why: "EventBridge Scheduler's dead-letter target is sent to with the job's role... see lib",
-  },
+  ...['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'].flatMap((action) =>
+    ['-recovery-sweep-dlq', '-timeout-monitor-dlq', '-receipts-dlq', '-events-dlq'].map((resource) => ({
+      action,
+      resource,
+      why: "Lambda's asynchronous invocation sends an event that failed every retry to this DLQ with the function's role (its onFailure destination; CDK's grant); no local path fails an async invoke",
+    })),
+  ),
 ];
 
 export interface GrantRow {

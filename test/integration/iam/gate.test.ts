@@ -192,6 +192,13 @@ describe.runIf(inject('localIam') === 'enforced')('the gate', () => {
 });
 
 describe.runIf(inject('localIam') === 'enforced')('the AWS CLI under local IAM', () => {
+  beforeAll(async () => {
+    // Never a silent skip: without the CLI these tests fail here, saying so (.ci/run checks it first).
+    await run('aws', ['--version']).catch((error: unknown) => {
+      throw new Error(`the AWS CLI (aws) is needed by these tests and could not run: ${String(error)}`);
+    });
+  });
+
   it("refuses sender-email's keys a delete-table of the sessions table and a send-message to the SMS queue", async () => {
     // Prepare
     const keys = functionCredentials('sender-email');
