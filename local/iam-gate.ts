@@ -457,15 +457,6 @@ export class IamEvaluator {
 // ---------------------------------------------------------------------------------------------------------
 // The proxy.
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
 function sendAnswer(res: ServerResponse, answer: Answer): void {
   res.writeHead(answer.status, { ...answer.headers, 'content-length': Buffer.byteLength(answer.body) });
   res.end(answer.body);
@@ -507,7 +498,7 @@ export async function startIamGate(options: IamGateOptions): Promise<IamGate> {
   const serve = (service: Service) =>
     createServer((req, res) => {
       void (async () => {
-        const body = await readBody(req);
+        const body = Buffer.concat((await req.toArray()) as Buffer[]);
         const path = req.url ?? '/';
         if (service === 'dynamodb' && req.method === 'POST' && path === AUTHORIZE_PATH) {
           const ask = json(body) as { functionId?: string; requirements?: Requirement[] };
