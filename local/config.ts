@@ -24,6 +24,8 @@ const LocalConfigSchema = v.object({
   DEMO: v.optional(v.picklist(['true', 'false']), 'true'),
   /** Stop by itself after this many seconds (0 = run until Ctrl-C); handy for scripted demos. */
   RUN_SECONDS: v.optional(numberFromText(finiteNumber(0)), 0),
+  /** Local IAM (local/iam-gate.ts): each function held to its synthesized role; `off` lets every call through. */
+  LOCAL_IAM: v.optional(v.picklist(['on', 'off']), 'on'),
   /** Make the API verify SigV4 signatures with the local credentials below (the console proxy's target). */
   API_SIGV4: v.optional(v.picklist(['true', 'false']), 'false'),
   LOCAL_ACCESS_KEY_ID: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9]{1,128}$/)), 'local'),

@@ -21,6 +21,7 @@ import { createPublicRouter } from '../shared/public/router.ts';
 import type { PublicSecrets } from '../shared/public/secrets.ts';
 import { DEFAULT_GUARD, type GuardThresholds } from '../shared/reputation/guard.ts';
 import { inProcessJobStarter } from '../shared/usecases/job-start-local.ts';
+import { judgedJobStarter, type LocalIdentity } from './function-contexts.ts';
 import { signatureProblem, verifyLocalSignature } from './sigv4-check.ts';
 
 export interface ApiServerOptions {
@@ -43,6 +44,14 @@ export interface ApiServerOptions {
   };
   /** How product events are applied (#14): POST /v1/events and the two webhooks, as the ingest function does. */
   readonly ingest?: IngestDeps;
+  /**
+   * Serve each route with its function's own context (its own credentials, judged by local IAM), and start
+   * run-now's runs as the async invoke they are in AWS. @default every route on `ctx`
+   */
+  readonly functions?: {
+    readonly ctxFor: (functionId: string) => AppContext;
+    readonly identity: LocalIdentity;
+  };
 }
 
 export interface RunningApiServer {
@@ -120,12 +129,16 @@ function send(
 
 export async function startApiServer(options: ApiServerOptions): Promise<RunningApiServer> {
   // Run now goes on in the background of this process, as it would in the job's own function.
-  const jobs = inProcessJobStarter(options.ctx);
+  const { functions } = options;
+  const jobs = functions
+    ? judgedJobStarter(functions.identity, functions.ctxFor)
+    : inProcessJobStarter(options.ctx);
   const api = createApiHandler(options.ctx, {
     defaultCaller: LOCAL_CALLER,
     openApiDocument: buildInProcess,
     startJob: jobs.start,
     ...(options.ingest ? { ingest: options.ingest } : {}),
+    ...(functions ? { ctxFor: functions.ctxFor } : {}),
   });
   let port = 0;
   let publicApi: ((event: unknown) => ReturnType<typeof api>) | undefined;
@@ -200,6 +213,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   if (options.publicRoutes) {
     publicApi = createPublicRouter({
       ctx: options.ctx,
+      ...(functions ? { ctxFor: functions.ctxFor } : {}),
       publicBaseUrl: `http://127.0.0.1:${port}`,
       // Every public route in one router, as the receipts and ingest functions serve them in AWS.
       bindings: {

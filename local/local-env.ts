@@ -20,6 +20,12 @@ export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const STATE_DIR = join(REPO_ROOT, '.local');
 export const STATE_FILE = join(STATE_DIR, 'endpoints.json');
 
+/** The account local ARNs carry (fauxqs's queue ARNs use it too). */
+export const LOCAL_ACCOUNT = '000000000000';
+/** Local mode's sender identity and configuration set; local IAM synthesizes the stack with them. */
+export const LOCAL_SES_FROM_ADDRESS = 'recovery@example.com';
+export const LOCAL_SES_CONFIGURATION_SET = 'session-recovery-local';
+
 /** The shard count of the sparse indexes in local runs (npm start, invoke, the CLI against them). */
 export const LOCAL_SHARDS = 4;
 
@@ -62,6 +68,12 @@ const LocalStateSchema = v.object({
   /** The local secrets in use (webhook signing secret, Twilio auth token, unsubscribe token key). */
   secrets: v.optional(StringMap),
   env: StringMap,
+  /** Each function's local credentials (local IAM judges its calls by them), by function id. */
+  functions: v.optional(
+    v.record(v.string(), v.object({ accessKeyId: v.string(), secretAccessKey: v.string() })),
+  ),
+  /** `enforced` or `off` (LOCAL_IAM). */
+  iam: v.optional(v.string()),
 });
 export type LocalState = Infer<typeof LocalStateSchema>;
 

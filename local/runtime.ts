@@ -9,6 +9,7 @@ import type { AwsCredentialIdentity } from '@smithy/types';
 import * as v from 'valibot';
 import { createSqsClient } from '../shared/aws/clients.ts';
 import type { AppContext } from '../shared/context.ts';
+import { FUNCTION_DESCRIPTIONS, SECRETS, type SecretId } from '../shared/infra/functions.ts';
 import { CHANNELS, JOB_DESCRIPTIONS } from '../shared/infra/resources.ts';
 import { publicSecretsFromEnv } from '../shared/public/secrets.ts';
 import { parseSesEvent } from '../shared/receipts/ses-events.ts';
@@ -19,6 +20,7 @@ import { pausable } from '../shared/reputation/pause-gate.ts';
 import { finiteNumber, integer, parse } from '../shared/schema.ts';
 import { channelConfigFromEnv } from '../shared/senders/config.ts';
 import { createProvider } from '../shared/senders/factories/index.ts';
+import { sesProviderFactoryWith } from '../shared/senders/factories/ses.ts';
 import { createSenderHandler } from '../shared/senders/handler.ts';
 import { cachedProviders } from '../shared/senders/providers.ts';
 import { DEFAULT_SETTINGS, type Settings } from '../shared/settings.ts';
@@ -27,9 +29,24 @@ import { RegisterSessionSchema, registerSession } from '../shared/usecases/sessi
 import { type MonitorEvent, runTimeoutMonitor } from '../shared/usecases/timeout-monitor.ts';
 import { loadLocalConfig } from './config.ts';
 import { type Endpoints, startEmulators } from './emulators.ts';
+import {
+  functionContexts,
+  judgedSecretReader,
+  judgedSweepFanOut,
+  type LocalIdentity,
+  localSecretName,
+} from './function-contexts.ts';
 import { startApiServer } from './http-server.ts';
+import { type Authorizer, functionCredentials, type IamGate, startIamGate } from './iam-gate.ts';
 import { runStripeDemo, startLocalIngest } from './ingest.ts';
-import { functionEnv, LOCAL_SHARDS, REPO_ROOT, writeLocalState } from './local-env.ts';
+import {
+  functionEnv,
+  LOCAL_SES_CONFIGURATION_SET,
+  LOCAL_SES_FROM_ADDRESS,
+  LOCAL_SHARDS,
+  REPO_ROOT,
+  writeLocalState,
+} from './local-env.ts';
 import { startQueuePoller } from './queue-poller.ts';
 import { type LocalReceivers, startLocalReceivers } from './receivers.ts';
 import { contextForResources, createResources, type ResourceNames } from './resources.ts';
@@ -135,6 +152,11 @@ export interface LocalServiceOptions {
   readonly cursorKey?: string;
   /** Minutes after a Shopify checkout's last update before it counts as abandoned (#14). @default 1 */
   readonly shopifyAbandonAfterMinutes?: number;
+  /**
+   * Judges what runs in process but is an AWS call in the cloud (async invokes, secret reads): the IAM gate's
+   * `authorize`. The endpoints are the gate's when local IAM is on. @default everything allowed
+   */
+  readonly authorize?: Authorizer;
   /** The live log; npm start prints it, the tests drop it. */
   readonly say: (source: string, message: string) => void;
   /** Called once the API is up, before the demo data is loaded. */
@@ -198,45 +220,81 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       },
     };
     const cursorKey = options.cursorKey;
+    // The operator's context (demo data, the console's own reads): the `local` key, an administrator.
+    const operatorCtx = contextForResources(endpoints, sqs, names, {
+      shards: LOCAL_SHARDS,
+      settings,
+      ...(cursorKey ? { cursorKey: async () => cursorKey } : {}),
+    });
+    // Each function under its own key: local IAM judges it against that function's synthesized role.
+    const identity: LocalIdentity = {
+      endpoints,
+      prefix: options.prefix,
+      ...(options.authorize ? { authorize: options.authorize } : {}),
+    };
+    const ctxFor = functionContexts(operatorCtx, identity);
     // A sweep whose backlog exceeds its limit fans out to workers run in this process (the Lambda invokes
     // itself); each worker's run shows in the log like the scheduled one's.
-    const ctx = withInProcessSweepWorkers(
-      contextForResources(endpoints, sqs, names, {
-        shards: LOCAL_SHARDS,
-        settings,
-        ...(cursorKey ? { cursorKey: async () => cursorKey } : {}),
-      }),
-      (run) =>
-        say(
-          'sweep',
-          dim(
-            `worker ${run.runId} (shards ${run.shardGroup?.join(',') ?? '?'}) ${run.status}: claimed ${run.counts.claimed}${run.error ? ` — ${run.error}` : ''}`,
+    const sweepCtx = judgedSweepFanOut(
+      identity,
+      withInProcessSweepWorkers(
+        ctxFor('recovery-sweep'),
+        (run) =>
+          say(
+            'sweep',
+            dim(
+              `worker ${run.runId} (shards ${run.shardGroup?.join(',') ?? '?'}) ${run.status}: claimed ${run.counts.claimed}${run.error ? ` — ${run.error}` : ''}`,
+            ),
           ),
-        ),
-      (error, work) => say('sweep', `worker on shards ${work.shards.join(',')} crashed: ${String(error)}`),
-    ).ctx;
+        (error, work) => say('sweep', `worker on shards ${work.shards.join(',')} crashed: ${String(error)}`),
+      ).ctx,
+    );
+    const monitorCtx = ctxFor('timeout-monitor');
 
     // Senders: every channel configured against the stand-ins except WhatsApp, disabled on purpose (not in
-    // ENABLED_CHANNELS) so the demo shows a deliberate `skipped channel_disabled`.
+    // ENABLED_CHANNELS) so the demo shows a deliberate `skipped channel_disabled`. Their credentials are
+    // read by secret name, as in AWS, each read judged by local IAM for the sender that makes it.
+    const secretName = (id: SecretId) => localSecretName(identity, SECRETS[id].suffix);
+    const secretValues = new Map<string, string>([
+      [secretName('slackWebhook'), receivers.env.SLACK_WEBHOOK_URL ?? ''],
+      [
+        secretName('twilio'),
+        JSON.stringify({
+          accountSid: receivers.env.TWILIO_ACCOUNT_SID,
+          authToken: secrets.TWILIO_AUTH_TOKEN,
+        }),
+      ],
+      [secretName('webhookSigning'), secrets.WEBHOOK_SIGNING_SECRET],
+      [secretName('unsubscribeKey'), secrets.UNSUBSCRIBE_TOKEN_KEY],
+    ]);
     const senderEnv: NodeJS.ProcessEnv = {
       ...functionEnv(endpoints, names),
       ...receivers.env,
       ENABLED_CHANNELS: 'email,slack,sms,webhook',
-      SES_FROM_ADDRESS: 'recovery@example.com',
+      SES_FROM_ADDRESS: LOCAL_SES_FROM_ADDRESS,
       // Through a configuration set, so the SES simulator publishes its events (bounces, complaints, …).
-      SES_CONFIGURATION_SET: 'session-recovery-local',
+      SES_CONFIGURATION_SET: LOCAL_SES_CONFIGURATION_SET,
       SMS_FROM_NUMBER: '+15005550006',
       WEBHOOK_ALLOW_HTTP: 'true',
       UNSUBSCRIBE_TOKEN_KEY: secrets.UNSUBSCRIBE_TOKEN_KEY,
+      [SECRETS.slackWebhook.envVar]: secretName('slackWebhook'),
+      [SECRETS.twilio.envVar]: secretName('twilio'),
+      [SECRETS.webhookSigning.envVar]: secretName('webhookSigning'),
+      [SECRETS.unsubscribeKey.envVar]: secretName('unsubscribeKey'),
       // The admin API's URL, set once it listens: unsubscribe links and Twilio callbacks point at it.
       PUBLIC_BASE_URL: `http://127.0.0.1:${options.port || 3000}`,
     };
-    const configSource = channelConfigFromEnv(senderEnv, async () => undefined);
-    const providers = cachedProviders(ctx.clock, createProvider);
+    const providers = cachedProviders(operatorCtx.clock, (config, clock) =>
+      config.channel === 'email'
+        ? sesProviderFactoryWith(functionCredentials('sender-email'))(config, clock)
+        : createProvider(config, clock),
+    );
     for (const channel of CHANNELS) {
+      const functionId = `sender-${channel}`;
+      const ctx = ctxFor(functionId);
       const senderHandler = createSenderHandler(channel, {
         ctx,
-        config: configSource,
+        config: channelConfigFromEnv(senderEnv, judgedSecretReader(identity, functionId, secretValues)),
         providers,
         stage: 'local',
         onResult: (r) => {
@@ -260,7 +318,8 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
             })
           : senderHandler;
       const poller = startQueuePoller({
-        sqs,
+        // The event source mapping receives with the function's role in AWS.
+        sqs: ctx.sqs,
         queueUrl: names.queues[channel].url,
         handler,
         batchSize: 10,
@@ -270,25 +329,36 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     }
 
     // Product events (#14): POST /v1/events, the two webhooks and the checkout timers, as the ingest function.
+    const ingestCtx = ctxFor('ingest');
     const ingest = startLocalIngest({
-      ctx,
-      sqs,
+      ctx: ingestCtx,
+      sqs: ingestCtx.sqs,
       timerQueueUrl: names.events.url,
       abandonAfterMinutes: options.shopifyAbandonAfterMinutes ?? 1,
       say,
     });
     stops.push(() => ingest.stop());
+    // Secrets the ingest function reads by name in AWS, judged for it here.
+    const hookSecret = (id: 'stripeWebhook' | 'shopifyWebhook', value: string) => async () => {
+      const name = secretName(id);
+      const read = judgedSecretReader(identity, 'ingest', new Map([[name, value]]));
+      return (await read(name)) ?? '';
+    };
     const api = await startApiServer({
-      ctx,
+      ctx: operatorCtx,
+      functions: { ctxFor, identity },
       port: options.port,
       console: true,
       sigv4: options.sigv4,
       publicRoutes: {
-        secrets: publicSecretsFromEnv({ ...senderEnv }, async () => undefined),
+        secrets: publicSecretsFromEnv(
+          { ...senderEnv },
+          judgedSecretReader(identity, 'receipts', secretValues),
+        ),
         guard: DEFAULT_GUARD,
         hookSecrets: {
-          stripe: async () => secrets.STRIPE_WEBHOOK_SECRET,
-          shopify: async () => secrets.SHOPIFY_WEBHOOK_SECRET,
+          stripe: hookSecret('stripeWebhook', secrets.STRIPE_WEBHOOK_SECRET),
+          shopify: hookSecret('shopifyWebhook', secrets.SHOPIFY_WEBHOOK_SECRET),
         },
       },
       ingest: ingest.deps,
@@ -296,14 +366,14 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     stops.push(() => api.stop());
     senderEnv.PUBLIC_BASE_URL = api.url;
     receivers.control.setInboundUrl(`${api.url}/v1/public/hooks/twilio/inbound`);
-    stops.push(startReceiptsPoller(ctx, endpoints.ses, api.url, say));
+    stops.push(startReceiptsPoller(ctxFor('receipts'), endpoints.ses, api.url, say));
     options.onReady?.({ apiUrl: api.url, names, receivers, secrets });
 
     if (options.demo) {
-      await loadDemo(ctx, receivers.urls.webhook, say);
+      await loadDemo(operatorCtx, receivers.urls.webhook, say);
       let demoStopped = false;
       const demo = runStripeDemo({
-        ctx,
+        ctx: operatorCtx,
         deps: ingest.deps,
         apiUrl: api.url,
         stripeSecret: secrets.STRIPE_WEBHOOK_SECRET,
@@ -322,7 +392,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     );
     stops.push(
       repeat(options.sweepEverySeconds * 1000, say, async () => {
-        const run = await runRecoverySweep(ctx, {
+        const run = await runRecoverySweep(sweepCtx, {
           trigger: 'local',
           onEvent: (e) => {
             const line = describeSweepEvent(e);
@@ -341,7 +411,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     );
     stops.push(
       repeat(options.monitorEverySeconds * 1000, say, async () => {
-        const run = await runTimeoutMonitor(ctx, {
+        const run = await runTimeoutMonitor(monitorCtx, {
           trigger: 'local',
           onEvent: (e) => {
             const line = describeMonitorEvent(e);
@@ -358,7 +428,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
         }
       }),
     );
-    return { apiUrl: api.url, ctx, names, stop };
+    return { apiUrl: api.url, ctx: operatorCtx, names, stop };
   } catch (error) {
     await stop();
     throw error;
@@ -368,10 +438,12 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
 async function main(): Promise<void> {
   const config = loadLocalConfig();
   say('local', 'starting session-recovery on this machine (Ctrl-C to stop)');
+  const iamOn = config.LOCAL_IAM === 'on';
+  // With local IAM the gate takes the ports a person sees and the emulators sit behind it on free ones.
   const emulators = await startEmulators({
-    dynamodbPort: config.DYNAMODB_PORT,
-    sqsPort: config.SQS_PORT,
-    sesPort: config.SES_PORT,
+    ...(iamOn
+      ? {}
+      : { dynamodbPort: config.DYNAMODB_PORT, sqsPort: config.SQS_PORT, sesPort: config.SES_PORT }),
     log: (line) => say('local', line),
   });
   const stops: Array<() => Promise<void>> = [() => emulators.stop()];
@@ -387,8 +459,35 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
 
+  let gate: IamGate | undefined;
+  if (iamOn) {
+    try {
+      const started = Date.now();
+      // Imported here: the CDK app is loaded only when local IAM needs the template.
+      const { synthesizeFunctionPolicies } = await import('./iam-policies.ts');
+      const policies = synthesizeFunctionPolicies(emulators.endpoints.region);
+      gate = await startIamGate({
+        upstream: emulators.endpoints,
+        policies,
+        ports: { dynamodb: config.DYNAMODB_PORT, sqs: config.SQS_PORT, ses: config.SES_PORT },
+        onDenied: (d) => say('iam', red(`denied ${d.functionId} ${d.action} ${d.resource}`)),
+      });
+      stops.push(() => gate?.stop() ?? Promise.resolve());
+      say(
+        'iam',
+        `enforced from the synthesized template for ${Object.keys(policies.functions).length} functions ${dim(`(synthesized in ${Date.now() - started} ms; LOCAL_IAM=off turns it off)`)}`,
+      );
+    } catch (error) {
+      process.stderr.write(
+        `${red('local IAM could not start')}: ${error instanceof Error ? error.message : String(error)}\n`,
+      );
+      await stopAll(1);
+      return;
+    }
+  } else say('iam', yellow('off (LOCAL_IAM=off): every function may do anything, as no stage allows'));
+
   try {
-    const { endpoints } = emulators;
+    const endpoints = gate?.endpoints ?? emulators.endpoints;
     const sigv4 =
       config.API_SIGV4 === 'true'
         ? {
@@ -418,6 +517,7 @@ async function main(): Promise<void> {
         SHOPIFY_WEBHOOK_SECRET: config.SHOPIFY_WEBHOOK_SECRET,
       },
       shopifyAbandonAfterMinutes: config.SHOPIFY_ABANDON_AFTER_MINUTES,
+      ...(gate ? { authorize: gate.authorize } : {}),
       say,
       onReady: ({ apiUrl, names, receivers, secrets }) => {
         const sesStore = `${endpoints.ses}/store`;
@@ -436,6 +536,8 @@ async function main(): Promise<void> {
             stripeWebhook: `${apiUrl}/v1/public/hooks/stripe`,
             shopifyWebhook: `${apiUrl}/v1/public/hooks/shopify`,
           },
+          iam: gate ? 'enforced' : 'off',
+          functions: Object.fromEntries(FUNCTION_DESCRIPTIONS.map((f) => [f.id, functionCredentials(f.id)])),
           // npm run events sets Shopify checkouts' timers with the same delay as this run.
           env: {
             ...functionEnv(endpoints, names),
@@ -454,6 +556,9 @@ async function main(): Promise<void> {
             `    DynamoDB   ${cyan(endpoints.dynamodb)}   tables ${Object.values(names.tables).join(', ')}`,
             `    SQS        ${cyan(endpoints.sqs)}   queues local-<channel> and local-<channel>-dlq`,
             `    SES        ${cyan(endpoints.ses)}   sent mail: ${cyan(sesStore)}`,
+            gate
+              ? `    IAM        each function signs with its own key (functions in .local/endpoints.json), judged against its role; local/local is an administrator`
+              : `    IAM        off (LOCAL_IAM=off)`,
             '',
             bold('  Try'),
             `    curl -s ${apiUrl}/v1/sessions?status=recovering | head -c 600`,

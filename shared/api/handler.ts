@@ -9,6 +9,7 @@ import type { JobStarter } from '../usecases/job-start.ts';
 import { createAdminBindings } from './admin-bindings.ts';
 import { createBindings, type OpenApiSource } from './bindings.ts';
 import { type ApiHandler, createRouter } from './router.ts';
+import type { ApiFunctionId } from './routes.ts';
 
 export type { ApiHandler } from './router.ts';
 
@@ -25,6 +26,8 @@ export interface ApiHandlerOptions {
   readonly startJob: JobStarter;
   /** How POST /v1/events (the ingest function's route) applies events. @default no checkout timers */
   readonly ingest?: IngestDeps;
+  /** Each route's function's own context (the local server, under local IAM). @default `ctx` */
+  readonly ctxFor?: (fn: ApiFunctionId) => AppContext;
 }
 
 /** Every route in one handler: the local server and tests, which stand in for both API functions. */
@@ -37,5 +40,6 @@ export function createApiHandler(ctx: AppContext, options: ApiHandlerOptions): A
       ...createIngestBindings(options.ingest ?? { abandonAfterMinutes: DEFAULT_ABANDON_AFTER_MINUTES }),
     },
     defaultCaller: options.defaultCaller,
+    ...(options.ctxFor ? { ctxFor: options.ctxFor } : {}),
   });
 }

@@ -21,6 +21,8 @@ import {
 import {
   ADMIN_ROUTER_ROUTES,
   type AdminRouteId,
+  type ApiFunctionId,
+  functionOf,
   type IngestRouteId,
   type PublicRouteId,
   type ROUTE,
@@ -324,6 +326,11 @@ export interface RouterOptions {
   readonly bindings: Partial<Bindings>;
   /** Who the caller is when the event names no IAM principal (the local server says `local-operator`). */
   readonly defaultCaller?: string;
+  /**
+   * The context of the function that serves a route, where one process serves the routes of several (the
+   * local server: each function's own credentials, judged by local IAM). @default `ctx` for every route
+   */
+  readonly ctxFor?: (fn: ApiFunctionId) => AppContext;
 }
 
 export type ApiHandler = (event: unknown) => Promise<APIGatewayProxyResult>;
@@ -398,7 +405,7 @@ export function createRouter(options: RouterOptions): ApiHandler {
         ...(ifMatch !== undefined ? { ifMatch } : {}),
       };
       const binding = bindings[spec.id as RouteId] as unknown as Binding<RouteSpec>;
-      const result = await binding(ctx, input);
+      const result = await binding(options.ctxFor?.(functionOf(spec)) ?? ctx, input);
       return json(result.status, result.body, { ...headersOut, ...(result.headers ?? {}) });
     } catch (error) {
       if (error instanceof HttpProblem) return problemResponse(error.problem, headersOut);

@@ -11,25 +11,36 @@ export interface ClientEndpoints {
   readonly sqs?: string;
   readonly ses?: string;
   readonly region?: string;
+  /**
+   * Local credentials (only with an endpoint): a function's own key, which local IAM judges against its role
+   * (local/iam-gate.ts). @default the operator's `local` key, an administrator
+   */
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
 }
 
-/** Emulators accept any credentials; these never leave the machine. */
+/** The operator's local key; these never leave the machine. */
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
-function localOptions(endpoint: string | undefined, region: string | undefined) {
+function localOptions(endpoints: ClientEndpoints, endpoint: string | undefined) {
+  const { region } = endpoints;
   if (!endpoint) return region ? { region } : {};
-  return { endpoint, region: region ?? 'us-east-1', credentials: LOCAL_CREDENTIALS, maxAttempts: 3 };
+  return {
+    endpoint,
+    region: region ?? 'us-east-1',
+    credentials: endpoints.credentials ?? LOCAL_CREDENTIALS,
+    maxAttempts: 3,
+  };
 }
 
 export function createDynamoClient(endpoints: ClientEndpoints = {}): DynamoDBDocumentClient {
-  const client = new DynamoDBClient(localOptions(endpoints.dynamodb, endpoints.region));
+  const client = new DynamoDBClient(localOptions(endpoints, endpoints.dynamodb));
   return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
   });
 }
 
 export function createSqsClient(endpoints: ClientEndpoints = {}): SQSClient {
-  return new SQSClient(localOptions(endpoints.sqs, endpoints.region));
+  return new SQSClient(localOptions(endpoints, endpoints.sqs));
 }
 
 /**
@@ -37,5 +48,5 @@ export function createSqsClient(endpoints: ClientEndpoints = {}): SQSClient {
  * email. The sender's own protocol decides on another try (at most two possible sends per notification).
  */
 export function createSesClient(endpoints: ClientEndpoints = {}): SESClient {
-  return new SESClient({ ...localOptions(endpoints.ses, endpoints.region), maxAttempts: 1 });
+  return new SESClient({ ...localOptions(endpoints, endpoints.ses), maxAttempts: 1 });
 }

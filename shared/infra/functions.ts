@@ -254,16 +254,21 @@ function senderFunction(channel: Channel): FunctionDescription {
  * caller as a problem document instead of a gateway 504. */
 const API_LIMITS = { timeoutSeconds: 25, memoryMb: 512 } as const;
 
-/** Both API functions read and write every table (reset-stuck, retry-now, replay write sessions and timelines). */
+/**
+ * Both API functions read and write every table (reset-stuck, retry-now, replay write sessions and timelines).
+ * `byRecipient`: GET /v1/sessions?recipient= (the console's "find by email"), found missing by local IAM.
+ */
 const API_TABLES: readonly TableGrant[] = [
-  { table: 'sessions', access: 'readwrite', indexes: ['due', 'deadline', 'byStatus'] },
+  { table: 'sessions', access: 'readwrite', indexes: ['due', 'deadline', 'byStatus', 'byRecipient'] },
   { table: 'timeline', access: 'readwrite', indexes: ['byAttempt', 'outbox'] },
   { table: 'control', access: 'readwrite', indexes: [] },
 ];
 
 export const FUNCTION_DESCRIPTIONS: readonly FunctionDescription[] = [
   jobFunction('recovery-sweep', { sessions: ['due'], timeline: ['outbox'] }),
-  jobFunction('timeout-monitor', { sessions: ['deadline', 'byStatus'], timeline: [] }),
+  // The monitor queries `deadline` only, and the outbox for its own ops alerts left undispatched (local IAM
+  // found the outbox grant missing and `byStatus`, which it never queries, granted).
+  jobFunction('timeout-monitor', { sessions: ['deadline'], timeline: ['outbox'] }),
   ...CHANNELS.map(senderFunction),
   {
     id: 'api',

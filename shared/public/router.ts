@@ -8,7 +8,7 @@ import type { APIGatewayProxyResult } from 'aws-lambda';
 import type { FieldError } from '../api/problem.ts';
 import { fieldErrors, HttpProblem, isDomainError, problem, problemFromDomainError } from '../api/problem.ts';
 import { ProxyEventSchema } from '../api/router.ts';
-import { PUBLIC_ROUTES, type RouteSpec } from '../api/routes.ts';
+import { type ApiFunctionId, functionOf, PUBLIC_ROUTES, type RouteSpec } from '../api/routes.ts';
 import { MAX_PUBLIC_BODY_BYTES } from '../api/schemas.ts';
 import type { AppContext } from '../context.ts';
 import { logger } from '../observability/logger.ts';
@@ -39,6 +39,8 @@ export type PublicBindings = Readonly<Record<string, PublicBinding>>;
 
 export interface PublicRouterOptions {
   readonly ctx: AppContext;
+  /** The context of the function that serves a route (see the admin router's `ctxFor`). @default `ctx` */
+  readonly ctxFor?: (fn: ApiFunctionId) => AppContext;
   readonly bindings: PublicBindings;
   /** The base URL callers reach the API at (PUBLIC_BASE_URL), without a trailing slash. */
   readonly publicBaseUrl: string;
@@ -213,7 +215,7 @@ export function createPublicRouter(options: PublicRouterOptions) {
       };
       const binding = options.bindings[spec.id];
       if (!binding) throw new Error(`no binding for ${spec.id}`);
-      return respond(await binding(options.ctx, request), requestId);
+      return respond(await binding(options.ctxFor?.(functionOf(spec)) ?? options.ctx, request), requestId);
     } catch (error) {
       if (error instanceof HttpProblem) return fail(error.problem);
       if (isDomainError(error)) return fail(problemFromDomainError(error));

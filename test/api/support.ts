@@ -3,7 +3,7 @@
 // can assert that every route of the table was exercised with its success and each of its errors.
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { expect } from 'vitest';
-import { startApiServer } from '../../local/http-server.ts';
+import { type ApiServerOptions, startApiServer } from '../../local/http-server.ts';
 import { ProblemSchema, RESPONSES } from '../../shared/api/responses.ts';
 import { ROUTES, type RouteSpec } from '../../shared/api/routes.ts';
 import type { AppContext, Clock } from '../../shared/context.ts';
@@ -97,14 +97,22 @@ function assertShape(method: string, path: string, res: ApiResponse): void {
   expect(res.status, `${method} ${path}: ${res.text}`).toBeLessThan(500 + (path.endsWith('/readyz') ? 4 : 0));
 }
 
+/** The local server with each route served by its function's own context, judged by local IAM. */
 export async function startTestApi(options: { clock?: Clock; shards?: number } = {}): Promise<TestApi> {
-  const { ctx } = await createTestContext(options);
-  return serveTestApi(ctx, new Coverage());
+  const { ctx, ctxFor, identity } = await createTestContext(options);
+  return serveTestApi(ctx, new Coverage(), { ctxFor, identity });
 }
 
-/** The local server over a given context (a broken one, to see a 503), recording into `coverage`. */
-export async function serveTestApi(ctx: AppContext, coverage: Coverage): Promise<TestApi> {
-  const server = await startApiServer({ ctx, port: 0 });
+/**
+ * The local server over a given context (a broken one, to see a 503), recording into `coverage`; with
+ * `functions`, each route runs under its function's identity instead.
+ */
+export async function serveTestApi(
+  ctx: AppContext,
+  coverage: Coverage,
+  functions?: ApiServerOptions['functions'],
+): Promise<TestApi> {
+  const server = await startApiServer({ ctx, port: 0, ...(functions ? { functions } : {}) });
   return {
     ctx,
     url: server.url,

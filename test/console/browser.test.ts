@@ -15,6 +15,7 @@ import { type RunningConsoleProxy, startConsoleProxy } from '../../console/serve
 import { type RunningApiServer, startApiServer } from '../../local/http-server.ts';
 import { REPO_ROOT } from '../../local/local-env.ts';
 import { type LocalService, startLocalService } from '../../local/runtime.ts';
+import { localAuthorizer } from '../support/context.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = [
@@ -120,6 +121,7 @@ beforeAll(async () => {
   // The runtime with its timers slowed to a crawl: the test makes attempts itself, so the views hold still.
   service = await startLocalService({
     endpoints: inject('endpoints'),
+    authorize: localAuthorizer(),
     prefix: `c${randomBytes(4).toString('hex')}`,
     port: 0,
     demo: true,

@@ -12,6 +12,7 @@ import { type LocalService, startLocalService } from '../../local/runtime.ts';
 import { handleBusEvent } from '../../shared/events/handlers.ts';
 import { getSession } from '../../shared/repositories/sessions.ts';
 import { fixture, type Json } from '../integration/events/support.ts';
+import { localAuthorizer } from '../support/context.ts';
 
 const STRIPE_SECRET = `whsec_${randomBytes(16).toString('hex')}`;
 const SHOPIFY_SECRET = randomBytes(24).toString('hex');
@@ -21,6 +22,7 @@ let service: LocalService;
 beforeAll(async () => {
   service = await startLocalService({
     endpoints: inject('endpoints'),
+    authorize: localAuthorizer(),
     prefix: `e2e${randomBytes(3).toString('hex')}`,
     port: 0,
     demo: false,

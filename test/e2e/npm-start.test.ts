@@ -86,7 +86,10 @@ describe('npm start', () => {
       const firstTimeout = await waitFor(child, output, /timed out demo-transcription/, 90_000, started);
       const dynamoPort = Number(/DynamoDB\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(output.text)?.[1]);
       const sqsPort = Number(/SQS\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(output.text)?.[1]);
+      // The printed endpoints are local IAM's gate; DynamoDB Local's JVM listens behind it.
+      const jvmPort = Number(/emulators ready: dynamodb http:\/\/127\.0\.0\.1:(\d+)/.exec(output.text)?.[1]);
       expect(await portOpen(dynamoPort)).toBe(true);
+      expect(javaPids(jvmPort)).not.toEqual([]);
       child.kill('SIGINT');
       const code = await exited;
 
@@ -97,10 +100,13 @@ describe('npm start', () => {
       expect(output.text).toMatch(/sent\s+via ses/);
       expect(output.text).toMatch(/skipped\s+channel_disabled/);
       expect(output.text).toContain('stopped cleanly');
+      expect(output.text).toMatch(/iam\s+enforced from the synthesized template for 11 functions/);
+      expect(output.text).not.toMatch(/iam\s+denied/);
       expect(code).toBe(0);
       expect(await portOpen(dynamoPort)).toBe(false);
       expect(await portOpen(sqsPort)).toBe(false);
-      expect(javaPids(dynamoPort)).toEqual([]);
+      expect(await portOpen(jvmPort)).toBe(false);
+      expect(javaPids(jvmPort)).toEqual([]);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }

@@ -16,6 +16,7 @@ import { createPolicy } from '../../shared/repositories/policies.ts';
 import { getSession } from '../../shared/repositories/sessions.ts';
 import { checkReadiness } from '../../shared/usecases/health.ts';
 import { registerSession } from '../../shared/usecases/sessions.ts';
+import { localAuthorizer } from '../support/context.ts';
 
 const SESSIONS = 20;
 const DELAY_SECONDS = 2;
@@ -31,6 +32,7 @@ const log: string[] = [];
 beforeAll(async () => {
   service = await startLocalService({
     endpoints: inject('endpoints'),
+    authorize: localAuthorizer(),
     prefix,
     port: 0,
     demo: false,

@@ -197,6 +197,18 @@ describe('least privilege', () => {
     }
   });
 
+  it('grants the indexes the code queries, found by local IAM: the API byRecipient, the monitor the outbox and not byStatus', () => {
+    const indexesOf = (id: string) =>
+      statementsOf(json, FUNCTION_DESCRIPTIONS.find((d) => d.id === id)!)
+        .flatMap((s) => list(s.Resource).map(flatten))
+        .filter((r) => r.includes('/index/'))
+        .map((r) => r.replace(/^<(\w+?)Table\w*>\/index\//, (_, table: string) => `${table}:`))
+        .sort();
+    expect(indexesOf('api')).toContain('Sessions:byRecipient');
+    expect(indexesOf('api-admin')).toContain('Sessions:byRecipient');
+    expect(indexesOf('timeout-monitor')).toEqual(['Sessions:deadline', 'Timeline:outbox']);
+  });
+
   it('lets a sender read only its own channel credentials, by name, and only the email sender send mail', () => {
     for (const d of FUNCTION_DESCRIPTIONS) {
       const statements = statementsOf(json, d);

@@ -9,6 +9,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { startEmulators } from '../../local/emulators.ts';
+import { functionCredentials, startIamGate } from '../../local/iam-gate.ts';
 import { type QueuePoller, startQueuePoller } from '../../local/queue-poller.ts';
 import { startLocalReceivers } from '../../local/receivers.ts';
 import { createResources } from '../../local/resources.ts';
@@ -94,7 +95,19 @@ async function main(): Promise<number> {
   try {
     const emulators = await startEmulators({ log });
     stops.push(() => emulators.stop());
-    const { endpoints } = emulators;
+    // Local IAM, as in npm start and the tests: each component signs with its function's key (LOCAL_IAM=off: none).
+    let endpoints = emulators.endpoints;
+    if (process.env.LOCAL_IAM !== 'off') {
+      const { synthesizeFunctionPolicies } = await import('../../local/iam-policies.ts');
+      const gate = await startIamGate({
+        upstream: emulators.endpoints,
+        policies: synthesizeFunctionPolicies(endpoints.region),
+        onDenied: (d) => log(`iam  denied ${d.functionId} ${d.action} ${d.resource}`),
+      });
+      stops.push(() => gate.stop());
+      endpoints = gate.endpoints;
+      log('iam  enforced from the synthesized template');
+    }
     const sqs = createSqsClient(endpoints);
     const names = await createResources(endpoints, sqs, 'soak');
     // Shorter than production's 60 s, so redeliveries (and, in the outage, dead-lettering) happen in minutes.
@@ -119,9 +132,15 @@ async function main(): Promise<number> {
       },
     };
     // A client per component, as separate Lambdas have: no component queues behind another's sockets.
-    const contextFor = (): AppContext => ({
-      ddb: createDynamoClient(endpoints),
-      sqs: createSqsClient(endpoints),
+    const contextFor = (functionId?: string): AppContext => ({
+      ddb: createDynamoClient({
+        ...endpoints,
+        ...(functionId ? { credentials: functionCredentials(functionId) } : {}),
+      }),
+      sqs: createSqsClient({
+        ...endpoints,
+        ...(functionId ? { credentials: functionCredentials(functionId) } : {}),
+      }),
       tables: names.tables,
       queues: Object.fromEntries(
         Object.entries(names.queues).map(([ch, q]) => [ch, { url: q.url, dlqUrl: q.dlqUrl }]),
@@ -192,7 +211,7 @@ async function main(): Promise<number> {
     let pollErrors = 0;
     const pollers: QueuePoller[] = [];
     for (const channel of CHANNELS) {
-      const senderCtx = contextFor();
+      const senderCtx = contextFor(`sender-${channel}`);
       for (let p = 0; p < c.SOAK_POLLERS_PER_CHANNEL; p++) {
         const killer = new SenderKiller(channel, c.SOAK_SENDER_KILL_RATE, random, senderKills);
         killers.push(killer);
@@ -249,7 +268,7 @@ async function main(): Promise<number> {
     const allShards = Array.from({ length: c.SOAK_SHARDS }, (_, i) => String(i));
     const sweeperStops: Array<() => Promise<void>> = [];
     for (let k = 0; k < c.SOAK_SWEEPERS; k++) {
-      const sweeperCtx = contextFor();
+      const sweeperCtx = contextFor('recovery-sweep');
       lostGrant.attach(sweeperCtx.sqs);
       // `split`: each sweeper starts with its own shards, then walks the others (less racing).
       const own = allShards.filter((s) => Number(s) % c.SOAK_SWEEPERS === k);

@@ -17,7 +17,7 @@ import {
   resetStuckSessions,
 } from '../../../shared/usecases/sessions.ts';
 import { type MonitorEvent, runTimeoutMonitor } from '../../../shared/usecases/timeout-monitor.ts';
-import { createTestContext, manualClock } from '../../support/context.ts';
+import { asFunction, createTestContext, manualClock } from '../../support/context.ts';
 import { receiveAllBodies } from '../../support/queues.ts';
 import { scanAll } from '../../support/seed.ts';
 
@@ -90,7 +90,10 @@ describe('timeout monitor', () => {
     const events: MonitorEvent[] = [];
 
     // Act
-    const run = await runTimeoutMonitor(ctx, { trigger: 'test', onEvent: (e) => events.push(e) });
+    const run = await runTimeoutMonitor(asFunction(ctx, 'timeout-monitor'), {
+      trigger: 'test',
+      onEvent: (e) => events.push(e),
+    });
 
     // Assess
     const now = clock.clock().toISOString();
@@ -138,7 +141,7 @@ describe('timeout monitor', () => {
     const timedOutAt = async (minutes: number) => {
       clock.set(new Date(new Date(T0).getTime() + minutes * MINUTE).toISOString());
       const ids: string[] = [];
-      await runTimeoutMonitor(ctx, {
+      await runTimeoutMonitor(asFunction(ctx, 'timeout-monitor'), {
         trigger: 'test',
         onEvent: (e) => e.type === 'timed_out' && ids.push(e.sessionId),
       });
@@ -176,11 +179,11 @@ describe('timeout monitor', () => {
     clock.advance(31 * MINUTE);
 
     // Act
-    const first = await runTimeoutMonitor(ctx, { trigger: 'test' });
+    const first = await runTimeoutMonitor(asFunction(ctx, 'timeout-monitor'), { trigger: 'test' });
     const firstEmail = await drain(ctx, ctx.queues.email.url);
     const firstSlack = await drain(ctx, ctx.queues.slack.url);
     clock.advance(5 * MINUTE);
-    const second = await runTimeoutMonitor(ctx, { trigger: 'test' });
+    const second = await runTimeoutMonitor(asFunction(ctx, 'timeout-monitor'), { trigger: 'test' });
     const secondEmail = await drain(ctx, ctx.queues.email.url);
     const secondSlack = await drain(ctx, ctx.queues.slack.url);
 
@@ -222,10 +225,10 @@ describe('timeout monitor', () => {
 
     // Act
     clock.set('2026-03-02T10:17:00.000Z');
-    const atThreshold = await runTimeoutMonitor(ctx, { trigger: 'test' });
+    const atThreshold = await runTimeoutMonitor(asFunction(ctx, 'timeout-monitor'), { trigger: 'test' });
     const quiet = await drain(ctx, ctx.queues.email.url);
     clock.set('2026-03-02T10:21:00.000Z');
-    const over = await runTimeoutMonitor(ctx, { trigger: 'test' });
+    const over = await runTimeoutMonitor(asFunction(ctx, 'timeout-monitor'), { trigger: 'test' });
     const alerted = await drain(ctx, ctx.queues.email.url);
 
     // Assess
@@ -254,7 +257,7 @@ describe('timeout monitor', () => {
     const longRunning: string[] = [];
 
     // Act
-    const run = await runTimeoutMonitor(ctx, {
+    const run = await runTimeoutMonitor(asFunction(ctx, 'timeout-monitor'), {
       trigger: 'test',
       onEvent: (e) => e.type === 'long_running' && longRunning.push(e.sessionId),
     });
@@ -283,7 +286,10 @@ describe('timeout monitor', () => {
     const timelineBefore = await scanAll(ctx, ctx.tables.timeline);
 
     // Act
-    const run = await runTimeoutMonitor(ctx, { trigger: 'test', dryRun: true });
+    const run = await runTimeoutMonitor(asFunction(ctx, 'timeout-monitor'), {
+      trigger: 'test',
+      dryRun: true,
+    });
 
     // Assess
     expect(run).toMatchObject({ dryRun: true, status: 'succeeded', counts: { timedOut: 0, alerts: 0 } });
@@ -298,7 +304,7 @@ describe('timeout monitor', () => {
     const { ctx, clock } = await monitorContext();
     await registerAll(ctx, [processing('rec-1', { sizeBytes: 10 * MB })]); // deadline 10:40
     clock.set('2026-03-02T10:41:00.000Z');
-    await runTimeoutMonitor(ctx, { trigger: 'test' });
+    await runTimeoutMonitor(asFunction(ctx, 'timeout-monitor'), { trigger: 'test' });
     const timedOut = await stored(ctx, 'rec-1');
     clock.set('2026-03-02T11:00:00.000Z');
 
@@ -308,9 +314,11 @@ describe('timeout monitor', () => {
       (error: unknown) => error,
     );
     clock.set('2026-03-02T11:39:00.000Z');
-    const beforeNewDeadline = await runTimeoutMonitor(ctx, { trigger: 'test' });
+    const beforeNewDeadline = await runTimeoutMonitor(asFunction(ctx, 'timeout-monitor'), {
+      trigger: 'test',
+    });
     clock.set('2026-03-02T11:41:00.000Z');
-    const afterNewDeadline = await runTimeoutMonitor(ctx, { trigger: 'test' });
+    const afterNewDeadline = await runTimeoutMonitor(asFunction(ctx, 'timeout-monitor'), { trigger: 'test' });
 
     // Assess
     expect(timedOut).toMatchObject({ status: 'timed_out', version: 1 });
@@ -390,9 +398,9 @@ describe('timeout monitor', () => {
     clock.advance(45 * MINUTE);
 
     // Act
-    const first = await runTimeoutMonitor(ctx, { trigger: 'test', limit: 3 });
-    const second = await runTimeoutMonitor(ctx, { trigger: 'test', limit: 3 });
-    const third = await runTimeoutMonitor(ctx, { trigger: 'test', limit: 3 });
+    const first = await runTimeoutMonitor(asFunction(ctx, 'timeout-monitor'), { trigger: 'test', limit: 3 });
+    const second = await runTimeoutMonitor(asFunction(ctx, 'timeout-monitor'), { trigger: 'test', limit: 3 });
+    const third = await runTimeoutMonitor(asFunction(ctx, 'timeout-monitor'), { trigger: 'test', limit: 3 });
 
     // Assert: at most the limit per run, the record says when more wait, and nothing is left behind
     expect([first.counts.selected, first.counts.timedOut, first.moreRemain]).toEqual([3, 3, true]);

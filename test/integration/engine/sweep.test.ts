@@ -8,7 +8,7 @@ import { getSession, withIndexKeys } from '../../../shared/repositories/sessions
 import { claimAttempt } from '../../../shared/usecases/claim-attempt.ts';
 import { runRecoverySweep, SimulatedCrash } from '../../../shared/usecases/recovery-sweep.ts';
 import { setSessionPaused, updateSession } from '../../../shared/usecases/sessions.ts';
-import { createTestContext, manualClock } from '../../support/context.ts';
+import { asFunction, createTestContext, manualClock } from '../../support/context.ts';
 import { receiveAllBodies } from '../../support/queues.ts';
 import { attemptItems, scanAll, seedSessions, stalledSession } from '../../support/seed.ts';
 
@@ -45,7 +45,11 @@ describe('recovery sweep', () => {
     const sweepers = (trigger: string) =>
       Promise.all(
         Array.from({ length: 4 }, (_, w) =>
-          runRecoverySweep(ctx, { trigger: `${trigger}-${w}`, bypassJobLease: true, limit: 5000 }),
+          runRecoverySweep(asFunction(ctx, 'recovery-sweep'), {
+            trigger: `${trigger}-${w}`,
+            bypassJobLease: true,
+            limit: 5000,
+          }),
         ),
       );
 
@@ -81,7 +85,7 @@ describe('recovery sweep', () => {
     await seedSessions(ctx, [
       stalledSession('crash-1', DUE, { contact: { email: 'a@example.com', phone: '+14155550100' } }),
     ]);
-    const crashing = runRecoverySweep(ctx, {
+    const crashing = runRecoverySweep(asFunction(ctx, 'recovery-sweep'), {
       trigger: 'test',
       faults: {
         afterClaim: () => {
@@ -95,11 +99,11 @@ describe('recovery sweep', () => {
     expect(await queueDepth(ctx, ctx.queues.email.url)).toBe(0);
 
     // Act: before the leases expire nothing may happen; after, one sweep re-dispatches; a later one does nothing.
-    const early = await runRecoverySweep(ctx, { trigger: 'test' });
+    const early = await runRecoverySweep(asFunction(ctx, 'recovery-sweep'), { trigger: 'test' });
     clock.advance(125_000);
-    const late = await runRecoverySweep(ctx, { trigger: 'test' });
+    const late = await runRecoverySweep(asFunction(ctx, 'recovery-sweep'), { trigger: 'test' });
     clock.advance(125_000);
-    const again = await runRecoverySweep(ctx, { trigger: 'test' });
+    const again = await runRecoverySweep(asFunction(ctx, 'recovery-sweep'), { trigger: 'test' });
 
     // Assess
     expect(early.status).toBe('skipped'); // the crashed run still holds the job lease
@@ -121,7 +125,7 @@ describe('recovery sweep', () => {
     await acquireJobLease(ctx, 'recovery-sweep', 'first-invocation', clock.clock(), 120);
 
     // Act
-    const second = await runRecoverySweep(ctx, { trigger: 'schedule' });
+    const second = await runRecoverySweep(asFunction(ctx, 'recovery-sweep'), { trigger: 'schedule' });
 
     // Assess
     expect(second).toMatchObject({ status: 'skipped', counts: { claimed: 0, selected: 0 } });
@@ -147,7 +151,7 @@ describe('recovery sweep', () => {
       mode: 'sweep',
     });
     await expect(claim).rejects.toThrow(/changed since it was read/);
-    const run = await runRecoverySweep(ctx, { trigger: 'test' });
+    const run = await runRecoverySweep(asFunction(ctx, 'recovery-sweep'), { trigger: 'test' });
 
     // Assess
     expect(run.counts.claimed).toBe(1); // late-2 only
@@ -195,10 +199,10 @@ describe('recovery sweep', () => {
     const timelineBefore = await scanAll(ctx, ctx.tables.timeline);
 
     // Act
-    const dry = await runRecoverySweep(ctx, { trigger: 'test', dryRun: true });
+    const dry = await runRecoverySweep(asFunction(ctx, 'recovery-sweep'), { trigger: 'test', dryRun: true });
     const sessionsAfterDry = await scanAll(ctx, ctx.tables.sessions);
     const timelineAfterDry = await scanAll(ctx, ctx.tables.timeline);
-    const real = await runRecoverySweep(ctx, { trigger: 'test' });
+    const real = await runRecoverySweep(asFunction(ctx, 'recovery-sweep'), { trigger: 'test' });
 
     // Assess
     expect(dry).toMatchObject({ dryRun: true, counts: { selected: 30, claimed: 0 } });
@@ -216,11 +220,11 @@ describe('recovery sweep', () => {
     await seedSessions(ctx, [stalledSession('ex-1', DUE, { maxRetries: 2 })]);
 
     // Act
-    const r1 = await runRecoverySweep(ctx, { trigger: 'test' });
+    const r1 = await runRecoverySweep(asFunction(ctx, 'recovery-sweep'), { trigger: 'test' });
     clock.advance(3 * 3600_000);
-    const r2 = await runRecoverySweep(ctx, { trigger: 'test' });
+    const r2 = await runRecoverySweep(asFunction(ctx, 'recovery-sweep'), { trigger: 'test' });
     clock.advance(30 * 86400_000);
-    const r3 = await runRecoverySweep(ctx, { trigger: 'test' });
+    const r3 = await runRecoverySweep(asFunction(ctx, 'recovery-sweep'), { trigger: 'test' });
 
     // Assess
     expect([r1.counts.claimed, r2.counts.claimed, r3.counts.selected]).toEqual([1, 1, 0]);
@@ -251,7 +255,7 @@ describe('recovery sweep', () => {
     await ctx.ddb.send(new PutCommand({ TableName: ctx.tables.sessions, Item: broken }));
 
     // Act
-    const run = await runRecoverySweep(ctx, { trigger: 'test' });
+    const run = await runRecoverySweep(asFunction(ctx, 'recovery-sweep'), { trigger: 'test' });
 
     // Assess
     expect(run.counts).toMatchObject({ selected: 2, claimed: 2, invalid: 1 });
@@ -272,8 +276,8 @@ describe('recovery sweep', () => {
     );
 
     // Act
-    const first = await runRecoverySweep(ctx, { trigger: 'test', limit: 10 });
-    const second = await runRecoverySweep(ctx, { trigger: 'test', limit: 100 });
+    const first = await runRecoverySweep(asFunction(ctx, 'recovery-sweep'), { trigger: 'test', limit: 10 });
+    const second = await runRecoverySweep(asFunction(ctx, 'recovery-sweep'), { trigger: 'test', limit: 100 });
 
     // Assess
     expect(first).toMatchObject({ limit: 10, counts: { selected: 10, claimed: 10 } });
@@ -294,11 +298,11 @@ describe('recovery sweep', () => {
     await setSessionPaused(ctx, 'p-2', true, { triggeredBy: 'ops' });
 
     // Act
-    const whilePaused = await runRecoverySweep(ctx, { trigger: 'test' });
+    const whilePaused = await runRecoverySweep(asFunction(ctx, 'recovery-sweep'), { trigger: 'test' });
     await setJobPaused(ctx, 'recovery-sweep', false, { triggeredBy: 'ops', at: clock.clock() });
-    const resumed = await runRecoverySweep(ctx, { trigger: 'test' });
+    const resumed = await runRecoverySweep(asFunction(ctx, 'recovery-sweep'), { trigger: 'test' });
     await setSessionPaused(ctx, 'p-2', false, { triggeredBy: 'ops' });
-    const afterSessionResume = await runRecoverySweep(ctx, { trigger: 'test' });
+    const afterSessionResume = await runRecoverySweep(asFunction(ctx, 'recovery-sweep'), { trigger: 'test' });
 
     // Assess
     expect(whilePaused).toMatchObject({ status: 'skipped', reason: expect.stringContaining('incident 42') });

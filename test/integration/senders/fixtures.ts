@@ -2,6 +2,7 @@
 // a session item in the state a claim leaves it, and channel configs pointing at the local receivers.
 import { randomBytes } from 'node:crypto';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { LOCAL_SES_CONFIGURATION_SET } from '../../../local/local-env.ts';
 import type { LocalReceivers } from '../../../local/receivers.ts';
 import type { AppContext } from '../../../shared/context.ts';
 import type { Channel } from '../../../shared/infra/resources.ts';
@@ -104,7 +105,7 @@ export function receiverConfigs(
       enabled: true,
       channel: 'email',
       fromAddress: 'recovery@example.com',
-      configurationSetName: 'session-recovery-test',
+      configurationSetName: LOCAL_SES_CONFIGURATION_SET,
       unsubscribe: { key: TEST_UNSUBSCRIBE_KEY, publicBaseUrl: TEST_PUBLIC_BASE_URL },
       sesEndpoint,
       region: 'us-east-1',
