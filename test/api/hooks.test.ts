@@ -316,6 +316,9 @@ describe('public webhook bodies up to 1 MiB', () => {
     const { payload: order } = fixture('shopify-order-create.json').detail;
     order.checkout_token = token;
     order.line_items = Array.from({ length: 250 }, (_, n) => lineItem(n));
+    // The event's time is the signed body's own (#18 item 2): dated after the checkout, before the clock.
+    for (const field of ['created_at', 'processed_at', 'updated_at'])
+      order[field] = '2026-03-02T10:20:00+00:00';
     const body = JSON.stringify(order);
     // Act
     const res = await hooks(post('/v1/public/hooks/shopify', body, shopifyHeaders('orders/create', body)));
