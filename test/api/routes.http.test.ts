@@ -542,7 +542,7 @@ describe('retry policies and stats', () => {
     // Prepare: before each of this activation's transactions another activation moves the org's pointer
     // (a real write on the emulator), so every round loses, as under a storm of concurrent activations.
     const orgId = 'contended';
-    const ctx = api.ctx;
+    const ctx = api.as('api');
     let rivals = 0;
     const name = 'rival-activations';
     ctx.ddb.middlewareStack.add(

@@ -5,6 +5,7 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { expect } from 'vitest';
 import { type ApiServerOptions, startApiServer } from '../../local/http-server.ts';
 import { ProblemSchema, RESPONSES } from '../../shared/api/responses.ts';
+import type { ApiFunctionId } from '../../shared/api/routes.ts';
 import { ROUTES, type RouteSpec } from '../../shared/api/routes.ts';
 import type { AppContext, Clock } from '../../shared/context.ts';
 import { describeIssues, safeParse } from '../../shared/schema.ts';
@@ -65,6 +66,11 @@ export class Coverage {
 
 export interface TestApi {
   readonly ctx: AppContext;
+  /**
+   * The context a function serves its routes with (its own clients and key): a test that injects faults into
+   * what a route does injects them here, not into the operator's `ctx`.
+   */
+  as(fn: ApiFunctionId): AppContext;
   readonly url: string;
   readonly coverage: Coverage;
   call(method: string, path: string, options?: CallOptions): Promise<ApiResponse>;
@@ -115,6 +121,7 @@ export async function serveTestApi(
   const server = await startApiServer({ ctx, port: 0, ...(functions ? { functions } : {}) });
   return {
     ctx,
+    as: (fn) => functions?.ctxFor(fn) ?? ctx,
     url: server.url,
     coverage,
     async call(method, path, opts = {}) {

@@ -39,7 +39,7 @@ describe('DLQ replay when deleting from the DLQ fails', () => {
   it('counts only the deleted messages as replayed and names the ones sent but not deleted', async () => {
     // Prepare: four dead letters; the DLQ refuses every second delete.
     await putDeadLetters('del-a', 4);
-    const faults = injectDeleteFaults(api.ctx.sqs, (_, i) => i % 2 === 1);
+    const faults = injectDeleteFaults(api.as('api-admin').sqs, (_, i) => i % 2 === 1);
     // Act
     const res = await api
       .call('POST', '/v1/admin/dlq/email/replay', { body: { sessionId: 'del-a', dryRun: false } })
@@ -64,7 +64,7 @@ describe('DLQ replay when deleting from the DLQ fails', () => {
     // Prepare
     await putDeadLetters('del-b', 2);
     const before = await depth(api.ctx.queues.email.url);
-    const faults = injectDeleteFaults(api.ctx.sqs, () => 'call');
+    const faults = injectDeleteFaults(api.as('api-admin').sqs, () => 'call');
     // Act
     const res = await api
       .call('POST', '/v1/admin/dlq/email/replay', { body: { sessionId: 'del-b', dryRun: false } })

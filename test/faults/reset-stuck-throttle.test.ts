@@ -48,7 +48,7 @@ describe('reset-stuck throttled part-way', () => {
   it('answers what it changed and what it did not; the cursor then changes the rest, each once', async () => {
     // Prepare: the first two session writes go through, every later one is throttled (every SDK attempt).
     let writes = 0;
-    const injector = injectDynamoFaults(api.ctx.ddb, {
+    const injector = injectDynamoFaults(api.as('api').ddb, {
       commands: ['TransactWriteItems'],
       tables: [api.ctx.tables.sessions],
       schedule: (call) => {

@@ -11,8 +11,10 @@ import { putSession, recoveryMessage } from './fixtures.ts';
 
 // As Lambda sets it for an on-demand function, before any module builds the logger (Powertools reads it
 // once, at construction, to tell a cold start).
+// The log level too: the test's own context (local IAM's function keys) already imports the shared logger.
 vi.hoisted(() => {
   process.env.AWS_LAMBDA_INITIALIZATION_TYPE = 'on-demand';
+  process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
 });
 
 let receivers: LocalReceivers;
