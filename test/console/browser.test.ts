@@ -53,6 +53,20 @@ async function api<T = Record<string, unknown>>(method: string, path: string, bo
   return (await res.json()) as T;
 }
 
+/** Waits until the runtime's first timeout-monitor run has ended (its job has a heartbeat). */
+async function firstMonitorRun(): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const status = await api<{ jobs: Array<{ name: string; lastHeartbeatAt: string | null }> }>(
+      'GET',
+      '/admin/jobs/status',
+    );
+    if (status.jobs.find((j) => j.name === 'timeout-monitor')?.lastHeartbeatAt) return;
+    if (Date.now() > deadline) throw new Error('the first timeout-monitor run did not end in 30 s');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 /** Waits until every channel of every attempt of a session has a final outcome. */
 async function settled(sessionId: string, options: { attempted?: boolean } = {}): Promise<void> {
   const attempted = options.attempted ?? true;
@@ -133,6 +147,9 @@ beforeAll(async () => {
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
   mkdirSync(SHOTS, { recursive: true });
 
+  // The runtime's first monitor run starts with it: let it end first, or under load it times out the stuck
+  // transcription registered below before the stuck page is looked at.
+  await firstMonitorRun();
   // Data for every page: two attempts made and delivered, a stuck transcription, a dead letter.
   await api('POST', '/sessions', {
     sessionId: 'stuck-transcription-9',
