@@ -93,7 +93,9 @@ beforeAll(async () => {
       ctx: senderCtx,
       // Senders run on real time (leases, timestamps); only the sweep's schedule is driven by the test clock.
       clock: () => new Date(),
-      config: staticChannelConfig(receiverConfigs(receivers, sesEndpoint)),
+      // The receivers run in this process: under a loaded machine one may answer after 2 s, and an unanswered
+      // call is rightly tried a second time, which this test's one-call-per-outcome count would read as a bug.
+      config: staticChannelConfig(receiverConfigs(receivers, sesEndpoint, 8_000)),
       providers: cachedProviders(
         () => new Date(),
         (config, clock) =>
