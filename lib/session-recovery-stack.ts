@@ -161,6 +161,9 @@ export class SessionRecoveryStack extends Stack {
     for (const description of FUNCTION_DESCRIPTIONS) {
       const functionName = `${this.prefix}-${description.id}`;
       const { trigger } = description;
+      const recursiveLoop = description.selfLoop
+        ? lambda.RecursiveLoop.ALLOW
+        : lambda.RecursiveLoop.TERMINATE;
       if (trigger.kind === 'queue') {
         const queue = CHANNEL_QUEUES.find((q) => q.channel === trigger.channel);
         if (!queue) throw new Error(`no channel queue for ${trigger.channel}`);
@@ -176,6 +179,7 @@ export class SessionRecoveryStack extends Stack {
           entry: description.entry,
           code: codeFor(),
           memorySize: description.memoryMb,
+          recursiveLoop,
           functionName,
           dlqAlarmName: alarm.alarmName,
           dlqAlarmDescription: alarm.alarmDescription,
@@ -193,6 +197,7 @@ export class SessionRecoveryStack extends Stack {
           assets: description.assets,
           timeout: Duration.seconds(description.timeoutSeconds),
           memorySize: description.memoryMb,
+          recursiveLoop,
           functionName,
           description:
             description.summary ??

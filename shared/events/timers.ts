@@ -1,6 +1,7 @@
 // A Shopify checkout's abandonment clock (#14): after each checkout event a timer message goes on the checkout
 // timer queue, due when the checkout would count as abandoned. SQS delays a message 15 minutes at most, so a
-// timer not yet due is sent again for the time left (a few hops for an hour). When due it becomes a stall
+// timer not yet due is sent again for the time left (a few hops for an hour; the ingest function allows
+// this loop past Lambda's recursive-loop detection, bounded by timerHops). When due it becomes a stall
 // event that applies only while the checkout event that set it is still the session's latest (an update
 // restarts the clock) and the session is still `active` (an order ended it). The stall is ours, not the
 // shop's: it is dated with the checkout's own time and never moves the session's event clock, so an order
@@ -15,6 +16,16 @@ import type { EventSource, ProductEvent } from './model.ts';
 
 /** SQS's longest message delay. */
 export const MAX_DELAY_SECONDS = 900;
+
+/**
+ * How many ingest invocations a timer's chain takes: the one that set it, then one per 15 min of the window
+ * (the last fires it). Each hop is the ingest function sending to the queue it consumes, a chain Lambda's recursive-loop
+ * detection would cut after about 16 (4 h), so ingest runs with `RecursiveLoop: Allow` and this is its
+ * bound (673 for the longest window, 7 days).
+ */
+export function timerHops(windowMinutes: number): number {
+  return Math.ceil((windowMinutes * 60) / MAX_DELAY_SECONDS) + 1;
+}
 
 export const TimerMessageSchema = v.strictObject({
   v: v.literal(1),
@@ -40,7 +51,12 @@ export interface CheckoutTimers {
 }
 
 /** Timers on an SQS queue (the same code against fauxqs locally and SQS in AWS). */
-export function queueTimers(ctx: AppContext, queueUrl: string): CheckoutTimers {
+export function queueTimers(
+  ctx: AppContext,
+  queueUrl: string,
+  /** The longest delay of one hop; tests that move a manual clock set 0. */
+  maxDelaySeconds = MAX_DELAY_SECONDS,
+): CheckoutTimers {
   return {
     async set(input) {
       const message: TimerMessage = {
@@ -57,7 +73,7 @@ export function queueTimers(ctx: AppContext, queueUrl: string): CheckoutTimers {
         new SendMessageCommand({
           QueueUrl: queueUrl,
           MessageBody: JSON.stringify(message),
-          DelaySeconds: Math.max(0, Math.min(MAX_DELAY_SECONDS, seconds)),
+          DelaySeconds: Math.max(0, Math.min(maxDelaySeconds, seconds)),
         }),
       );
     },

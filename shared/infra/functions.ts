@@ -162,6 +162,12 @@ export interface FunctionDescription {
   readonly startsJobs?: readonly JobName[];
   /** Invokes itself asynchronously (the sweep's fan-out workers): `lambda:InvokeFunction` on its own ARN. */
   readonly invokesItself?: boolean;
+  /**
+   * Sends to the queue it consumes on purpose, and says how far the chain can go. Lambda's recursive-loop
+   * detection would stop such a chain after about 16 hops, so only these functions run with
+   * `RecursiveLoop: Allow`; every other keeps `Terminate` (README, design notes).
+   */
+  readonly selfLoop?: { readonly bound: string };
 }
 
 /** Env var that names a job's function on a function that starts it (`JOB_FUNCTION_RECOVERY_SWEEP`). */
@@ -246,7 +252,16 @@ function senderFunction(channel: Channel): FunctionDescription {
     secrets,
     sendsEmail: channel === 'email',
     settings,
-    ...(channel === 'email' ? { secretsViaExtension: true } : {}),
+    ...(channel === 'email'
+      ? {
+          secretsViaExtension: true,
+          // The pause gate sends each paused message back to its own queue every 15 min (pause-gate.ts).
+          selfLoop: {
+            bound:
+              'a paused message is received pausedHops(pause) = ceil(pause / 15 min) + 1 times (96 a day of pause), then delivered once the channel is resumed; the pause pages until then',
+          },
+        }
+      : {}),
   };
 }
 
@@ -352,6 +367,11 @@ export const FUNCTION_DESCRIPTIONS: readonly FunctionDescription[] = [
     ...API_LIMITS,
     memoryMb: 256,
     trigger: { kind: 'ingest' },
+    // A checkout timer not yet due is sent on to its own queue every 15 min (shared/events/timers.ts).
+    selfLoop: {
+      bound:
+        'a checkout timer is received timerHops(window) = ceil(window / 15 min) + 1 times: 673 for the longest window (7 days)',
+    },
     tables: [
       // Registers and updates sessions through the use cases (no index: every write is by key).
       { table: 'sessions', access: 'readwrite', indexes: [] },

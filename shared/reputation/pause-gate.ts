@@ -2,7 +2,8 @@
 // of a batch goes back onto its queue with the longest delay SQS allows (15 min) instead of being sent, and
 // counts as done. Its receive count starts afresh with the copy, so a long pause never walks a message into
 // the DLQ; the outcome protocol makes the copy harmless if the original also comes back. The pause state
-// is read at most every 15 s per container.
+// is read at most every 15 s per container. The email sender allows this loop past Lambda's recursive-loop
+// detection (it would cut it after about 4 h); pausedHops is its bound.
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { AppContext } from '../context.ts';
@@ -11,8 +12,17 @@ import { logger } from '../observability/logger.ts';
 import type { SenderHandler } from '../senders/handler.ts';
 import { readPause } from './guard.ts';
 
-const PAUSED_REDELIVERY_SECONDS = 900;
+export const PAUSED_REDELIVERY_SECONDS = 900;
 const CACHE_MS = 15_000;
+
+/**
+ * How many times a message paused this long is received (each a send back to the email queue, then the
+ * delivery once resumed). Lambda's recursive-loop detection would cut that chain after about 16 (4 h), so
+ * the email sender runs with `RecursiveLoop: Allow` and this is its bound: 4 an hour, 96 a day of pause.
+ */
+export function pausedHops(pauseMs: number): number {
+  return Math.ceil(pauseMs / 1000 / PAUSED_REDELIVERY_SECONDS) + 1;
+}
 
 export interface PauseGateOptions {
   readonly ctx: AppContext;
@@ -20,16 +30,19 @@ export interface PauseGateOptions {
   /** Called with the number of records put back (the local runtime's console, tests). */
   readonly onDeferred?: (count: number, reason: string | undefined) => void;
   readonly cacheMs?: number;
+  /** The delay of each copy put back; tests that move a manual clock set 0. */
+  readonly redeliverySeconds?: number;
 }
 
 export function pausable(handler: SenderHandler, options: PauseGateOptions): SenderHandler {
   const { ctx, channel } = options;
   const cacheMs = options.cacheMs ?? CACHE_MS;
+  const redeliverySeconds = options.redeliverySeconds ?? PAUSED_REDELIVERY_SECONDS;
   let cached: { at: number; paused: boolean; reason?: string } | undefined;
 
   async function pauseState() {
     const now = Date.now();
-    if (!cached || now - cached.at > cacheMs) {
+    if (!cached || now - cached.at >= cacheMs) {
       const state = await readPause(ctx, channel);
       cached = { at: now, paused: state.paused, reason: state.reason };
     }
@@ -51,7 +64,7 @@ export function pausable(handler: SenderHandler, options: PauseGateOptions): Sen
             Entries: chunk.map((r, n) => ({
               Id: String(n),
               MessageBody: r.body,
-              DelaySeconds: PAUSED_REDELIVERY_SECONDS,
+              DelaySeconds: redeliverySeconds,
             })),
           }),
         );

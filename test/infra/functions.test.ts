@@ -101,6 +101,21 @@ describe('house defaults', () => {
     template.resourceCountIs('Custom::LogRetention', 0);
   });
 
+  it('lets exactly the two bounded self-loops (email pause gate, checkout timers) run past Lambda loop detection', () => {
+    // Lambda stops a chain of a function sending to the queue it consumes after about 16 invocations.
+    const allowed = FUNCTION_DESCRIPTIONS.filter((d) => d.selfLoop).map((d) => d.id);
+    expect(allowed.sort()).toEqual(['ingest', 'sender-email']);
+    for (const d of FUNCTION_DESCRIPTIONS) {
+      expect(d.selfLoop?.bound ?? 'none', d.id).not.toBe('');
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        FunctionName: `session-recovery-dev-${d.id}`,
+        RecursiveLoop: allowed.includes(d.id) ? 'Allow' : 'Terminate',
+      });
+    }
+    for (const [id, fn] of serviceFunctions(json))
+      expect(['Allow', 'Terminate'], id).toContain(props<{ RecursiveLoop?: string }>(fn).RecursiveLoop);
+  });
+
   it('sets source maps and the Powertools environment on every function', () => {
     for (const [id, fn] of serviceFunctions(json)) {
       expect(props<{ Environment: { Variables: unknown } }>(fn).Environment.Variables, id).toMatchObject({
