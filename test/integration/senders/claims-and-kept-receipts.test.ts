@@ -1,0 +1,94 @@
+// Review fixes around the outcome claim: a kept receipt never settles a channel still `sending`, a release
+// never clears another delivery's claim, kept receipts survive a throttled Query, and a failed release of a
+// delivery that died before the provider call is tried again instead of counting as a possible send.
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { type LocalReceivers, startLocalReceivers } from '../../../local/receivers.ts';
+import type { AppContext } from '../../../shared/context.ts';
+import { applyReceipt } from '../../../shared/receipts/apply.ts';
+import { outcomeRefOf } from '../../../shared/receipts/outcome-ref.ts';
+import {
+  claimOutcome,
+  getOutcome,
+  newClaimId,
+  outcomeKey,
+  unsettledChannels,
+} from '../../../shared/repositories/outcomes.ts';
+import { staticChannelConfig } from '../../../shared/senders/config.ts';
+import {
+  type DeliveryDeps,
+  type DeliveryLogger,
+  deliverMessage,
+  RetryableDeliveryError,
+} from '../../../shared/senders/deliver.ts';
+import { createProvider } from '../../../shared/senders/factories/index.ts';
+import { cachedProviders } from '../../../shared/senders/providers.ts';
+import { createTestContext, manualClock } from '../../support/context.ts';
+import { injectDynamoFaults } from '../../support/faults.ts';
+import { putSession, receiverConfigs, recoveryMessage } from './fixtures.ts';
+
+let receivers: LocalReceivers;
+let ctx: AppContext;
+let sesEndpoint: string;
+const clock = manualClock('2026-03-02T10:00:05.000Z');
+
+function quietLog() {
+  return { info: vi.fn(), warn: vi.fn(), error: vi.fn() } satisfies DeliveryLogger;
+}
+
+function deps(overrides: Partial<DeliveryDeps> = {}): DeliveryDeps {
+  return {
+    ctx,
+    clock: clock.clock,
+    config: staticChannelConfig(receiverConfigs(receivers, sesEndpoint)),
+    providers: cachedProviders(() => new Date(), createProvider),
+    leaseSeconds: 15,
+    log: quietLog(),
+    ...overrides,
+  };
+}
+
+beforeAll(async () => {
+  receivers = await startLocalReceivers();
+  const test = await createTestContext({ clock: clock.clock });
+  ctx = test.ctx;
+  sesEndpoint = test.endpoints.ses;
+});
+afterAll(async () => {
+  await receivers.stop();
+});
+beforeEach(() => {
+  clock.set('2026-03-02T10:00:05.000Z');
+  receivers.control.reset();
+  receivers.control.clearRequests();
+});
+
+describe('a receipt kept under an outcome still sending', () => {
+  it('does not settle its channel: the attempt stays unsettled until the send is recorded', async () => {
+    // Prepare: the sender holds the claim; the provider's callback comes before `sent` is written.
+    const message = recoveryMessage({ channel: 'sms', recipient: '+14155550100' });
+    await putSession(ctx, message.sessionId);
+    const claim = await claimOutcome(ctx, message, { now: clock.clock(), leaseSeconds: 15 });
+    const early = await applyReceipt(ctx, {
+      provider: 'twilio',
+      channel: 'sms',
+      providerMessageId: 'SM0123456789abcdef0123456789abcdef',
+      status: 'undelivered',
+      providerStatus: 'undelivered',
+      errorCode: '30003',
+      at: clock.clock(),
+      recipients: [String(message.recipient)],
+      ref: outcomeRefOf(message),
+    });
+    // Act
+    const unsettled = await unsettledChannels(ctx, {
+      sessionId: message.sessionId,
+      number: message.number,
+      at: message.attemptAt,
+      channels: ['sms'],
+    });
+    // Assess
+    expect(claim.claimed).toBe(true);
+    expect(early.outcome).toBe('pending');
+    expect(unsettled).toEqual(['sms']);
+  });
+});
