@@ -382,9 +382,13 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
     const now = clock();
     if (error instanceof ProviderConfigError) {
       // The provider refused our credentials or identity: nothing was sent, the channel is misconfigured.
-      await releaseOutcome(ctx, message, { now, error: error.reason, claimId: claim.claimId }).catch(
-        () => false,
-      );
+      // Only our own claim: if our lease ran out mid-call, another delivery's claim is not ours to clear.
+      await releaseOutcome(ctx, message, {
+        now,
+        error: error.reason,
+        claimId: claim.claimId,
+        ownClaimOnly: true,
+      }).catch(() => false);
       log.error('the provider refused our configuration; the message fails and waits for a fix', {
         ...keys,
         provider: provider.name,
@@ -452,7 +456,12 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
       throw new RetryableDeliveryError(description, 'transient', undefined, durationMs, { cause: error });
     }
     try {
-      await releaseOutcome(ctx, message, { now, error: description, claimId: claim.claimId });
+      await releaseOutcome(ctx, message, {
+        now,
+        error: description,
+        claimId: claim.claimId,
+        ownClaimOnly: true,
+      });
     } catch (releaseError) {
       // The lease then simply runs out; the next delivery after it takes over.
       log.error('could not release the outcome after a transient error', {

@@ -92,3 +92,36 @@ describe('a receipt kept under an outcome still sending', () => {
     expect(unsettled).toEqual(['sms']);
   });
 });
+
+describe('a delivery whose lease ran out while the provider answered', () => {
+  it.each([
+    ['the provider refused our configuration', 401, 'misconfigured'],
+    ['the provider answered with a transient error', 503, 'transient'],
+  ] as const)('%s: its release leaves the claim another delivery took over', async (_name, status, kind) => {
+    // Prepare: while this delivery is at the provider its lease runs out and a second delivery claims it.
+    const message = recoveryMessage({ channel: 'slack', recipient: '#recovery' });
+    await putSession(ctx, message.sessionId);
+    receivers.control.failNext('slack', 1, { status });
+    const secondClaim = newClaimId();
+    const faults = {
+      beforeProviderCall: async () => {
+        clock.advance(20_000);
+        const taken = await claimOutcome(ctx, message, {
+          now: clock.clock(),
+          leaseSeconds: 15,
+          claimId: secondClaim,
+        });
+        expect(taken.claimed).toBe(true);
+      },
+    };
+    // Act
+    const first = await deliverMessage(deps({ faults }), message).catch((e: unknown) => e);
+    // Assess
+    expect(first).toBeInstanceOf(RetryableDeliveryError);
+    expect(first).toMatchObject({ kind });
+    const outcome = await getOutcome(ctx, outcomeKey(message));
+    expect(outcome).toMatchObject({ status: 'sending', sendingOwner: secondClaim });
+    expect(outcome?.sendingUntil).toBe(new Date(clock.clock().getTime() + 15_000).toISOString());
+    expect(outcome?.releasedBy?.has(secondClaim) ?? false).toBe(false);
+  });
+});
