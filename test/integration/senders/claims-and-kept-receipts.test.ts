@@ -13,6 +13,7 @@ import {
   outcomeKey,
   unsettledChannels,
 } from '../../../shared/repositories/outcomes.ts';
+import { readStats } from '../../../shared/repositories/stats.ts';
 import { staticChannelConfig } from '../../../shared/senders/config.ts';
 import {
   type DeliveryDeps,
@@ -123,5 +124,73 @@ describe('a delivery whose lease ran out while the provider answered', () => {
     expect(outcome).toMatchObject({ status: 'sending', sendingOwner: secondClaim });
     expect(outcome?.sendingUntil).toBe(new Date(clock.clock().getTime() + 15_000).toISOString());
     expect(outcome?.releasedBy?.has(secondClaim) ?? false).toBe(false);
+  });
+});
+
+describe('receipts kept before the send was recorded', () => {
+  it('are applied after the Query for them failed twice', async () => {
+    // Prepare: SES reports a bounce before the sender writes `sent`; then the Query for kept receipts
+    // fails on every SDK attempt, twice (a throttled table).
+    const message = recoveryMessage({ channel: 'email' });
+    await putSession(ctx, message.sessionId);
+    let failed = 0;
+    const injector = injectDynamoFaults(ctx.ddb, {
+      schedule: (call) =>
+        call.command === 'Query' &&
+        String((call.input as { KeyConditionExpression?: string }).KeyConditionExpression).includes(
+          ':kept',
+        ) &&
+        failed++ < 6
+          ? { kind: 'throttle', timing: 'before-send' }
+          : undefined,
+    });
+    const log = quietLog();
+    const faults = {
+      afterProviderCall: async (_m: unknown, result: { providerMessageId: string }) => {
+        await applyReceipt(ctx, {
+          provider: 'ses',
+          channel: 'email',
+          providerMessageId: result.providerMessageId,
+          status: 'bounced',
+          providerStatus: 'Bounce/Permanent/General',
+          at: clock.clock(),
+          recipients: [String(message.recipient)],
+          ref: outcomeRefOf(message),
+        });
+      },
+    };
+    // Act
+    const result = await deliverMessage(deps({ faults, log }), message).finally(() => injector.remove());
+    // Assess
+    expect(result.status).toBe('sent');
+    expect(await getOutcome(ctx, outcomeKey(message))).toMatchObject({ status: 'bounced' });
+    expect(failed).toBeGreaterThanOrEqual(6);
+    expect(log.error).not.toHaveBeenCalled();
+  });
+  it('are counted for an operator when the Query keeps failing; the send stays recorded', async () => {
+    // Prepare: every try of the Query for kept receipts fails.
+    const orgId = `org-${Date.now().toString(36)}`;
+    const message = recoveryMessage({ channel: 'email' });
+    const sent = recoveryMessage({ ...message, data: { ...message.data, orgId } });
+    await putSession(ctx, sent.sessionId);
+    const injector = injectDynamoFaults(ctx.ddb, {
+      schedule: (call) =>
+        call.command === 'Query' &&
+        String((call.input as { KeyConditionExpression?: string }).KeyConditionExpression).includes(':kept')
+          ? { kind: 'throttle', timing: 'before-send' }
+          : undefined,
+    });
+    const log = quietLog();
+    // Act
+    const result = await deliverMessage(deps({ log }), sent).finally(() => injector.remove());
+    // Assess
+    expect(result.status).toBe('sent');
+    expect(await getOutcome(ctx, outcomeKey(sent))).toMatchObject({ status: 'sent' });
+    expect(log.error).toHaveBeenCalledWith(
+      'could not apply the receipts that arrived before the send was recorded',
+      expect.objectContaining({ sessionId: sent.sessionId }),
+    );
+    const at = clock.clock();
+    expect(await readStats(ctx, { orgId, from: at, to: at })).toMatchObject({ 'receipts.unapplied': 1 });
   });
 });
