@@ -303,12 +303,15 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
    * released (only while it is still ours; after a lost answer it may not exist), then the error goes on.
    */
   const dieBeforeProviderCall = async (error: unknown): Promise<never> => {
-    const released = await releaseOutcome(ctx, message, {
-      now: clock(),
-      error: `died before the provider call: ${error instanceof Error ? error.message : String(error)}`,
-      claimId,
-      ownClaimOnly: true,
-    }).catch(() => false);
+    // Tried again briefly: an unreleased claim counts toward the two possible sends.
+    const released = await withLocalRetries(() =>
+      releaseOutcome(ctx, message, {
+        now: clock(),
+        error: `died before the provider call: ${error instanceof Error ? error.message : String(error)}`,
+        claimId,
+        ownClaimOnly: true,
+      }),
+    ).catch(() => false);
     log.warn('died before the provider call; claim released', {
       ...keys,
       error: String(error),

@@ -194,3 +194,47 @@ describe('receipts kept before the send was recorded', () => {
     expect(await readStats(ctx, { orgId, from: at, to: at })).toMatchObject({ 'receipts.unapplied': 1 });
   });
 });
+
+describe('a delivery that dies before the provider call', () => {
+  it('tries its release again, so two such deaths leave the message deliverable', async () => {
+    // Prepare: the session read beside the claim fails (every SDK attempt) for two deliveries, and the
+    // first release of each fails too (every SDK attempt).
+    const message = recoveryMessage({ channel: 'slack', recipient: '#recovery' });
+    await putSession(ctx, message.sessionId);
+    let armed = true;
+    let releaseCalls = 0;
+    let failReleases = 0;
+    const injector = injectDynamoFaults(ctx.ddb, {
+      schedule: (call) => {
+        if (!armed || call.key?.sessionId !== message.sessionId) return undefined;
+        if (call.command === 'GetItem' && call.tables.includes(ctx.tables.sessions))
+          return { kind: '500', timing: 'before-send' };
+        const update = String((call.input as { UpdateExpression?: string }).UpdateExpression);
+        if (
+          call.command === 'UpdateItem' &&
+          update.includes('releasedBy') &&
+          releaseCalls++ >= 0 &&
+          failReleases-- > 0
+        )
+          return { kind: '500', timing: 'before-send' };
+        return undefined;
+      },
+    });
+    // Act
+    const deaths: unknown[] = [];
+    for (let i = 0; i < 2; i++) {
+      failReleases = 3;
+      deaths.push(await deliverMessage(deps(), message).catch((e: unknown) => e));
+      clock.advance(20_000);
+    }
+    armed = false;
+    injector.remove();
+    const third = await deliverMessage(deps(), message).catch((e: unknown) => e);
+    // Assess
+    expect(deaths.map((d) => (d as Error).name)).toEqual(['InternalServerError', 'InternalServerError']);
+    expect(third).toMatchObject({ status: 'sent' });
+    expect(releaseCalls).toBeGreaterThanOrEqual(8);
+    const outcome = await getOutcome(ctx, outcomeKey(message));
+    expect([outcome?.claimedBy?.size, outcome?.releasedBy?.size]).toEqual([3, 2]);
+  });
+});
