@@ -14,18 +14,15 @@ import {
   unsettledChannels,
 } from '../../../shared/repositories/outcomes.ts';
 import { readStats } from '../../../shared/repositories/stats.ts';
-import { staticChannelConfig } from '../../../shared/senders/config.ts';
 import {
   type DeliveryDeps,
   type DeliveryLogger,
   deliverMessage,
   RetryableDeliveryError,
 } from '../../../shared/senders/deliver.ts';
-import { createProvider } from '../../../shared/senders/factories/index.ts';
-import { cachedProviders } from '../../../shared/senders/providers.ts';
 import { createTestContext, manualClock } from '../../support/context.ts';
 import { injectDynamoFaults } from '../../support/faults.ts';
-import { putSession, receiverConfigs, recoveryMessage } from './fixtures.ts';
+import { putSession, receiverDeliveryDeps, recoveryMessage } from './fixtures.ts';
 
 let receivers: LocalReceivers;
 let ctx: AppContext;
@@ -37,15 +34,8 @@ function quietLog() {
 }
 
 function deps(overrides: Partial<DeliveryDeps> = {}): DeliveryDeps {
-  return {
-    ctx,
-    clock: clock.clock,
-    config: staticChannelConfig(receiverConfigs(receivers, sesEndpoint)),
-    providers: cachedProviders(() => new Date(), createProvider),
-    leaseSeconds: 15,
-    log: quietLog(),
-    ...overrides,
-  };
+  const base = receiverDeliveryDeps(ctx, clock.clock, receivers, sesEndpoint);
+  return { ...base, leaseSeconds: 15, log: quietLog(), ...overrides };
 }
 
 beforeAll(async () => {
