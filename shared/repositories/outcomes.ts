@@ -479,16 +479,25 @@ export interface AttemptOutcome {
   readonly reason?: string;
 }
 
-/** One consistent Query over an attempt's outcome items, which sit together on the session's timeline. */
+/**
+ * One consistent Query over an attempt's outcome items, which sit together on the session's timeline. Only
+ * the notifications: the receipts kept under them (`<outcome sk>#receipt#…`) share the prefix and carry a
+ * channel and a status too, and one that came before `sent` must not settle a channel still `sending`.
+ */
 async function attemptOutcomes(ctx: AppContext, attempt: LatestAttempt): Promise<AttemptOutcome[]> {
   const prefix = outcomeSortKey(attempt.at, attempt.number, 'email').replace(/email$/, '');
   const res = await ctx.ddb.send(
     new QueryCommand({
       TableName: ctx.tables.timeline,
       KeyConditionExpression: 'sessionId = :s AND begins_with(sk, :prefix)',
-      ExpressionAttributeValues: { ':s': attempt.sessionId, ':prefix': prefix },
+      FilterExpression: '#type = :notification',
+      ExpressionAttributeValues: {
+        ':s': attempt.sessionId,
+        ':prefix': prefix,
+        ':notification': 'notification',
+      },
       ProjectionExpression: 'channel, #status, reason',
-      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeNames: { '#status': 'status', '#type': 'type' },
       ConsistentRead: true,
     }),
   );

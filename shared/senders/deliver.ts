@@ -16,6 +16,7 @@
 //      RetryableDeliveryError (kind transient) so SQS redelivers it.
 // The window the design cannot close: a crash after the provider accepted and before step 5 is recorded
 // leaves `sending` with a lease; once it expires the next delivery sends again (at most two sends).
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppContext, Clock } from '../context.ts';
 import { inQuietHours, outOfQuietHours, quietEndSpreadSeconds } from '../domain/retry-policy.ts';
 import { CHANNEL_QUEUES } from '../infra/resources.ts';
@@ -110,6 +111,21 @@ export interface DeliveryDeps {
   readonly health?: ChannelHealthReporter;
   /** The invocation's remaining time in ms (Lambda's context): the `sent` write never outlives it. */
   readonly remainingMs?: () => number;
+}
+
+/** Tries of a small write the delivery cannot hand back to SQS (a retry would send again), and the pause after each. */
+const LOCAL_RETRY_BACKOFF_MS = [100, 400] as const;
+
+/** `work`, tried again after a short pause when it throws, up to LOCAL_RETRY_BACKOFF_MS.length more times. */
+async function withLocalRetries<T>(work: () => Promise<T>): Promise<T> {
+  for (const pauseMs of LOCAL_RETRY_BACKOFF_MS) {
+    try {
+      return await work();
+    } catch {
+      await sleep(pauseMs);
+    }
+  }
+  return work();
 }
 
 /** Left of the invocation when the `sent` write gives up: the handler still answers its batch. */
@@ -287,12 +303,15 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
    * released (only while it is still ours; after a lost answer it may not exist), then the error goes on.
    */
   const dieBeforeProviderCall = async (error: unknown): Promise<never> => {
-    const released = await releaseOutcome(ctx, message, {
-      now: clock(),
-      error: `died before the provider call: ${error instanceof Error ? error.message : String(error)}`,
-      claimId,
-      ownClaimOnly: true,
-    }).catch(() => false);
+    // Tried again briefly: an unreleased claim counts toward the two possible sends.
+    const released = await withLocalRetries(() =>
+      releaseOutcome(ctx, message, {
+        now: clock(),
+        error: `died before the provider call: ${error instanceof Error ? error.message : String(error)}`,
+        claimId,
+        ownClaimOnly: true,
+      }),
+    ).catch(() => false);
     log.warn('died before the provider call; claim released', {
       ...keys,
       error: String(error),
@@ -382,9 +401,13 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
     const now = clock();
     if (error instanceof ProviderConfigError) {
       // The provider refused our credentials or identity: nothing was sent, the channel is misconfigured.
-      await releaseOutcome(ctx, message, { now, error: error.reason, claimId: claim.claimId }).catch(
-        () => false,
-      );
+      // Only our own claim: if our lease ran out mid-call, another delivery's claim is not ours to clear.
+      await releaseOutcome(ctx, message, {
+        now,
+        error: error.reason,
+        claimId: claim.claimId,
+        ownClaimOnly: true,
+      }).catch(() => false);
       log.error('the provider refused our configuration; the message fails and waits for a fix', {
         ...keys,
         provider: provider.name,
@@ -452,7 +475,12 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
       throw new RetryableDeliveryError(description, 'transient', undefined, durationMs, { cause: error });
     }
     try {
-      await releaseOutcome(ctx, message, { now, error: description, claimId: claim.claimId });
+      await releaseOutcome(ctx, message, {
+        now,
+        error: description,
+        claimId: claim.claimId,
+        ownClaimOnly: true,
+      });
     } catch (releaseError) {
       // The lease then simply runs out; the next delivery after it takes over.
       log.error('could not release the outcome after a transient error', {
@@ -504,13 +532,18 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
     try {
       // Provider receipts that came before this write (a Twilio callback is never retried) move it now;
       // Slack and webhooks send none.
-      await applyKeptReceipts(ctx, outcomeKey(message));
+      // A throttled Query must not lose them for good: tried again briefly.
+      await withLocalRetries(() => applyKeptReceipts(ctx, outcomeKey(message)));
     } catch (error) {
-      // The send is recorded: a retry would message the customer again. The receipts stay on the timeline.
+      // The send is recorded: a retry would message the customer again. The receipts stay on the timeline;
+      // the outcome shows `sent` where they say otherwise, so the org's stats count it for an operator.
       log.error('could not apply the receipts that arrived before the send was recorded', {
         ...keys,
         error: String(error),
       });
+      await recordStats(ctx, { orgId, at: sentAt, counts: { 'receipts.unapplied': 1 } }).catch(
+        () => undefined,
+      );
     }
   }
   log.info('notification sent', { ...keys, provider: provider.name, providerMessageId, durationMs });
