@@ -1,11 +1,12 @@
 // Lambda entry of the whatsapp sender: the channel's SQS queue → one idempotent delivery per record, via
-// Twilio WhatsApp. Its credential comes from Secrets Manager, cached.
+// Twilio WhatsApp. Its credential comes from Secrets Manager through the Parameters and Secrets extension, cached.
 
 import { withLambdaContext } from '../shared/handler/lambda-context.ts';
-import { secretsMaxAge, twilioConfig } from '../shared/senders/config.ts';
+import { applyKeptReceipts } from '../shared/receipts/apply.ts';
+import { extensionSecretReader } from '../shared/secrets/extension.ts';
+import { twilioConfig } from '../shared/senders/config.ts';
 import { twilioProviderFactory } from '../shared/senders/factories/twilio.ts';
 import { deployedSenderHandler } from '../shared/senders/lambda.ts';
-import { powertoolsSecretReader } from '../shared/senders/secrets.ts';
 
 // The shared middleware: every line of an invocation carries its request id and cold start.
 export const handler = withLambdaContext(
@@ -13,6 +14,8 @@ export const handler = withLambdaContext(
     channel: 'whatsapp',
     configure: twilioConfig,
     provider: twilioProviderFactory,
-    readSecret: powertoolsSecretReader(secretsMaxAge()),
+    readSecret: extensionSecretReader(),
+    // Twilio never retries a status callback: one that came before `sent` was recorded is applied after it.
+    keptReceipts: applyKeptReceipts,
   }),
 );

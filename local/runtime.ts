@@ -12,6 +12,7 @@ import type { AppContext } from '../shared/context.ts';
 import { FUNCTION_DESCRIPTIONS, SECRETS, type SecretId } from '../shared/infra/functions.ts';
 import { CHANNELS, JOB_DESCRIPTIONS } from '../shared/infra/resources.ts';
 import { publicSecretsFromEnv } from '../shared/public/secrets.ts';
+import { applyKeptReceipts } from '../shared/receipts/apply.ts';
 import { parseSesEvent } from '../shared/receipts/ses-events.ts';
 import { handleSesEvent, ReceiptNotReadyError } from '../shared/receipts/ses-handler.ts';
 import { createPolicy } from '../shared/repositories/policies.ts';
@@ -297,6 +298,8 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
         config: channelConfigFromEnv(senderEnv, judgedSecretReader(identity, functionId, secretValues)),
         providers,
         stage: 'local',
+        // As deployed: the Twilio senders apply receipts that came before `sent` (functions/sender-sms.ts).
+        ...(channel === 'sms' || channel === 'whatsapp' ? { keptReceipts: applyKeptReceipts } : {}),
         onResult: (r) => {
           if ('error' in r) return say(channel, red(`error: ${r.error.message}`));
           const o = r.outcome;

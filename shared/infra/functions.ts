@@ -252,9 +252,11 @@ function senderFunction(channel: Channel): FunctionDescription {
     secrets,
     sendsEmail: channel === 'email',
     settings,
+    // Every sender reads its credential through the extension: the Secrets Manager client and Powertools
+    // parameters (about 28 KB) would not fit a sender's bundle budget beside its provider.
+    secretsViaExtension: true,
     ...(channel === 'email'
       ? {
-          secretsViaExtension: true,
           // The pause gate sends each paused message back to its own queue every 15 min (pause-gate.ts).
           selfLoop: {
             bound:

@@ -30,7 +30,6 @@ import {
   TransientProviderError,
 } from '../providers/errors.ts';
 import type { ProviderResult, RenderedNotification } from '../providers/types.ts';
-import { applyKeptReceipts } from '../receipts/apply.ts';
 import { lookUpSuppression, recordProviderOptOut } from '../recipients/sender-checks.ts';
 import {
   type ClaimResult,
@@ -39,6 +38,7 @@ import {
   newClaimId,
   noteUnanswered,
   type OutcomeItem,
+  type OutcomeKey,
   type OutcomeStatus,
   outcomeKey,
   PAUSED_AT_SEND,
@@ -111,7 +111,16 @@ export interface DeliveryDeps {
   readonly health?: ChannelHealthReporter;
   /** The invocation's remaining time in ms (Lambda's context): the `sent` write never outlives it. */
   readonly remainingMs?: () => number;
+  /**
+   * Applies the provider receipts that arrived before the send was recorded (receipts/apply.ts), right after
+   * it is: given to the senders whose provider never retries a receipt (Twilio). Absent where receipts are
+   * retried until the outcome is `sent` (SES, through EventBridge) or there are none (Slack, webhooks), so
+   * those bundles do not carry the receipts code.
+   */
+  readonly keptReceipts?: KeptReceiptsApplier;
 }
+
+export type KeptReceiptsApplier = (ctx: AppContext, outcome: OutcomeKey) => Promise<unknown>;
 
 /** Tries of a small write the delivery cannot hand back to SQS (a retry would send again), and the pause after each. */
 const LOCAL_RETRY_BACKOFF_MS = [100, 400] as const;
@@ -528,12 +537,12 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
   if (!recorded) {
     log.warn('sent, but another delivery had already recorded the outcome', { ...keys, providerMessageId });
     await count('sent', sentAt, -1);
-  } else if (message.type === 'recovery' && message.channel !== 'slack' && message.channel !== 'webhook') {
+  } else if (message.type === 'recovery' && deps.keptReceipts) {
+    const applyKept = deps.keptReceipts;
     try {
-      // Provider receipts that came before this write (a Twilio callback is never retried) move it now;
-      // Slack and webhooks send none.
+      // Provider receipts that came before this write (a Twilio callback is never retried) move it now.
       // A throttled Query must not lose them for good: tried again briefly.
-      await withLocalRetries(() => applyKeptReceipts(ctx, outcomeKey(message)));
+      await withLocalRetries(() => applyKept(ctx, outcomeKey(message)));
     } catch (error) {
       // The send is recorded: a retry would message the customer again. The receipts stay on the timeline;
       // the outcome shows `sent` where they say otherwise, so the org's stats count it for an operator.

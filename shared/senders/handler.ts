@@ -25,6 +25,7 @@ import {
   type DeliveryLogger,
   type DeliveryResult,
   deliverMessage,
+  type KeptReceiptsApplier,
   RetryableDeliveryError,
 } from './deliver.ts';
 import type { ProviderSource } from './providers.ts';
@@ -64,6 +65,8 @@ export interface SenderHandlerOptions {
    * would freeze them too, but their messages come back all the same.)
    */
   readonly faults?: DeliveryFaults;
+  /** See DeliveryDeps.keptReceipts: the Twilio senders' only. */
+  readonly keptReceipts?: KeptReceiptsApplier;
 }
 
 export type RecordResult =
@@ -189,6 +192,7 @@ export function createSenderHandler(channel: Channel, options: SenderHandlerOpti
     stage: options.stage ?? optionalEnv('STAGE'),
     log: options.log,
     health: channelHealthReporter(ctx, channel, options.log ?? logger),
+    ...(options.keptReceipts ? { keptReceipts: options.keptReceipts } : {}),
   };
   const log = options.log ?? logger;
   const queueUrl = ctx.queues[channel]?.url;

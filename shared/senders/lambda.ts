@@ -5,6 +5,7 @@
 import { type AppContext, systemClock } from '../context.ts';
 import type { Channel } from '../infra/resources.ts';
 import { type ChannelResolver, noSecrets, ownChannelConfig, type SecretReader } from './config.ts';
+import type { KeptReceiptsApplier } from './deliver.ts';
 import { createSenderHandler, type SenderHandler } from './handler.ts';
 import { cachedProviders, type ProviderFactory } from './providers.ts';
 
@@ -17,11 +18,14 @@ export interface DeployedSender {
   readonly readSecret?: SecretReader;
   /** The function's context, when the caller built it already (the email sender's pause gate shares it). */
   readonly ctx?: AppContext;
+  /** Receipts that can arrive before the send is recorded and are never retried (Twilio's). */
+  readonly keptReceipts?: KeptReceiptsApplier;
 }
 
 export function deployedSenderHandler(sender: DeployedSender): SenderHandler {
   return createSenderHandler(sender.channel, {
     ...(sender.ctx ? { ctx: sender.ctx } : {}),
+    ...(sender.keptReceipts ? { keptReceipts: sender.keptReceipts } : {}),
     config: ownChannelConfig(sender.configure, process.env, sender.readSecret ?? noSecrets),
     providers: cachedProviders(systemClock, sender.provider),
   });

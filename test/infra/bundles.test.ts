@@ -70,7 +70,9 @@ describe('function bundles', () => {
       // Assess
       const email = id === 'sender-email';
       expect(has(list, 'node_modules/@aws-sdk/client-ses/')).toBe(email);
-      expect(has(list, 'node_modules/@aws-sdk/client-secrets-manager/')).toBe(!email);
+      // Credentials come through the Parameters and Secrets extension: no Secrets Manager client in any sender.
+      expect(has(list, 'node_modules/@aws-sdk/client-secrets-manager/')).toBe(false);
+      expect(has(list, 'shared/receipts/apply.ts')).toBe(id === 'sender-sms' || id === 'sender-whatsapp');
       expect(has(list, 'shared/providers/ses.ts')).toBe(email);
       expect(has(list, 'shared/providers/slack.ts')).toBe(id === 'sender-slack');
       expect(has(list, 'shared/providers/twilio.ts')).toBe(id === 'sender-sms' || id === 'sender-whatsapp');

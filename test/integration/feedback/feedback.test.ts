@@ -13,6 +13,7 @@ import type { RecoveryMessage } from '../../../shared/messages.ts';
 import type { NotificationProvider } from '../../../shared/providers/types.ts';
 import { publicSecretsFromEnv } from '../../../shared/public/secrets.ts';
 import { twilioSignature } from '../../../shared/public/twilio-signature.ts';
+import { applyKeptReceipts } from '../../../shared/receipts/apply.ts';
 import { handleSesEvent } from '../../../shared/receipts/ses-handler.ts';
 import { getSuppression } from '../../../shared/recipients/store.ts';
 import { getOutcome, outcomeKey } from '../../../shared/repositories/outcomes.ts';
@@ -60,6 +61,8 @@ function deps(): DeliveryDeps {
     config: staticChannelConfig(configs),
     providers: countedProviders(),
     log: { info: vi.fn(), warn: vi.fn(), error: vi.fn() },
+    // As the Twilio senders are wired (functions/sender-sms.ts).
+    keptReceipts: applyKeptReceipts,
   };
 }
 

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type LocalReceivers, startLocalReceivers } from '../../../local/receivers.ts';
 import type { AppContext } from '../../../shared/context.ts';
-import { applyReceipt } from '../../../shared/receipts/apply.ts';
+import { applyKeptReceipts, applyReceipt } from '../../../shared/receipts/apply.ts';
 import { outcomeRefOf } from '../../../shared/receipts/outcome-ref.ts';
 import {
   claimOutcome,
@@ -35,7 +35,9 @@ function quietLog() {
 
 function deps(overrides: Partial<DeliveryDeps> = {}): DeliveryDeps {
   const base = receiverDeliveryDeps(ctx, clock.clock, receivers, sesEndpoint);
-  return { ...base, leaseSeconds: 15, log: quietLog(), ...overrides };
+  // Kept receipts applied after `sent`, as the Twilio senders are wired; the mechanism is the same for any
+  // provider's receipt, so an SES bounce stands in for a Twilio callback where the emulator makes that easy.
+  return { ...base, leaseSeconds: 15, log: quietLog(), keptReceipts: applyKeptReceipts, ...overrides };
 }
 
 beforeAll(async () => {

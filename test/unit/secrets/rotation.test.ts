@@ -1,17 +1,12 @@
-// Secrets age out: both secret readers (the Parameters and Secrets extension's, Powertools') keep an answer,
-// "not found" included, for at most SECRETS_MAX_AGE_SECONDS. A fetcher whose answer changes and a clock the
+// Secrets age out: the secret reader every function uses (the Parameters and Secrets extension's) keeps an
+// answer, "not found" included, for at most SECRETS_MAX_AGE_SECONDS. A fetcher whose answer changes and a clock the
 // test moves: a rotated Twilio token, Stripe and Shopify webhook secrets and unsubscribe key are used once the
 // max age has passed, and a secret created after a "not found" is then found.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hookSecretsFromEnv } from '../../../shared/events/secrets.ts';
 import { publicSecretsFromEnv } from '../../../shared/public/secrets.ts';
 import { extensionSecretReader } from '../../../shared/secrets/extension.ts';
 import { secretsMaxAge } from '../../../shared/secrets/max-age.ts';
-import { powertoolsSecretReader } from '../../../shared/senders/secrets.ts';
 
 /** Secrets Manager's current contents; tests rotate, delete and create. */
 const store = new Map<string, string>();
@@ -47,7 +42,7 @@ const ENV = {
   SHOPIFY_WEBHOOK_SECRET_NAME: 'shopify',
 };
 
-describe('the extension reader (receipts, ingest, email sender, API)', () => {
+describe('the extension reader (every sender, receipts, ingest, API)', () => {
   it('uses a rotated Twilio token and unsubscribe key once SECRETS_MAX_AGE_SECONDS has passed, not before', async () => {
     // Prepare
     store.set('twilio', TWILIO('first'));
@@ -119,73 +114,6 @@ describe('the extension reader (receipts, ingest, email sender, API)', () => {
     // Assess
     expect(first).toContain('answered 500');
     expect(second).toBe('value');
-  });
-});
-
-describe("Powertools' reader (Slack, SMS, WhatsApp, webhook senders)", () => {
-  let server: Server;
-  let provider: SecretsProvider;
-
-  beforeAll(async () => {
-    // Secrets Manager's JSON protocol over `store`, so the SDK and Powertools run for real.
-    server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => {
-        body += c.toString();
-      });
-      req.on('end', () => {
-        const { SecretId } = JSON.parse(body) as { SecretId: string };
-        fetches.set(SecretId, (fetches.get(SecretId) ?? 0) + 1);
-        const value = store.get(SecretId);
-        res.writeHead(value === undefined ? 400 : 200, { 'content-type': 'application/x-amz-json-1.1' });
-        res.end(
-          JSON.stringify(
-            value === undefined
-              ? { __type: 'ResourceNotFoundException', message: 'Secrets Manager can’t find the secret.' }
-              : { Name: SecretId, SecretString: value },
-          ),
-        );
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    provider = new SecretsProvider({
-      awsSdkV3Client: new SecretsManagerClient({
-        endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-        region: 'eu-west-1',
-        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-        maxAttempts: 1,
-      }),
-    });
-  });
-
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
-
-  it('uses a rotated Twilio token after the max age, and "not found" then found', async () => {
-    // Prepare
-    store.set('sms-twilio', TWILIO('first'));
-    store.delete('sms-missing');
-    const time = clock();
-    const read = powertoolsSecretReader(
-      secretsMaxAge({ SECRETS_MAX_AGE_SECONDS: '120' }),
-      (name) => provider.get(name, { forceFetch: true }),
-      time.now,
-    );
-    const first = await read('sms-twilio');
-    const missing = await read('sms-missing');
-    // Act
-    store.set('sms-twilio', TWILIO('second'));
-    store.set('sms-missing', 'created');
-    time.advanceSeconds(119);
-    const cached = [await read('sms-twilio'), await read('sms-missing')];
-    time.advanceSeconds(1);
-    const fresh = [await read('sms-twilio'), await read('sms-missing')];
-    // Assess
-    expect(first).toContain('first-');
-    expect(missing).toBeUndefined();
-    expect(cached[0]).toContain('first-');
-    expect(cached[1]).toBeUndefined();
-    expect(fresh).toEqual([expect.stringContaining('second-'), 'created']);
-    expect(fetches.get('sms-twilio')).toBe(2);
   });
 
   it('defaults to 300 seconds', () => {
