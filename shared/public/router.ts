@@ -167,7 +167,10 @@ export function createPublicRouter(options: PublicRouterOptions) {
       const rawBody = bytes.toString('utf8');
       const contentType = headers.get('content-type');
       const isForm = contentType !== undefined && FORM.test(contentType);
-      const needsForm = spec.public?.verifiedBy === 'twilio-signature';
+      // Twilio always posts a form; a route that reads a form refuses a body of any other type (a JSON
+      // one-click body was read as no form and unsubscribed). An empty one-click POST stays accepted.
+      const needsForm =
+        spec.public?.verifiedBy === 'twilio-signature' || (spec.public?.form !== undefined && rawBody !== '');
       if (needsForm && !isForm)
         throw problemResult(415, 'media_type', 'the body must be application/x-www-form-urlencoded', [
           {

@@ -4,6 +4,9 @@
 // invalid query strings on an otherwise valid request. The router is called in-process (the same handler
 // the HTTP server and Lambda use) to keep 30,000 requests fast; the test's own tables are compared once
 // per route, before and after, and so is the DLQ the replay route would drain.
+
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -11,8 +14,14 @@ import { createApiHandler } from '../../shared/api/handler.ts';
 import { buildInProcess } from '../../shared/api/openapi.ts';
 import { ProblemSchema } from '../../shared/api/responses.ts';
 import type { ApiHandler, ProxyEvent } from '../../shared/api/router.ts';
-import { ROUTES, type RouteSpec } from '../../shared/api/routes.ts';
+import { PUBLIC_ROUTES, ROUTES, type RouteSpec } from '../../shared/api/routes.ts';
+import { createUnsubscribeToken } from '../../shared/consent/unsubscribe-token.ts';
 import type { AppContext } from '../../shared/context.ts';
+import { createHookBindings } from '../../shared/events/bindings.ts';
+import { createPublicBindings } from '../../shared/public/bindings.ts';
+import { createPublicRouter } from '../../shared/public/router.ts';
+import { twilioSignature } from '../../shared/public/twilio-signature.ts';
+import { DEFAULT_GUARD } from '../../shared/reputation/guard.ts';
 import { safeParse } from '../../shared/schema.ts';
 import { type InProcessJobStarter, inProcessJobStarter } from '../../shared/usecases/job-start-local.ts';
 import { registerSession } from '../../shared/usecases/sessions.ts';
@@ -265,8 +274,8 @@ beforeAll(async () => {
   );
 });
 
-// Public routes take form bodies and answer HTML or TwiML through their own router; their bad input is
-// tested in test/api/public-routes.test.ts and test/integration/feedback.
+// Public routes take form bodies and answer HTML, TwiML or JSON through their own router: they are fuzzed
+// in 'invalid input to public routes' below.
 const WRITE_ROUTES = ROUTES.filter((r) => r.access === 'write' && !r.public);
 
 describe('invalid input to write routes', () => {
@@ -319,4 +328,289 @@ describe('invalid input to write routes', () => {
     expect(res.statusCode).toBe(200);
     expect(await snapshotTables(ctx)).not.toEqual(before);
   });
+});
+
+// The internet-facing routes (`/v1/public/*`: unsubscribe links, Twilio callbacks, Stripe and Shopify
+// webhooks) through their own router, in-process, as the receipts and ingest functions serve them. Two
+// properties per route: (1) a request that does not carry a valid token or signature — garbage form,
+// JSON or text bodies, missing and garbage signature headers, forged tokens, stray query strings — is a
+// 4xx and writes nothing; (2) a correctly signed request with a garbage body (what a leaked secret or a
+// provider's format change would send) is never a 5xx.
+const PUBLIC_RUNS = 300;
+const STRIPE_SECRET = 'whsec_prop_0123456789abcdef01234567';
+const SHOPIFY_SECRET = 'shpss_prop_0123456789abcdef0123456789';
+const UNSUBSCRIBE_KEY = 'prop-unsubscribe-key-0123456789abcdef';
+const TWILIO = { accountSid: `AC${'0'.repeat(32)}`, authToken: 'prop-twilio-auth-token-0123456789' };
+const PUBLIC_BASE = 'https://api.example.com/prod';
+
+describe('invalid input to public routes', () => {
+  let publicApi: ReturnType<typeof createPublicRouter>;
+  beforeAll(() => {
+    publicApi = createPublicRouter({
+      ctx,
+      publicBaseUrl: PUBLIC_BASE,
+      bindings: {
+        ...createPublicBindings({
+          secrets: { unsubscribeKey: async () => UNSUBSCRIBE_KEY, twilio: async () => TWILIO },
+          guard: DEFAULT_GUARD,
+        }),
+        ...createHookBindings({
+          abandonAfterMinutes: 60,
+          timers: { set: async () => {} },
+          secrets: { stripe: async () => STRIPE_SECRET, shopify: async () => SHOPIFY_SECRET },
+        }),
+      },
+    });
+  });
+
+  const SIGNATURE_HEADERS = [
+    'x-twilio-signature',
+    'stripe-signature',
+    'x-shopify-hmac-sha256',
+    'x-shopify-topic',
+    'x-shopify-triggered-at',
+    'x-shopify-webhook-id',
+  ];
+  const TWILIO_FIELDS = [
+    'AccountSid',
+    'MessageSid',
+    'SmsSid',
+    'MessageStatus',
+    'SmsStatus',
+    'ErrorCode',
+    'From',
+    'To',
+    'Body',
+    'ApiVersion',
+    '__proto__',
+  ];
+  const text = fc.string({ maxLength: 60 });
+  // Values a Twilio form plausibly carries (so signed requests get past the schemas), and anything at all.
+  const formValue = fc.oneof(
+    text,
+    fc.constantFrom(
+      `SM${'0a'.repeat(16)}`,
+      `MM${'F'.repeat(32)}`,
+      '+14155550100',
+      'whatsapp:+14155550100',
+      'whatsapp:',
+      '+',
+      'STOP',
+      ' start ',
+      'UNSUBSCRIBE',
+      'queued',
+      'sent',
+      'delivered',
+      'undelivered',
+      'failed',
+      'read',
+      '30003',
+      '21610',
+      '-1',
+      '1e309',
+    ),
+  );
+  const formOf = (fields: fc.Arbitrary<string>) =>
+    fc.dictionary(fc.oneof(fields, fc.string({ minLength: 1, maxLength: 20 })), formValue, { maxKeys: 8 });
+  /** A form as Twilio sends one, for our account: the fields the handlers read, plausible or not. */
+  const twilioForm = fc
+    .tuple(
+      formOf(fc.constantFrom(...TWILIO_FIELDS)),
+      // The fields the handlers read, each present in most requests.
+      fc.record(
+        {
+          MessageSid: fc.oneof(
+            {
+              arbitrary: fc.constantFrom(`SM${'0a'.repeat(16)}`, `MM${'F'.repeat(32)}`),
+              weight: 4,
+            },
+            { arbitrary: formValue, weight: 1 },
+          ),
+          MessageStatus: fc.oneof(
+            {
+              arbitrary: fc.constantFrom('sent', 'delivered', 'undelivered', 'failed', 'READ'),
+              weight: 4,
+            },
+            { arbitrary: formValue, weight: 1 },
+          ),
+          From: formValue,
+          Body: formValue,
+          ErrorCode: fc.oneof(fc.constantFrom('30003', '21610', '0'), formValue),
+        },
+        { requiredKeys: [] },
+      ),
+    )
+    .map(([extra, known]) => ({ ...extra, ...known }))
+    .map((form) => ({ ...form, AccountSid: TWILIO.accountSid }));
+  const encodeForm = (form: Record<string, string>) => {
+    const out = new URLSearchParams();
+    for (const [k, value] of Object.entries(form)) out.append(k, value);
+    return out.toString();
+  };
+  const garbageHeaders = fc.dictionary(
+    fc.oneof(fc.constantFrom(...SIGNATURE_HEADERS), fc.constantFrom('x-forwarded-for', 'host')),
+    fc.oneof(text, fc.base64String({ maxLength: 60 }), fc.constant('t=1,v1=00')),
+    { maxKeys: 4 },
+  );
+  const stripeFixture = JSON.parse(readFileSync('events/stripe-checkout-expired.json', 'utf8')).detail;
+  /** Bodies of every shape the routes might be sent: forms, JSON (a fixture with a field broken), text. */
+  const garbageBody = fc.oneof(
+    formOf(fc.constantFrom(...TWILIO_FIELDS, 'List-Unsubscribe')).map((form) => ({
+      body: encodeForm(form),
+      contentType: 'application/x-www-form-urlencoded',
+    })),
+    fc
+      .jsonValue()
+      .map((value) => ({ body: JSON.stringify(value) ?? 'null', contentType: 'application/json' })),
+    fc
+      .record({ key: fc.constantFrom(...Object.keys(stripeFixture), 'data'), value: fc.jsonValue() })
+      .map(({ key, value }) => ({
+        body: JSON.stringify({ ...stripeFixture, [key]: value }),
+        contentType: 'application/json',
+      })),
+    fc
+      .tuple(text, fc.constantFrom('text/plain', 'application/xml', 'multipart/form-data', ''))
+      .map(([body, contentType]) => ({ body, contentType })),
+    fc.integer({ min: 1024 * 1024 + 1, max: 1024 * 1024 + 4096 }).map((n) => ({
+      body: 'x'.repeat(n),
+      contentType: 'application/x-www-form-urlencoded',
+    })),
+  );
+  const forgedToken = fc.oneof(
+    fc.string({ minLength: 1, maxLength: 80 }),
+    fc
+      .tuple(fc.base64String({ maxLength: 60 }), fc.base64String({ maxLength: 30 }))
+      .map(([payload, tag]) => `v1.${payload.replace(/=+$/, '')}.${tag.replace(/=+$/, '')}`),
+    // A real token with one character changed: signed by us, then altered.
+    fc.tuple(fc.emailAddress(), fc.nat()).map(([address, at]) => {
+      const token = createUnsubscribeToken(UNSUBSCRIBE_KEY, { address });
+      const i = at % token.length;
+      return `${token.slice(0, i)}${token[i] === 'A' ? 'B' : 'A'}${token.slice(i + 1)}`;
+    }),
+  );
+
+  function publicEvent(
+    method: string,
+    path: string,
+    req: Request & { query?: Record<string, string> },
+  ): ProxyEvent {
+    const route = { method } as RouteSpec;
+    return eventFor(route, path, req);
+  }
+
+  const pathOf = (route: RouteSpec, token: string) =>
+    route.path.replace('{token}', encodeURIComponent(token) || 'x');
+
+  for (const route of PUBLIC_ROUTES) {
+    it(`${route.method} ${route.path}: ${PUBLIC_RUNS} unsigned or forged requests → 4xx, nothing written`, async () => {
+      // Prepare
+      const before = await snapshotTables(ctx);
+      const request = fc.record({
+        token: forgedToken,
+        body: fc.oneof(
+          garbageBody,
+          twilioForm.map((form) => ({
+            body: encodeForm(form),
+            contentType: 'application/x-www-form-urlencoded',
+          })),
+        ),
+        headers: garbageHeaders,
+        query: fc.dictionary(fc.constantFrom('ref', 'x', '__proto__'), text, { maxKeys: 2 }),
+      });
+      // Act
+      await fc.assert(
+        fc.asyncProperty(request, async ({ token, body, headers, query }) => {
+          const res = await publicApi(
+            publicEvent(route.method, pathOf(route, token), {
+              ...(route.method === 'GET' ? {} : body),
+              headers,
+              query,
+            }),
+          );
+          const label = `${route.id} ${JSON.stringify({ token, body, headers, query }).slice(0, 400)}`;
+          expect(res.statusCode, `${label} → ${res.body.slice(0, 300)}`).toBeGreaterThanOrEqual(400);
+          expect(res.statusCode, label).toBeLessThan(500);
+        }),
+        { numRuns: PUBLIC_RUNS },
+      );
+      // Assess
+      expect(await snapshotTables(ctx)).toEqual(before);
+    });
+  }
+
+  /** A request to `route` signed with the right secret (or carrying a valid token), body as generated. */
+  function signed(route: RouteSpec): fc.Arbitrary<{ path: string; req: Request }> {
+    const nowSeconds = () => Math.floor(ctx.clock().getTime() / 1000);
+    switch (route.id) {
+      case 'stripeHook':
+        return garbageBody.map(({ body, contentType }) => {
+          const t = nowSeconds();
+          const v1 = createHmac('sha256', STRIPE_SECRET).update(`${t}.${body}`).digest('hex');
+          return {
+            path: route.path,
+            req: { body, contentType, headers: { 'stripe-signature': `t=${t},v1=${v1}` } },
+          };
+        });
+      case 'shopifyHook':
+        return fc.tuple(garbageBody, garbageHeaders).map(([{ body, contentType }, headers]) => ({
+          path: route.path,
+          req: {
+            body,
+            contentType,
+            headers: {
+              ...headers,
+              'x-shopify-hmac-sha256': createHmac('sha256', SHOPIFY_SECRET).update(body).digest('base64'),
+            },
+          },
+        }));
+      case 'twilioStatus':
+      case 'twilioInbound':
+        return fc
+          .tuple(twilioForm, fc.dictionary(fc.constantFrom('ref'), text, { maxKeys: 1 }))
+          .map(([fields, query]) => {
+            const form = fields;
+            const search = new URLSearchParams(query).toString();
+            const url = `${PUBLIC_BASE}${route.path}${search ? `?${search}` : ''}`;
+            return {
+              path: route.path,
+              req: {
+                body: encodeForm(form),
+                contentType: 'application/x-www-form-urlencoded',
+                query,
+                headers: { 'x-twilio-signature': twilioSignature(TWILIO.authToken, url, form) },
+              },
+            };
+          });
+      default:
+        return fc.tuple(fc.emailAddress(), garbageBody).map(([address, body]) => ({
+          path: pathOf(route, createUnsubscribeToken(UNSUBSCRIBE_KEY, { address })),
+          req: route.method === 'GET' ? {} : body,
+        }));
+    }
+  }
+
+  for (const route of PUBLIC_ROUTES) {
+    it(`${route.method} ${route.path}: ${PUBLIC_RUNS} correctly signed requests with garbage bodies → never a 5xx`, async () => {
+      // Act
+      const statuses = new Set<number>();
+      await fc.assert(
+        fc.asyncProperty(signed(route), async ({ path, req }) => {
+          const res = await publicApi(publicEvent(route.method, path, req));
+          statuses.add(res.statusCode);
+          const label = `${route.id} ${JSON.stringify(req).slice(0, 400)} → ${res.body.slice(0, 300)}`;
+          expect(res.statusCode, label).toBeLessThan(500);
+          // Signed right, so never refused for its signature: the body is what was judged.
+          expect(res.body, label).not.toContain('/problems/bad-signature');
+        }),
+        { numRuns: PUBLIC_RUNS },
+      );
+      // Assess: the generators reach accepted requests, and (for a route that reads a body) refused ones.
+      expect(statuses.has(200), `${route.id} statuses ${[...statuses]}`).toBe(true);
+      if (route.method !== 'GET')
+        expect(
+          [...statuses].some((s) => s >= 400),
+          `${route.id} statuses ${[...statuses]}`,
+        ).toBe(true);
+    });
+  }
 });

@@ -29,20 +29,42 @@ function register(sessionId: string, extra: Record<string, unknown> = {}) {
   });
 }
 
+/** What a racing context saw: races run, competing writes that landed, transactions they cancelled. */
+interface RaceRecord {
+  fired: number;
+  landed: number;
+  conflicts: number;
+}
+
 /**
- * The same context, except that before the first session transaction of each request `race` runs against
- * the real table: a genuine concurrent write between the use case's read and its write.
+ * The same context, except that before each of the first `times` session transactions `race` runs against
+ * the real table: a genuine concurrent write between the use case's read and its write. `race` answers
+ * whether its write landed; the record counts the transactions the table then cancelled on a condition, so
+ * a test can assert the race happened rather than trust it did.
  */
-function racingContext(ctx: AppContext, race: () => Promise<void>, times = 1): AppContext {
-  let left = times;
+function racingContext(
+  ctx: AppContext,
+  race: () => Promise<boolean>,
+  times = 1,
+): { ctx: AppContext; record: RaceRecord } {
+  const record: RaceRecord = { fired: 0, landed: 0, conflicts: 0 };
   const send = (async (command: unknown) => {
-    if (left > 0 && command instanceof TransactWriteCommand) {
-      left--;
-      await race();
+    const raced = record.fired < times && command instanceof TransactWriteCommand;
+    if (raced) {
+      record.fired++;
+      if (await race()) record.landed++;
     }
-    return (ctx.ddb.send as (c: unknown) => Promise<unknown>)(command);
+    try {
+      return await (ctx.ddb.send as (c: unknown) => Promise<unknown>)(command);
+    } catch (error) {
+      const conditional =
+        error instanceof TransactionCanceledException &&
+        (error.CancellationReasons ?? []).some((r) => r.Code === 'ConditionalCheckFailed');
+      if (raced && conditional) record.conflicts++;
+      throw error;
+    }
   }) as AppContext['ddb']['send'];
-  return { ...ctx, ddb: { ...ctx.ddb, send } as AppContext['ddb'] };
+  return { ctx: { ...ctx, ddb: { ...ctx.ddb, send } as AppContext['ddb'] }, record };
 }
 
 beforeAll(async () => {
@@ -140,54 +162,60 @@ describe('every stored value round-trips', () => {
 describe('internal writes never surface as conflicts', () => {
   it('a recovered report racing a sender stamp is applied (200), not refused (409)', async () => {
     // Prepare
-    await register('race-recovered');
-    const racing = await serveTestApi(
-      racingContext(api.ctx, async () => {
-        await markSessionNotified(api.ctx, 'race-recovered', clock.clock());
-      }),
-      new Coverage(),
-    );
+    const registered = body<{ version: number }>(await register('race-recovered')).version;
+    const raced = racingContext(api.ctx, () => markSessionNotified(api.ctx, 'race-recovered', clock.clock()));
+    const racing = await serveTestApi(raced.ctx, new Coverage());
 
     // Act
     const res = await racing.call('PATCH', '/v1/sessions/race-recovered', { body: { status: 'recovered' } });
     await racing.stop();
 
-    // Assess
+    // Assess: the stamp landed between the read and the write and cancelled the first transaction; the
+    // retry applied the report on top of it (both writes in the version).
+    expect(raced.record).toEqual({ fired: 1, landed: 1, conflicts: 1 });
     expect(res.status).toBe(200);
-    expect((await getSession(api.ctx, 'race-recovered'))?.status).toBe('recovered');
+    const stored = await getSession(api.ctx, 'race-recovered');
+    expect(stored?.status).toBe('recovered');
+    expect(stored?.lastNotifiedAt).toBe(clock.clock().toISOString());
+    expect(stored?.version).toBe(registered + 2);
   });
 
   it('pause, resume, regenerate and recover retry a raced read-modify-write; only a stale If-Match is 409', async () => {
     // Prepare
     await register('race-ops');
     await register('race-timed-out', { status: 'processing' });
-    const bump = (id: string) => async () => {
-      await markSessionNotified(api.ctx, id, new Date(Date.parse('2030-01-01T00:00:00Z') + ++stamps * 1000));
+    const bump = (id: string) => () =>
+      markSessionNotified(api.ctx, id, new Date(Date.parse('2030-01-01T00:00:00Z') + ++stamps * 1000));
+    const records: RaceRecord[] = [];
+    const versionGaps: number[] = [];
+    const raceOnce = async (id: string, path: string, payload: Record<string, unknown>) => {
+      const raced = racingContext(api.ctx, bump(id), 2);
+      const racing = await serveTestApi(raced.ctx, new Coverage());
+      const before = (await getSession(api.ctx, id))?.version ?? 0;
+      const status = (await racing.call('POST', `/v1/sessions/${id}/${path}`, { body: payload })).status;
+      await racing.stop();
+      records.push(raced.record);
+      versionGaps.push(((await getSession(api.ctx, id))?.version ?? 0) - before);
+      return status;
     };
-    const serve = (id: string) => serveTestApi(racingContext(api.ctx, bump(id), 2), new Coverage());
 
     // Act
     const results: number[] = [];
-    for (const [id, path, payload] of [
-      ['race-ops', 'pause', { reason: 'r' }],
-      ['race-ops', 'resume', { reason: 'r' }],
-      ['race-ops', 'regenerate', { reason: 'r' }],
-    ] as const) {
-      const racing = await serve(id);
-      results.push((await racing.call('POST', `/v1/sessions/${id}/${path}`, { body: payload })).status);
-      await racing.stop();
-    }
+    results.push(await raceOnce('race-ops', 'pause', { reason: 'r' }));
+    results.push(await raceOnce('race-ops', 'resume', { reason: 'r' }));
+    results.push(await raceOnce('race-ops', 'regenerate', { reason: 'r' }));
     clock.advance(3 * 3600_000);
     await api.call('POST', '/v1/sessions/reset-stuck', { body: { olderThanMinutes: 60, dryRun: false } });
-    const racing = await serve('race-timed-out');
-    results.push((await racing.call('POST', '/v1/sessions/race-timed-out/recover', { body: {} })).status);
-    await racing.stop();
+    results.push(await raceOnce('race-timed-out', 'recover', {}));
     const stale = await api.call('POST', '/v1/sessions/race-ops/pause', {
       body: {},
       headers: { 'if-match': '"0"' },
     });
 
-    // Assess
+    // Assess: each request was raced twice, each race landed and cancelled the transaction it preceded,
+    // and the third attempt wrote on top of both (two stamps and the operation in the version).
+    expect(records).toEqual(Array(4).fill({ fired: 2, landed: 2, conflicts: 2 }));
+    expect(versionGaps).toEqual([3, 3, 3, 3]);
     expect(results).toEqual([200, 200, 200, 200]);
     expect(stale.status).toBe(409);
   });

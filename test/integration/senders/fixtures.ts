@@ -2,11 +2,13 @@
 // a session item in the state a claim leaves it, and channel configs pointing at the local receivers.
 import { randomBytes } from 'node:crypto';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import * as v from 'valibot';
 import { LOCAL_SES_CONFIGURATION_SET } from '../../../local/local-env.ts';
 import type { LocalReceivers } from '../../../local/receivers.ts';
 import type { AppContext } from '../../../shared/context.ts';
 import type { Channel } from '../../../shared/infra/resources.ts';
 import type { OpsAlertMessage, RecoveryMessage } from '../../../shared/messages.ts';
+import { parse } from '../../../shared/schema.ts';
 import { type ChannelConfig, staticChannelConfig } from '../../../shared/senders/config.ts';
 import type { DeliveryDeps } from '../../../shared/senders/deliver.ts';
 import { createProvider } from '../../../shared/senders/factories/index.ts';
@@ -122,6 +124,16 @@ export function receiverConfigs(
       timeoutMs,
     },
   };
+}
+
+const SesStoreSchema = v.object({
+  emails: v.array(v.looseObject({ destination: v.object({ to: v.array(v.string()) }) })),
+});
+
+/** The emails the SES emulator holds for `address` (its store is shared by every test file). */
+export async function sesEmailsTo(sesEndpoint: string, address: string) {
+  const store = parse(SesStoreSchema, await (await fetch(`${sesEndpoint}/store`)).json());
+  return store.emails.filter((e) => e.destination.to.includes(address));
 }
 
 export function recipientFor(channel: Channel, receivers: LocalReceivers, id: string): string {

@@ -12,7 +12,7 @@ import { createProvider } from '../../../shared/senders/factories/index.ts';
 import { createSenderHandler } from '../../../shared/senders/handler.ts';
 import { cachedProviders } from '../../../shared/senders/providers.ts';
 import { createTestContext } from '../../support/context.ts';
-import { putSession, receiverConfigs } from './fixtures.ts';
+import { putSession, receiverConfigs, sesEmailsTo, uniqueId } from './fixtures.ts';
 
 let receivers: LocalReceivers;
 let ctx: AppContext;
@@ -20,15 +20,15 @@ let sesEndpoint: string;
 
 const quiet = () => ({ info: vi.fn(), warn: vi.fn(), error: vi.fn() });
 
-function sampleEvent(channel: Channel): SQSEvent {
+function sampleEvent(channel: Channel, emailTo = 'ada@example.com'): SQSEvent {
   const event = JSON.parse(readFileSync(`events/sqs-${channel}.json`, 'utf8')) as SQSEvent;
-  if (channel !== 'webhook') return event;
-  // The sample points at a product's https endpoint; here the local receiver stands in for it.
+  // The webhook sample points at a product's https endpoint; here the local receiver stands in for it.
+  // The email sample's address is made unique, so the SES emulator's store (shared by every test file)
+  // can show that this run's two emails were sent.
+  const recipient = { webhook: receivers.urls.webhook, email: emailTo }[channel as string];
+  if (recipient === undefined) return event;
   return {
-    Records: event.Records.map((r) => ({
-      ...r,
-      body: JSON.stringify({ ...JSON.parse(r.body), recipient: receivers.urls.webhook }),
-    })),
+    Records: event.Records.map((r) => ({ ...r, body: JSON.stringify({ ...JSON.parse(r.body), recipient }) })),
   };
 }
 
@@ -63,12 +63,14 @@ describe('sender handler', () => {
     async (channel) => {
       // Prepare
       const handler = handlerFor(channel);
+      const emailTo = `${uniqueId('ada')}@example.com`;
       // Act
-      const response = await handler(sampleEvent(channel));
-      // Assess
+      const response = await handler(sampleEvent(channel, emailTo));
+      // Assess: each record reached its provider (a skipped or unsent record also answers no failure).
       expect(response).toEqual({ batchItemFailures: [] });
       const http = { email: 0, slack: 2, sms: 2, whatsapp: 2, webhook: 2 }[channel];
       expect(receivers.control.requests()).toHaveLength(http);
+      expect(await sesEmailsTo(sesEndpoint, emailTo)).toHaveLength(channel === 'email' ? 2 : 0);
     },
   );
 
