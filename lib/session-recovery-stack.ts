@@ -15,6 +15,7 @@ import {
 } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -410,7 +411,11 @@ export class SessionRecoveryStack extends Stack {
       for (const job of description.startsJobs) {
         const target = this.functionFor({ kind: 'schedule', job });
         fn.addEnvironment(jobFunctionEnvVar(job), target.functionName);
-        target.grantInvoke(fn);
+        // The unqualified ARN only: run now invokes the function by name, never a version or alias, so CDK's
+        // grantInvoke's `<ARN>:*` would be a grant no code uses.
+        fn.addToRolePolicy(
+          new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [target.functionArn] }),
+        );
       }
     }
 
