@@ -1,11 +1,10 @@
 // Every cdk-nag AwsSolutions finding this stack accepts, each acknowledged on the one resource it concerns,
 // with the reason it is acceptable. Nothing is acknowledged stack-wide, and wildcard findings are
 // acknowledged one resource string at a time, so a new resource or a new wildcard still fails synth.
-import { type CfnElement, Stack, Validations } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
 import type { IConstruct } from 'constructs';
-import { FUNCTION_DESCRIPTIONS } from '../shared/infra/functions.ts';
 import { type AdminApi, routesMatchedBy, UNSUBSCRIBE_PATH_PREFIX } from './constructs/admin-api.ts';
 import type { SessionRecoveryStack } from './session-recovery-stack.ts';
 
@@ -55,7 +54,6 @@ export function acknowledgeNagFindings(stack: SessionRecoveryStack): readonly Ac
     acknowledge(secret, 'AwsSolutions-SMG4', reason);
   }
   acknowledgeTableProtection(stack);
-  acknowledgeJobStarts(stack);
   if (stack.api) acknowledgeApi(stack.api);
   return acknowledgements;
 }
@@ -77,29 +75,6 @@ function acknowledgeTableProtection(stack: SessionRecoveryStack): void {
       "deploy's other resources succeeded: AWS's basic execution policy only lets it write its own logs; " +
       'its one other grant is dynamodb:UpdateTable on the three tables.',
   );
-}
-
-/**
- * Run now invokes a job's own function (`grantInvoke`): CDK grants its ARN and `<ARN>:*`, the latter
- * being that one function's versions and aliases, nothing of any other function.
- */
-function acknowledgeJobStarts(stack: SessionRecoveryStack): void {
-  for (const description of FUNCTION_DESCRIPTIONS) {
-    const policy = stack.functions[description.id]?.role?.node.tryFindChild('DefaultPolicy');
-    if (!policy || !description.startsJobs?.length) continue;
-    for (const job of description.startsJobs) {
-      const target = stack.functions[job];
-      if (!target) throw new Error(`${description.id} starts ${job}, which has no function`);
-      const logicalId = stack.getLogicalId(target.node.defaultChild as CfnElement);
-      acknowledge(
-        policy,
-        `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>:*]`,
-        `\`<${logicalId}.Arn>:*\` grants lambda:InvokeFunction on the qualified ARNs (versions and aliases) of ` +
-          `the ${job} function only, beside its unqualified ARN: CDK's grantInvoke adds both so that run now ` +
-          `(${description.id}) can start a run of that job whichever way it is addressed; no other function matches.`,
-      );
-    }
-  }
 }
 
 function acknowledgeApi(api: AdminApi): void {

@@ -15,9 +15,8 @@ import {
 } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ses from 'aws-cdk-lib/aws-ses';
@@ -60,7 +59,13 @@ import { AdminApi, type ApiRoute } from './constructs/admin-api.ts';
 import { ChannelSender } from './constructs/channel-sender.ts';
 import { Operations, RunbookIds } from './constructs/operations.ts';
 import { ScheduledJob } from './constructs/scheduled-job.ts';
-import { SECRETS_EXTENSION_VERSION, ServiceFunction } from './constructs/service-function.ts';
+import {
+  addSqsTrigger,
+  SECRETS_EXTENSION_VERSION,
+  ServiceFunction,
+  sendOnly,
+  sqsFailureDestination,
+} from './constructs/service-function.ts';
 import { ServiceTable, TableDeletionProtection } from './constructs/service-table.ts';
 import { type Acknowledgement, acknowledgeNagFindings } from './nag.ts';
 
@@ -411,7 +416,11 @@ export class SessionRecoveryStack extends Stack {
       for (const job of description.startsJobs) {
         const target = this.functionFor({ kind: 'schedule', job });
         fn.addEnvironment(jobFunctionEnvVar(job), target.functionName);
-        target.grantInvoke(fn);
+        // The unqualified ARN only: run now invokes the function by name, never a version or alias, so CDK's
+        // grantInvoke's `<ARN>:*` would be a grant no code uses.
+        fn.addToRolePolicy(
+          new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [target.functionArn] }),
+        );
       }
     }
 
@@ -546,7 +555,7 @@ export class SessionRecoveryStack extends Stack {
     fn.configureAsyncInvoke({
       retryAttempts: 2,
       maxEventAge: Duration.hours(6),
-      onFailure: new destinations.SqsDestination(dlq),
+      onFailure: sqsFailureDestination(dlq),
     });
     new events.Rule(this, 'SesEventsRule', {
       ruleName: `${this.prefix}-ses-events`,
@@ -600,18 +609,12 @@ export class SessionRecoveryStack extends Stack {
       enforceSSL: true,
     });
     fn.addEnvironment(EVENT_QUEUES.timers.envVar, timers.queueUrl);
-    timers.grantSendMessages(fn);
-    fn.addEventSource(
-      new SqsEventSource(timers, {
-        batchSize: EVENT_QUEUES.timers.batchSize,
-        reportBatchItemFailures: true,
-        maxConcurrency: 2,
-      }),
-    );
+    fn.addToRolePolicy(sendOnly(timers));
+    addSqsTrigger(fn, timers, { batchSize: EVENT_QUEUES.timers.batchSize, maxConcurrency: 2 });
     fn.configureAsyncInvoke({
       retryAttempts: 2,
       maxEventAge: Duration.hours(6),
-      onFailure: new destinations.SqsDestination(dlq),
+      onFailure: sqsFailureDestination(dlq),
     });
     const bus = new events.EventBus(this, 'EventBus', {
       eventBusName: `${this.prefix}-events`,

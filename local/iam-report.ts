@@ -9,12 +9,13 @@ import { REPO_ROOT } from './local-env.ts';
 export const IAM_USAGE_FILE = join(REPO_ROOT, '.local', 'iam-usage.json');
 
 /**
- * Grants no local path can exercise, and why they stay. Matched on the action (and, where given, a part of the
- * resource); every entry must say what in AWS needs it.
+ * Grants no local path can exercise, and why they stay. Matched on the action, the function (where given,
+ * by id prefix) and the resource (where given, a pattern on it); every entry must say what in AWS needs it.
  */
 export const UNEXERCISED_BY_DESIGN: ReadonlyArray<{
   readonly action: string;
-  readonly resource?: string;
+  readonly functionId?: string;
+  readonly resource?: RegExp;
   readonly why: string;
 }> = [
   {
@@ -22,14 +23,38 @@ export const UNEXERCISED_BY_DESIGN: ReadonlyArray<{
     why: "the Lambda runtime writes the function's logs to its own log group; nothing local does",
   },
   { action: 'logs:PutLogEvents', why: "the Lambda runtime writes the function's logs to its own log group" },
-  ...['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'].flatMap((action) =>
-    ['-recovery-sweep-dlq', '-timeout-monitor-dlq', '-receipts-dlq', '-events-dlq'].map((resource) => ({
+  {
+    action: 'sqs:SendMessage',
+    resource: /-(recovery-sweep|timeout-monitor|receipts|events)-dlq$/,
+    why: "Lambda's asynchronous invocation sends an event that failed every retry to this DLQ with the function's role (its onFailure destination); no local path fails an async invoke",
+  },
+  // Lambda's SQS event source mapping polls with the function's role: `npm start`'s pollers do it with the
+  // function's key, but tests call the handlers with the records directly.
+  ...['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'].flatMap((action) => [
+    {
       action,
-      resource,
-      why: "Lambda's asynchronous invocation sends an event that failed every retry to this DLQ with the function's role (its onFailure destination; CDK's grant); no local path fails an async invoke",
-    })),
-  ),
+      functionId: 'sender-',
+      resource: /-(email|slack|sms|whatsapp|webhook)$/,
+      why: "Lambda's event source mapping receives and deletes the sender's messages with its role (AWS's Lambda SQS docs: Receive, Delete, GetQueueAttributes); `npm start`'s pollers do the same with the function's key",
+    },
+    {
+      action,
+      functionId: 'ingest',
+      resource: /-checkout-timers$/,
+      why: "Lambda's event source mapping receives and deletes the checkout timers with the ingest role; `npm start`'s poller does the same with its key",
+    },
+  ]),
 ];
+
+/** The reason an unexercised grant stays, if it is one of UNEXERCISED_BY_DESIGN. */
+export function reasonToKeep(functionId: string, action: string, resource: string): string | undefined {
+  return UNEXERCISED_BY_DESIGN.find(
+    (r) =>
+      r.action === action &&
+      (!r.functionId || functionId.startsWith(r.functionId)) &&
+      (!r.resource || r.resource.test(resource)),
+  )?.why;
+}
 
 export interface GrantRow {
   readonly functionId: string;
@@ -69,11 +94,7 @@ export function grantRows(policies: FunctionPolicies, usage: Record<string, stri
             const actionRe = glob(action);
             const resourceRe = glob(resource);
             const exercised = used.some((u) => actionRe.test(u.action) && resourceRe.test(u.resource));
-            const reason = exercised
-              ? undefined
-              : UNEXERCISED_BY_DESIGN.find(
-                  (r) => r.action === action && (!r.resource || resource.includes(r.resource)),
-                )?.why;
+            const reason = exercised ? undefined : reasonToKeep(functionId, action, resource);
             rows.push({ functionId, action, resource, exercised, ...(reason ? { why: reason } : {}) });
           }
         }

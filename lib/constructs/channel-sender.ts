@@ -4,12 +4,11 @@
 import { Arn, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { ChannelQueueDescription } from '../../shared/infra/resources.ts';
-import { type LogLevel, ServiceFunction } from './service-function.ts';
+import { addSqsTrigger, type LogLevel, ServiceFunction } from './service-function.ts';
 
 /** AWS guidance for SQS → Lambda: visibility ≥ 6 × function timeout, so retries of a throttled batch fit. */
 const VISIBILITY_TO_TIMEOUT_RATIO = 6;
@@ -138,14 +137,11 @@ export class ChannelSender extends Construct {
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: description.maxReceiveCount },
     });
 
-    this.fn.addEventSource(
-      new SqsEventSource(this.queue, {
-        batchSize: description.batchSize,
-        // A failed record is retried alone; the rest of the batch is deleted (DESIGN: idempotent send).
-        reportBatchItemFailures: true,
-        maxConcurrency: description.maxConcurrency,
-      }),
-    );
+    // A failed record is retried alone; the rest of the batch is deleted (DESIGN: idempotent send).
+    addSqsTrigger(this.fn, this.queue, {
+      batchSize: description.batchSize,
+      maxConcurrency: description.maxConcurrency,
+    });
 
     this.dlqAlarm = new cloudwatch.Alarm(this, 'DlqDepthAlarm', {
       alarmName: props.dlqAlarmName,

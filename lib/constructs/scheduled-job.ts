@@ -5,9 +5,9 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { sqsFailureDestination } from './service-function.ts';
 
 export interface ScheduledJobProps {
   /** The job's function. */
@@ -70,7 +70,7 @@ export class ScheduledJob extends Construct {
     props.fn.configureAsyncInvoke({
       retryAttempts: props.asyncRetryAttempts ?? 0,
       maxEventAge,
-      onFailure: new SqsDestination(this.deadLetterQueue),
+      onFailure: sqsFailureDestination(this.deadLetterQueue),
     });
 
     this.rule = new events.Rule(this, 'Rule', {

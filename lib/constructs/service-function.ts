@@ -4,7 +4,7 @@
 // name for.
 
 import path from 'node:path';
-import { ArnFormat, type Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, type Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -30,6 +30,59 @@ const SERVICE_RUNTIME = lambda.Runtime.NODEJS_24_X;
  * esbuild emits ESM, but some bundled CommonJS dependencies still call `require` for Node built-ins;
  * a module-scope `require` made with createRequire keeps them working.
  */
+
+/** `sqs:SendMessage` (and so SendMessageBatch) on one queue, without the GetQueueUrl/GetQueueAttributes of CDK's grantSendMessages. */
+export function sendOnly(queue: sqs.IQueue): iam.PolicyStatement {
+  return new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] });
+}
+
+/** What Lambda's SQS event source mapping needs of the function's role (AWS's Lambda SQS docs), plus
+ * ChangeMessageVisibility, which the handlers use; CDK's grantConsumeMessages also adds GetQueueUrl. */
+export function consumeStatement(queue: sqs.IQueue): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    actions: [
+      'sqs:ReceiveMessage',
+      'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes',
+      'sqs:ChangeMessageVisibility',
+    ],
+    resources: [queue.queueArn],
+  });
+}
+
+/**
+ * An SQS queue as a function's asynchronous-invocation `onFailure` destination, granting only
+ * `sqs:SendMessage` (what Lambda needs to deliver the failed event); aws-lambda-destinations' SqsDestination
+ * grants grantSendMessages, which adds GetQueueUrl and GetQueueAttributes nobody calls.
+ */
+export function sqsFailureDestination(queue: sqs.IQueue): lambda.IDestination {
+  return {
+    bind: (_scope, fn) => {
+      fn.addToRolePolicy(sendOnly(queue));
+      return { destination: queue.queueArn };
+    },
+  };
+}
+
+/**
+ * A function's SQS trigger without SqsEventSource's grantConsumeMessages (which adds GetQueueUrl): the mapping
+ * and exactly consumeStatement. Same mapping properties as SqsEventSource for these options.
+ */
+export function addSqsTrigger(
+  fn: lambda.IFunction,
+  queue: sqs.IQueue,
+  options: { readonly batchSize: number; readonly maxConcurrency: number },
+): lambda.EventSourceMapping {
+  fn.addToRolePolicy(consumeStatement(queue));
+  // SqsEventSource's id, so the mapping keeps its logical id (no replacement on the next deploy).
+  return fn.addEventSourceMapping(`SqsEventSource:${Names.nodeUniqueId(queue.node)}`, {
+    eventSourceArn: queue.queueArn,
+    batchSize: options.batchSize,
+    // A failed record is retried alone; the rest of the batch is deleted.
+    reportBatchItemFailures: true,
+    maxConcurrency: options.maxConcurrency,
+  });
+}
 
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
@@ -135,22 +188,14 @@ export interface EmailBinding {
   readonly configurationSetEnvVar?: string;
 }
 
-// Item-level actions only: no table management, no streams, no `dynamodb:*`, and no Scan (every read path
-// is a key or index query, so a scan would be a bug). Transactions need the per-item actions they contain,
-// so TransactWriteItems is covered by Put/Update/Delete/ConditionCheck.
-const TABLE_READ_ACTIONS = [
-  'dynamodb:GetItem',
-  'dynamodb:BatchGetItem',
-  'dynamodb:Query',
-  'dynamodb:ConditionCheckItem',
-  'dynamodb:DescribeTable',
-];
-const TABLE_WRITE_ACTIONS = [
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:BatchWriteItem',
-];
+// Exactly the item-level actions the code sends (GetCommand, QueryCommand; PutCommand, UpdateCommand,
+// DeleteCommand, TransactWriteCommand): no table management, no streams, no `dynamodb:*`, no Scan (every read
+// path is a key or index query). A transaction needs the per-item actions it contains, and ours hold only
+// Put/Update/Delete items, so no ConditionCheckItem. BatchGetItem, BatchWriteItem and DescribeTable are never
+// called (readiness reads an item instead of DescribeTable), so they are not granted; local IAM's gate refuses
+// them in every test if code starts using them.
+const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query'];
+const TABLE_WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
 const INDEX_READ_ACTIONS = ['dynamodb:Query'];
 
 /** `logGroup` (inherited) is the explicit log group with retention; no `logRetention` custom resource. */
@@ -267,26 +312,37 @@ export class ServiceFunction extends NodejsFunction {
     const { queue, deadLetterQueue } = binding;
     this.addEnvironment(binding.envVar, queue.queueUrl);
     this.addEnvironment(binding.dlqEnvVar, deadLetterQueue.queueUrl);
+    // Explicit statements instead of CDK's grantSendMessages/grantConsumeMessages, which add GetQueueUrl (the
+    // code has every URL in env) and GetQueueAttributes where nothing reads it. SendMessageBatch is authorized
+    // by sqs:SendMessage, DeleteMessageBatch by sqs:DeleteMessage, ChangeMessageVisibilityBatch by
+    // sqs:ChangeMessageVisibility.
     switch (binding.access) {
       case 'send':
-        queue.grantSendMessages(this);
+        this.addToRolePolicy(sendOnly(queue));
         break;
       case 'consume':
-        // The event source mapping grants the same; stated here so the binding is complete on its own.
-        queue.grantConsumeMessages(this);
+        // Lambda's event source mapping polls with the function's role (Receive, Delete, GetQueueAttributes);
+        // the sender itself stretches a message's visibility for a `Retry-After`.
+        this.addToRolePolicy(consumeStatement(queue));
         break;
       case 'inspect':
         this.addToRolePolicy(
           new iam.PolicyStatement({
-            actions: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+            actions: ['sqs:GetQueueAttributes'],
             resources: [queue.queueArn, deadLetterQueue.queueArn],
           }),
         );
         break;
       case 'replay':
-        // Receive + delete on the DLQ, send on the queue: the filtered replay moves messages itself.
-        deadLetterQueue.grantConsumeMessages(this);
-        queue.grantSendMessages(this);
+        // The filtered replay receives from the DLQ, hands back what it skips (visibility), deletes what it
+        // moved, and sends it to the queue.
+        this.addToRolePolicy(
+          new iam.PolicyStatement({
+            actions: ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage'],
+            resources: [deadLetterQueue.queueArn],
+          }),
+        );
+        this.addToRolePolicy(sendOnly(queue));
         break;
     }
     return this;

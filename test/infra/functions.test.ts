@@ -280,6 +280,35 @@ describe('least privilege', () => {
     }
   });
 
+  it('grants no action the code never sends (CDK grant helpers add them): iam-report found them unexercised', () => {
+    // The SDK commands under shared/ and functions/ are Get/Put/Update/Delete/Query/TransactWrite (Put,
+    // Update and Delete items only), SendMessage(Batch), ReceiveMessage, DeleteMessageBatch,
+    // ChangeMessageVisibility(Batch), GetQueueAttributes (readiness, /admin/dlq) and an unqualified Invoke.
+    const NEVER_SENT = [
+      'dynamodb:BatchGetItem',
+      'dynamodb:BatchWriteItem',
+      'dynamodb:ConditionCheckItem',
+      'dynamodb:DescribeTable',
+      'sqs:GetQueueUrl',
+    ];
+    for (const d of FUNCTION_DESCRIPTIONS) {
+      // Act
+      const statements = statementsOf(json, d);
+      const actions = new Set(statements.flatMap((s) => list(s.Action)));
+      // Assess
+      for (const action of NEVER_SENT) expect(actions.has(action), `${d.id} ${action}`).toBe(false);
+      // GetQueueAttributes: on-call's depths (api-admin) and the event source mapping's poll (queue triggers).
+      const readsAttributes =
+        d.id === 'api-admin' || d.trigger.kind === 'queue' || d.trigger.kind === 'ingest';
+      expect(actions.has('sqs:GetQueueAttributes'), `${d.id} GetQueueAttributes`).toBe(readsAttributes);
+      const invoked = statements
+        .filter((s) => list(s.Action).includes('lambda:InvokeFunction'))
+        .flatMap((s) => list(s.Resource).map(flatten));
+      for (const resource of invoked)
+        expect(resource, `${d.id} invokes a version or alias`).not.toMatch(/:\*$/);
+    }
+  });
+
   it('lets the sweep send to every channel queue but consume none', () => {
     const sweep = FUNCTION_DESCRIPTIONS.find((d) => d.id === 'recovery-sweep')!;
     const actions = new Set(

@@ -1,7 +1,7 @@
 // The IAM report's matching: a grant counts as exercised when an allowed call fits its action and resource
 // pattern (`??????` of a secret, `:*` of a log group), and an unexercised one shows its documented reason.
 import { describe, expect, it } from 'vitest';
-import { grantRows } from '../../../local/iam-report.ts';
+import { grantRows, reasonToKeep } from '../../../local/iam-report.ts';
 
 const policies = {
   region: 'us-east-1',
@@ -51,5 +51,21 @@ describe('grantRows', () => {
       'secretsmanager:GetSecretValue': 'exercised',
       'logs:PutLogEvents': 'kept',
     });
+  });
+
+  it("keeps the event source mapping's poll only on the function's own trigger queue, not on a DLQ or for another function", () => {
+    const queue = (name: string) => `arn:aws:sqs:us-east-1:000000000000:{{prefix}}-${name}`;
+    // Act + Assess
+    expect(reasonToKeep('sender-sms', 'sqs:ReceiveMessage', queue('sms'))).toMatch(/event source mapping/);
+    expect(reasonToKeep('ingest', 'sqs:DeleteMessage', queue('checkout-timers'))).toMatch(
+      /event source mapping/,
+    );
+    expect(reasonToKeep('sender-sms', 'sqs:ReceiveMessage', queue('sms-dlq'))).toBeUndefined();
+    expect(reasonToKeep('api-admin', 'sqs:ReceiveMessage', queue('sms'))).toBeUndefined();
+    expect(reasonToKeep('sender-sms', 'sqs:ChangeMessageVisibility', queue('sms'))).toBeUndefined();
+    expect(reasonToKeep('recovery-sweep', 'sqs:SendMessage', queue('recovery-sweep-dlq'))).toMatch(
+      /onFailure/,
+    );
+    expect(reasonToKeep('recovery-sweep', 'sqs:SendMessage', queue('sms'))).toBeUndefined();
   });
 });
