@@ -412,8 +412,10 @@ export class Operations extends Construct {
           deadLetterQueue.metricApproximateNumberOfMessagesVisible({
             period: Duration.minutes(1),
             statistic: cloudwatch.Stats.MAXIMUM,
-            label: 'DLQ depth',
+            label: 'DLQ depth (SQS)',
           }),
+          // What the alarm watches: the monitor's gauge, which goes on while SQS's own metric stops.
+          deadLetterAlarm.metric,
         ],
         width: 8,
       }),

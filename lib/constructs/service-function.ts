@@ -280,6 +280,14 @@ export class ServiceFunction extends NodejsFunction {
           }),
         );
         break;
+      case 'dlqDepth':
+        this.addToRolePolicy(
+          new iam.PolicyStatement({
+            actions: ['sqs:GetQueueAttributes'],
+            resources: [deadLetterQueue.queueArn],
+          }),
+        );
+        break;
       case 'replay':
         // Receive + delete on the DLQ, send on the queue: the filtered replay moves messages itself.
         deadLetterQueue.grantConsumeMessages(this);
