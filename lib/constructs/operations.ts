@@ -393,6 +393,9 @@ export class Operations extends Construct {
           sent.with({ label: 'Sent' }),
           failed.with({ label: 'Failed' }),
           this.senderMetric(channel, SENDER_METRICS.skipped).with({ label: 'Skipped' }),
+          this.senderMetric(channel, SENDER_METRICS.bookkeepingMissed).with({
+            label: 'Sent, bookkeeping missed',
+          }),
         ],
         right: [errorRate],
         width: 8,

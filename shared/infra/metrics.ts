@@ -88,6 +88,11 @@ export const SENDER_METRICS = {
    * sender identity): each waits for a fix, then in the DLQ. Alarmed on any.
    */
   misconfigured: 'ChannelMisconfigured',
+  /**
+   * Sends whose best-effort writes after the send (the session's lastNotifiedAt, the stats counter) did not
+   * land within the invocation's time: the send is recorded, /retry/stats may count it short. Dashboard only.
+   */
+  bookkeepingMissed: 'BookkeepingMissed',
 } as const;
 
 /** Emitted by the senders, dimensions {service, channel, reason}: skipped notifications by why. */
