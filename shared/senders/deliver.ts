@@ -480,17 +480,22 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
   // The `sent` write first, alone, and within the invocation's remaining time (less the margin the handler
   // needs to answer its batch): it is the one write a retry depends on. Bounded per SDK call too, not only
   // between retries: one call's own retries once took 1.9 s of an 800 ms invocation (#20 item 8).
+  // The budget bounds the retries (a slow call that lands is kept); the invocation's end bounds every call.
   const budget = CHANNEL_QUEUES.find((q) => q.channel === message.channel)?.sentWriteBudgetMs ?? 4000;
-  const deadline = Math.min(
-    Date.now() + budget,
-    deps.remainingMs ? Date.now() + deps.remainingMs() - INVOCATION_MARGIN_MS : Number.POSITIVE_INFINITY,
-  );
+  const deadline = deps.remainingMs
+    ? Date.now() + deps.remainingMs() - INVOCATION_MARGIN_MS
+    : Number.POSITIVE_INFINITY;
   const recorded = await beforeDeadline(
-    recordSentOutcome(ctx, message, { now: sentAt, provider: provider.name, providerMessageId }, deadline),
+    recordSentOutcome(
+      ctx,
+      message,
+      { now: sentAt, provider: provider.name, providerMessageId },
+      Math.min(Date.now() + budget, deadline),
+    ),
     deadline,
     'the `sent` write',
   );
-  // Then the best-effort writes, bounded by what is left (the same deadline). The send is recorded: a
+  // Then the best-effort writes, bounded by what is left of the invocation. The send is recorded: a
   // missed one must not turn into a retry (a second message). Each miss is logged and counted on the
   // result (the handler's BookkeepingMissed metric on the channel's dashboard row).
   const missed: string[] = [];
@@ -541,6 +546,7 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
  * in Lambda it is frozen with the invocation; what matters is that the handler answers in time.
  */
 async function beforeDeadline<T>(work: Promise<T>, deadline: number, what: string): Promise<T> {
+  if (deadline === Number.POSITIVE_INFINITY) return work;
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(
