@@ -13,6 +13,7 @@ import {
   Tags,
   Token,
 } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -41,7 +42,7 @@ import {
   type SecretId,
   type TableId,
 } from '../shared/infra/functions.ts';
-import { stageNamespace } from '../shared/infra/metrics.ts';
+import { QUEUE_METRICS, stageNamespace } from '../shared/infra/metrics.ts';
 import {
   CHANNEL_QUEUES,
   type Channel,
@@ -188,6 +189,12 @@ export class SessionRecoveryStack extends Stack {
           functionName,
           dlqAlarmName: alarm.alarmName,
           dlqAlarmDescription: alarm.alarmDescription,
+          dlqDepthMetric: this.operations.senderMetric(
+            trigger.channel,
+            QUEUE_METRICS.deadLetterDepth,
+            cloudwatch.Stats.MAXIMUM,
+            Duration.minutes(config.monitorRateMinutes),
+          ),
           secretsExtension: description.secretsViaExtension,
           secretsExtensionLayerArn,
           queueRemovalPolicy: removalPolicy,

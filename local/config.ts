@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as v from 'valibot';
+import { type GuardThresholds, guardFromEnv } from '../shared/reputation/guard.ts';
 import {
   describeIssues,
   finiteNumber,
@@ -47,12 +48,23 @@ const LocalConfigSchema = v.object({
   /** Minutes after a Shopify checkout's last update before it counts as abandoned. */
   SHOPIFY_ABANDON_AFTER_MINUTES: v.optional(numberFromText(finiteNumber(0.1, 10_080)), 1),
 });
-export type LocalConfig = Infer<typeof LocalConfigSchema>;
+export type LocalConfig = Infer<typeof LocalConfigSchema> & {
+  /**
+   * The reputation guard's thresholds, read by the deployed functions' own parser (guardFromEnv) from
+   * REPUTATION_PAUSE_BOUNCE_PERCENT, REPUTATION_PAUSE_COMPLAINT_PERCENT and REPUTATION_MIN_SENDS, so a
+   * stage's guard settings can be tried locally; the defaults (5 %, 0.1 %, 100 sends) when unset.
+   */
+  readonly guard: GuardThresholds;
+};
 
 export function loadLocalConfig(env: NodeJS.ProcessEnv = process.env): LocalConfig {
   const dotenv = join(REPO_ROOT, '.env');
   if (existsSync(dotenv)) process.loadEnvFile(dotenv);
   const parsed = safeParse(LocalConfigSchema, env);
   if (!parsed.success) throw new Error(`invalid local configuration: ${describeIssues(parsed.issues)}`);
-  return parsed.data;
+  try {
+    return { ...parsed.data, guard: guardFromEnv(env) };
+  } catch (error) {
+    throw new Error(`invalid local configuration: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }

@@ -16,7 +16,7 @@ import { applyKeptReceipts } from '../shared/receipts/apply.ts';
 import { parseSesEvent } from '../shared/receipts/ses-events.ts';
 import { handleSesEvent, ReceiptNotReadyError } from '../shared/receipts/ses-handler.ts';
 import { createPolicy } from '../shared/repositories/policies.ts';
-import { DEFAULT_GUARD } from '../shared/reputation/guard.ts';
+import { DEFAULT_GUARD, type GuardThresholds } from '../shared/reputation/guard.ts';
 import { pausable } from '../shared/reputation/pause-gate.ts';
 import { finiteNumber, integer, parse } from '../shared/schema.ts';
 import { channelConfigFromEnv } from '../shared/senders/config.ts';
@@ -151,6 +151,8 @@ export interface LocalServiceOptions {
   readonly secrets?: Partial<LocalSecrets>;
   /** The key that signs the API's cursors (CURSOR_KEY); random for this run when absent. */
   readonly cursorKey?: string;
+  /** The reputation guard's thresholds, as the stage's receipts function reads them. @default DEFAULT_GUARD */
+  readonly guard?: GuardThresholds;
   /** Minutes after a Shopify checkout's last update before it counts as abandoned (#14). @default 1 */
   readonly shopifyAbandonAfterMinutes?: number;
   /**
@@ -213,6 +215,8 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       twilioAuthToken: secrets.TWILIO_AUTH_TOKEN,
     });
     stops.push(() => receivers.stop());
+    // The guard the receipts judge with, public routes and SES events alike (the stage's, from env in npm start).
+    const guard = options.guard ?? DEFAULT_GUARD;
     const settings: Settings = {
       ...DEMO_SETTINGS,
       schedules: {
@@ -358,7 +362,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
           { ...senderEnv },
           judgedSecretReader(identity, 'receipts', secretValues),
         ),
-        guard: DEFAULT_GUARD,
+        guard,
         hookSecrets: {
           stripe: hookSecret('stripeWebhook', secrets.STRIPE_WEBHOOK_SECRET),
           shopify: hookSecret('shopifyWebhook', secrets.SHOPIFY_WEBHOOK_SECRET),
@@ -369,7 +373,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     stops.push(() => api.stop());
     senderEnv.PUBLIC_BASE_URL = api.url;
     receivers.control.setInboundUrl(`${api.url}/v1/public/hooks/twilio/inbound`);
-    stops.push(startReceiptsPoller(ctxFor('receipts'), endpoints.ses, api.url, say));
+    stops.push(startReceiptsPoller(ctxFor('receipts'), endpoints.ses, api.url, guard, say));
     options.onReady?.({ apiUrl: api.url, names, receivers, secrets });
 
     if (options.demo) {
@@ -520,6 +524,7 @@ async function main(): Promise<void> {
         SHOPIFY_WEBHOOK_SECRET: config.SHOPIFY_WEBHOOK_SECRET,
       },
       shopifyAbandonAfterMinutes: config.SHOPIFY_ABANDON_AFTER_MINUTES,
+      guard: config.guard,
       ...(gate ? { authorize: gate.authorize } : {}),
       say,
       onReady: ({ apiUrl, names, receivers, secrets }) => {
@@ -596,6 +601,7 @@ function startReceiptsPoller(
   ctx: AppContext,
   sesUrl: string,
   apiUrl: string,
+  guard: GuardThresholds,
   say: (source: string, message: string) => void,
 ): () => Promise<void> {
   let after = 0;
@@ -607,7 +613,7 @@ function startReceiptsPoller(
     const batch = [...waiting.splice(0), ...fresh.map((e) => ({ event: e.event as unknown, tries: 0 }))];
     for (const item of batch) {
       try {
-        const applied = await handleSesEvent(ctx, item.event, DEFAULT_GUARD);
+        const applied = await handleSesEvent(ctx, item.event, guard);
         const { detail } = parseSesEvent(item.event);
         if (detail.eventType === 'Send') continue;
         const to = detail.mail.destination.join(', ');

@@ -71,6 +71,11 @@ export interface ChannelSenderProps {
    * @default - a generic description
    */
   readonly dlqAlarmDescription?: string;
+  /**
+   * What the DLQ alarm watches: the timeout monitor's DeadLetterDepth gauge of this channel (#20), emitted
+   * every scheduled run, not SQS's own metric, which stops for a queue idle more than 6 h.
+   */
+  readonly dlqDepthMetric: cloudwatch.IMetric;
 }
 
 export class ChannelSender extends Construct {
@@ -147,15 +152,13 @@ export class ChannelSender extends Construct {
       alarmName: props.dlqAlarmName,
       alarmDescription:
         props.dlqAlarmDescription ?? `${channel} notifications failed ${description.maxReceiveCount} times`,
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(1),
-        statistic: cloudwatch.Stats.MAXIMUM,
-      }),
+      metric: props.dlqDepthMetric,
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,
-      // SQS stops publishing for a queue idle for hours; an idle DLQ is an empty one.
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      // The gauge comes from every scheduled monitor run: a quiet period is a monitor that did not run (its
+      // heartbeat alarm pages), never a reason to go back to OK with dead letters still in the queue.
+      treatMissingData: cloudwatch.TreatMissingData.MISSING,
     });
   }
 }

@@ -393,6 +393,9 @@ export class Operations extends Construct {
           sent.with({ label: 'Sent' }),
           failed.with({ label: 'Failed' }),
           this.senderMetric(channel, SENDER_METRICS.skipped).with({ label: 'Skipped' }),
+          this.senderMetric(channel, SENDER_METRICS.bookkeepingMissed).with({
+            label: 'Sent, bookkeeping missed',
+          }),
         ],
         right: [errorRate],
         width: 8,
@@ -412,8 +415,10 @@ export class Operations extends Construct {
           deadLetterQueue.metricApproximateNumberOfMessagesVisible({
             period: Duration.minutes(1),
             statistic: cloudwatch.Stats.MAXIMUM,
-            label: 'DLQ depth',
+            label: 'DLQ depth (SQS)',
           }),
+          // What the alarm watches: the monitor's gauge, which goes on while SQS's own metric stops.
+          deadLetterAlarm.metric,
         ],
         width: 8,
       }),

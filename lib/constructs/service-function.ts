@@ -333,6 +333,14 @@ export class ServiceFunction extends NodejsFunction {
           }),
         );
         break;
+      case 'dlqDepth':
+        this.addToRolePolicy(
+          new iam.PolicyStatement({
+            actions: ['sqs:GetQueueAttributes'],
+            resources: [deadLetterQueue.queueArn],
+          }),
+        );
+        break;
       case 'replay':
         // The filtered replay receives from the DLQ, hands back what it skips (visibility), deletes what it
         // moved, and sends it to the queue.

@@ -32,8 +32,9 @@ export interface TableGrant {
  *   `Retry-After` can stretch the message's visibility).
  * - `inspect`: GetQueueAttributes on queue and DLQ (depths for `/admin/dlq` and `/health/readyz`).
  * - `replay`: receive and delete on the DLQ; the filtered replay moves messages itself.
+ * - `dlqDepth`: GetQueueAttributes on the DLQ only (the monitor's DLQ depth gauge, #20).
  */
-export type QueueAccess = 'send' | 'consume' | 'inspect' | 'replay';
+export type QueueAccess = 'send' | 'consume' | 'inspect' | 'replay' | 'dlqDepth';
 
 export interface QueueGrant {
   readonly channels: readonly Channel[];
@@ -212,7 +213,11 @@ function jobFunction(job: JobName, indexes: { sessions: string[]; timeline: stri
       { table: 'control', access: 'readwrite', indexes: [] },
     ],
     // Both jobs publish to every channel queue: the sweep its recovery notifications, both their ops alerts.
-    queues: [{ channels: ALL_CHANNELS, access: 'send' }],
+    // The monitor's scheduled run also reads each DLQ's depth for its gauge (shared/usecases/state-gauges.ts).
+    queues: [
+      { channels: ALL_CHANNELS, access: 'send' },
+      ...(job === 'timeout-monitor' ? [{ channels: ALL_CHANNELS, access: 'dlqDepth' as const }] : []),
+    ],
     secrets: [],
     sendsEmail: false,
     settings: SCHEDULING_SETTINGS,

@@ -88,6 +88,11 @@ export const SENDER_METRICS = {
    * sender identity): each waits for a fix, then in the DLQ. Alarmed on any.
    */
   misconfigured: 'ChannelMisconfigured',
+  /**
+   * Sends whose best-effort writes after the send (the session's lastNotifiedAt, the stats counter) did not
+   * land within the invocation's time: the send is recorded, /retry/stats may count it short. Dashboard only.
+   */
+  bookkeepingMissed: 'BookkeepingMissed',
 } as const;
 
 /** Emitted by the senders, dimensions {service, channel, reason}: skipped notifications by why. */
@@ -115,4 +120,13 @@ export const RECEIPT_METRICS = {
   /** 1 while the reputation guard holds the channel paused (a gauge: after each bounce or complaint, and each monitor run). */
   sendingPaused: 'SendingPaused',
 } as const;
+/**
+ * Emitted by every scheduled timeout-monitor run, dimensions {service, channel} (#20): dead letters the
+ * channel's DLQ holds (waiting plus in flight: one an operator is looking at is still one). A gauge, because
+ * SQS stops publishing its own metrics for a queue idle more than 6 h, and a full but idle DLQ then went OK.
+ */
+export const QUEUE_METRICS = {
+  deadLetterDepth: 'DeadLetterDepth',
+} as const;
+
 export type ReceiptMetric = (typeof RECEIPT_METRICS)[keyof typeof RECEIPT_METRICS];

@@ -11,7 +11,7 @@
 //      `skipped stale_fence` (logged as stale); recovered/completed/cancelled → `skipped <status>`; paused by an
 //      operator → `skipped paused` (the attempt does not count: resuming the session schedules it again)
 //   4. render + provider call
-//      ok → `sent`, then the session's lastNotifiedAt and the stats counter together · permanent →
+//      ok → `sent` (first, within the invocation's time), then lastNotifiedAt and the counter · permanent →
 //      `failed` (reason) · anything else → lease released (`sending`, lastError) and
 //      RetryableDeliveryError (kind transient) so SQS redelivers it.
 // The window the design cannot close: a crash after the provider accepted and before step 5 is recorded
@@ -146,6 +146,8 @@ export type DeliveryResult =
       readonly provider: string;
       readonly providerMessageId: string;
       readonly durationMs: number;
+      /** Best-effort writes after the send that did not land in time (lastNotifiedAt, the counter). */
+      readonly missed?: readonly string[];
     }
   | {
       readonly status: 'failed';
@@ -512,31 +514,47 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
   if (deps.faults?.afterProviderCall) await deps.faults.afterProviderCall(message, { providerMessageId });
   const durationMs = performance.now() - started;
   const sentAt = clock();
-  const stamp = async () => {
-    if (message.type !== 'recovery') return;
+  // The `sent` write first, alone, and within the invocation's remaining time (less the margin the handler
+  // needs to answer its batch): it is the one write a retry depends on. Bounded per SDK call too, not only
+  // between retries: one call's own retries once took 1.9 s of an 800 ms invocation (#20 item 8).
+  // The budget bounds the retries (a slow call that lands is kept); the invocation's end bounds every call.
+  const budget = CHANNEL_QUEUES.find((q) => q.channel === message.channel)?.sentWriteBudgetMs ?? 4000;
+  const deadline = deps.remainingMs
+    ? Date.now() + deps.remainingMs() - INVOCATION_MARGIN_MS
+    : Number.POSITIVE_INFINITY;
+  const recorded = await beforeDeadline(
+    recordSentOutcome(
+      ctx,
+      message,
+      { now: sentAt, provider: provider.name, providerMessageId },
+      Math.min(Date.now() + budget, deadline),
+    ),
+    deadline,
+    'the `sent` write',
+  );
+  // Then the best-effort writes, bounded by what is left of the invocation. The send is recorded: a
+  // missed one must not turn into a retry (a second message). Each miss is logged and counted on the
+  // result (the handler's BookkeepingMissed metric on the channel's dashboard row).
+  const missed: string[] = [];
+  const bestEffort = async (what: string, work: () => Promise<unknown> | undefined) => {
     try {
-      await markSessionNotified(ctx, message.sessionId, sentAt);
+      await beforeDeadline(Promise.resolve(work()), deadline, what);
     } catch (error) {
-      // The send is recorded; a missed stamp must not turn into a retry (and a second message).
-      log.error('could not stamp lastNotifiedAt on the session', { ...keys, error: String(error) });
+      missed.push(what);
+      log.error(`could not write ${what} after the send`, { ...keys, error: String(error) });
     }
   };
-  // One round trip: the outcome, the stamp and the counter are independent writes. The counter is taken
-  // back in the rare case another delivery (after this one's lease ran out mid-send) recorded it first.
-  const budget = CHANNEL_QUEUES.find((q) => q.channel === message.channel)?.sentWriteBudgetMs ?? 4000;
-  const deadline = Math.min(
-    Date.now() + budget,
-    deps.remainingMs ? Date.now() + deps.remainingMs() - INVOCATION_MARGIN_MS : Number.POSITIVE_INFINITY,
-  );
-  const [recorded] = await Promise.all([
-    recordSentOutcome(ctx, message, { now: sentAt, provider: provider.name, providerMessageId }, deadline),
-    stamp(),
-    count('sent', sentAt),
-    deps.health?.working(sentAt),
+  await Promise.all([
+    message.type === 'recovery'
+      ? bestEffort('lastNotifiedAt', () => markSessionNotified(ctx, message.sessionId, sentAt))
+      : undefined,
+    // Counted only when this delivery recorded the outcome: another may have, after this one's lease ran out
+    // mid-send.
+    bestEffort('the sent counter', () => (recorded ? count('sent', sentAt) : undefined)),
+    bestEffort('the channel health', () => deps.health?.working(sentAt)),
   ]);
   if (!recorded) {
     log.warn('sent, but another delivery had already recorded the outcome', { ...keys, providerMessageId });
-    await count('sent', sentAt, -1);
   } else if (message.type === 'recovery' && deps.keptReceipts) {
     const applyKept = deps.keptReceipts;
     try {
@@ -556,5 +574,31 @@ export async function deliverMessage(deps: DeliveryDeps, message: ChannelMessage
     }
   }
   log.info('notification sent', { ...keys, provider: provider.name, providerMessageId, durationMs });
-  return { status: 'sent', provider: provider.name, providerMessageId, durationMs };
+  return {
+    status: 'sent',
+    provider: provider.name,
+    providerMessageId,
+    durationMs,
+    ...(missed.length > 0 ? { missed } : {}),
+  };
+}
+
+/**
+ * `work`, or an error once `deadline` (epoch ms) passes, whichever comes first. The work is not cancelled:
+ * in Lambda it is frozen with the invocation; what matters is that the handler answers in time.
+ */
+async function beforeDeadline<T>(work: Promise<T>, deadline: number, what: string): Promise<T> {
+  if (deadline === Number.POSITIVE_INFINITY) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${what} did not finish within the invocation's remaining time`)),
+      Math.max(0, deadline - Date.now()),
+    );
+  });
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -119,6 +119,8 @@ interface Tally {
   failed: number;
   skipped: number;
   misconfigured: number;
+  /** Sends whose best-effort writes after the send did not land in time (deliver.ts `missed`). */
+  bookkeepingMissed: number;
   skippedBy: Map<string, number>;
   durations: number[];
 }
@@ -136,6 +138,7 @@ function publishMetrics(channel: Channel, tally: Tally): void {
   metrics.addMetric(SENDER_METRICS.failed, MetricUnit.Count, tally.failed);
   metrics.addMetric(SENDER_METRICS.skipped, MetricUnit.Count, tally.skipped);
   metrics.addMetric(SENDER_METRICS.misconfigured, MetricUnit.Count, tally.misconfigured);
+  metrics.addMetric(SENDER_METRICS.bookkeepingMissed, MetricUnit.Count, tally.bookkeepingMissed);
   for (const ms of tally.durations)
     metrics.addMetric(SENDER_METRICS.sendDurationMs, MetricUnit.Milliseconds, ms);
   metrics.publishStoredMetrics();
@@ -245,6 +248,7 @@ export function createSenderHandler(channel: Channel, options: SenderHandlerOpti
       failed: 0,
       skipped: 0,
       misconfigured: 0,
+      bookkeepingMissed: 0,
       skippedBy: new Map(),
       durations: [],
     };
@@ -277,8 +281,10 @@ export function createSenderHandler(channel: Channel, options: SenderHandlerOpti
       }
       try {
         const outcome = await deliverMessage(invocationDeps, message);
-        if (outcome.status === 'sent') tally.sent += 1;
-        else if (outcome.status === 'failed') tally.failed += 1;
+        if (outcome.status === 'sent') {
+          tally.sent += 1;
+          if (outcome.missed) tally.bookkeepingMissed += 1;
+        } else if (outcome.status === 'failed') tally.failed += 1;
         else {
           tally.skipped += 1;
           const reason = skipReasonDimension(outcome.status === 'skipped' ? outcome.reason : 'duplicate');

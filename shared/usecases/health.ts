@@ -128,7 +128,7 @@ function queueName(url: string): string | null {
 }
 
 /** Depth of every channel's DLQ (ApproximateNumberOfMessages: waiting, not in flight). */
-async function listDlqDepths(ctx: AppContext): Promise<DlqDepth[]> {
+export async function listDlqDepths(ctx: AppContext): Promise<DlqDepth[]> {
   return Promise.all(
     CHANNELS.map(async (channel): Promise<DlqDepth> => {
       const urls = ctx.queues[channel];

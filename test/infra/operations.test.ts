@@ -9,6 +9,7 @@ import { REPO_ROOT } from '../../lib/constructs/service-function.ts';
 import {
   JOB_METRICS,
   MONITOR_METRICS,
+  QUEUE_METRICS,
   SENDER_METRICS,
   SERVICE_NAME,
   SWEEP_METRICS,
@@ -101,7 +102,16 @@ describe('alarms', () => {
     );
     // One per channel and job, receipts' (#13) and the product events' (#14).
     expect(dlqs).toHaveLength(CHANNELS.length + JOBS.length + 2);
-    for (const [dlqId] of dlqs) {
+    // A channel DLQ's alarm watches the monitor's DeadLetterDepth gauge (#20; test/infra/gauges.test.ts).
+    const channelDlq = (name: string) => CHANNELS.some((c) => name === `${PREFIX}-${c}-dlq`);
+    for (const channel of CHANNELS)
+      expect(alarmNamed(`${channel}-dlq`), channel).toMatchObject({
+        MetricName: QUEUE_METRICS.deadLetterDepth,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 1,
+      });
+    for (const [dlqId] of dlqs.filter(([, q]) => !channelDlq(String(props(q).QueueName)))) {
       const watching = alarms.filter(([, a]) => {
         const p = props<{ MetricName?: string; Dimensions?: { Value: unknown }[] }>(a);
         return (

@@ -1,6 +1,7 @@
 // The alarms' state gauges come from the scheduled timeout-monitor run, not only from receipts (#20): with
 // email paused and no receipt arriving, each scheduled run emits SendingPaused=1 (and the 24 h rates), so
 // the sending-paused alarm stays in ALARM for as long as email is paused. A manual run emits none.
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestContext, type TestContext } from '../../support/context.ts';
@@ -35,6 +36,11 @@ async function withMetrics() {
   const module = await import('../../../shared/usecases/state-gauges.ts');
   return { ...module, printed };
 }
+
+const depths = (printed: Record<string, unknown>[]) =>
+  Object.fromEntries(
+    printed.filter((d) => 'DeadLetterDepth' in d).map((d) => [d.channel, d.DeadLetterDepth]),
+  );
 
 const gauges = (printed: Record<string, unknown>[]) => printed.filter((d) => 'SendingPaused' in d);
 
@@ -81,10 +87,30 @@ describe('state gauges', () => {
     expect(gauges(printed).map((d) => d.SendingPaused)).toEqual([0]);
   });
 
+  it("carry a full DLQ's depth while no message moves (SQS's own metric stops for an idle queue)", async () => {
+    // Dead letters that nobody receives: the queue is idle, only the monitor's gauge says it is full.
+    for (const id of ['a', 'b'])
+      await t.ctx.sqs.send(
+        new SendMessageCommand({ QueueUrl: t.ctx.queues.email.dlqUrl, MessageBody: `{"dead":"${id}"}` }),
+      );
+    const { runScheduledTimeoutMonitor, printed } = await withMetrics();
+    // As the monitor runs deployed: under its own key, judged by local IAM against its role.
+    const monitor = t.ctxFor('timeout-monitor');
+    for (let run = 0; run < 2; run++) {
+      printed.length = 0;
+      await runScheduledTimeoutMonitor(monitor, { trigger: 'schedule' });
+      expect(depths(printed)).toEqual({ email: 2, slack: 0, sms: 0, whatsapp: 0, webhook: 0 });
+    }
+    const doc = printed.find((d) => 'DeadLetterDepth' in d);
+    expect(doc).toMatchObject({ channel: 'email', service: 'session-recovery' });
+    expect(JSON.stringify(doc?._aws)).toContain('"Namespace":"SessionRecovery/test"');
+  });
+
   it('are not emitted by a manual or dry run (neither stands in for the schedule)', async () => {
     const { runScheduledTimeoutMonitor, printed } = await withMetrics();
     await runScheduledTimeoutMonitor(t.ctx, { trigger: 'manual:operator' });
     await runScheduledTimeoutMonitor(t.ctx, { trigger: 'schedule', dryRun: true });
     expect(gauges(printed)).toEqual([]);
+    expect(depths(printed)).toEqual({});
   });
 });
