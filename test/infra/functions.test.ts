@@ -297,9 +297,13 @@ describe('least privilege', () => {
       const actions = new Set(statements.flatMap((s) => list(s.Action)));
       // Assess
       for (const action of NEVER_SENT) expect(actions.has(action), `${d.id} ${action}`).toBe(false);
-      // GetQueueAttributes: on-call's depths (api-admin) and the event source mapping's poll (queue triggers).
+      // GetQueueAttributes: on-call's depths (api-admin), the monitor's DLQ depth gauge (#20) and the event
+      // source mapping's poll (queue triggers).
       const readsAttributes =
-        d.id === 'api-admin' || d.trigger.kind === 'queue' || d.trigger.kind === 'ingest';
+        d.id === 'api-admin' ||
+        d.id === 'timeout-monitor' ||
+        d.trigger.kind === 'queue' ||
+        d.trigger.kind === 'ingest';
       expect(actions.has('sqs:GetQueueAttributes'), `${d.id} GetQueueAttributes`).toBe(readsAttributes);
       const invoked = statements
         .filter((s) => list(s.Action).includes('lambda:InvokeFunction'))
