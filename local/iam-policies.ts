@@ -4,8 +4,10 @@
 // extraction serves every local resource set: `local` for npm start, a random prefix per test file.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Annotations } from 'aws-cdk-lib';
 import { createApp } from '../lib/app.ts';
 import { resourcePrefix } from '../lib/config.ts';
+import { SECRETS } from '../shared/infra/functions.ts';
 import { type FunctionPolicies, type PolicyDocument, PREFIX_PLACEHOLDER } from './iam-gate.ts';
 import {
   LOCAL_ACCOUNT,
@@ -39,6 +41,10 @@ export function synthesizeFunctionPolicies(
     nag: false,
     cloudFormationValidation: false,
   });
+  // Local mode holds every secret itself: the deploy warnings about secrets to create are not for npm start's log.
+  for (const id of Object.keys(SECRETS)) {
+    Annotations.of(stack).acknowledgeWarning(`session-recovery:secret-to-create:${id}`);
+  }
   const template = app.synth().getStackByName(stack.stackName).template as Template;
   options.edit?.(template);
   const stackPrefix = resourcePrefix(config);
