@@ -1,7 +1,7 @@
 // Review fixes around the outcome claim: a kept receipt never settles a channel still `sending`, a release
 // never clears another delivery's claim, kept receipts survive a throttled Query, and a failed release of a
 // delivery that died before the provider call is tried again instead of counting as a possible send.
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type LocalReceivers, startLocalReceivers } from '../../../local/receivers.ts';
 import type { AppContext } from '../../../shared/context.ts';
 import { applyKeptReceipts, applyReceipt } from '../../../shared/receipts/apply.ts';
@@ -16,22 +16,17 @@ import {
 import { readStats } from '../../../shared/repositories/stats.ts';
 import {
   type DeliveryDeps,
-  type DeliveryLogger,
   deliverMessage,
   RetryableDeliveryError,
 } from '../../../shared/senders/deliver.ts';
 import { createTestContext, manualClock } from '../../support/context.ts';
 import { injectDynamoFaults } from '../../support/faults.ts';
-import { putSession, receiverDeliveryDeps, recoveryMessage } from './fixtures.ts';
+import { putSession, quietLog, receiverDeliveryDeps, recoveryMessage } from './fixtures.ts';
 
 let receivers: LocalReceivers;
 let ctx: AppContext;
 let sesEndpoint: string;
 const clock = manualClock('2026-03-02T10:00:05.000Z');
-
-function quietLog() {
-  return { info: vi.fn(), warn: vi.fn(), error: vi.fn() } satisfies DeliveryLogger;
-}
 
 function deps(overrides: Partial<DeliveryDeps> = {}): DeliveryDeps {
   const base = receiverDeliveryDeps(ctx, clock.clock, receivers, sesEndpoint);

@@ -1,7 +1,7 @@
 // The delivery use case against DynamoDB Local and the local receivers: the outcome lease, every skip
 // reason, permanent and transient failures, and what the session and the stats counters record.
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type LocalReceivers, startLocalReceivers, TWILIO_INVALID_NUMBER } from '../../../local/receivers.ts';
 import type { AppContext } from '../../../shared/context.ts';
 import {
@@ -14,7 +14,6 @@ import { readStats } from '../../../shared/repositories/stats.ts';
 import { staticChannelConfig } from '../../../shared/senders/config.ts';
 import {
   type DeliveryDeps,
-  type DeliveryLogger,
   deliverMessage,
   RetryableDeliveryError,
 } from '../../../shared/senders/deliver.ts';
@@ -22,16 +21,12 @@ import { createProvider } from '../../../shared/senders/factories/index.ts';
 import { cachedProviders } from '../../../shared/senders/providers.ts';
 import { listAttemptOutcomes } from '../../../shared/usecases/timeline.ts';
 import { createTestContext, manualClock } from '../../support/context.ts';
-import { opsAlertMessage, putSession, receiverConfigs, recoveryMessage } from './fixtures.ts';
+import { opsAlertMessage, putSession, quietLog, receiverConfigs, recoveryMessage } from './fixtures.ts';
 
 let receivers: LocalReceivers;
 let ctx: AppContext;
 let sesEndpoint: string;
 const clock = manualClock('2026-03-02T10:00:05.000Z');
-
-function quietLog() {
-  return { info: vi.fn(), warn: vi.fn(), error: vi.fn() } satisfies DeliveryLogger;
-}
 
 function deps(overrides: Partial<DeliveryDeps> = {}): DeliveryDeps {
   return {

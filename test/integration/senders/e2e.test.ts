@@ -2,7 +2,7 @@
 // publishing to the channel queues, five senders behind queue pollers delivering to the SES emulator and
 // the local receivers. Two attempts per session, then a replay of every first-attempt message (as a
 // re-dispatch or DLQ redrive would do): outcomes = attempts × channels, none missing, none duplicated.
-import { GetQueueAttributesCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -23,6 +23,7 @@ import { cachedProviders } from '../../../shared/senders/providers.ts';
 import { runRecoverySweep } from '../../../shared/usecases/recovery-sweep.ts';
 import { registerSession } from '../../../shared/usecases/sessions.ts';
 import { asFunction, createTestContext, manualClock } from '../../support/context.ts';
+import { queueDepth as depthOf } from '../../support/queues.ts';
 import { receiverConfigs, uniqueId } from './fixtures.ts';
 
 const SESSIONS = 200;
@@ -53,17 +54,8 @@ async function outcomes(): Promise<OutcomeItem[]> {
   return (await scanAll()).filter((i) => i.type === 'notification').map((i) => parse(OutcomeItemSchema, i));
 }
 
-async function queueDepth(url: string): Promise<number> {
-  const out = await ctx.sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: url,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-    }),
-  );
-  return (
-    Number(out.Attributes?.ApproximateNumberOfMessages) +
-    Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible)
-  );
+function queueDepth(url: string): Promise<number> {
+  return depthOf(ctx, url);
 }
 
 async function settled(expectedOutcomes: number): Promise<void> {

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import * as v from 'valibot';
+import { vi } from 'vitest';
 import { LOCAL_SES_CONFIGURATION_SET } from '../../../local/local-env.ts';
 import type { LocalReceivers } from '../../../local/receivers.ts';
 import type { AppContext } from '../../../shared/context.ts';
@@ -10,7 +11,7 @@ import type { Channel } from '../../../shared/infra/resources.ts';
 import type { OpsAlertMessage, RecoveryMessage } from '../../../shared/messages.ts';
 import { parse } from '../../../shared/schema.ts';
 import { type ChannelConfig, staticChannelConfig } from '../../../shared/senders/config.ts';
-import type { DeliveryDeps } from '../../../shared/senders/deliver.ts';
+import type { DeliveryDeps, DeliveryLogger } from '../../../shared/senders/deliver.ts';
 import { createProvider } from '../../../shared/senders/factories/index.ts';
 import { cachedProviders } from '../../../shared/senders/providers.ts';
 
@@ -18,6 +19,11 @@ export const ATTEMPT_AT = '2026-03-02T10:00:00.000Z';
 /** The unsubscribe token key and public base URL the test senders sign their links with. */
 export const TEST_UNSUBSCRIBE_KEY = 'test-unsubscribe-key-0123456789abcdef';
 export const TEST_PUBLIC_BASE_URL = 'http://127.0.0.1:3999';
+
+/** A delivery log that records and prints nothing. */
+export function quietLog() {
+  return { info: vi.fn(), warn: vi.fn(), error: vi.fn() } satisfies DeliveryLogger;
+}
 
 export function uniqueId(prefix: string): string {
   return `${prefix}-${randomBytes(5).toString('hex')}`;
