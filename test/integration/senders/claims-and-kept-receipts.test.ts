@@ -1,8 +1,8 @@
 // Review fixes around the outcome claim: a kept receipt never settles a channel still `sending`, a release
 // never clears another delivery's claim, kept receipts survive a throttled Query, and a failed release of a
 // delivery that died before the provider call is tried again instead of counting as a possible send.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type LocalReceivers, startLocalReceivers } from '../../../local/receivers.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { LocalReceivers } from '../../../local/receivers.ts';
 import type { AppContext } from '../../../shared/context.ts';
 import { applyKeptReceipts, applyReceipt } from '../../../shared/receipts/apply.ts';
 import { outcomeRefOf } from '../../../shared/receipts/outcome-ref.ts';
@@ -19,9 +19,9 @@ import {
   deliverMessage,
   RetryableDeliveryError,
 } from '../../../shared/senders/deliver.ts';
-import { createTestContext, manualClock } from '../../support/context.ts';
+import { manualClock } from '../../support/context.ts';
 import { injectDynamoFaults } from '../../support/faults.ts';
-import { putSession, quietLog, receiverDeliveryDeps, recoveryMessage } from './fixtures.ts';
+import { deliveryTestBed, putSession, quietLog, receiverDeliveryDeps, recoveryMessage } from './fixtures.ts';
 
 let receivers: LocalReceivers;
 let ctx: AppContext;
@@ -35,19 +35,9 @@ function deps(overrides: Partial<DeliveryDeps> = {}): DeliveryDeps {
   return { ...base, leaseSeconds: 15, log: quietLog(), keptReceipts: applyKeptReceipts, ...overrides };
 }
 
-beforeAll(async () => {
-  receivers = await startLocalReceivers();
-  const test = await createTestContext({ clock: clock.clock });
-  ctx = test.ctx;
-  sesEndpoint = test.endpoints.ses;
-});
-afterAll(async () => {
-  await receivers.stop();
-});
-beforeEach(() => {
-  clock.set('2026-03-02T10:00:05.000Z');
-  receivers.control.reset();
-  receivers.control.clearRequests();
+const bed = deliveryTestBed(clock, '2026-03-02T10:00:05.000Z');
+beforeAll(() => {
+  ({ receivers, ctx, sesEndpoint } = bed);
 });
 
 describe('a receipt kept under an outcome still sending', () => {

@@ -1,8 +1,8 @@
 // The delivery use case against DynamoDB Local and the local receivers: the outcome lease, every skip
 // reason, permanent and transient failures, and what the session and the stats counters record.
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type LocalReceivers, startLocalReceivers, TWILIO_INVALID_NUMBER } from '../../../local/receivers.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type LocalReceivers, TWILIO_INVALID_NUMBER } from '../../../local/receivers.ts';
 import type { AppContext } from '../../../shared/context.ts';
 import {
   claimOutcome,
@@ -20,8 +20,15 @@ import {
 import { createProvider } from '../../../shared/senders/factories/index.ts';
 import { cachedProviders } from '../../../shared/senders/providers.ts';
 import { listAttemptOutcomes } from '../../../shared/usecases/timeline.ts';
-import { createTestContext, manualClock } from '../../support/context.ts';
-import { opsAlertMessage, putSession, quietLog, receiverConfigs, recoveryMessage } from './fixtures.ts';
+import { manualClock } from '../../support/context.ts';
+import {
+  deliveryTestBed,
+  opsAlertMessage,
+  putSession,
+  quietLog,
+  receiverConfigs,
+  recoveryMessage,
+} from './fixtures.ts';
 
 let receivers: LocalReceivers;
 let ctx: AppContext;
@@ -40,19 +47,9 @@ function deps(overrides: Partial<DeliveryDeps> = {}): DeliveryDeps {
   };
 }
 
-beforeAll(async () => {
-  receivers = await startLocalReceivers();
-  const test = await createTestContext({ clock: clock.clock });
-  ctx = test.ctx;
-  sesEndpoint = test.endpoints.ses;
-});
-afterAll(async () => {
-  await receivers.stop();
-});
-beforeEach(() => {
-  clock.set('2026-03-02T10:00:05.000Z');
-  receivers.control.reset();
-  receivers.control.clearRequests();
+const bed = deliveryTestBed(clock, '2026-03-02T10:00:05.000Z');
+beforeAll(() => {
+  ({ receivers, ctx, sesEndpoint } = bed);
 });
 
 describe('deliverMessage', () => {

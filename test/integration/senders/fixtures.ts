@@ -3,9 +3,9 @@
 import { randomBytes } from 'node:crypto';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import * as v from 'valibot';
-import { vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, vi } from 'vitest';
 import { LOCAL_SES_CONFIGURATION_SET } from '../../../local/local-env.ts';
-import type { LocalReceivers } from '../../../local/receivers.ts';
+import { type LocalReceivers, startLocalReceivers } from '../../../local/receivers.ts';
 import type { AppContext } from '../../../shared/context.ts';
 import type { Channel } from '../../../shared/infra/resources.ts';
 import type { OpsAlertMessage, RecoveryMessage } from '../../../shared/messages.ts';
@@ -14,11 +14,42 @@ import { type ChannelConfig, staticChannelConfig } from '../../../shared/senders
 import type { DeliveryDeps, DeliveryLogger } from '../../../shared/senders/deliver.ts';
 import { createProvider } from '../../../shared/senders/factories/index.ts';
 import { cachedProviders } from '../../../shared/senders/providers.ts';
+import { createTestContext, type manualClock } from '../../support/context.ts';
 
 export const ATTEMPT_AT = '2026-03-02T10:00:00.000Z';
 /** The unsubscribe token key and public base URL the test senders sign their links with. */
 export const TEST_UNSUBSCRIBE_KEY = 'test-unsubscribe-key-0123456789abcdef';
 export const TEST_PUBLIC_BASE_URL = 'http://127.0.0.1:3999';
+
+/** What a delivery test file runs against: the local receivers and an isolated context on the emulators. */
+export interface DeliveryTestBed {
+  receivers: LocalReceivers;
+  ctx: AppContext;
+  sesEndpoint: string;
+}
+
+/**
+ * Starts the receivers and a context once for the file, puts `clock` back to `start` and clears the receivers
+ * before each test, and stops them after; the fields are set once the file's first hook has run.
+ */
+export function deliveryTestBed(clock: ReturnType<typeof manualClock>, start: string): DeliveryTestBed {
+  const bed = {} as DeliveryTestBed;
+  beforeAll(async () => {
+    bed.receivers = await startLocalReceivers();
+    const test = await createTestContext({ clock: clock.clock });
+    bed.ctx = test.ctx;
+    bed.sesEndpoint = test.endpoints.ses;
+  });
+  afterAll(async () => {
+    await bed.receivers.stop();
+  });
+  beforeEach(() => {
+    clock.set(start);
+    bed.receivers.control.reset();
+    bed.receivers.control.clearRequests();
+  });
+  return bed;
+}
 
 /** A delivery log that records and prints nothing. */
 export function quietLog() {
